@@ -1,0 +1,57 @@
+// One error class for everything tend reports, with a stable machine code (as undici does) so the
+// API can map it to an HTTP status and scripts can match on it without parsing messages.
+
+export type ErrorCode =
+  | 'SPEC_PARSE' // the YAML itself does not parse
+  | 'SPEC_INVALID' // parses, but breaks the schema or a rule beyond it
+  | 'SPEC_DUPLICATE' // the same service name in two places
+  | 'SPEC_TOO_LARGE' // a file or alias expansion over the limits
+  | 'GRAPH_CYCLE'
+  | 'GRAPH_MISSING_DEP'
+  | 'SPAWN_FAILED'
+  | 'STOP_TIMEOUT'
+  | 'STATE_CORRUPT'
+  | 'DAEMON_RUNNING'
+  | 'DAEMON_UNREACHABLE'
+  | 'API_BAD_REQUEST'
+  | 'API_NOT_FOUND'
+  | 'API_CONFLICT'
+  | 'NOT_ROOT'
+  | 'INTERNAL';
+
+export class TendError extends Error {
+  override name = 'TendError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A problem in a spec file, located at the node at fault. Positions are 1-based. */
+export interface SpecProblem {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  code: ErrorCode;
+  /** The service the problem belongs to, when known: only it is blocked, others go on. */
+  service?: string;
+}
+
+/** `path:line:col: message`, the format editors and CI annotate from. */
+export function formatProblem(p: SpecProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+
+/** Exhaustiveness guard for switches over unions. */
+export function assertNever(x: never): never {
+  throw new TendError('INTERNAL', `unexpected value ${JSON.stringify(x)}`);
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

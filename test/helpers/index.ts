@@ -1,0 +1,109 @@
+// Shared test helpers: a temp directory per test, waiting on a condition with a deadline (never a
+// fixed sleep), and killing by PID every process a test started, even when the test fails.
+
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const FIXTURE_BIN = join(FIXTURES, 'bin');
+export const NODE = process.execPath;
+
+/** argv that runs a fixture script from test/fixtures/bin with this Node. */
+export function fixture(name: string, ...args: (string | number)[]): string[] {
+  return [NODE, join(FIXTURE_BIN, name), ...args.map(String)];
+}
+
+/** A fresh temporary directory, removed after the test. Short path: Unix sockets allow ~108 bytes. */
+export function tempDir(t: TestContext, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tend-'));
+  writeFiles(dir, files);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) {
+    const path = join(dir, name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+}
+
+export function readText(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes; returns that value. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 5000, intervalMs = 10, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${describe(last)})`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+function describe(v: unknown): string {
+  if (v instanceof Error) return v.message;
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** State letter of a pid from /proc (R, S, T, Z, ...), or null when there is no such process. */
+export function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A process counts as alive when it exists and is not a zombie (PID 1 here does not reap orphans). */
+export function isAlive(pid: number): boolean {
+  const s = procState(pid);
+  return s !== null && s !== 'Z' && s !== 'X';
+}
+
+/** Records pids (and process groups) a test started; kills them all after the test, pass or fail. */
+export function processReaper(t: TestContext): { track(pid: number | undefined, group?: boolean): void } {
+  const pids = new Set<number>();
+  const groups = new Set<number>();
+  t.after(() => {
+    for (const g of groups) trySignal(-g, 'SIGKILL');
+    for (const p of pids) trySignal(p, 'SIGKILL');
+  });
+  return {
+    track(pid, group = false) {
+      if (pid === undefined) return;
+      (group ? groups : pids).add(pid);
+    },
+  };
+}
+
+function trySignal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
