@@ -1,0 +1,113 @@
+// How an observed event changes one instance: the state machine of DESIGN §3 as pure functions
+// (instance, event) → instance. The controller applies them to its store; `plan` then reads the
+// result. Keeping them pure puts restart policy and crash-loop rules under table tests.
+
+import type { ProbeState } from '../health/types.js';
+import type { ProcessHandle, ExitStatus } from '../runtime/types.js';
+import { describeExit, judgeCrash } from './backoff.js';
+import type { Instance } from './types.js';
+
+/** A process was spawned for the instance. Without a readiness probe it is ready at once. */
+export function spawned(i: Instance, h: ProcessHandle): Instance {
+  const hasReadiness = i.spec.readiness !== undefined;
+  return {
+    ...i,
+    state: hasReadiness ? 'starting' : 'running',
+    ready: !hasReadiness,
+    pid: h.pid,
+    pgid: h.pgid,
+    procStart: h.startTime,
+    startedAt: h.startedAt,
+    exitCode: undefined,
+    signal: undefined,
+    nextStartAt: undefined,
+    reason: undefined,
+    readiness: undefined,
+    liveness: undefined,
+  };
+}
+
+/** The spawn itself failed: a command that cannot run is `failed`; a passing fault backs off. */
+export function spawnFailed(i: Instance, reason: string, permanent: boolean, now: number, jitter: number): Instance {
+  const base = { ...i, pid: undefined, pgid: undefined, procStart: undefined, ready: false, reason };
+  if (permanent) return { ...base, state: 'failed' };
+  return crashed(base, `spawn failed: ${reason}`, now, jitter);
+}
+
+/** The process exited (or, for a stop, its whole group is gone). */
+export function exited(i: Instance, exit: ExitStatus, jitter: number): Instance {
+  const gone: Instance = {
+    ...i,
+    pid: undefined,
+    pgid: undefined,
+    procStart: undefined,
+    ready: false,
+    exitCode: exit.code,
+    signal: exit.signal,
+    readiness: undefined,
+    liveness: undefined,
+  };
+  const how = describeExit(exit.code, exit.signal);
+  if (i.stopIntent === 'restart') return crashed(gone, i.restartRequested ?? i.reason ?? how, exit.at, jitter);
+  if (i.stopIntent !== undefined) return { ...gone, state: 'stopped', reason: `stopped: ${stopReasonText(i.stopIntent)}` };
+
+  const success = exit.code === 0 && !exit.signal;
+  if (i.spec.oneshot && success) return { ...gone, state: 'completed', reason: undefined };
+  const policy = i.spec.restart;
+  if (policy === 'never' || (policy === 'on-failure' && success)) {
+    return success
+      ? { ...gone, state: 'stopped', reason: `exited with ${how} (restart: ${policy})` }
+      : { ...gone, state: 'failed', reason: `exited with ${how} (restart: ${policy})` };
+  }
+  return crashed(gone, how, exit.at, jitter);
+}
+
+/** Restart after a back-off, or give up when the crash-loop limit is passed. */
+function crashed(i: Instance, what: string, now: number, jitter: number): Instance {
+  const verdict = judgeCrash(i.spec, { deaths: i.deaths, streak: i.streak, startedAt: i.startedAt }, what, now, jitter);
+  if (verdict.kind === 'give-up') {
+    return { ...i, state: 'failed', deaths: verdict.deaths, reason: verdict.reason, stopIntent: undefined, restartRequested: undefined };
+  }
+  return {
+    ...i,
+    state: 'backoff',
+    deaths: verdict.deaths,
+    streak: verdict.streak,
+    nextStartAt: now + verdict.delayMs,
+    reason: what,
+    stopIntent: undefined,
+    restartRequested: undefined,
+  };
+}
+
+function stopReasonText(intent: NonNullable<Instance['stopIntent']>): string {
+  switch (intent) {
+    case 'scale':
+      return 'scaled down';
+    case 'replace':
+      return 'replaced';
+    case 'remove':
+      return 'service removed';
+    case 'shutdown':
+      return 'tend shut down';
+    case 'restart':
+      return 'restarting';
+  }
+}
+
+/** A readiness verdict: sets `ready`; the first success moves `starting` to `running`. */
+export function readinessChanged(i: Instance, probe: ProbeState): Instance {
+  const ready = probe.status === 'success';
+  if (i.state === 'starting') return { ...i, readiness: probe, ready, state: ready ? 'running' : 'starting' };
+  if (i.state === 'running') return { ...i, readiness: probe, ready };
+  return { ...i, readiness: probe };
+}
+
+/** A liveness verdict: a failure asks for a restart (the planner stops it, its exit restarts it). */
+export function livenessChanged(i: Instance, probe: ProbeState, target: string): Instance {
+  if (probe.status !== 'failure' || i.restartRequested || (i.state !== 'running' && i.state !== 'starting')) {
+    return { ...i, liveness: probe };
+  }
+  const times = probe.consecutiveFailures;
+  return { ...i, liveness: probe, restartRequested: `liveness: ${target} ${probe.lastOutput} (${times} time${times === 1 ? '' : 's'})` };
+}

@@ -1,0 +1,94 @@
+// Observed state (status): what tend has seen of the processes it runs. Kept apart from the spec
+// (what the user wrote). The controller is the only writer; `plan` gets a read-only snapshot.
+
+import type { ProbeState } from '../health/types.js';
+import type { ServiceSpec } from '../spec/types.js';
+
+export type ReplicaState =
+  | 'pending'
+  | 'starting'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'backoff'
+  | 'failed'
+  | 'completed'
+  | 'paused';
+
+/** Why tend stopped (or is stopping) an instance; decides what its exit means. */
+export type StopIntent =
+  | 'scale' // index no longer wanted
+  | 'replace' // its spec changed, or a manual restart rolls it
+  | 'remove' // its service was removed
+  | 'shutdown' // tend down / SIGTERM to tend
+  | 'restart'; // liveness or a limit failed: its exit counts as a restart
+
+/** One process occupying the slot `service/index`. During a surge update a slot briefly has two:
+ *  the old instance and its replacement. */
+export interface Instance {
+  /** Unique for the daemon's life: `svc/index#seq`. */
+  id: string;
+  service: string;
+  index: number;
+  state: ReplicaState;
+  /** The spec this instance was started from: its hash, stop settings and dependencies. */
+  spec: ServiceSpec;
+  pid?: number;
+  pgid?: number;
+  /** /proc start time (clock ticks since boot), with pid the identity used for adoption. */
+  procStart?: number;
+  startedAt?: number;
+  ready: boolean;
+  readiness?: ProbeState;
+  liveness?: ProbeState;
+  /** Restarts of this slot since its spec last changed or a manual restart. */
+  restarts: number;
+  /** Exit times inside the restart window: the crash-loop tally. */
+  deaths: number[];
+  /** Consecutive restarts without a stable run: the back-off exponent. */
+  streak: number;
+  nextStartAt?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  reason?: string;
+  stopIntent?: StopIntent;
+  /** Liveness or a limit failed: stop it and start it again (counted as a restart). */
+  restartRequested?: string;
+  /** A manual restart: replace it by the update strategy, like a spec change. */
+  replaceRequested?: boolean;
+}
+
+export interface DesiredState {
+  services: ReadonlyMap<string, ServiceSpec>;
+  /** Services that must not start (cycle, unknown dependency): name → reason. */
+  blocked: ReadonlyMap<string, string>;
+  /** tend is shutting down: everything is to be stopped, dependents first. */
+  shuttingDown: boolean;
+}
+
+export interface ObservedState {
+  instances: ReadonlyMap<string, Readonly<Instance>>;
+}
+
+export type Action =
+  | {
+      kind: 'start';
+      service: string;
+      index: number;
+      spec: ServiceSpec;
+      reason: string;
+      /** The slot's previous instance whose crash counters carry over (a restart after a crash). */
+      continues?: string;
+      /** An instance this start supersedes in the slot, forgotten once it has no process. */
+      supersedes?: string;
+    }
+  | { kind: 'stop'; id: string; intent: StopIntent; reason: string }
+  | { kind: 'forget'; id: string };
+
+export interface Plan {
+  actions: Action[];
+  /** When a pass must run again even if nothing else happens (a back-off expiring). */
+  wakeAt?: number;
+  /** Services that wait, and for what: `db: healthy`. */
+  waiting: Map<string, string>;
+}

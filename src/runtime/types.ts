@@ -1,0 +1,49 @@
+// The runtime's contract: the hands of tend. It spawns, signals and stops process groups and
+// reports exits; it makes no decisions (restart policy and back-off live in reconcile/).
+
+import type { ReplicaLaunch } from '../spec/types.js';
+
+/** Identifies one live replica process. `startTime` (field 22 of /proc/<pid>/stat, clock ticks
+ *  since boot) makes the identity safe against pid reuse: a pid alone is never trusted. */
+export interface ProcessHandle {
+  pid: number;
+  /** Process group id; equals pid, since every replica leads its own group. */
+  pgid: number;
+  startTime: number;
+  /** Wall clock (ms since epoch) when it was spawned or, for an adopted one, when it started. */
+  startedAt: number;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
+}
+
+export interface StartRequest {
+  launch: ReplicaLaunch;
+  /** Absolute path of the replica's log file; its directory is created when missing. */
+  logFile: string;
+  /** Run as this user (name or uid); only allowed when tend runs as root. */
+  user?: string;
+}
+
+export type StartResult =
+  | { ok: true; handle: ProcessHandle }
+  /** `permanent`: retrying cannot help (command not found, not executable, missing cwd, unknown
+   *  user) so the replica is `failed`; otherwise (EMFILE, EAGAIN, log dir unwritable) it backs off. */
+  | { ok: false; reason: string; permanent: boolean };
+
+export interface StopResult {
+  /** True when the group outlived the stop timeout and SIGKILL was sent. */
+  killed: boolean;
+}
+
+export interface GroupUsage {
+  /** CPU percent summed over the group's live members (100 = one core). */
+  cpu: number;
+  /** Resident memory in bytes summed over the group's live members. */
+  memory: number;
+  /** Live members of the group. */
+  processes: number;
+}

@@ -1,0 +1,286 @@
+// Table tests of the pure planner: each case is a world (specs + instances + now) and the exact
+// actions expected, written as short strings so that a case reads like a sentence.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { plan } from '../../src/reconcile/plan.js';
+import type { Action, DesiredState, Instance, ObservedState } from '../../src/reconcile/types.js';
+import { desired, inst, observed, runningSet, spec } from '../helpers/world.js';
+
+/** `start web/2 (missing)`, `stop web/0#3 replace`, `forget web/1#4`. */
+function render(a: Action): string {
+  switch (a.kind) {
+    case 'start':
+      return `start ${a.service}/${a.index} (${a.reason})${a.continues ? ' continues' : ''}${a.spec.hash.endsWith('v1') ? '' : ' ' + a.spec.hash}`;
+    case 'stop':
+      return `stop ${a.id.replace(/#\d+$/, '')} ${a.intent}`;
+    case 'forget':
+      return `forget ${a.id.replace(/#\d+$/, '')}`;
+  }
+}
+
+interface Case {
+  world: () => { d: DesiredState; o: ObservedState; now?: number };
+  actions: string[];
+  waiting?: Record<string, string>;
+  wakeAt?: number;
+}
+
+const web = spec('web', { replicas: 3 });
+const web2 = { ...web, hash: 'web-v2' };
+const db = spec('db');
+const migrate = spec('migrate', { oneshot: true, restart: 'on-failure' });
+const api = spec('api', { replicas: 2, dependsOn: { db: 'healthy', migrate: 'completed' } });
+
+const cases: Record<string, Case> = {
+  'everything is good; do nothing': {
+    world: () => ({ d: desired([web]), o: observed(runningSet(web)) }),
+    actions: [],
+  },
+  'a new service starts all its replicas at once': {
+    world: () => ({ d: desired([web]), o: observed([]) }),
+    actions: ['start web/0 (missing)', 'start web/1 (missing)', 'start web/2 (missing)'],
+  },
+  'independent services start in the same pass': {
+    world: () => ({ d: desired([db, spec('cache')]), o: observed([]) }),
+    actions: ['start db/0 (missing)', 'start cache/0 (missing)'],
+  },
+  'a service waits for its dependencies': {
+    world: () => ({ d: desired([db, migrate, api]), o: observed([]) }),
+    actions: ['start db/0 (missing)', 'start migrate/0 (missing)'],
+    waiting: { api: 'db: healthy' },
+  },
+  'healthy is not met by a running replica that is not ready': {
+    world: () => ({
+      d: desired([db, migrate, api]),
+      o: observed([inst(db, 0, 'running', { ready: false }), inst(migrate, 0, 'completed')]),
+    }),
+    actions: [],
+    waiting: { api: 'db: healthy' },
+  },
+  'completed waits for the oneshot to finish': {
+    world: () => ({ d: desired([db, migrate, api]), o: observed([inst(db, 0, 'running'), inst(migrate, 0, 'running')]) }),
+    actions: [],
+    waiting: { api: 'migrate: completed' },
+  },
+  'all conditions met: the dependent starts': {
+    world: () => ({ d: desired([db, migrate, api]), o: observed([inst(db, 0, 'running'), inst(migrate, 0, 'completed')]) }),
+    actions: ['start api/0 (missing)', 'start api/1 (missing)'],
+  },
+  'started is met by a running replica that is not ready yet': {
+    world: () => {
+      const w = spec('w', { dependsOn: { db: 'started' } });
+      return { d: desired([db, w]), o: observed([inst(db, 0, 'running', { ready: false })]) };
+    },
+    actions: ['start w/0 (missing)'],
+  },
+  'scale up 2 → 5 starts only the new indexes': {
+    world: () => ({ d: desired([{ ...web, replicas: 5 }]), o: observed(runningSet(web, 2)) }),
+    actions: ['start web/2 (missing)', 'start web/3 (missing)', 'start web/4 (missing)'],
+  },
+  'scale down 5 → 1 stops the highest indexes and touches no other': {
+    world: () => ({ d: desired([{ ...web, replicas: 1 }]), o: observed(runningSet(web, 5)) }),
+    actions: ['stop web/1 scale', 'stop web/2 scale', 'stop web/3 scale', 'stop web/4 scale'],
+  },
+  'a scaled-away replica that has no process is forgotten': {
+    world: () => ({ d: desired([{ ...web, replicas: 1 }]), o: observed([inst(web, 0, 'running'), inst(web, 1, 'backoff'), inst(web, 2, 'stopped', { stopIntent: 'scale' })]) }),
+    actions: ['forget web/1', 'forget web/2'],
+  },
+  'a replica already stopping is left alone': {
+    world: () => ({ d: desired([{ ...web, replicas: 1 }]), o: observed([inst(web, 0, 'running'), inst(web, 1, 'stopping', { stopIntent: 'scale' })]) }),
+    actions: [],
+  },
+  'rolling update: one replica at a time (max_unavailable 1)': {
+    world: () => ({ d: desired([web2]), o: observed(runningSet(web)) }),
+    actions: ['stop web/0 replace'],
+  },
+  'rolling update: max_unavailable 2 replaces two at a time': {
+    world: () => ({ d: desired([{ ...web2, update: { strategy: 'rolling', maxUnavailable: 2, maxSurge: 0 } }]), o: observed(runningSet(web)) }),
+    actions: ['stop web/0 replace', 'stop web/1 replace'],
+  },
+  'rolling update: while one is being replaced, the next waits': {
+    world: () => ({ d: desired([web2]), o: observed([inst(web, 0, 'stopping', { stopIntent: 'replace' }), inst(web, 1, 'running'), inst(web, 2, 'running')]) }),
+    actions: [],
+  },
+  'rolling update: the replaced slot gets its new replica': {
+    world: () => ({ d: desired([web2]), o: observed([inst(web, 0, 'stopped', { stopIntent: 'replace' }), inst(web, 1, 'running'), inst(web, 2, 'running')]) }),
+    actions: ['start web/0 (replaced) web-v2'],
+  },
+  'rolling update: the next waits until the new replica is ready': {
+    world: () => ({ d: desired([web2]), o: observed([inst(web2, 0, 'starting'), inst(web, 1, 'running'), inst(web, 2, 'running')]) }),
+    actions: [],
+  },
+  'rolling update: once the new one is ready the next is replaced': {
+    world: () => ({ d: desired([web2]), o: observed([inst(web2, 0, 'running'), inst(web, 1, 'running'), inst(web, 2, 'running')]) }),
+    actions: ['stop web/1 replace'],
+  },
+  'rolling update with max_surge 1: a new replica starts beside the old one': {
+    world: () => {
+      const s = { ...web2, update: { strategy: 'rolling' as const, maxUnavailable: 0, maxSurge: 1 } };
+      return { d: desired([s]), o: observed(runningSet(web)) };
+    },
+    actions: ['start web/0 (surge: spec changed) web-v2'],
+  },
+  'rolling update with surge: the old one stops once its successor is ready': {
+    world: () => {
+      const s = { ...web2, update: { strategy: 'rolling' as const, maxUnavailable: 0, maxSurge: 1 } };
+      return { d: desired([s]), o: observed([...runningSet(web), inst(s, 0, 'running')]) };
+    },
+    actions: ['stop web/0 replace'],
+  },
+  'rolling update with surge: no second surge while one is in flight': {
+    world: () => {
+      const s = { ...web2, update: { strategy: 'rolling' as const, maxUnavailable: 0, maxSurge: 1 } };
+      return { d: desired([s]), o: observed([...runningSet(web), inst(s, 0, 'starting')]) };
+    },
+    actions: [],
+  },
+  'an outdated replica that is not ready is replaced at once, without spending the budget': {
+    world: () => ({ d: desired([web2]), o: observed([inst(web, 0, 'starting'), inst(web, 1, 'running'), inst(web, 2, 'running')]) }),
+    // web/1 may not go too: with web/0 down already, it would leave 1 ready < replicas - max_unavailable.
+    actions: ['stop web/0 replace'],
+  },
+  'recreate: every outdated replica stops at once': {
+    world: () => ({ d: desired([{ ...web2, update: { strategy: 'recreate', maxUnavailable: 1, maxSurge: 0 } }]), o: observed(runningSet(web)) }),
+    actions: ['stop web/0 replace', 'stop web/1 replace', 'stop web/2 replace'],
+  },
+  'a live-only change (same hash) restarts nothing': {
+    world: () => ({ d: desired([{ ...web, restart: 'never', stopTimeoutMs: 1 }]), o: observed(runningSet(web)) }),
+    actions: [],
+  },
+  'a manual restart rolls the replicas like a spec change': {
+    world: () => ({ d: desired([web]), o: observed(runningSet(web, 3, { replaceRequested: true })) }),
+    actions: ['stop web/0 replace'],
+  },
+  'a removed service is stopped': {
+    world: () => ({ d: desired([]), o: observed(runningSet(web)) }),
+    actions: ['stop web/0 remove', 'stop web/1 remove', 'stop web/2 remove'],
+  },
+  'removed services stop dependents before their dependencies': {
+    world: () => ({ d: desired([]), o: observed([inst(db, 0, 'running'), inst(api, 0, 'running'), inst(migrate, 0, 'completed')]) }),
+    actions: ['stop api/0 remove', 'forget migrate/0'],
+  },
+  'a dependency waits while its dependent is still stopping': {
+    world: () => ({ d: desired([]), o: observed([inst(db, 0, 'running'), inst(api, 0, 'stopping')]) }),
+    actions: [],
+  },
+  'a dependency stops once its dependents are gone': {
+    world: () => ({ d: desired([]), o: observed([inst(db, 0, 'running'), inst(api, 0, 'stopped', { stopIntent: 'remove' })]) }),
+    actions: ['stop db/0 remove', 'forget api/0'],
+  },
+  'shutdown stops everything, dependents first': {
+    world: () => ({ d: desired([db, migrate, api], {}, true), o: observed([inst(db, 0, 'running'), inst(api, 0, 'running'), inst(api, 1, 'running')]) }),
+    actions: ['stop api/0 shutdown', 'stop api/1 shutdown'],
+  },
+  'a crashed replica in back-off waits for its time': {
+    world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'backoff', { nextStartAt: 5000 })]), now: 1000 }),
+    actions: [],
+    wakeAt: 5000,
+  },
+  'a crashed replica restarts when its back-off is over, keeping its counters': {
+    world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'backoff', { nextStartAt: 5000 })]), now: 5000 }),
+    actions: ['start db/0 (restart after crash) continues'],
+  },
+  'a restart after a crash does not wait for dependencies': {
+    world: () => ({ d: desired([db, migrate, api]), o: observed([inst(api, 0, 'backoff', { nextStartAt: 0 }), inst(api, 1, 'running')]) }),
+    actions: ['start db/0 (missing)', 'start migrate/0 (missing)', 'start api/0 (restart after crash) continues'],
+    waiting: { api: 'db: healthy' },
+  },
+  'a replica in back-off whose spec changed starts with the new spec at once': {
+    world: () => ({ d: desired([{ ...db, hash: 'db-v2' }]), o: observed([inst(db, 0, 'backoff', { nextStartAt: 99_999 })]), now: 0 }),
+    actions: ['start db/0 (spec changed) db-v2'],
+  },
+  'a failed replica stays failed': {
+    world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'failed', { reason: 'crash loop' })]) }),
+    actions: [],
+  },
+  'a failed replica is retried when its spec changes': {
+    world: () => ({ d: desired([{ ...db, hash: 'db-v2' }]), o: observed([inst(db, 0, 'failed')]) }),
+    actions: ['start db/0 (spec changed) db-v2'],
+  },
+  'a crash-looping service blocks only its dependents': {
+    world: () => {
+      const other = spec('other');
+      return { d: desired([db, migrate, api, other]), o: observed([inst(db, 0, 'failed'), inst(migrate, 0, 'completed')]) };
+    },
+    actions: ['start other/0 (missing)'],
+    waiting: { api: 'db: healthy' },
+  },
+  'a completed oneshot is not re-run by an unrelated change': {
+    world: () => ({ d: desired([migrate, { ...db, hash: 'db-v2' }]), o: observed([inst(migrate, 0, 'completed'), inst(db, 0, 'running')]) }),
+    actions: ['stop db/0 replace'],
+  },
+  'a completed oneshot re-runs when its own spec changes': {
+    world: () => ({ d: desired([{ ...migrate, hash: 'migrate-v2' }]), o: observed([inst(migrate, 0, 'completed')]) }),
+    actions: ['start migrate/0 (spec changed) migrate-v2'],
+  },
+  'a replica that exited under restart: never stays stopped': {
+    world: () => ({ d: desired([{ ...db, restart: 'never' }]), o: observed([inst(db, 0, 'stopped', { reason: 'exited with exit code 0' })]) }),
+    actions: [],
+  },
+  'a blocked service starts nothing and keeps what runs, even outdated': {
+    world: () => ({ d: desired([{ ...web2, replicas: 4 }], { web: 'dependency cycle: web → x → web' }), o: observed(runningSet(web)) }),
+    actions: [],
+    waiting: { web: 'dependency cycle: web → x → web' },
+  },
+  'a blocked service still restarts its crashed replicas from their own spec': {
+    world: () => ({ d: desired([web2], { web: 'unknown dependency "x"' }), o: observed([inst(web, 0, 'backoff', { nextStartAt: 0 })]) }),
+    actions: ['start web/0 (restart after crash) continues'],
+    waiting: { web: 'unknown dependency "x"' },
+  },
+  'liveness failure: stop it to restart it': {
+    world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'running', { restartRequested: 'liveness: http://x answered 500 (3 times)' })]) }),
+    actions: ['stop db/0 restart'],
+  },
+  'max_runtime reached: restart it': {
+    world: () => ({ d: desired([{ ...db, limits: { memoryBytes: 0, cpuPercent: 0, maxRuntimeMs: 1000 } }]), o: observed([inst(db, 0, 'running', { startedAt: 0 })]), now: 1000 }),
+    actions: ['stop db/0 restart'],
+  },
+  'max_runtime not reached yet: wake up when it is': {
+    world: () => ({ d: desired([{ ...db, limits: { memoryBytes: 0, cpuPercent: 0, maxRuntimeMs: 1000 } }]), o: observed([inst(db, 0, 'running', { startedAt: 0 })]), now: 400 }),
+    actions: [],
+    wakeAt: 1000,
+  },
+  'a paused replica is left alone': {
+    world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'paused', { ready: false })]) }),
+    actions: [],
+  },
+  'a service starting is not started twice': {
+    world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'starting', { pid: undefined })]) }),
+    actions: [],
+  },
+  'scale to zero stops all; nothing starts': {
+    world: () => ({ d: desired([{ ...web, replicas: 0 }]), o: observed(runningSet(web, 2)) }),
+    actions: ['stop web/0 scale', 'stop web/1 scale'],
+  },
+};
+
+for (const [name, c] of Object.entries(cases)) {
+  test(`plan: ${name}`, () => {
+    const { d, o, now = 0 } = c.world();
+    const p = plan(d, o, now);
+    assert.deepEqual(p.actions.map(render), c.actions);
+    assert.deepEqual(Object.fromEntries(p.waiting), c.waiting ?? {});
+    assert.equal(p.wakeAt, c.wakeAt);
+  });
+}
+
+test('plan: never fewer than replicas - max_unavailable ready during a whole rolling update', () => {
+  // Simulate the rollout to the end: each stop completes, each new replica becomes ready, one step a pass.
+  const target = { ...web2, replicas: 4, update: { strategy: 'rolling' as const, maxUnavailable: 1, maxSurge: 0 } };
+  let instances: Instance[] = runningSet({ ...web, replicas: 4 });
+  for (let pass = 0; pass < 40; pass++) {
+    const ready = new Set(instances.filter((i) => i.state === 'running' && i.ready).map((i) => i.index)).size;
+    assert.ok(ready >= 3, `pass ${pass}: only ${ready} ready`);
+    const p = plan(desired([target]), observed(instances), 0);
+    if (p.actions.length === 0 && instances.every((i) => i.spec.hash === 'web-v2' && i.state === 'running')) return;
+    for (const a of p.actions) {
+      if (a.kind === 'stop') instances = instances.map((i) => (i.id === a.id ? { ...i, state: 'stopped', stopIntent: a.intent, ready: false } : i));
+      if (a.kind === 'start') instances = [...instances.filter((i) => i.id !== a.supersedes), inst(a.spec, a.index, 'starting', { ready: false })];
+      if (a.kind === 'forget') instances = instances.filter((i) => i.id !== a.id);
+    }
+    // Whatever was starting becomes ready before the next pass.
+    instances = instances.map((i) => (i.state === 'starting' ? { ...i, state: 'running', ready: true } : i));
+  }
+  assert.fail('the rollout did not finish in 40 passes');
+});
