@@ -1,0 +1,347 @@
+// The hands of tend: spawns a replica as the leader of its own process group, signals and stops
+// whole groups, and reports exits. It decides nothing (restart, back-off and limits are the
+// planner's); it only does what it is told and reports what happened, and it never throws at its
+// caller for something a process did.
+//
+// Replicas outlive tend (DESIGN §8, "children die with the supervisor"): children are detached,
+// and close() stops watching and unrefs them without killing anything, so tend can exit while they
+// run on. A later tend adopts them by pid + start time.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+import { errorMessage } from '../errors.js';
+import { isLive, readProcStat, sameProcess, scanGroups } from './proc.js';
+import type { ExitStatus, ProcessHandle, StartRequest, StartResult, StopResult } from './types.js';
+import { resolveUser, type UserIds } from './user.js';
+
+export interface ProcessRuntimeOptions {
+  /** How often adopted replicas are checked for exit, in ms (default 250). */
+  adoptPollMs?: number;
+  /** How often groups being stopped that still have members are scanned, in ms (default 100). */
+  stopPollMs?: number;
+}
+
+type OnExit = (status: ExitStatus) => void;
+
+interface PendingStop {
+  handle: ProcessHandle;
+  deadline: number;
+  killed: boolean;
+  promise: Promise<StopResult>;
+  resolve: (r: StopResult) => void;
+  reject: (err: unknown) => void;
+}
+
+// OS errors after which a retry can succeed: the planner backs off instead of failing the replica.
+const TRANSIENT: Record<string, string> = {
+  EMFILE: 'too many open files in tend',
+  ENFILE: 'too many open files in the system',
+  EAGAIN: 'process limit reached',
+  ENOMEM: 'out of memory',
+  ENOSPC: 'no space left on device',
+  EINTR: 'interrupted',
+};
+
+function failure(reason: string, permanent: boolean): StartResult {
+  return { ok: false, reason, permanent };
+}
+
+function errCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException | null)?.code ?? 'UNKNOWN';
+}
+
+export class ProcessRuntime {
+  private readonly adoptPollMs: number;
+  private readonly stopPollMs: number;
+  /** Log directories known to exist, so a spawn does not mkdir each time. */
+  private readonly logDirs = new Set<string>();
+  /** Our running children: referenced (awaiting an exit keeps Node alive) until close(). */
+  private readonly children = new Map<number, ChildProcess>();
+  private readonly adopted = new Map<number, { handle: ProcessHandle; onExit: OnExit }>();
+  private adoptTimer: NodeJS.Timeout | undefined;
+  /** Stops in progress, by process group. */
+  private readonly stops = new Map<number, PendingStop>();
+  private stopTimer: NodeJS.Timeout | undefined;
+  private stopTimerAt = Infinity;
+
+  constructor(options: ProcessRuntimeOptions = {}) {
+    this.adoptPollMs = options.adoptPollMs ?? 250;
+    this.stopPollMs = options.stopPollMs ?? 100;
+  }
+
+  // Spawns one replica with its output appended straight to its log file. Resolves with the
+  // handle, or with a readable reason when it cannot be spawned; never rejects.
+  async start(req: StartRequest, onExit: OnExit): Promise<StartResult> {
+    try {
+      return await this.spawnReplica(req, onExit);
+    } catch (err) {
+      // Only a bug or an OS surprise gets here; it still must not reach the daemon as an exception.
+      return failure(`cannot start ${JSON.stringify(req.launch.argv[0] ?? '')}: ${errorMessage(err)}`, false);
+    }
+  }
+
+  private spawnReplica(req: StartRequest, onExit: OnExit): StartResult | Promise<StartResult> {
+    const { argv, cwd, env } = req.launch;
+    const command = argv[0];
+    if (command === undefined || command === '') return failure('empty command', true);
+
+    let ids: UserIds | undefined;
+    if (req.user !== undefined) {
+      if (process.getuid?.() !== 0) return failure(`user "${req.user}" requires tend to run as root`, true);
+      const found = resolveUser(req.user);
+      if (found === null) return failure(`unknown user "${req.user}" (not in /etc/passwd)`, true);
+      ids = found;
+    }
+
+    // Node reports a missing cwd as ENOENT of the command, which would blame the wrong thing.
+    const cwdProblem = checkCwd(cwd);
+    if (cwdProblem !== null) return failure(cwdProblem, true);
+
+    let fd: number;
+    try {
+      fd = this.openLog(req.logFile);
+    } catch (err) {
+      return failure(`cannot open log file ${req.logFile}: ${errorMessage(err)}`, false);
+    }
+
+    let child;
+    try {
+      child = spawn(command, argv.slice(1), {
+        cwd,
+        env,
+        detached: true, // setsid(): own session and process group, pgid = pid
+        stdio: ['ignore', fd, fd], // one O_APPEND fd for both: no byte passes through Node
+        uid: ids?.uid,
+        gid: ids?.gid,
+      });
+    } catch (err) {
+      // Errors other than EACCES/EAGAIN/EMFILE/ENFILE/ENOENT are thrown synchronously by Node.
+      return spawnFailure(err, req);
+    } finally {
+      closeSync(fd); // the child holds its own copy now
+    }
+
+    const pid = child.pid;
+    if (pid === undefined) {
+      // The common spawn errors arrive asynchronously as an 'error' event, with no 'exit'.
+      return new Promise((resolve) => child.once('error', (err) => resolve(spawnFailure(err, req))));
+    }
+    // A started child can still emit 'error' (e.g. a failed kill); an unhandled one would crash tend.
+    child.on('error', () => {});
+    this.children.set(pid, child);
+    child.once('exit', (code, signal) => {
+      this.children.delete(pid);
+      onExit({ code, signal, at: Date.now() });
+      this.leaderExited(pid);
+    });
+
+    // Never null here: Node reaps children only from the event loop, which has not run since the
+    // fork, so the process is at least a zombie with its start time still readable.
+    const startTime = readProcStat(pid)?.startTime ?? 0;
+    return { ok: true, handle: { pid, pgid: pid, startTime, startedAt: Date.now() } };
+  }
+
+  private openLog(file: string): number {
+    const dir = dirname(file);
+    if (!this.logDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.logDirs.add(dir);
+    }
+    try {
+      return openSync(file, 'a');
+    } catch (err) {
+      if (errCode(err) !== 'ENOENT') throw err;
+      // The directory was removed since we cached it: create it again once.
+      mkdirSync(dir, { recursive: true });
+      return openSync(file, 'a');
+    }
+  }
+
+  // Takes over a replica started by an earlier tend (not our child, so no 'exit' event will come).
+  // False unless the handle's pid still runs with the same start time.
+  adopt(handle: ProcessHandle, onExit: OnExit): boolean {
+    if (!sameProcess(handle)) return false;
+    this.adopted.set(handle.pid, { handle, onExit });
+    // One timer for all adopted replicas. Their exit is noticed up to adoptPollMs late, and its
+    // code is unknown: only the parent can wait() for it, and that was the earlier tend.
+    this.adoptTimer ??= setInterval(() => this.pollAdopted(), this.adoptPollMs);
+    return true;
+  }
+
+  private pollAdopted(): void {
+    for (const [pid, a] of this.adopted) {
+      if (sameProcess(a.handle)) continue; // zombie, gone or pid reused all mean it exited
+      this.adopted.delete(pid);
+      a.onExit({ code: null, signal: null, at: Date.now() });
+      this.leaderExited(a.handle.pgid);
+    }
+    if (this.adopted.size === 0) {
+      clearInterval(this.adoptTimer);
+      this.adoptTimer = undefined;
+    }
+  }
+
+  // Sends a signal to the replica's whole process group (pause, resume, kill). A group that is
+  // already gone is not an error.
+  signal(handle: ProcessHandle, sig: NodeJS.Signals): void {
+    signalGroup(handle, sig);
+  }
+
+  // Stops a replica's whole group: `sig`, SIGCONT (a paused group must see it), then SIGKILL at
+  // the deadline. Resolves once no live process is left in the group, whatever its leader did.
+  // Rejects only when the group cannot be signalled at all (EPERM).
+  stop(handle: ProcessHandle, sig: NodeJS.Signals, timeoutMs: number): Promise<StopResult> {
+    const pending = this.stops.get(handle.pgid);
+    if (pending !== undefined) return pending.promise;
+    let resolve!: (r: StopResult) => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<StopResult>((res, rej) => ((resolve = res), (reject = rej)));
+    const stop: PendingStop = { handle, deadline: Date.now() + timeoutMs, killed: false, promise, resolve, reject };
+    this.stops.set(handle.pgid, stop);
+    try {
+      signalGroup(handle, sig);
+      if (sig !== 'SIGCONT' && sig !== 'SIGKILL') signalGroup(handle, 'SIGCONT');
+    } catch (err) {
+      this.settle(stop, err);
+      return promise;
+    }
+    if (!this.finishIfEmpty(stop)) this.armStopTimer(Math.min(Date.now() + this.stopPollMs, stop.deadline));
+    return promise;
+  }
+
+  // Stops watching (timers, adopted replicas) and lets tend exit while its children run on; never
+  // kills a replica. Stops still pending are abandoned and never settle: await them first.
+  close(): void {
+    for (const child of this.children.values()) child.unref();
+    clearInterval(this.adoptTimer);
+    this.adoptTimer = undefined;
+    this.adopted.clear();
+    clearTimeout(this.stopTimer);
+    this.stopTimer = undefined;
+    this.stopTimerAt = Infinity;
+  }
+
+  private leaderExited(pgid: number): void {
+    const stop = this.stops.get(pgid);
+    if (stop !== undefined) this.finishIfEmpty(stop);
+  }
+
+  // Fast path: once no process at all (not even a zombie) has the pgid, kill(-pgid, 0) fails with
+  // ESRCH and the group is certainly empty, at the cost of one syscall.
+  private finishIfEmpty(stop: PendingStop): boolean {
+    try {
+      process.kill(-stop.handle.pgid, 0);
+      return false;
+    } catch (err) {
+      if (errCode(err) !== 'ESRCH') return false;
+    }
+    this.settle(stop);
+    return true;
+  }
+
+  // Ends a stop: resolved when the group is empty, rejected with the error that prevents it.
+  private settle(stop: PendingStop, err?: unknown): void {
+    this.stops.delete(stop.handle.pgid);
+    if (err === undefined) stop.resolve({ killed: stop.killed });
+    else stop.reject(err);
+    if (this.stops.size === 0) {
+      clearTimeout(this.stopTimer);
+      this.stopTimer = undefined;
+      this.stopTimerAt = Infinity;
+    }
+  }
+
+  private armStopTimer(at: number): void {
+    if (this.stopTimer !== undefined && this.stopTimerAt <= at) return;
+    clearTimeout(this.stopTimer);
+    this.stopTimerAt = at;
+    this.stopTimer = setTimeout(() => this.tickStops(), Math.max(0, at - Date.now()));
+  }
+
+  // One tick for every pending stop: the fast path first, then ONE /proc scan for the groups that
+  // still have some process (live or zombie: an orphan that died stays a zombie here), then SIGKILL
+  // to the groups past their deadline.
+  private tickStops(): void {
+    this.stopTimer = undefined;
+    this.stopTimerAt = Infinity;
+    const remaining = [...this.stops.values()].filter((s) => !this.finishIfEmpty(s));
+    if (remaining.length === 0) return;
+    const groups = scanGroups(remaining.map((s) => s.handle.pgid));
+    const now = Date.now();
+    let next = now + this.stopPollMs;
+    for (const stop of remaining) {
+      const members = groups.get(stop.handle.pgid) ?? [];
+      // A live leader with another start time means our group is gone and the number was reused.
+      const reused = members.some((m) => m.pid === stop.handle.pgid && m.startTime !== stop.handle.startTime);
+      if (members.length === 0 || reused) {
+        this.settle(stop);
+        continue;
+      }
+      if (!stop.killed) {
+        if (now >= stop.deadline) {
+          stop.killed = true;
+          try {
+            signalGroup(stop.handle, 'SIGKILL');
+          } catch (err) {
+            this.settle(stop, err);
+          }
+        } else {
+          next = Math.min(next, stop.deadline);
+        }
+      }
+    }
+    if (this.stops.size > 0) this.armStopTimer(next);
+  }
+}
+
+// Signals a group unless its number now belongs to someone else: a group id is free for reuse
+// once the group is empty, and a new group's id is its leader's pid, so a live process with that
+// pid and another start time means the group we started is gone.
+function signalGroup(handle: ProcessHandle, sig: NodeJS.Signals): void {
+  const leader = readProcStat(handle.pgid);
+  if (leader !== null && isLive(leader.state) && leader.startTime !== handle.startTime) return;
+  try {
+    process.kill(-handle.pgid, sig);
+  } catch (err) {
+    if (errCode(err) !== 'ESRCH') throw err;
+  }
+}
+
+function checkCwd(cwd: string): string | null {
+  try {
+    return statSync(cwd).isDirectory() ? null : `working directory is not a directory: ${cwd}`;
+  } catch (err) {
+    const code = errCode(err);
+    if (code === 'ENOENT') return `working directory does not exist: ${cwd}`;
+    return `working directory is not accessible: ${cwd} (${code})`;
+  }
+}
+
+// Turns a spawn error into a reason that names the command and the OS error, and says whether a
+// retry could help.
+function spawnFailure(err: unknown, req: StartRequest): StartResult {
+  const code = errCode(err);
+  const cmd = JSON.stringify(req.launch.argv[0]);
+  const transient = TRANSIENT[code];
+  if (transient !== undefined) return failure(`cannot start ${cmd}: ${transient} (${code})`, false);
+  switch (code) {
+    case 'ENOENT':
+      // exec also says ENOENT when a script's #! interpreter is missing.
+      if (req.launch.argv[0]!.includes('/') && existsSync(resolve(req.launch.cwd, req.launch.argv[0]!))) {
+        return failure(`interpreter not found for ${cmd} (check its #! line) (ENOENT)`, true);
+      }
+      return failure(`command not found: ${cmd} (ENOENT)`, true);
+    case 'EACCES':
+      return failure(
+        req.user === undefined
+          ? `permission denied: ${cmd} is not executable (EACCES)`
+          : `permission denied: ${cmd} is not executable by user "${req.user}", or its working directory is not accessible (EACCES)`,
+        true,
+      );
+    default:
+      // ENOTDIR, ELOOP, ENAMETOOLONG, EPERM (setuid refused), E2BIG...: the same spawn fails again.
+      return failure(`cannot start ${cmd}: ${errorMessage(err)}`, true);
+  }
+}
