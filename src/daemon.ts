@@ -1,0 +1,330 @@
+// The daemon's composition root: builds the real parts (state directory, logger, event log,
+// runtime, spec source, watcher, controller, control API), adopts replicas left by an earlier run,
+// and runs until it is told to stop. With cli/index.ts, the only place that knows about signals.
+//
+// Start-up, in order:
+//   1. state directory (0700, so the socket is never reachable by others) and pid file (a second
+//      daemon on the same directory is refused; a stale file is detected by pid + start time);
+//   2. adoption: replicas recorded in state.json that still run are taken over (or stopped, with
+//      --no-adopt); when state.json is corrupt, groups carrying our marker are found and stopped;
+//   3. watcher, controller, API; then every change converges through the controller's loop.
+
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { startApiServer } from './api/server.js';
+import { TendMetrics } from './api/metrics.js';
+import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
+import { TendError, errorMessage } from './errors.js';
+import type { EventLog } from './events.js';
+import { diffSpecs } from './reconcile/diff.js';
+import { Controller } from './reconcile/controller.js';
+import { buildStatus } from './reconcile/status.js';
+import { logPath } from './runtime/logs.js';
+import type { ProcessRuntime } from './runtime/process-runtime.js';
+import { readProcStat, sameProcess } from './runtime/proc.js';
+import { loadDirectory } from './spec/load.js';
+import { findMarkedGroups } from './state/orphans.js';
+import { readState, snapshotState, specOf, writeState } from './state/state-file.js';
+import { Supervisor } from './supervisor.js';
+
+export interface DaemonOptions {
+  /** The services directory (may be a symlink that is switched between releases). */
+  dir: string;
+  stateDir: string;
+  settleMs?: number;
+  /** Take over replicas of an earlier run (default); false stops them instead. */
+  adopt?: boolean;
+  /** Running detached (`up -d`): JSON log lines, no pretty output. */
+  detached?: boolean;
+  logLevel?: string;
+  statsIntervalMs?: number;
+}
+
+export const SOCKET_NAME = 'tend.sock';
+export const PID_NAME = 'tend.pid';
+
+/** Runs the daemon in the foreground until shut down; resolves with the process exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const stateDir = resolve(opts.stateDir);
+  const log = makeLogger(opts);
+  prepareStateDir(stateDir);
+  claimPidFile(join(stateDir, PID_NAME));
+
+  const metrics = new TendMetrics();
+  const statePath = join(stateDir, 'state.json');
+  let persistTimer: NodeJS.Timeout | undefined;
+  const sup: Supervisor = new Supervisor({
+    dir: opts.dir,
+    stateDir,
+    log,
+    persistEvents: true,
+    onEvent: (e) => logEvent(log, e),
+    metrics,
+    ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
+    ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
+    onChange: () => {
+      // Coalesce: a burst of 1000 spawns writes the state file a few times, not 1000.
+      persistTimer ??= setTimeout(() => {
+        persistTimer = undefined;
+        persist();
+      }, 50);
+    },
+  });
+  const { controller, events, runtime } = sup;
+  const persist = () => {
+    try {
+      writeState(statePath, snapshotState(controller.instances.values(), process.pid));
+    } catch (err) {
+      log.warn({ err }, `cannot write ${statePath}: ${errorMessage(err)}`);
+    }
+  };
+
+  await takeOver(stateDir, statePath, controller, runtime, opts.adopt ?? true, log, events);
+  await sup.start();
+
+  let stopping: Promise<void> | undefined;
+  let stopRequested!: () => void;
+  const requested = new Promise<void>((r) => (stopRequested = r));
+  const shutdown = (): Promise<void> => {
+    stopRequested();
+    stopping ??= (async () => {
+      log.info('stopping all services, dependents first');
+      await sup.shutdown();
+    })();
+    return stopping;
+  };
+
+  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid);
+  const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
+  log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
+  const progress = startProgress(controller, log);
+
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log.info(`${sig}: shutting down (again to force)`);
+      void shutdown();
+    } else {
+      log.warn(`${sig} again: killing every replica now`);
+      controller.forceKill();
+    }
+  };
+  const onHup = () => controller.markSpecDirty();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHup);
+
+  await requested;
+  await stopping;
+
+  clearInterval(progress);
+  clearTimeout(persistTimer);
+  await api.close();
+  rmSync(statePath, { force: true });
+  await events.close();
+  releasePidFile(join(stateDir, PID_NAME));
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onHup);
+  log.info('all services stopped; bye');
+  log.flush?.();
+  return 0;
+}
+
+/** Replicas of an earlier run: adopt those that still run, or stop them (--no-adopt). */
+async function takeOver(
+  stateDir: string,
+  statePath: string,
+  controller: Controller,
+  runtime: ProcessRuntime,
+  adopt: boolean,
+  log: Logger,
+  events: EventLog,
+): Promise<void> {
+  const read = readState(statePath);
+  if (read.kind === 'corrupt') {
+    log.error(`state file ${statePath} is corrupt (${read.error}); moved to ${read.movedTo}`);
+    events.emit({ type: 'state.corrupt', reason: read.error, detail: read.movedTo });
+  }
+  const stops: Promise<unknown>[] = [];
+  const known = new Set<number>();
+  if (read.kind === 'ok') {
+    for (const r of read.state.replicas) {
+      const spec = specOf(read.state, r);
+      const handle = { pid: r.pid, pgid: r.pgid, startTime: r.procStart, startedAt: r.startedAt };
+      if (!spec || !sameProcess(handle)) continue;
+      known.add(r.pgid);
+      if (!adopt) {
+        stops.push(runtime.stop(handle, spec.stopSignal, spec.stopTimeoutMs));
+        continue;
+      }
+      const inst = { service: r.service, index: r.index, state: 'running' as const, spec, ready: false, restarts: r.restarts, deaths: [], streak: 0 };
+      if (!controller.adopt(inst, handle)) log.warn(`replica ${r.service}/${r.index} (pid ${r.pid}) could not be adopted`);
+    }
+  }
+  // Groups that carry our marker but that no good state file names (the file was corrupt or lost):
+  // never leave them orphaned, and never run duplicates beside them — stop them.
+  for (const pgid of findMarkedGroups(stateDir)) {
+    if (known.has(pgid)) continue;
+    const stat = readProcStat(pgid);
+    if (!stat) continue;
+    log.warn(`stopping process group ${pgid}: started by an earlier tend on ${stateDir}, not in its state file`);
+    stops.push(runtime.stop({ pid: pgid, pgid, startTime: stat.startTime, startedAt: 0 }, 'SIGTERM', 10_000));
+  }
+  await Promise.all(stops);
+}
+
+function makeControlPlane(
+  controller: Controller,
+  events: EventLog,
+  metrics: TendMetrics,
+  shutdown: () => Promise<void>,
+  stateDir: string,
+  pid: number,
+): ControlPlane {
+  const status = (): StatusReport =>
+    buildStatus({
+      desired: controller.desiredState,
+      instances: controller.instances.values(),
+      waiting: controller.waitingFor,
+      problems: controller.specProblems,
+      usage: (id) => controller.usageOf(id),
+      source: controller.source.describe(),
+      pid,
+    });
+  const known = (service: string, index?: number) => {
+    const spec = controller.desiredState.services.get(service);
+    const instances = controller.select(service);
+    if (!spec && instances.length === 0) throw new TendError('API_NOT_FOUND', `no service named "${service}"`);
+    if (index !== undefined && !instances.some((i) => i.index === index) && !(spec && index < spec.replicas)) {
+      throw new TendError('API_NOT_FOUND', `service "${service}" has no replica ${index}`);
+    }
+  };
+  return {
+    status,
+    restart(service, index) {
+      known(service, index);
+      controller.restart(service, index);
+    },
+    pause(service, index) {
+      known(service, index);
+      controller.pause(service, index);
+    },
+    resume(service, index) {
+      known(service, index);
+      controller.resume(service, index);
+    },
+    kill(service, index, signal) {
+      known(service, index);
+      controller.kill(service, index, signal);
+    },
+    async plan(dir): Promise<PlanReport> {
+      const next = await loadDirectory(dir);
+      const changes = diffSpecs(controller.desiredState.services, next);
+      return { changes, errors: next.problems.map(({ file, line, column, message }) => ({ file, line, column, message })) };
+    },
+    reload() {
+      controller.markSpecDirty();
+    },
+    shutdown,
+    logFiles(service, index) {
+      known(service, index);
+      const spec = controller.desiredState.services.get(service);
+      const indexes = new Set(controller.select(service).map((i) => i.index));
+      for (let n = 0; n < (spec?.replicas ?? 0); n++) indexes.add(n);
+      return [...indexes]
+        .filter((n) => index === undefined || n === index)
+        .sort((a, b) => a - b)
+        .map((n) => ({ service, index: n, path: logPath(join(stateDir, 'logs'), service, n) }));
+    },
+    recentEvents: (limit) => events.recent(limit),
+    subscribe: (listener) => events.subscribe(listener),
+    metrics: () => metrics.render(status()),
+  };
+}
+
+/** Logs a one-line summary (ready counts, what waits for what) whenever it changes. */
+function startProgress(controller: Controller, log: Logger): NodeJS.Timeout {
+  let last = '';
+  return setInterval(() => {
+    const services = controller.desiredState.services;
+    const parts: string[] = [];
+    for (const [name, spec] of services) {
+      const ready = controller.select(name).filter((i) => i.state === 'running' && i.ready && i.index < spec.replicas).length;
+      const done = controller.select(name).filter((i) => i.state === 'completed').length;
+      const waiting = controller.waitingFor.get(name);
+      parts.push(waiting ? `${name} waiting for ${waiting}` : spec.oneshot ? `${name} ${done}/${spec.replicas} completed` : `${name} ${ready}/${spec.replicas} ready`);
+    }
+    const line = parts.join(', ');
+    if (line !== last) {
+      last = line;
+      if (line) log.info(line);
+    }
+  }, 500);
+}
+
+function makeLogger(opts: DaemonOptions): Logger {
+  const level = opts.logLevel ?? process.env.TEND_LOG_LEVEL ?? 'info';
+  if (!opts.detached && process.stdout.isTTY) {
+    return pino({ level }, pretty({ colorize: !process.env.NO_COLOR, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
+  }
+  return pino({ level, base: { pid: process.pid } });
+}
+
+function logEvent(log: Logger, e: TendEvent): void {
+  const who = e.service === undefined ? '' : e.replica === undefined ? `${e.service} ` : `${e.service}/${e.replica} `;
+  const what = e.type.replace(/^replica\.|^service\.|^spec\./, '');
+  const pid = e.pid ? ` pid ${e.pid}` : '';
+  const exit = e.exit_code !== undefined && e.exit_code !== null ? ` code ${e.exit_code}` : e.signal ? ` ${e.signal}` : '';
+  const reason = e.reason ? `: ${e.reason}` : '';
+  const msg = `${who}${what}${pid}${exit}${reason}`;
+  if (e.type === 'replica.failed' || e.type === 'spec.invalid' || e.type === 'state.corrupt') log.warn({ event: e }, msg);
+  else log.info({ event: e }, msg);
+}
+
+function prepareStateDir(stateDir: string): void {
+  mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
+  chmodSync(stateDir, 0o700);
+}
+
+/** Writes `pid\nstart-time\n` exclusively; refuses when a live daemon owns the directory. */
+function claimPidFile(path: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      const me = readProcStat(process.pid);
+      writeSync(fd, `${process.pid}\n${me?.startTime ?? 0}\n`);
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = readPidFile(path);
+      if (owner && owner.pid !== process.pid && sameProcess({ pid: owner.pid, startTime: owner.startTime })) {
+        throw new TendError(
+          'DAEMON_RUNNING',
+          `a tend daemon (pid ${owner.pid}) already supervises this state directory (${path}); stop it with \`tend down\` or use another --state-dir`,
+          { pid: owner.pid },
+        );
+      }
+      rmSync(path, { force: true }); // stale: its process is gone or the pid was reused
+    }
+  }
+  throw new TendError('DAEMON_RUNNING', `cannot claim ${path}: another daemon is starting on the same state directory`);
+}
+
+export function readPidFile(path: string): { pid: number; startTime: number } | undefined {
+  try {
+    const [pid, start] = readFileSync(path, 'utf8').split('\n').map(Number);
+    return Number.isInteger(pid) && pid! > 0 ? { pid: pid!, startTime: start ?? 0 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function releasePidFile(path: string): void {
+  const owner = readPidFile(path);
+  if (owner?.pid === process.pid) rmSync(path, { force: true });
+}

@@ -1,0 +1,83 @@
+// A supervisor = spec source + watcher + runtime + controller + event log, wired together.
+// The daemon adds the pid file, the state file, the API and signal handling around it; tests use
+// it directly, so they exercise exactly the wiring the daemon runs.
+
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { EventLog, type EventLogOptions } from './events.js';
+import { Controller, type ControllerOptions } from './reconcile/controller.js';
+import { ProcessRuntime } from './runtime/process-runtime.js';
+import { DirectorySource } from './spec/source.js';
+import { STATE_DIR_MARKER } from './state/orphans.js';
+import { SpecWatcher } from './watch/spec-watcher.js';
+
+export interface SupervisorOptions {
+  dir: string;
+  stateDir: string;
+  log: Logger;
+  settleMs?: number;
+  statsIntervalMs?: number;
+  maxReplicas?: number;
+  /** events.jsonl is written when true (the daemon); tests may keep events in memory. */
+  persistEvents?: boolean;
+  onEvent?: EventLogOptions['onEvent'];
+  metrics?: ControllerOptions['metrics'];
+  onChange?: () => void;
+}
+
+export class Supervisor {
+  readonly stateDir: string;
+  readonly events: EventLog;
+  readonly runtime = new ProcessRuntime();
+  readonly source: DirectorySource;
+  readonly controller: Controller;
+  readonly watcher: SpecWatcher;
+
+  constructor(opts: SupervisorOptions) {
+    this.stateDir = resolve(opts.stateDir);
+    this.events = new EventLog({
+      ...(opts.persistEvents ? { path: join(this.stateDir, 'events.jsonl') } : {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    });
+    this.source = new DirectorySource(opts.dir, opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {});
+    this.controller = new Controller({
+      source: this.source,
+      runtime: this.runtime,
+      events: this.events,
+      log: opts.log,
+      logDir: join(this.stateDir, 'logs'),
+      // The marker lets a later tend find its replicas even without a state file (state/orphans.ts).
+      baseEnv: { ...process.env, [STATE_DIR_MARKER]: this.stateDir },
+      ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      ...(opts.onChange ? { onChange: opts.onChange } : {}),
+      // env files named by the specs are watched too; the set follows the last load.
+      onLoaded: (load) => this.watcher.setExtraFiles(load.services.flatMap((s) => s.envFiles)),
+    });
+    this.watcher = new SpecWatcher(opts.dir, {
+      ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
+      onSettled: () => this.controller.markSpecDirty(),
+      onError: (err) => opts.log.warn({ err }, 'watcher error'),
+    });
+  }
+
+  /** Starts watching and reconciling. Replicas to adopt must be handed to the controller before. */
+  async start(): Promise<void> {
+    await this.watcher.start();
+    this.controller.start();
+  }
+
+  /** Stops every replica (dependents first), then the watcher and timers. */
+  async shutdown(): Promise<void> {
+    await this.watcher.close();
+    await this.controller.shutdown();
+    this.close();
+  }
+
+  /** Stops watching and timers without touching replicas (they outlive tend). */
+  close(): void {
+    void this.watcher.close();
+    this.controller.close();
+    this.runtime.close();
+  }
+}

@@ -1,0 +1,137 @@
+// Turns file-system noise into "the spec tree may have changed, and is quiet now".
+//
+// `git checkout` unlinks and rewrites files one at a time, so acting on the first event would act
+// on a half-switched tree. We wait for a quiet period (the settle window), with a ceiling so that
+// constant churn cannot starve the loop, and while `.git/index.lock` exists in the enclosing
+// repository (git is still writing) we keep waiting. The controller then re-reads the whole tree and
+// compares fingerprints, so a spurious wake-up costs one read and nothing else.
+//
+// A release switched by renaming a symlink (`services.d -> releases/42/services.d`) is invisible
+// to a watch on the link (chokidar 5 keeps watching the old target), so the link's parent is
+// watched too and the real path is resolved again on every wake-up.
+
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+
+// chokidar emits at most one `change` per path every 50 ms and *drops* the others (index.js,
+// `_throttle(EV.CHANGE, path, 50)`): a write inside that window is never reported. Reading no
+// sooner than this after the last reported event means such a write is already on disk when we read.
+const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
+const MIN_SETTLE_MS = CHOKIDAR_CHANGE_THROTTLE_MS + 10;
+
+export interface SpecWatcherOptions {
+  /** Quiet period before a change is acted on (at least 60 ms, see above). */
+  settleMs?: number;
+  /** Act after this long even if events keep coming. */
+  maxWaitMs?: number;
+  /** Give up waiting for a `.git/index.lock` that never goes away (a crashed git) after this. */
+  gitLockMaxMs?: number;
+  /** Called once the tree has been quiet for the settle window. */
+  onSettled: () => void;
+  onError?: (err: unknown) => void;
+}
+
+export class SpecWatcher {
+  private watcher?: FSWatcher;
+  private realDir?: string;
+  private extra = new Set<string>();
+  private settleTimer?: NodeJS.Timeout;
+  private firstEventAt?: number;
+  private lockSince?: number;
+  private readonly settleMs: number;
+  private readonly maxWaitMs: number;
+  private readonly gitLockMaxMs: number;
+
+  constructor(
+    private readonly dir: string,
+    private readonly opts: SpecWatcherOptions,
+  ) {
+    this.settleMs = Math.max(MIN_SETTLE_MS, opts.settleMs ?? 100);
+    this.maxWaitMs = opts.maxWaitMs ?? Math.max(2000, this.settleMs * 10);
+    this.gitLockMaxMs = opts.gitLockMaxMs ?? 30_000;
+  }
+
+  /** Starts watching; resolves once chokidar is ready. */
+  async start(): Promise<void> {
+    this.realDir = realOrSelf(this.dir);
+    const dirAbs = resolve(this.dir);
+    this.watcher = watch([this.realDir, dirname(dirAbs)], {
+      ignoreInitial: true,
+      depth: 0,
+      // Events for our own state dir or git's internals are noise; the fingerprint catches the rest.
+      ignored: (path: string) => path.includes(`${'/'}.git${'/'}`) || path.includes('/.tend/'),
+    });
+    this.watcher.on('all', () => this.poke());
+    this.watcher.on('error', (err) => this.opts.onError?.(err));
+    await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
+  }
+
+  /** Watch these files too (env files referenced by specs); the set replaces the previous one. */
+  setExtraFiles(paths: Iterable<string>): void {
+    if (!this.watcher) return;
+    const next = new Set(paths);
+    const add = [...next].filter((p) => !this.extra.has(p));
+    const remove = [...this.extra].filter((p) => !next.has(p));
+    if (add.length) this.watcher.add(add);
+    if (remove.length) this.watcher.unwatch(remove);
+    this.extra = next;
+  }
+
+  /** Something may have changed: (re)start the settle window. */
+  poke(): void {
+    const now = Date.now();
+    this.firstEventAt ??= now;
+    clearTimeout(this.settleTimer);
+    const ceiling = this.firstEventAt + this.maxWaitMs - now;
+    this.settleTimer = setTimeout(() => this.settled(), Math.max(MIN_SETTLE_MS, Math.min(this.settleMs, ceiling)));
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.settleTimer);
+    await this.watcher?.close();
+  }
+
+  private settled(): void {
+    const lock = gitIndexLock(this.realDir ?? this.dir);
+    if (lock && existsSync(lock)) {
+      this.lockSince ??= Date.now();
+      if (Date.now() - this.lockSince < this.gitLockMaxMs) {
+        this.settleTimer = setTimeout(() => this.settled(), this.settleMs);
+        return;
+      }
+    }
+    this.lockSince = undefined;
+    this.firstEventAt = undefined;
+    this.retarget();
+    this.opts.onSettled();
+  }
+
+  /** The symlink now points elsewhere: watch the new real directory instead of the old one. */
+  private retarget(): void {
+    const real = realOrSelf(this.dir);
+    if (!this.watcher || real === this.realDir) return;
+    if (this.realDir) this.watcher.unwatch(this.realDir);
+    this.watcher.add(real);
+    this.realDir = real;
+  }
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** `.git/index.lock` of the repository enclosing `dir`, if there is one. */
+function gitIndexLock(dir: string): string | undefined {
+  let d = resolve(dir);
+  for (;;) {
+    if (existsSync(join(d, '.git'))) return join(d, '.git', 'index.lock');
+    const up = dirname(d);
+    if (up === d) return undefined;
+    d = up;
+  }
+}
