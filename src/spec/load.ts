@@ -1,0 +1,275 @@
+// Reads a spec directory (or a list of files) into a LoadResult. Each file stands alone, like a
+// Kubernetes object: a file that cannot be read, parsed or validated contributes no new services,
+// and the services it defined in the previous result stay in force while its problems are reported.
+// A directory given as a symlink is resolved again on every call, so switching the link switches
+// the release.
+
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { errorMessage, type SpecProblem } from '../errors.js';
+import { graphIssues } from '../graph/graph.js';
+import { parseEnvFile } from './env-file.js';
+import { locate } from './located.js';
+import { DEFAULTS, envFilePaths, normalizeService } from './normalize.js';
+import { locateProblems, parseSpecText, type SpecDocument } from './parse.js';
+import { schemaProblems } from './schema.js';
+import type { LoadResult, ServiceSpec } from './types.js';
+
+/** Files larger than this are refused before they are read. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export interface LoadOptions {
+  /** Upper bound of `replicas` per service (default 1000). */
+  maxReplicas?: number;
+  /** The last result: files that are broken now keep the services they defined in it. */
+  previous?: LoadResult;
+}
+
+/** One file to load: its absolute path, how problems name it, and the real directory it is in. */
+interface FileRef {
+  path: string;
+  display: string;
+  realDir: string;
+}
+
+/** What one file yielded on its own. */
+interface FileOutcome {
+  ref: FileRef;
+  services: ServiceSpec[];
+  problems: SpecProblem[];
+  /** Documents by service name, to point graph and duplicate problems at the right node. */
+  docs: Map<string, SpecDocument>;
+  fingerprint: string[];
+}
+
+// True for the names a spec directory holds: `*.yaml` / `*.yml`, no dotfiles (editor lock files
+// such as `.#web.yaml` are dotfiles; `*.swp`, `*~` and vim's `4913` do not end in .yaml).
+export function isSpecFileName(name: string): boolean {
+  return !name.startsWith('.') && (name.endsWith('.yaml') || name.endsWith('.yml'));
+}
+
+// Loads every spec file at the top level of `dir`.
+export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  const absDir = resolve(dir);
+  let realDir: string;
+  let names: string[];
+  try {
+    realDir = await realpath(absDir);
+    const entries = await readdir(realDir, { withFileTypes: true });
+    names = [];
+    for (const e of entries) {
+      if (!isSpecFileName(e.name)) continue;
+      // A symlinked file counts when it points at a regular file.
+      if (e.isFile() || (e.isSymbolicLink() && (await stat(join(realDir, e.name)).catch(() => null))?.isFile())) {
+        names.push(e.name);
+      }
+    }
+  } catch (err) {
+    const display = displayPath(dir, absDir);
+    return {
+      services: [],
+      problems: [{ file: display, line: 1, column: 1, code: 'SPEC_INVALID', message: `cannot read the directory: ${errorMessage(err)}` }],
+      files: new Map(),
+      fingerprint: createHash('sha256').update(`unreadable:${absDir}`).digest('hex'),
+    };
+  }
+  names.sort();
+  const refs = names.map((n) => ({ path: join(absDir, n), display: displayPath(dir, join(absDir, n)), realDir }));
+  return loadRefs(refs, opts, realDir);
+}
+
+// Loads the given files as one set (for `tend validate FILE...`); each resolves paths against its
+// own directory.
+export async function loadFiles(paths: string[], opts: LoadOptions = {}): Promise<LoadResult> {
+  const refs = await Promise.all(
+    paths.map(async (p) => {
+      const path = resolve(p);
+      const realDir = await realpath(dirname(path)).catch(() => dirname(path));
+      return { path, display: displayPath(p, path), realDir };
+    }),
+  );
+  return loadRefs(refs, opts, '');
+}
+
+// Problems name files the way the user named the directory: relative when it was given relative.
+function displayPath(given: string, abs: string): string {
+  return isAbsolute(given) ? abs : relative(process.cwd(), abs) || '.';
+}
+
+async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Promise<LoadResult> {
+  const outcomes = await Promise.all(refs.map((r) => loadFile(r, opts)));
+  const previous = opts.previous;
+  const prevByFile = new Map<string, ServiceSpec[]>();
+  for (const s of previous?.services ?? []) prevByFile.set(s.file, [...(prevByFile.get(s.file) ?? []), s]);
+
+  // A file is "bad" when it has problems of its own or its names clash with another file's.
+  const bad = new Set<FileOutcome>(outcomes.filter((o) => o.problems.length > 0));
+  const duplicateProblems: SpecProblem[] = [];
+  for (;;) {
+    const owners = new Map<string, { outcome: FileOutcome; kept: boolean }[]>();
+    for (const o of outcomes) {
+      const kept = bad.has(o);
+      const names = kept ? (prevByFile.get(o.ref.path) ?? []).map((s) => s.name) : o.services.map((s) => s.name);
+      for (const n of names) owners.set(n, [...(owners.get(n) ?? []), { outcome: o, kept }]);
+    }
+    let changed = false;
+    for (const [name, list] of owners) {
+      if (list.length < 2) continue;
+      for (const { outcome, kept } of list) {
+        if (kept) continue;
+        const others = list.filter((x) => x.outcome !== outcome).map((x) => nameFrom(outcome.ref, x.outcome.ref) + (x.kept ? ' (its last good version)' : ''));
+        const d = outcome.docs.get(name);
+        const pos = d ? locate(d.doc, d.lines, d.value && typeof d.value === 'object' && 'name' in d.value ? ['name'] : []) : { line: 1, column: 1 };
+        duplicateProblems.push({
+          file: outcome.ref.display,
+          ...pos,
+          code: 'SPEC_DUPLICATE',
+          service: name,
+          message: `service ${JSON.stringify(name)} is also defined in ${others.join(' and ')}; names must be unique`,
+        });
+        bad.add(outcome);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+
+  const services: ServiceSpec[] = [];
+  const files = new Map<string, string[]>();
+  const docOf = new Map<string, { outcome: FileOutcome; doc: SpecDocument | undefined }>();
+  for (const o of outcomes) {
+    const own = bad.has(o) ? (prevByFile.get(o.ref.path) ?? []) : o.services;
+    services.push(...own);
+    files.set(o.ref.path, own.map((s) => s.name));
+    for (const s of own) docOf.set(s.name, { outcome: o, doc: bad.has(o) ? undefined : o.docs.get(s.name) });
+  }
+
+  // Graph problems are reported, but the services stay: the reconciler blocks only those involved.
+  const graphProblems: SpecProblem[] = graphIssues(services).issues.map((issue) => {
+    const owner = docOf.get(issue.service)!;
+    const spec = services.find((s) => s.name === issue.service)!;
+    const pos =
+      owner.doc && issue.dependency !== undefined
+        ? locate(owner.doc.doc, owner.doc.lines, ['depends_on', issue.dependency], 'key')
+        : { line: spec.line, column: 1 };
+    // "Not defined" would mislead when the service is defined in a file that is broken right now.
+    const brokenIn = issue.code === 'GRAPH_MISSING_DEP' ? outcomes.find((o) => bad.has(o) && mayDefine(o, issue.dependency!)) : undefined;
+    const message = brokenIn
+      ? `depends on ${JSON.stringify(issue.dependency)}, which is not loaded because ${nameFrom(owner.outcome.ref, brokenIn.ref)} has errors`
+      : issue.message;
+    return { file: owner.outcome.ref.display, ...pos, code: issue.code, service: issue.service, message };
+  });
+
+  const problems = [...outcomes.flatMap((o) => o.problems), ...duplicateProblems, ...graphProblems].sort(
+    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
+  );
+  const hash = createHash('sha256').update(`dir\0${realDir}\0`);
+  for (const o of outcomes) for (const part of o.fingerprint) hash.update(part).update('\0');
+  return { services, problems, files, fingerprint: hash.digest('hex') };
+}
+
+// How a message in `from` names the file `other`: by its name alone when they share a directory.
+function nameFrom(from: FileRef, other: FileRef): string {
+  return dirname(from.path) === dirname(other.path) ? basename(other.path) : other.display;
+}
+
+// Whether a broken file is where `name` would come from: a document of it names it, or nothing
+// of it parsed and the name is its file name.
+function mayDefine(o: FileOutcome, name: string): boolean {
+  return o.docs.has(name) || (o.docs.size === 0 && basename(o.ref.path, extname(o.ref.path)) === name);
+}
+
+async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
+  const outcome: FileOutcome = { ref, services: [], problems: [], docs: new Map(), fingerprint: [ref.path] };
+  const problem = (message: string, code: SpecProblem['code'] = 'SPEC_INVALID'): FileOutcome => {
+    outcome.problems.push({ file: ref.display, line: 1, column: 1, code, message });
+    return outcome;
+  };
+  let text: string;
+  try {
+    const st = await stat(ref.path);
+    if (st.size > MAX_FILE_BYTES) {
+      outcome.fingerprint.push(`size:${st.size}:${st.mtimeMs}`);
+      return problem(`file is ${st.size} bytes, more than the ${MAX_FILE_BYTES} allowed: refused`, 'SPEC_TOO_LARGE');
+    }
+    text = await readFile(ref.path, 'utf8');
+  } catch (err) {
+    outcome.fingerprint.push(`unreadable:${errorMessage(err)}`);
+    return problem(`cannot read the file: ${errorMessage(err)}`, 'SPEC_PARSE');
+  }
+  outcome.fingerprint.push(text);
+
+  const parsed = parseSpecText(text, ref.display);
+  outcome.problems.push(...parsed.problems);
+  const several = parsed.documents.length > 1;
+  const fileName = basename(ref.path, extname(ref.path));
+  for (const d of parsed.documents) {
+    const value = d.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      outcome.problems.push(...locateProblems(ref.display, d, [{ path: [], code: 'SPEC_INVALID', message: `a service must be a mapping of keys, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}` }]));
+      continue;
+    }
+    const found = schemaProblems(value);
+    // Nodes the schema rejected are left out, so the rules below can still check the others.
+    const raw = without(value as Record<string, unknown>, found.map((p) => p.path));
+
+    let name: string;
+    if (typeof raw.name === 'string') name = raw.name;
+    else if (several) {
+      found.push({ path: [], code: 'SPEC_INVALID', message: 'this file holds several services, so each needs a `name:`' });
+      name = '';
+    } else {
+      name = fileName;
+      if (!NAME.test(name) && !('name' in value)) {
+        found.push({ path: [], code: 'SPEC_INVALID', message: `the file name ${JSON.stringify(fileName)} is not a valid service name (lowercase letters, digits, "-" and "_", starting with a letter or digit); rename the file or set \`name:\`` });
+      }
+    }
+    if (name !== '' && outcome.docs.has(name)) {
+      found.push({ path: 'name' in raw ? ['name'] : [], code: 'SPEC_DUPLICATE', message: `service ${JSON.stringify(name)} is defined twice in this file` });
+    }
+
+    const envFiles = new Map<string, [string, string][] | null>();
+    for (const path of envFilePaths(raw, ref.realDir)) {
+      const envText = await readFile(path, 'utf8').catch(() => null);
+      outcome.fingerprint.push(`env:${path}`, envText ?? '<missing>');
+      if (envText === null) {
+        envFiles.set(path, null);
+        continue;
+      }
+      const env = parseEnvFile(envText);
+      const envDisplay = isAbsolute(ref.display) ? path : relative(process.cwd(), path);
+      for (const p of env.problems) outcome.problems.push({ file: envDisplay, line: p.line, column: p.column, code: 'SPEC_INVALID', message: `env_file: ${p.message}`, ...(name ? { service: name } : {}) });
+      envFiles.set(path, env.entries);
+    }
+    const result = normalizeService({ raw, name, file: ref.path, dir: ref.realDir, line: d.line, envFiles, maxReplicas: opts.maxReplicas ?? DEFAULTS.maxReplicas });
+    found.push(...result.problems);
+    outcome.problems.push(...locateProblems(ref.display, d, found, name || undefined));
+    if (name !== '' && !outcome.docs.has(name)) outcome.docs.set(name, d);
+    if (result.spec && found.length === 0) outcome.services.push(result.spec);
+  }
+  // Each file stands alone: one bad document withholds the whole file.
+  if (outcome.problems.length > 0) outcome.services = [];
+  return outcome;
+}
+
+// A copy of `value` without the nodes at `paths` (the copy is shallow except along those paths).
+function without(value: Record<string, unknown>, paths: (string | number)[][]): Record<string, unknown> {
+  const root: Record<string, unknown> = { ...value };
+  for (const path of paths) {
+    if (path.length === 0) continue;
+    let node: Record<string | number, unknown> = root;
+    for (const seg of path.slice(0, -1)) {
+      const child = node[seg];
+      if (child === null || typeof child !== 'object') break;
+      node[seg] = Array.isArray(child) ? [...child] : { ...child };
+      node = node[seg] as Record<string | number, unknown>;
+    }
+    const last = path[path.length - 1]!;
+    if (Array.isArray(node)) node[last as number] = undefined;
+    else delete node[last];
+  }
+  return root;
+}
