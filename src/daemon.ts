@@ -17,17 +17,18 @@ import { startApiServer } from './api/server.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
 import { TendError, errorMessage } from './errors.js';
-import type { EventLog } from './events.js';
 import { diffSpecs } from './reconcile/diff.js';
 import { Controller } from './reconcile/controller.js';
 import { buildStatus } from './reconcile/status.js';
 import { logPath } from './runtime/logs.js';
-import type { ProcessRuntime } from './runtime/process-runtime.js';
-import { readProcStat, sameProcess } from './runtime/proc.js';
+import type { ProcessHandle } from './runtime/types.js';
+import type { ServiceSpec } from './spec/types.js';
+import { readProcStat, sameProcess, startTimeToMs } from './runtime/proc.js';
 import { loadDirectory } from './spec/load.js';
 import { findMarkedGroups } from './state/orphans.js';
 import { readState, snapshotState, specOf, writeState } from './state/state-file.js';
 import { Supervisor } from './supervisor.js';
+import type { EventLog } from './events.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -72,7 +73,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }, 50);
     },
   });
-  const { controller, events, runtime } = sup;
+  const { controller, events } = sup;
   const persist = () => {
     try {
       writeState(statePath, snapshotState(controller.instances.values(), process.pid));
@@ -81,7 +82,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     }
   };
 
-  await takeOver(stateDir, statePath, controller, runtime, opts.adopt ?? true, log, events);
+  await takeOver(stateDir, statePath, sup, opts.adopt ?? true, log);
   await sup.start();
 
   let stopping: Promise<void> | undefined;
@@ -134,45 +135,59 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   return 0;
 }
 
-/** Replicas of an earlier run: adopt those that still run, or stop them (--no-adopt). */
+/** Replicas of an earlier run: adopt those that still run, or stop them (--no-adopt).
+ *  They are found two ways: state.json (pid + start time + the spec they run), and a scan of /proc
+ *  for groups carrying our marker (state.json may be corrupt, lost, or a few ms behind a spawn).
+ *  A marked group is adopted when the spec it runs is the current one for its slot; anything else
+ *  of ours is stopped, so that no orphan and no duplicate is left. */
 async function takeOver(
   stateDir: string,
   statePath: string,
-  controller: Controller,
-  runtime: ProcessRuntime,
+  sup: Supervisor,
   adopt: boolean,
   log: Logger,
-  events: EventLog,
 ): Promise<void> {
+  const { controller, runtime, events } = sup;
   const read = readState(statePath);
   if (read.kind === 'corrupt') {
     log.error(`state file ${statePath} is corrupt (${read.error}); moved to ${read.movedTo}`);
     events.emit({ type: 'state.corrupt', reason: read.error, detail: read.movedTo });
   }
-  const stops: Promise<unknown>[] = [];
-  const known = new Set<number>();
-  if (read.kind === 'ok') {
-    for (const r of read.state.replicas) {
-      const spec = specOf(read.state, r);
-      const handle = { pid: r.pid, pgid: r.pgid, startTime: r.procStart, startedAt: r.startedAt };
-      if (!spec || !sameProcess(handle)) continue;
-      known.add(r.pgid);
-      if (!adopt) {
-        stops.push(runtime.stop(handle, spec.stopSignal, spec.stopTimeoutMs));
-        continue;
-      }
-      const inst = { service: r.service, index: r.index, state: 'running' as const, spec, ready: false, restarts: r.restarts, deaths: [], streak: 0 };
-      if (!controller.adopt(inst, handle)) log.warn(`replica ${r.service}/${r.index} (pid ${r.pid}) could not be adopted`);
+  const recorded = new Map((read.kind === 'ok' ? read.state.replicas : []).map((r) => [r.pgid, r]));
+  const marked = findMarkedGroups(stateDir);
+  // A recorded replica whose environment no longer shows the marker (it rewrote its environ) is
+  // still ours when pid and start time match.
+  for (const r of recorded.values()) {
+    if (!marked.some((g) => g.pgid === r.pgid) && sameProcess({ pid: r.pid, startTime: r.procStart })) {
+      marked.push({ pgid: r.pgid, startTime: r.procStart });
     }
   }
-  // Groups that carry our marker but that no good state file names (the file was corrupt or lost):
-  // never leave them orphaned, and never run duplicates beside them — stop them.
-  for (const pgid of findMarkedGroups(stateDir)) {
-    if (known.has(pgid)) continue;
-    const stat = readProcStat(pgid);
-    if (!stat) continue;
-    log.warn(`stopping process group ${pgid}: started by an earlier tend on ${stateDir}, not in its state file`);
-    stops.push(runtime.stop({ pid: pgid, pgid, startTime: stat.startTime, startedAt: 0 }, 'SIGTERM', 10_000));
+  if (marked.length === 0) return;
+
+  const current = await sup.source.load().catch(() => undefined);
+  const specs = new Map((current?.services ?? []).map((s) => [s.name, s]));
+  const taken = new Set<string>();
+  const stops: Promise<unknown>[] = [];
+  const stop = (handle: ProcessHandle, spec?: ServiceSpec) =>
+    stops.push(runtime.stop(handle, spec?.stopSignal ?? 'SIGTERM', spec?.stopTimeoutMs ?? 10_000).catch(() => undefined));
+
+  for (const g of marked) {
+    const r = recorded.get(g.pgid);
+    const handle = { pid: g.pgid, pgid: g.pgid, startTime: g.startTime, startedAt: startTimeToMs(g.startTime) };
+    const service = r?.service ?? g.service;
+    const index = r?.index ?? g.index;
+    const live = service ? specs.get(service) : undefined;
+    // The spec it runs: as recorded, or the current one when the hash in its environment matches.
+    const spec = (read.kind === 'ok' && r ? specOf(read.state, r) : undefined) ?? (live && live.hash === g.hash ? live : undefined);
+    const slot = `${service}/${index}`;
+    if (!adopt || !spec || service === undefined || index === undefined || taken.has(slot) || (r && r.procStart !== g.startTime)) {
+      log.warn(`stopping process group ${g.pgid} (${slot}) left by an earlier tend on ${stateDir}${adopt ? ': nothing to adopt it as' : ' (--no-adopt)'}`);
+      stop(handle, spec);
+      continue;
+    }
+    taken.add(slot);
+    const inst = { service, index, state: 'running' as const, spec, ready: false, restarts: r?.restarts ?? 0, deaths: [], streak: 0 };
+    if (!controller.adopt(inst, handle)) log.warn(`replica ${slot} (pid ${g.pgid}) exited before it could be adopted`);
   }
   await Promise.all(stops);
 }

@@ -20,6 +20,7 @@ import type { ExitStatus, GroupUsage, ProcessHandle } from '../runtime/types.js'
 import { expandReplica } from '../spec/expand.js';
 import type { SpecSource } from '../spec/source.js';
 import type { LoadResult, ProbeSpec, ReplicaLaunch, ServiceSpec } from '../spec/types.js';
+import { SPEC_HASH_VAR } from '../state/orphans.js';
 import { isLive, plan } from './plan.js';
 import * as tr from './transitions.js';
 import type { Action, DesiredState, Instance } from './types.js';
@@ -363,6 +364,8 @@ export class Controller {
     let launch: ReplicaLaunch;
     try {
       launch = expandReplica(a.spec, a.index, this.opts.baseEnv ?? process.env);
+      // Lets a later tend adopt it by its environment alone, should the state file miss it.
+      launch.env[SPEC_HASH_VAR] = a.spec.hash;
     } catch (err) {
       this.instances.set(id, tr.spawnFailed(inst, errorMessage(err), true, now, this.random()));
       this.emit({ type: 'replica.failed', service: a.service, replica: a.index, reason: errorMessage(err) });

@@ -103,6 +103,14 @@ function planService(
     const current = list.filter((i) => !isOutdated(i, spec));
     const outdated = list.filter((i) => isOutdated(i, spec));
 
+    // Two processes of the same spec in one slot (say, adopted after a crash of tend while a
+    // start was in flight): keep the one that serves best, stop the others.
+    const twins = current.filter((i) => isLive(i) && i.state !== 'stopping');
+    if (twins.length > 1) {
+      const keep = twins.find(isAvailable) ?? twins[0]!;
+      for (const extra of twins) if (extra !== keep) actions.push({ kind: 'stop', id: extra.id, intent: 'scale', reason: 'duplicate replica' });
+    }
+
     for (const i of list) {
       // Terminal or waiting instances, by state. Live ones are handled below.
       switch (i.state) {

@@ -249,6 +249,10 @@ const cases: Record<string, Case> = {
     world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'starting', { pid: undefined })]) }),
     actions: [],
   },
+  'two processes of the same spec in one slot: the ready one stays, the other stops': {
+    world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'starting', { ready: false }), inst(db, 0, 'running')]) }),
+    actions: ['stop db/0 scale'],
+  },
   'scale to zero stops all; nothing starts': {
     world: () => ({ d: desired([{ ...web, replicas: 0 }]), o: observed(runningSet(web, 2)) }),
     actions: ['stop web/0 scale', 'stop web/1 scale'],

@@ -1,0 +1,104 @@
+// Runs the real daemon as a separate process (so a test can SIGKILL it) and talks to it over its socket.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { ApiClient } from '../../src/api/client.js';
+import type { StatusReport } from '../../src/api/types.js';
+import { FIXTURES, NODE, ROOT, isAlive, processReaper, procState, waitFor } from './index.js';
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  pid: number;
+  api: ApiClient;
+  status(): Promise<StatusReport>;
+  /** Waits until status is converged and `check` holds. */
+  converged(check?: (s: StatusReport) => boolean, timeoutMs?: number): Promise<StatusReport>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `runDaemon` in a child process. Every replica group it reports is killed after the test. */
+export async function startDaemon(t: TestContext, dir: string, stateDir: string, flags: string[] = []): Promise<DaemonProcess> {
+  const reaper = processReaper(t);
+  const out = openSync(join(stateDir, '..', `daemon-${Date.now()}.log`), 'a');
+  const child = spawn(NODE, ['--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, stateDir, ...flags], {
+    cwd: ROOT,
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  reaper.track(child.pid);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  t.after(() => {
+    // Whatever replicas carry this state dir's marker: kill them and their groups, whatever happened.
+    for (const pid of markedGroups(stateDir)) {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          /* gone, or not a group leader */
+        }
+      }
+    }
+  });
+  const api = new ApiClient(join(stateDir, 'tend.sock'));
+  await waitFor(() => api.status(), { what: 'daemon socket', timeoutMs: 15_000 });
+  const d: DaemonProcess = {
+    child,
+    pid: child.pid!,
+    api,
+    exited,
+    status: () => api.status(),
+    converged: (check = () => true, timeoutMs = 15_000) =>
+      waitFor(
+        async () => {
+          const s = await api.status();
+          return s.converged && check(s) ? s : undefined;
+        },
+        { what: 'converged', timeoutMs, intervalMs: 25 },
+      ),
+  };
+  return d;
+}
+
+/** Group leaders alive with our state-dir marker in their environment: the replicas of this state dir. */
+export function markedGroups(stateDir: string): number[] {
+  const needle = `TEND_STATE_DIR=${stateDir}\0`;
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || !isAlive(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) found.push(pid);
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+/** Zombie children of a process: what it failed to reap. */
+export function zombieChildren(ppid: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z' && Number(fields[1]) === ppid) found.push(pid);
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+export function runningPids(s: StatusReport, service?: string): number[] {
+  return s.services
+    .filter((x) => service === undefined || x.name === service)
+    .flatMap((x) => x.replicas.filter((r) => r.state === 'running' && r.pid !== null).map((r) => r.pid!))
+    .sort((a, b) => a - b);
+}
+
+export { procState };
