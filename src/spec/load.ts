@@ -69,10 +69,12 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
     }
   } catch (err) {
     const display = displayPath(dir, absDir);
+    // A directory that vanished is most often a deployment half done (`rm -rf` then copy): keep
+    // every service of the last good load rather than stop them all. Emptying it stops them.
     return {
-      services: [],
+      services: opts.previous?.services ?? [],
       problems: [{ file: display, line: 1, column: 1, code: 'SPEC_INVALID', message: `cannot read the directory: ${errorMessage(err)}` }],
-      files: new Map(),
+      files: opts.previous?.files ?? new Map(),
       fingerprint: createHash('sha256').update(`unreadable:${absDir}`).digest('hex'),
     };
   }

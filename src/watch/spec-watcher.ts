@@ -10,7 +10,7 @@
 // to a watch on the link (chokidar 5 keeps watching the old target), so the link's parent is
 // watched too and the real path is resolved again on every wake-up.
 
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -35,6 +35,8 @@ export interface SpecWatcherOptions {
 export class SpecWatcher {
   private watcher?: FSWatcher;
   private realDir?: string;
+  /** Inode of the watched directory: a directory removed and created again is a new one to watch. */
+  private realIno?: number;
   private extra = new Set<string>();
   private settleTimer?: NodeJS.Timeout;
   private firstEventAt?: number;
@@ -55,6 +57,7 @@ export class SpecWatcher {
   /** Starts watching; resolves once chokidar is ready. */
   async start(): Promise<void> {
     this.realDir = realOrSelf(this.dir);
+    this.realIno = inodeOf(this.realDir);
     const dirAbs = resolve(this.dir);
     this.watcher = watch([this.realDir, dirname(dirAbs)], {
       ignoreInitial: true,
@@ -107,13 +110,24 @@ export class SpecWatcher {
     this.opts.onSettled();
   }
 
-  /** The symlink now points elsewhere: watch the new real directory instead of the old one. */
+  /** The symlink now points elsewhere, or the directory was removed and made again: watch the
+   *  directory that is there now instead of the old one. */
   private retarget(): void {
     const real = realOrSelf(this.dir);
-    if (!this.watcher || real === this.realDir) return;
+    const ino = inodeOf(real);
+    if (!this.watcher || (real === this.realDir && ino === this.realIno)) return;
     if (this.realDir) this.watcher.unwatch(this.realDir);
-    this.watcher.add(real);
+    if (ino !== undefined) this.watcher.add(real);
     this.realDir = real;
+    this.realIno = ino;
+  }
+}
+
+function inodeOf(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
   }
 }
 

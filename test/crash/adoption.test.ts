@@ -69,7 +69,7 @@ test('--no-adopt stops the replicas of the earlier run and starts fresh ones', a
   d1.child.kill('SIGKILL');
   await d1.exited;
 
-  const d2 = await startDaemon(t, dir, state, ['--no-adopt']);
+  const d2 = await startDaemon(t, dir, state, { flags: ['--no-adopt'] });
   const after = runningPids(await d2.converged((s) => runningPids(s).length === 2));
   for (const pid of before) {
     assert.ok(!after.includes(pid));

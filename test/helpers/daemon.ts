@@ -19,13 +19,18 @@ export interface DaemonProcess {
 }
 
 /** Starts `runDaemon` in a child process. Every replica group it reports is killed after the test. */
-export async function startDaemon(t: TestContext, dir: string, stateDir: string, flags: string[] = []): Promise<DaemonProcess> {
+export async function startDaemon(
+  t: TestContext,
+  dir: string,
+  stateDir: string,
+  { flags = [], nofile }: { flags?: string[]; nofile?: number } = {},
+): Promise<DaemonProcess> {
   const reaper = processReaper(t);
   const out = openSync(join(stateDir, '..', `daemon-${Date.now()}.log`), 'a');
-  const child = spawn(NODE, ['--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, stateDir, ...flags], {
-    cwd: ROOT,
-    stdio: ['ignore', out, out],
-  });
+  const argv = [NODE, '--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, stateDir, ...flags];
+  // With `nofile`, a shell lowers the descriptor limit and then becomes the daemon (exec).
+  const [cmd, ...args] = nofile === undefined ? argv : ['sh', '-c', `ulimit -n ${nofile} && exec "$@"`, 'sh', ...argv];
+  const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', out, out] });
   closeSync(out);
   reaper.track(child.pid);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

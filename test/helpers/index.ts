@@ -1,7 +1,7 @@
 // Shared test helpers: a temp directory per test, waiting on a condition with a deadline (never a
 // fixed sleep), and killing by PID every process a test started, even when the test fails.
 
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,4 +106,21 @@ function trySignal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     /* already gone */
   }
+}
+
+/** Live (not zombie) members of a process group, by one scan of /proc. */
+export function liveGroupSize(pgid: number): number {
+  let n = 0;
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[2]) === pgid) n++;
+    } catch {
+      /* gone */
+    }
+  }
+  return n;
 }
