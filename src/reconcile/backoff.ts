@@ -2,6 +2,7 @@
 // Pure: the clock and the jitter come in as arguments, so every case is a table test.
 
 import type { ServiceSpec } from '../spec/types.js';
+import { formatDuration } from '../spec/units.js';
 
 export interface CrashHistory {
   /** Exit times inside the restart window. */
@@ -51,12 +52,4 @@ export function describeExit(code: number | null | undefined, signal: string | n
   if (signal) return `signal ${signal}`;
   if (code === null || code === undefined) return 'exit (code unknown)';
   return `exit code ${code}`;
-}
-
-/** 300000 → `5m`, 1500 → `1.5s`: durations as users write them. */
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms >= 1000) return `${+(ms / 1000).toFixed(2)}s`;
-  return `${ms}ms`;
 }

@@ -11,7 +11,7 @@
 
 import type { Condition, ServiceSpec } from '../spec/types.js';
 import type { Action, DesiredState, Instance, ObservedState, Plan } from './types.js';
-import { formatDuration } from './backoff.js';
+import { formatDuration } from '../spec/units.js';
 
 type Inst = Readonly<Instance>;
 
