@@ -58,7 +58,9 @@ function serviceStatus(
     else if (index < desired) replicas.push(pendingReplica(index, spec!, waitingFor));
   }
   const live = insts.filter(isLive);
-  const ready = new Set(insts.filter((i) => isAvailable(i) && i.index < desired).map((i) => i.index)).size;
+  // READY n/m: for a job, how many replicas have completed.
+  const counts = (i: Readonly<Instance>) => (spec?.oneshot ? i.state === 'completed' && i.spec.hash === spec.hash : isAvailable(i));
+  const ready = new Set(insts.filter((i) => counts(i) && i.index < desired).map((i) => i.index)).size;
   const cpu = sum(live.map((i) => input.usage(i.id)?.cpu));
   const memory = sum(live.map((i) => input.usage(i.id)?.memory));
   const blocked = spec ? input.desired.blocked.get(name) ?? null : null;

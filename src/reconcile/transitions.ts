@@ -49,7 +49,7 @@ export function exited(i: Instance, exit: ExitStatus, jitter: number): Instance 
   };
   const how = describeExit(exit.code, exit.signal);
   if (i.stopIntent === 'restart') return crashed(gone, i.restartRequested ?? i.reason ?? how, exit.at, jitter);
-  if (i.stopIntent !== undefined) return { ...gone, state: 'stopped', reason: `stopped: ${stopReasonText(i.stopIntent)}` };
+  if (i.stopIntent !== undefined) return { ...gone, state: 'stopped', reason: stopReasonText(i.stopIntent) };
 
   const success = exit.code === 0 && !exit.signal;
   if (i.spec.oneshot && success) return { ...gone, state: 'completed', reason: undefined };

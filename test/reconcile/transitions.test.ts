@@ -69,7 +69,7 @@ const exitCases: Record<string, { i: Instance; e: ReturnType<typeof exit>; state
   'never: exit 2 is failed': { i: running({}, { restart: 'never' }), e: exit(2), state: 'failed', reason: 'exited with exit code 2 (restart: never)' },
   'oneshot exit 0 is completed': { i: running({}, { oneshot: true, restart: 'on-failure' }), e: exit(0), state: 'completed' },
   'oneshot exit 1 follows its policy': { i: running({}, { oneshot: true, restart: 'on-failure' }), e: exit(1), state: 'backoff' },
-  'stopped by tend for a scale-down: stopped': { i: running({ state: 'stopping', stopIntent: 'scale' }), e: exit(null, 'SIGTERM'), state: 'stopped', reason: 'stopped: scaled down' },
+  'stopped by tend for a scale-down: stopped': { i: running({ state: 'stopping', stopIntent: 'scale' }), e: exit(null, 'SIGTERM'), state: 'stopped', reason: 'scaled down' },
   'stopped by tend to restart after liveness failed: backs off as a restart': {
     i: running({ state: 'stopping', stopIntent: 'restart', restartRequested: 'liveness: x answered 500 (3 times)' }),
     e: exit(null, 'SIGTERM'),
