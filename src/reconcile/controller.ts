@@ -545,7 +545,7 @@ export class Controller {
       if (next.ready && !inst.ready) this.emit({ type: 'replica.ready', ...base, detail: state.lastOutput });
       if (!next.ready && inst.ready) this.emit({ type: 'replica.unready', ...base, reason: `readiness: ${state.lastOutput}`, detail: state.lastOutput });
     } else {
-      const next = tr.livenessChanged(inst, state, probeTarget(inst.spec.liveness));
+      const next = tr.livenessChanged(inst, state);
       this.instances.set(id, next);
       if (next.restartRequested && !inst.restartRequested) {
         this.emit({ type: 'replica.unhealthy', ...base, reason: next.restartRequested, detail: state.lastOutput });
@@ -614,18 +614,6 @@ function handleOf(i: Instance): ProcessHandle | undefined {
 
 function problemKey(p: SpecProblem): string {
   return `${p.file}:${p.line}:${p.column}:${p.message}`;
-}
-
-function probeTarget(p: ProbeSpec | undefined): string {
-  if (!p) return '';
-  switch (p.check.kind) {
-    case 'http':
-      return p.check.url;
-    case 'tcp':
-      return `tcp ${p.check.host}:${p.check.port}`;
-    case 'exec':
-      return p.check.command.join(' ');
-  }
 }
 
 function formatBytes(n: number): string {

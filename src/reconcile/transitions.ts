@@ -103,11 +103,12 @@ export function readinessChanged(i: Instance, probe: ProbeState): Instance {
   return { ...i, readiness: probe };
 }
 
-/** A liveness verdict: a failure asks for a restart (the planner stops it, its exit restarts it). */
-export function livenessChanged(i: Instance, probe: ProbeState, target: string): Instance {
+/** A liveness verdict: a failure asks for a restart (the planner stops it, its exit restarts it).
+ *  The probe's output already names its target: `http://127.0.0.1:8081/healthz answered 500`. */
+export function livenessChanged(i: Instance, probe: ProbeState): Instance {
   if (probe.status !== 'failure' || i.restartRequested || (i.state !== 'running' && i.state !== 'starting')) {
     return { ...i, liveness: probe };
   }
   const times = probe.consecutiveFailures;
-  return { ...i, liveness: probe, restartRequested: `liveness: ${target} ${probe.lastOutput} (${times} time${times === 1 ? '' : 's'})` };
+  return { ...i, liveness: probe, restartRequested: `liveness: ${probe.lastOutput} (${times} time${times === 1 ? '' : 's'})` };
 }

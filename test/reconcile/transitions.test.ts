@@ -123,10 +123,10 @@ test('spawnFailed: a permanent error fails, a passing one backs off', () => {
 
 test('livenessChanged: a failure asks for a restart with the probe output; a second one does not repeat it', () => {
   const i = running();
-  const failed = livenessChanged(i, { ...INITIAL_PROBE_STATE, status: 'failure', consecutiveFailures: 3, lastOutput: 'answered 500' }, 'http://127.0.0.1:8081/healthz');
+  const failed = livenessChanged(i, { ...INITIAL_PROBE_STATE, status: 'failure', consecutiveFailures: 3, lastOutput: 'http://127.0.0.1:8081/healthz answered 500' });
   assert.equal(failed.restartRequested, 'liveness: http://127.0.0.1:8081/healthz answered 500 (3 times)');
-  const again = livenessChanged(failed, { ...INITIAL_PROBE_STATE, status: 'failure', consecutiveFailures: 4, lastOutput: 'x' }, 'y');
+  const again = livenessChanged(failed, { ...INITIAL_PROBE_STATE, status: 'failure', consecutiveFailures: 4, lastOutput: 'x' });
   assert.equal(again.restartRequested, failed.restartRequested);
-  const ok = livenessChanged(i, { ...INITIAL_PROBE_STATE, status: 'success' }, 'y');
+  const ok = livenessChanged(i, { ...INITIAL_PROBE_STATE, status: 'success' });
   assert.equal(ok.restartRequested, undefined);
 });

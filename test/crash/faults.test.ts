@@ -1,0 +1,112 @@
+// Faults that must not bring tend down, nor cost a running service.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { liveGroupSize, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { sleepService, startSupervisor } from '../helpers/supervisor.js';
+import { runningPids, startDaemon } from '../helpers/daemon.js';
+
+function setup(t: import('node:test').TestContext, files: Record<string, string>) {
+  const root = tempDir(t);
+  const dir = join(root, 'services.d');
+  mkdirSync(dir);
+  writeFiles(dir, files);
+  return { root, dir, state: join(root, 'state') };
+}
+
+test('an unwritable log directory: the replica backs off with a reason, and runs once it is fixed', async (t) => {
+  const { dir, state } = setup(t, { 'ok.yaml': sleepService() });
+  // A file where the service's log directory should be: its log cannot be opened.
+  mkdirSync(join(state, 'logs'), { recursive: true });
+  writeFileSync(join(state, 'logs', 'w'), 'not a directory');
+  const s = await startSupervisor(t, dir, state);
+  await s.waitReady('ok', 1);
+  writeFileSync(join(dir, 'w.yaml'), sleepService('backoff: { initial: 20ms, max: 100ms }\nmax_restarts: 0\n'));
+  const backoff = await s.waitFor(() => s.sup.controller.select('w').find((i) => i.state === 'backoff'), 'w in back-off');
+  assert.match(backoff.reason ?? '', /log/i);
+  rmSync(join(state, 'logs', 'w'));
+  await s.waitReady('w', 1);
+  assert.equal(s.pids('ok').size, 1, 'the other service never noticed');
+});
+
+test('services.d disappearing keeps everything running; when it comes back its changes apply', async (t) => {
+  const { root, dir, state } = setup(t, { 'a.yaml': sleepService(), 'b.yaml': sleepService('replicas: 2') });
+  const s = await startSupervisor(t, dir, state);
+  const a = await s.waitReady('a', 1);
+  const b = await s.waitReady('b', 2);
+
+  // A deployment the hard way: move the directory away, then put a new one in place.
+  renameSync(dir, join(root, 'old'));
+  await s.waitFor(() => s.sup.controller.specProblems.some((p) => /cannot read the directory/.test(p.message)), 'problem reported');
+  assert.deepEqual(s.pids('a'), a);
+  assert.deepEqual(s.pids('b'), b);
+
+  cpSync(join(root, 'old'), dir, { recursive: true });
+  writeFileSync(join(dir, 'b.yaml'), sleepService('replicas: 3'));
+  await s.waitReady('b', 3);
+  assert.deepEqual(s.pids('a'), a, 'a untouched');
+  await s.waitFor(() => s.sup.controller.specProblems.length === 0, 'problem cleared');
+  // And the new directory is watched.
+  writeFileSync(join(dir, 'c.yaml'), sleepService());
+  await s.waitReady('c', 1);
+});
+
+test('a replica that forks 1000 children is stopped whole', async (t) => {
+  // 1000 sleeps in the replica's group (the shell waits for them, as a real forking server would).
+  const many = `command: "for i in $(seq 1000); do sleep 1000 & done; wait"\nstop_timeout: 5s\n`;
+  const { dir, state } = setup(t, { 'many.yaml': many });
+  const s = await startSupervisor(t, dir, state);
+  const [pid] = [...(await s.waitReady('many', 1)).values()];
+  await s.waitFor(() => liveGroupSize(pid!) > 1000, 'children forked', 30_000);
+  writeFileSync(join(dir, 'many.yaml'), `${many}replicas: 0\n`);
+  await s.waitFor(() => s.sup.controller.select('many').length === 0, 'stopped', 30_000);
+  assert.equal(liveGroupSize(pid!), 0, 'no member of the group is left alive');
+});
+
+test('a spec file rewritten hundreds of times a second: passes stay bounded and the final state is right', async (t) => {
+  const { dir, state } = setup(t, { 'w.yaml': sleepService('replicas: 1') });
+  const s = await startSupervisor(t, dir, state, { settleMs: 100 });
+  await s.waitReady('w', 1);
+  const loadsBefore = s.events.filter((e) => e.type === 'spec.loaded').length;
+  const started = Date.now();
+  let writes = 0;
+  while (Date.now() - started < 1500) {
+    writeFileSync(join(dir, 'w.yaml'), sleepService(`replicas: ${1 + (writes % 4)}\n# ${writes}`));
+    writes++;
+    if (writes % 5 === 0) await new Promise((r) => setImmediate(r));
+  }
+  writeFileSync(join(dir, 'w.yaml'), sleepService('replicas: 3'));
+  await s.waitReady('w', 3);
+  const loads = s.events.filter((e) => e.type === 'spec.loaded').length - loadsBefore;
+  t.diagnostic(`${writes} writes in 1.5 s gave ${loads} reloads`);
+  assert.ok(writes > 300, `wrote ${writes} times`);
+  // The max wait (2 s) bounds how often constant churn is read: a few reloads, not hundreds.
+  assert.ok(loads <= 5, `${loads} reloads`);
+});
+
+test('a replica that floods exits keeps the daemon responsive and its history bounded', async (t) => {
+  const { dir, state } = setup(t, {
+    'flood.yaml': 'command: ["true"]\nbackoff: { initial: 0, max: 0 }\nmax_restarts: 0\n',
+    'calm.yaml': sleepService(),
+  });
+  const d = await startDaemon(t, dir, state);
+  await waitFor(async () => (await d.status()).services.find((x) => x.name === 'flood')?.restarts! > 200, { what: 'flood', timeoutMs: 20_000 });
+  // The API still answers quickly, and the calm service runs.
+  const t0 = Date.now();
+  const st = await d.status();
+  assert.ok(Date.now() - t0 < 1000, 'status answered within 1 s');
+  assert.equal(runningPids(st, 'calm').length, 1);
+  const history = await d.api.eventHistory(100_000);
+  assert.ok(history.length <= 2000, `in-memory history bounded (${history.length})`);
+});
+
+test('too many open files: tend under a low fd limit keeps running and converges', async (t) => {
+  // 60 exec probes every 50 ms need far more pipes than 128 descriptors allow: some probes fail
+  // with EMFILE and are retried; nothing may crash, and every replica gets ready in the end.
+  const { dir, state } = setup(t, { 'w.yaml': sleepService('replicas: 60\nreadiness: { exec: ["true"], interval: 50ms, timeout: 1s }\n') });
+  const d = await startDaemon(t, dir, state, { nofile: 128 });
+  await d.converged((s) => runningPids(s).length === 60 && s.services[0]!.ready === 60, 60_000);
+  assert.equal(d.child.exitCode, null, 'tend is still running');
+});
