@@ -1,0 +1,55 @@
+// `tend events [-f] [-n N] [-o json]`: the event history, or with -f the history and then live
+// events as they happen.
+
+import type { TendEvent } from '../api/types.js';
+import { parseCount, parseOutput, type Cli } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { paint, type Colour, type Term } from './term.js';
+
+export interface EventsOptions {
+  follow?: boolean;
+  output?: string;
+  lines?: string;
+}
+
+/** Prints events until the history ends (or, with -f, until interrupted or the daemon goes away). */
+export async function eventsCommand(cli: Cli, opts: EventsOptions): Promise<number> {
+  const output = parseOutput(opts.output);
+  const tail = opts.lines === undefined ? undefined : parseCount(opts.lines, '-n');
+  const print = (e: TendEvent) => cli.out.write((output === 'json' ? JSON.stringify(e) : eventLine(cli.out, e)) + '\n');
+  const client = cli.client();
+  if (!opts.follow) {
+    for (const e of await client.eventHistory(tail)) print(e);
+    return EXIT.OK;
+  }
+  for await (const e of client.events({ tail })) print(e);
+  return EXIT.OK;
+}
+
+/** `12:00:01.123 replica.exited web/1 pid=123 exit=1 crashed` */
+export function eventLine(term: Pick<Term, 'color'>, e: TendEvent): string {
+  const who = e.service === undefined ? '' : e.replica === undefined ? e.service : `${e.service}/${e.replica}`;
+  const parts = [paint(term, 'dim', timeOf(e.ts)), paint(term, colourOf(e.type), e.type)];
+  if (who) parts.push(who);
+  if (e.pid !== undefined) parts.push(`pid=${e.pid}`);
+  if (e.exit_code !== undefined && e.exit_code !== null) parts.push(`exit=${e.exit_code}`);
+  if (e.signal) parts.push(`signal=${e.signal}`);
+  if (e.reason) parts.push(e.reason);
+  if (e.detail) parts.push(paint(term, 'dim', e.detail));
+  return parts.join(' ');
+}
+
+// Local wall-clock time: what a person compares with their other terminal. JSON keeps the ISO form.
+function timeOf(ts: string): string {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return ts;
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+function colourOf(type: string): Colour | undefined {
+  if (/failed|invalid|unhealthy/.test(type)) return 'red';
+  if (/exited|restarting|stopped/.test(type)) return 'yellow';
+  if (/ready|loaded|started|completed/.test(type)) return 'green';
+  return undefined;
+}

@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// The `tend` command line: parses arguments with commander, runs one verb, and turns its outcome
+// or error into an exit code. The only code that calls process.exit.
+
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { TendError } from '../errors.js';
+import { completionCommand } from './completion.js';
+import { makeCli, type Cli } from './context.js';
+import { replicaCommand, type ReplicaVerb } from './control.js';
+import { downCommand } from './down.js';
+import { eventsCommand } from './events.js';
+import { EXIT, exitCodeOf } from './exit-codes.js';
+import { logsCommand } from './logs.js';
+import { planCommand } from './plan.js';
+import { scaleCommand } from './scale.js';
+import { statusCommand } from './status.js';
+import { paint, termOf } from './term.js';
+import { upCommand } from './up.js';
+import { validateCommand } from './validate.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const EXIT_CODES_HELP = `
+Exit codes: 0 ok, 1 failure, 2 plan has changes (--exit-code), 3 no daemon, 4 no such service,
+5 bad usage, 6 a daemon already runs, 70 internal error.`;
+
+/** Builds the program; `run` records each verb's exit code. */
+function buildProgram(cli: Cli, run: (action: () => Promise<number> | number) => Promise<void>): Command {
+  const program = new Command('tend')
+    .description('A declarative process supervisor: keeps running processes equal to services.d/*.yaml.')
+    .version(version)
+    .option('--state-dir <dir>', 'state directory: socket, pid file, logs (env TEND_STATE_DIR)', process.env['TEND_STATE_DIR'] ?? '.tend')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tend up -d --wait            start a daemon for ./services.d and wait until it converged
+  tend status                  what runs, and spec errors
+  tend logs web -f             follow the output of every web replica
+  tend scale web=3             set replicas: 3 in web's file; the daemon converges
+  tend plan --exit-code        what applying ./services.d would change (exit 2 if anything)
+  tend down                    stop everything, then the daemon
+${EXIT_CODES_HELP}`,
+    );
+
+  program
+    .command('up')
+    .description('supervise DIR (default ./services.d) in the foreground, or detached with -d')
+    .argument('[dir]', 'the services directory', 'services.d')
+    .option('-d, --detach', 'run the daemon in the background (its log goes to tend.log in the state directory)')
+    .option('--wait', 'with -d: return once everything converged; exit 1 if it cannot')
+    .option('--timeout <duration>', 'how long -d waits for the daemon, and --wait for convergence', '60s')
+    .option('--settle <duration>', 'quiet period after a file change before reading the directory')
+    .option('--no-adopt', 'stop replicas left running by an earlier daemon instead of adopting them')
+    .option('--log-level <level>', 'daemon log level: debug, info, warn, error')
+    .addOption(new Option('--detached-child').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tend up                          run in this terminal until Ctrl-C (which stops every service)
+  tend up -d --wait --timeout 2m   start detached; exit 0 once converged, 1 on failure or timeout
+  tend up releases/current -d      supervise another directory (a symlink is followed on every pass)`,
+    )
+    .action((dir: string, opts) => run(() => upCommand(cli, dir, opts)));
+
+  program
+    .command('down')
+    .description('stop every service in reverse dependency order, then the daemon')
+    .option('--timeout <duration>', 'how long to wait for the daemon to exit', '2m')
+    .addHelpText('after', '\nExample:\n  tend down && tend up -d    restart the daemon and every service')
+    .action((opts) => run(() => downCommand(cli, opts)));
+
+  program
+    .command('status')
+    .description('services (READY n/m, state, restarts, cpu, mem, age) and spec errors; or one service\'s replicas')
+    .argument('[service]', 'show this service\'s replicas')
+    .option('-o, --output <format>', 'json or table')
+    .option('-w, --watch', 'refresh every second')
+    .addHelpText('after', '\nExamples:\n  tend status\n  tend status web -w\n  tend status -o json | jq .converged')
+    .action((service: string | undefined, opts) => run(() => statusCommand(cli, service, opts)));
+
+  program
+    .command('logs')
+    .description('replicas\' output, each line prefixed `svc/n |`')
+    .argument('<target>', 'SERVICE or SERVICE/INDEX')
+    .option('-f, --follow', 'keep printing new lines (across log rotation)')
+    .option('-n, --lines <count>', 'only the last COUNT lines of each replica')
+    .addHelpText('after', '\nExamples:\n  tend logs web -n 20\n  tend logs web/1 -f')
+    .action((target: string, opts) => run(() => logsCommand(cli, target, opts)));
+
+  program
+    .command('scale')
+    .description('set replicas in the file that defines each service (comments and layout kept)')
+    .argument('<assignments...>', 'SERVICE=COUNT')
+    .option('--dir <dir>', 'the services directory (default: the running daemon\'s, else ./services.d)')
+    .addHelpText('after', '\nExamples:\n  tend scale web=5\n  tend scale web=2 worker=0 --dir services.d')
+    .action((assignments: string[], opts) => run(() => scaleCommand(cli, assignments, opts)));
+
+  const verbs: [ReplicaVerb, string, string][] = [
+    ['restart', 'restart replicas by the update strategy; resets crash-loop counters', 'tend restart web      tend restart web/2'],
+    ['pause', 'stop replicas with SIGSTOP until resumed', 'tend pause worker'],
+    ['resume', 'continue paused replicas with SIGCONT', 'tend resume worker/0'],
+  ];
+  for (const [verb, description, example] of verbs) {
+    program
+      .command(verb)
+      .description(description)
+      .argument('<targets...>', 'SERVICE or SERVICE/INDEX')
+      .addHelpText('after', `\nExample:\n  ${example}`)
+      .action((targets: string[]) => run(() => replicaCommand(cli, verb, targets)));
+  }
+
+  program
+    .command('kill')
+    .description('send a signal to replicas')
+    .argument('<targets...>', 'SERVICE or SERVICE/INDEX')
+    .option('-s, --signal <signal>', 'signal name or number', 'SIGTERM')
+    .addHelpText('after', '\nExamples:\n  tend kill web -s HUP        reload every web replica\n  tend kill worker/3 -s KILL')
+    .action((targets: string[], opts: { signal: string }) => run(() => replicaCommand(cli, 'kill', targets, opts.signal)));
+
+  program
+    .command('validate')
+    .description('check spec files; exit 0 when valid, else `path:line:col: message` lines and exit 1')
+    .argument('[paths...]', 'directories or files (default ./services.d)')
+    .option('-o, --output <format>', 'json or table')
+    .addHelpText('after', '\nExamples:\n  tend validate\n  tend validate services.d/web.yaml -o json')
+    .action((paths: string[], opts: { output?: string }) =>
+      run(() => validateCommand(paths, { json: opts.output === 'json' }, process.stdout)),
+    );
+
+  program
+    .command('plan')
+    .description('what applying DIR would do to what runs now (to nothing when no daemon runs)')
+    .argument('[dir]', 'the services directory', 'services.d')
+    .option('--exit-code', 'exit 2 when there are changes (for CI)')
+    .option('-o, --output <format>', 'json or table')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tend plan\n  tend plan ../checkout/services.d --exit-code\n\nLines: + start, - stop, ~ replace or update, = scale, ! problem.',
+    )
+    .action((dir: string, opts) => run(() => planCommand(cli, dir, opts)));
+
+  program
+    .command('events')
+    .description('the event history, or with -f the live stream')
+    .option('-f, --follow', 'keep printing events as they happen')
+    .option('-n, --lines <count>', 'how many past events (default 1000)')
+    .option('-o, --output <format>', 'json (one event per line) or table')
+    .addHelpText('after', '\nExamples:\n  tend events -n 20\n  tend events -f -o json | jq -c \'select(.type == "replica.failed")\'')
+    .action((opts) => run(() => eventsCommand(cli, opts)));
+
+  program
+    .command('completion')
+    .description('print a shell completion script')
+    .argument('<shell>', 'bash or zsh')
+    .addHelpText('after', '\nExamples:\n  source <(tend completion bash)\n  tend completion zsh > "${fpath[1]}/_tend"')
+    .action((shell: string) => run(() => completionCommand(cli, shell)));
+
+  return program;
+}
+
+/** Prints an error the way users and scripts expect: one line on stderr, bugs marked as such. */
+function report(cli: Cli, err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander has printed its own message (or the help) already.
+    return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+  }
+  if (err instanceof TendError) {
+    const code = exitCodeOf(err.code);
+    const prefix = code === EXIT.INTERNAL ? 'tend: internal error: ' : 'tend: ';
+    cli.err.write(paint(cli.err, 'red', prefix + err.message) + '\n');
+    if (code === EXIT.INTERNAL) cli.err.write('This is a bug in tend; please report it with the command you ran.\n');
+    return code;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && typeof e.syscall === 'string') {
+    // An operating-system error (a file that cannot be read or written): the user's to fix.
+    cli.err.write(paint(cli.err, 'red', `tend: ${e.message}`) + '\n');
+    return EXIT.FAILURE;
+  }
+  cli.err.write(paint(cli.err, 'red', `tend: internal error: ${e?.stack ?? String(err)}`) + '\n');
+  cli.err.write('This is a bug in tend; please report it with the command you ran.\n');
+  return EXIT.INTERNAL;
+}
+
+async function main(): Promise<number> {
+  let program: Command | undefined;
+  const cli = makeCli(termOf(process.stdout), termOf(process.stderr), () => program?.opts<{ stateDir?: string }>().stateDir);
+  let code: number = EXIT.OK;
+  program = buildProgram(cli, async (action) => {
+    code = await action();
+  });
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    return report(cli, err);
+  }
+  return code;
+}
+
+// A reader that goes away (`tend logs -f | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.OK);
+});
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`tend: internal error: ${String(err)}\n`);
+    process.exit(EXIT.INTERNAL);
+  },
+);

@@ -1,0 +1,50 @@
+// `tend plan [DIR] [--exit-code] [-o json]`: what applying DIR would do to what runs now. With a
+// daemon the daemon compares (it knows what runs); without one everything in DIR is new.
+
+import { resolve } from 'node:path';
+import type { PlanChange, PlanReport } from '../api/types.js';
+import { TendError } from '../errors.js';
+import { diffSpecs } from '../reconcile/diff.js';
+import { loadDirectory } from '../spec/load.js';
+import { parseOutput, type Cli } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { specError } from './format.js';
+import { paint, type Colour } from './term.js';
+
+export interface PlanOptions {
+  exitCode?: boolean;
+  output?: string;
+}
+
+const OP_COLOUR: Record<PlanChange['op'], Colour> = { '+': 'green', '-': 'red', '~': 'yellow', '=': 'cyan', '!': 'red' };
+
+/** Prints the plan; exit 1 when DIR has spec errors, else 2 with --exit-code when there are changes. */
+export async function planCommand(cli: Cli, dirArg: string | undefined, opts: PlanOptions): Promise<number> {
+  const output = parseOutput(opts.output);
+  const dir = resolve(dirArg ?? 'services.d');
+  const report = await planAgainstDaemon(cli, dir);
+
+  if (output === 'json') {
+    cli.out.write(JSON.stringify(report, null, 2) + '\n');
+  } else {
+    for (const e of report.errors) cli.err.write(paint(cli.err, 'red', `error: ${specError(e)}`) + '\n');
+    for (const c of report.changes) cli.out.write(paint(cli.out, OP_COLOUR[c.op], c.text) + '\n');
+    if (report.changes.length === 0) cli.out.write('no changes\n');
+  }
+  if (report.errors.length > 0) return EXIT.FAILURE;
+  return opts.exitCode && report.changes.length > 0 ? EXIT.CHANGES : EXIT.OK;
+}
+
+async function planAgainstDaemon(cli: Cli, dir: string): Promise<PlanReport> {
+  try {
+    return await cli.client().plan(dir);
+  } catch (err) {
+    if (!(err instanceof TendError && err.code === 'DAEMON_UNREACHABLE')) throw err;
+  }
+  cli.err.write('no tend daemon runs here: comparing against nothing running\n');
+  const loaded = await loadDirectory(dir);
+  return {
+    changes: diffSpecs(new Map(), loaded),
+    errors: loaded.problems.map(({ file, line, column, message }) => ({ file, line, column, message })),
+  };
+}

@@ -1,0 +1,111 @@
+// `tend scale SVC=N ...`: sets `replicas:` in the file that defines each service. The files are the
+// truth (DESIGN §1): this edits them and the daemon's watcher does the rest, so it works the same
+// whether a daemon runs or not.
+
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { TendError } from '../errors.js';
+import { loadDirectory } from '../spec/load.js';
+import type { Cli } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { specError } from './format.js';
+import { setReplicas } from './scale-edit.js';
+
+export interface ScaleOptions {
+  dir?: string;
+}
+
+interface Assignment {
+  service: string;
+  replicas: number;
+}
+
+/** Edits each service's file; all assignments are checked before any file is written. */
+export async function scaleCommand(cli: Cli, args: string[], opts: ScaleOptions): Promise<number> {
+  const assignments = args.map(parseAssignment);
+  const dir = await specDirectory(cli, opts.dir);
+  const loaded = await loadDirectory(dir);
+
+  // Plan every edit first, so `scale a=1 b=oops` changes nothing.
+  const edits = new Map<string, { text: string; changes: string[] }>();
+  for (const a of assignments) {
+    const file = fileOf(loaded, a.service, dir);
+    const entry = edits.get(file) ?? { text: readFileSync(file, 'utf8'), changes: [] };
+    const before = loaded.services.find((s) => s.name === a.service)?.replicas;
+    entry.text = setReplicas(entry.text, file, a.service, a.replicas);
+    entry.changes.push(`${a.service}: replicas ${before ?? '?'} → ${a.replicas} (${basename(file)})`);
+    edits.set(file, entry);
+  }
+  for (const [file, { text, changes }] of edits) {
+    writePreservingMode(file, text);
+    for (const c of changes) cli.out.write(`${c}\n`);
+  }
+  return EXIT.OK;
+}
+
+function parseAssignment(arg: string): Assignment {
+  const m = /^([a-z0-9][a-z0-9_-]{0,62})=(\d+)$/.exec(arg);
+  if (!m) throw new TendError('API_BAD_REQUEST', `expected SERVICE=COUNT (like web=3), got "${arg}"`);
+  return { service: m[1] as string, replicas: Number(m[2]) };
+}
+
+// --dir, else the directory the running daemon supervises, else ./services.d.
+async function specDirectory(cli: Cli, dirOption: string | undefined): Promise<string> {
+  if (dirOption !== undefined) return resolve(dirOption);
+  try {
+    return (await cli.client().status()).source;
+  } catch (err) {
+    if (err instanceof TendError && err.code === 'DAEMON_UNREACHABLE') return resolve('services.d');
+    throw err;
+  }
+}
+
+// The file that defines the service: from a good load, or from a broken file that still named it
+// (scaling must not wait for an unrelated typo to be fixed, but a file that no longer parses is
+// refused by setReplicas with its own message).
+function fileOf(loaded: Awaited<ReturnType<typeof loadDirectory>>, service: string, dir: string): string {
+  const svc = loaded.services.find((s) => s.name === service);
+  if (svc) return svc.file;
+  for (const [file, names] of loaded.files) if (names.includes(service)) return file;
+  const hints = loaded.problems.map((p) => `\n  ${specError(p)}`).join('');
+  throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}${hints}`);
+}
+
+/** Temp file in the same directory with the original's mode, fsync, rename: readers (the daemon's
+ *  watcher included) see the old file or the new one, never half of it. A symlinked file is
+ *  written at its target, so the link stays a link. */
+function writePreservingMode(link: string, text: string): void {
+  const file = realpathSync(link);
+  const mode = statSync(file).mode & 0o7777;
+  const tmp = join(dirname(file), `.${basename(file)}.tend-${process.pid}.tmp`);
+  let fd: number | undefined = openSync(tmp, 'wx', 0o600);
+  try {
+    fchmodSync(fd, mode); // the umask does not apply to fchmod
+    writeSync(fd, text);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, file);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  const dirFd = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}

@@ -1,0 +1,218 @@
+// `tend up [DIR] [-d] [--wait]`: run the daemon in the foreground, or start it detached (its own
+// session, its output in .tend/tend.log) and, with --wait, follow it until everything converged.
+
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { displayPath, type ApiClient } from '../api/client.js';
+import type { StatusReport } from '../api/types.js';
+import { TendError } from '../errors.js';
+import { isSpecFileName } from '../spec/load.js';
+import { delay, parseDuration, type Cli } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { specError } from './format.js';
+import { paint } from './term.js';
+
+export interface UpOptions {
+  detach?: boolean;
+  wait?: boolean;
+  timeout: string;
+  settle?: string;
+  adopt: boolean;
+  logLevel?: string;
+  /** Hidden: set by `up -d` on the process it spawns, which then runs the daemon. */
+  detachedChild?: boolean;
+}
+
+const POLL_MS = 100;
+
+/** Runs `up`; resolves with the exit code (the daemon's own when in the foreground). */
+export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOptions): Promise<number> {
+  const dir = resolve(dirArg ?? 'services.d');
+  const settleMs = opts.settle === undefined ? undefined : parseDuration(opts.settle, '--settle');
+  const timeoutMs = parseDuration(opts.timeout, '--timeout');
+  if (opts.wait && !opts.detach) throw new TendError('API_BAD_REQUEST', '--wait needs -d (in the foreground, tend runs until stopped)');
+  if (!opts.detach) {
+    // Loaded here so that client commands never pay for the daemon's modules.
+    const { runDaemon } = await import('../daemon.js');
+    return runDaemon({
+      dir,
+      stateDir: cli.stateDir(),
+      adopt: opts.adopt,
+      detached: opts.detachedChild ?? false,
+      ...(settleMs === undefined ? {} : { settleMs }),
+      ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
+    });
+  }
+  const deadline = Date.now() + timeoutMs;
+  const started = await startDetached(cli, dir, opts, deadline);
+  if (started !== EXIT.OK || !opts.wait) return started;
+  return waitConverged(cli, cli.client(), deadline, opts.timeout, hasSpecFiles(dir));
+}
+
+// A daemon reports an empty, converged status until its first load; when DIR holds spec files,
+// that is not yet the answer --wait is waiting for.
+function hasSpecFiles(dir: string): boolean {
+  try {
+    return readdirSync(dir).some(isSpecFileName);
+  } catch {
+    return false;
+  }
+}
+
+// Spawns this CLI again as `up DIR --detached-child` in a new session, its output appended to
+// tend.log, and waits for its socket to answer.
+async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: number): Promise<number> {
+  const stateDir = cli.stateDir();
+  const client = cli.client();
+  const running = await client.status().catch((err: unknown) => {
+    if (err instanceof TendError && err.code === 'DAEMON_UNREACHABLE') return undefined;
+    throw err;
+  });
+  if (running) {
+    throw new TendError(
+      'DAEMON_RUNNING',
+      `a tend daemon (pid ${running.pid}) already supervises ${running.source} on ${displayPath(stateDir)}; stop it with \`tend down\` or use another --state-dir`,
+    );
+  }
+
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const logPath = join(stateDir, 'tend.log');
+  const fd = openSync(logPath, 'a', 0o600);
+  const logStart = fstatSync(fd).size;
+  const args = [
+    ...process.execArgv,
+    process.argv[1] as string,
+    '--state-dir',
+    stateDir,
+    'up',
+    dir,
+    '--detached-child',
+    ...(opts.settle === undefined ? [] : ['--settle', opts.settle]),
+    ...(opts.adopt ? [] : ['--no-adopt']),
+    ...(opts.logLevel === undefined ? [] : ['--log-level', opts.logLevel]),
+  ];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  let exited: number | null | undefined;
+  child.once('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)));
+  child.unref();
+
+  for (;;) {
+    if (exited !== undefined) {
+      const why = daemonOutput(logPath, logStart) || `the daemon exited with code ${exited}`;
+      cli.err.write(`tend daemon did not start:\n${why}\nsee ${displayPath(logPath)}\n`);
+      return exited === EXIT.CONFLICT ? EXIT.CONFLICT : EXIT.FAILURE;
+    }
+    const up = await client.status().then(
+      (s) => s,
+      () => undefined,
+    );
+    if (up) {
+      cli.out.write(`tend daemon started (pid ${up.pid}), supervising ${up.source}; log in ${displayPath(logPath)}\n`);
+      return EXIT.OK;
+    }
+    if (Date.now() > deadline) {
+      cli.err.write(`tend daemon (pid ${child.pid}) did not answer on ${displayPath(client.socketPath)} in time; see ${displayPath(logPath)}\n`);
+      return EXIT.FAILURE;
+    }
+    await delay(POLL_MS);
+  }
+}
+
+// What the daemon said before it exited: non-JSON lines (our own error message) and the messages of
+// pino lines at warn level or above; the last few of them.
+function daemonOutput(path: string, from: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size - from, 64 * 1024));
+    readSync(fd, buf, 0, buf.length, Math.max(from, size - buf.length));
+    const lines = buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .flatMap((l) => {
+        try {
+          const rec = JSON.parse(l) as { level?: number; msg?: string; err?: { message?: string } };
+          return (rec.level ?? 0) >= 40 ? [rec.err?.message ? `${rec.msg}: ${rec.err.message}` : String(rec.msg)] : [];
+        } catch {
+          return [l];
+        }
+      });
+    return lines.slice(-5).join('\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Polls the status, printing each service's progress when it changes, until it converged (0), a
+ *  service cannot get there (1: failed, blocked, a spec error) or the deadline passes (1). */
+async function waitConverged(
+  cli: Cli,
+  client: ApiClient,
+  deadline: number,
+  timeoutText: string,
+  expectSpecs: boolean,
+): Promise<number> {
+  const shown = new Map<string, string>();
+  for (;;) {
+    let status: StatusReport;
+    try {
+      status = await client.status();
+    } catch (err) {
+      cli.err.write(`the daemon went away while waiting: ${(err as Error).message}\n`);
+      return EXIT.FAILURE;
+    }
+    for (const svc of status.services) {
+      const line = progressOf(svc);
+      if (shown.get(svc.name) !== line) {
+        shown.set(svc.name, line);
+        cli.out.write(`${line}\n`);
+      }
+    }
+    const verdict = stuck(status);
+    if (verdict) {
+      cli.err.write(paint(cli.err, 'red', verdict) + '\n');
+      return EXIT.FAILURE;
+    }
+    const loaded = !expectSpecs || status.services.length > 0 || status.errors.length > 0;
+    if (status.converged && loaded) {
+      cli.out.write(paint(cli.out, 'green', 'converged') + '\n');
+      return EXIT.OK;
+    }
+    if (Date.now() > deadline) {
+      const pending = status.services.filter((s) => !doneOf(s)).map(progressOf);
+      cli.err.write(`timed out after ${timeoutText} waiting for: ${pending.join('; ') || 'convergence'}\n`);
+      return EXIT.FAILURE;
+    }
+    await delay(POLL_MS);
+  }
+}
+
+/** `api 1/2 ready`, `worker waiting for db: healthy`, `migrate completed`. */
+function progressOf(svc: StatusReport['services'][number]): string {
+  if (svc.blocked) return `${svc.name} blocked: ${svc.blocked}`;
+  if (svc.waiting_for) return `${svc.name} waiting for ${svc.waiting_for}`;
+  if (svc.oneshot) return `${svc.name} ${svc.state}`;
+  return `${svc.name} ${svc.ready}/${svc.replicas_desired} ready${svc.state === 'running' ? '' : ` (${svc.state})`}`;
+}
+
+function doneOf(svc: StatusReport['services'][number]): boolean {
+  if (svc.replicas_desired === 0) return svc.state === 'stopped';
+  return svc.oneshot ? svc.state === 'completed' : svc.ready >= svc.replicas_desired && svc.state === 'running';
+}
+
+/** Why the status can no longer converge by itself, or undefined while it still can. */
+function stuck(status: StatusReport): string | undefined {
+  if (status.errors.length > 0) return `spec errors:\n${status.errors.map(specError).join('\n')}`;
+  const reasons: string[] = [];
+  for (const svc of status.services) {
+    if (svc.state === 'blocked') reasons.push(`${svc.name} is blocked: ${svc.blocked ?? 'unknown reason'}`);
+    if (svc.state !== 'failed') continue;
+    const failed = svc.replicas.filter((r) => r.state === 'failed');
+    const why = failed.map((r) => `${svc.name}/${r.index}: ${r.reason ?? 'failed'}`).join(', ');
+    reasons.push(`${svc.name} failed${why ? ` (${why})` : ''}`);
+  }
+  return reasons.length > 0 ? reasons.join('\n') : undefined;
+}
