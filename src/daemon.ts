@@ -202,6 +202,7 @@ function makeControlPlane(
 ): ControlPlane {
   const status = (): StatusReport =>
     buildStatus({
+      loaded: controller.lastLoad !== undefined,
       desired: controller.desiredState,
       instances: controller.instances.values(),
       waiting: controller.waitingFor,

@@ -2,12 +2,11 @@
 // session, its output in .tend/tend.log) and, with --wait, follow it until everything converged.
 
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { displayPath, type ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
 import { TendError } from '../errors.js';
-import { isSpecFileName } from '../spec/load.js';
 import { delay, parseDuration, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
@@ -25,6 +24,8 @@ export interface UpOptions {
 }
 
 const POLL_MS = 100;
+/** How long `--wait` wants to see the status converged, with no restart, before it says so. */
+const STABLE_MS = 500;
 
 /** Runs `up`; resolves with the exit code (the daemon's own when in the foreground). */
 export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOptions): Promise<number> {
@@ -47,17 +48,7 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
   const deadline = Date.now() + timeoutMs;
   const started = await startDetached(cli, dir, opts, deadline);
   if (started !== EXIT.OK || !opts.wait) return started;
-  return waitConverged(cli, cli.client(), deadline, opts.timeout, hasSpecFiles(dir));
-}
-
-// A daemon reports an empty, converged status until its first load; when DIR holds spec files,
-// that is not yet the answer --wait is waiting for.
-function hasSpecFiles(dir: string): boolean {
-  try {
-    return readdirSync(dir).some(isSpecFileName);
-  } catch {
-    return false;
-  }
+  return waitConverged(cli, cli.client(), deadline, opts.timeout);
 }
 
 // Spawns this CLI again as `up DIR --detached-child` in a new session, its output appended to
@@ -146,16 +137,14 @@ function daemonOutput(path: string, from: number): string {
   }
 }
 
-/** Polls the status, printing each service's progress when it changes, until it converged (0), a
- *  service cannot get there (1: failed, blocked, a spec error) or the deadline passes (1). */
-async function waitConverged(
-  cli: Cli,
-  client: ApiClient,
-  deadline: number,
-  timeoutText: string,
-  expectSpecs: boolean,
-): Promise<number> {
+/** Polls the status, printing each service's progress when it changes, until it has converged and
+ *  stayed so for STABLE_MS (0), a service cannot get there (1: failed, blocked, a spec error) or
+ *  the deadline passes (1). The stable window keeps a command that dies at once after its spawn
+ *  (ready at once when it has no readiness probe) from being reported as converged. */
+async function waitConverged(cli: Cli, client: ApiClient, deadline: number, timeoutText: string): Promise<number> {
   const shown = new Map<string, string>();
+  let convergedSince: number | undefined;
+  let lastRestarts = 0;
   for (;;) {
     let status: StatusReport;
     try {
@@ -176,8 +165,11 @@ async function waitConverged(
       cli.err.write(paint(cli.err, 'red', verdict) + '\n');
       return EXIT.FAILURE;
     }
-    const loaded = !expectSpecs || status.services.length > 0 || status.errors.length > 0;
-    if (status.converged && loaded) {
+    const restarts = status.services.reduce((n, svc) => n + svc.restarts, 0);
+    if (!status.converged || restarts !== lastRestarts) convergedSince = undefined;
+    else convergedSince ??= Date.now();
+    lastRestarts = restarts;
+    if (convergedSince !== undefined && Date.now() - convergedSince >= STABLE_MS) {
       cli.out.write(paint(cli.out, 'green', 'converged') + '\n');
       return EXIT.OK;
     }

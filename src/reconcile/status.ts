@@ -9,6 +9,8 @@ import { isAvailable, isLive } from './plan.js';
 import type { DesiredState, Instance } from './types.js';
 
 export interface StatusInput {
+  /** The specs have been read at least once: before that, nothing can be converged. */
+  loaded: boolean;
   desired: DesiredState;
   instances: Iterable<Readonly<Instance>>;
   waiting: ReadonlyMap<string, string>;
@@ -31,6 +33,7 @@ export function buildStatus(input: StatusInput): StatusReport {
   );
   const errors = input.problems.map(({ file, line, column, message }) => ({ file, line, column, message }));
   const converged =
+    input.loaded &&
     !input.desired.shuttingDown &&
     errors.length === 0 &&
     services.every((s) => s.blocked === null && (s.state === 'running' || s.state === 'completed' || s.state === 'stopped'));

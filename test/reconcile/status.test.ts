@@ -7,8 +7,9 @@ import { buildStatus } from '../../src/reconcile/status.js';
 import type { Instance } from '../../src/reconcile/types.js';
 import { desired, inst, runningSet, spec } from '../helpers/world.js';
 
-function report(specs: ReturnType<typeof spec>[], instances: Instance[], opts: { waiting?: Record<string, string>; blocked?: Record<string, string>; problems?: number } = {}) {
+function report(specs: ReturnType<typeof spec>[], instances: Instance[], opts: { waiting?: Record<string, string>; blocked?: Record<string, string>; problems?: number; loaded?: boolean } = {}) {
   return buildStatus({
+    loaded: opts.loaded ?? true,
     desired: desired(specs, opts.blocked ?? {}),
     instances,
     waiting: new Map(Object.entries(opts.waiting ?? {})),
@@ -33,6 +34,7 @@ const cases: Record<string, { r: () => ReturnType<typeof report>; states: Record
   'blocked by a cycle': { r: () => report([web], [], { blocked: { web: 'cycle' } }), states: { web: 'blocked' }, converged: false },
   'spec errors are not converged': { r: () => report([web], runningSet(web), { problems: 1 }), states: { web: 'running' }, converged: false },
   'a removed service still stopping': { r: () => report([], [inst(web, 0, 'stopping')]), states: { web: 'stopping' }, converged: false },
+  'before the first load nothing is converged': { r: () => report([], [], { loaded: false }), states: {}, converged: false },
   'scaled to zero': { r: () => report([{ ...web, replicas: 0 }], []), states: { web: 'stopped' }, converged: true },
 };
 
