@@ -75,6 +75,7 @@ export class Controller {
   private wakeTimer?: NodeJS.Timeout;
   private wakeAt?: number;
   private statsTimer?: NodeJS.Timeout;
+  private firstSampleTimer?: NodeJS.Timeout;
   private sampling = false;
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
@@ -88,7 +89,11 @@ export class Controller {
   start(): void {
     this.kick();
     const every = this.opts.statsIntervalMs ?? 5000;
-    if (every > 0) this.statsTimer = setInterval(() => void this.sample(), every);
+    if (every > 0) {
+      // A first sample soon after start, so that `tend status` shows CPU and memory early.
+      this.firstSampleTimer = setTimeout(() => void this.sample(), Math.min(1000, every));
+      this.statsTimer = setInterval(() => void this.sample(), every);
+    }
   }
 
   /** The specs changed on disk (or may have): re-read them in the next pass. */
@@ -151,6 +156,7 @@ export class Controller {
     this.closed = true;
     clearTimeout(this.wakeTimer);
     clearInterval(this.statsTimer);
+    clearTimeout(this.firstSampleTimer);
     for (const id of this.probes.keys()) this.stopProbes(id);
   }
 

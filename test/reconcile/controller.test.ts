@@ -225,3 +225,52 @@ test('a crash restarts with back-off, and a crash loop ends failed with its reas
   assert.ok(delays[0]! <= delays[1]! && delays[1]! <= delays[2]!, `delays grow: ${delays}`);
   assert.equal(s.pids('fine').size, 1, 'a crash loop does not block other services');
 });
+
+test('limits: over memory or CPU for 3 samples, or past max_runtime, restarts the replica with the reason', async (t) => {
+  const hog = `command: ["${process.execPath}", "-e", "globalThis.b = Buffer.alloc(96 * 1024 * 1024, 1); setInterval(() => {}, 1e8)"]\nlimits: { memory: 32Mi }\nbackoff: { initial: 10ms }\n`;
+  const old = `${sleepService('limits: { max_runtime: 300ms }\nbackoff: { initial: 10ms }\n')}`;
+  const spin = `command: ["${process.execPath}", "-e", "for (;;) {}"]\nlimits: { cpu_percent: 20 }\nbackoff: { initial: 10ms }\n`;
+  const { dir, state } = setup(t, { 'hog.yaml': hog, 'old.yaml': old, 'spin.yaml': spin });
+  const s = await startSupervisor(t, dir, state, { statsIntervalMs: 50 });
+  const cpu = await s.waitFor(() => s.events.find((e) => e.type === 'replica.limit' && e.service === 'spin'), 'cpu limit');
+  assert.match(cpu.reason ?? '', /^limit: cpu \d+% over 20% for 3 samples$/);
+  const memory = await s.waitFor(() => s.events.find((e) => e.type === 'replica.limit' && e.service === 'hog'), 'memory limit');
+  assert.match(memory.reason ?? '', /^limit: memory [\d.]+Mi over 32\.0Mi for 3 samples$/);
+  await s.waitFor(() => s.sup.controller.select('hog').some((i) => i.restarts >= 1), 'hog restarted');
+  const runtime = await s.waitFor(() => s.events.find((e) => e.type === 'replica.stopping' && e.service === 'old'), 'max_runtime');
+  assert.equal(runtime.reason, 'limit: ran longer than max_runtime 300ms');
+  await s.waitFor(() => s.sup.controller.select('old').some((i) => i.restarts >= 1 && i.state === 'running'), 'old restarted');
+});
+
+test('liveness failing restarts the replica, counted as a restart, with the probe output as reason', async (t) => {
+  const { root, dir, state } = setup(t, {});
+  writeFileSync(join(root, 'alive'), 'ok');
+  writeFileSync(
+    join(dir, 'w.yaml'),
+    sleepService(`liveness: { exec: ["grep", "-q", "ok", "${join(root, 'alive')}"], interval: 30ms, failure_threshold: 2 }\nbackoff: { initial: 10ms }\n`),
+  );
+  const s = await startSupervisor(t, dir, state);
+  const [first] = [...(await s.waitReady('w', 1)).values()];
+  writeFileSync(join(root, 'alive'), 'dead');
+  const unhealthy = await s.waitFor(() => s.events.find((e) => e.type === 'replica.unhealthy'), 'unhealthy');
+  assert.equal(unhealthy.reason, 'liveness: exit code 1 (2 times)');
+  writeFileSync(join(root, 'alive'), 'ok');
+  const again = await s.waitFor(() => s.sup.controller.select('w').find((i) => i.state === 'running' && i.pid !== first), 'restarted');
+  assert.equal(again.restarts, 1);
+  assert.equal(isAlive(first!), false);
+});
+
+test('a manual restart clears a crash loop and rolls running replicas, keeping the others', async (t) => {
+  const { dir, state } = setup(t, {
+    'bad.yaml': 'command: ["sh", "-c", "exit 1"]\nmax_restarts: 1\nbackoff: { initial: 10ms }\n',
+    'web.yaml': sleepService('replicas: 2'),
+  });
+  const s = await startSupervisor(t, dir, state);
+  await s.waitFor(() => s.sup.controller.select('bad').some((i) => i.state === 'failed'), 'bad failed');
+  const before = await s.waitReady('web', 2);
+  s.sup.controller.restart('bad');
+  await s.waitFor(() => s.events.filter((e) => e.type === 'replica.failed' && e.service === 'bad').length === 2, 'bad ran again and failed again');
+  s.sup.controller.restart('web', 1);
+  await s.waitFor(() => s.pids('web').get(1) !== undefined && s.pids('web').get(1) !== before.get(1), 'web/1 replaced');
+  assert.equal(s.pids('web').get(0), before.get(0), 'web/0 untouched');
+});
