@@ -285,7 +285,7 @@ function startProgress(controller: Controller, log: Logger): NodeJS.Timeout {
 function makeLogger(opts: DaemonOptions): Logger {
   const level = opts.logLevel ?? process.env.TEND_LOG_LEVEL ?? 'info';
   if (!opts.detached && process.stdout.isTTY) {
-    return pino({ level }, pretty({ colorize: !process.env.NO_COLOR, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
+    return pino({ level }, pretty({ colorize: !process.env.NO_COLOR, sync: true, ignore: 'pid,hostname,event', translateTime: 'HH:MM:ss.l' }));
   }
   return pino({ level, base: { pid: process.pid } });
 }
