@@ -2,21 +2,11 @@
 // truth (DESIGN §1): this edits them and the daemon's watcher does the rest, so it works the same
 // whether a daemon runs or not.
 
-import {
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { TendError } from '../errors.js';
 import { loadDirectory } from '../spec/load.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
@@ -82,30 +72,9 @@ function fileOf(loaded: Awaited<ReturnType<typeof loadDirectory>>, service: stri
   throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}${hints}`);
 }
 
-/** Temp file in the same directory with the original's mode, fsync, rename: readers (the daemon's
- *  watcher included) see the old file or the new one, never half of it. A symlinked file is
- *  written at its target, so the link stays a link. */
+/** Atomic, keeping the file's mode; a symlinked file is written at its target, so the link stays
+ *  a link. */
 function writePreservingMode(link: string, text: string): void {
   const file = realpathSync(link);
-  const mode = statSync(file).mode & 0o7777;
-  const tmp = join(dirname(file), `.${basename(file)}.tend-${process.pid}.tmp`);
-  let fd: number | undefined = openSync(tmp, 'wx', 0o600);
-  try {
-    fchmodSync(fd, mode); // the umask does not apply to fchmod
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, file);
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  const dirFd = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  writeFileAtomic(file, text, statSync(file).mode & 0o7777);
 }

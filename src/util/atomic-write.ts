@@ -1,14 +1,15 @@
-// Write a file so that a reader (or a crash) sees the old content or the new, never half of it:
-// a temp file in the same directory, fsync, then rename over the target.
+// Write a file so that a reader (the daemon's watcher, a new daemon after a crash) sees the old
+// content or the new, never half of it: a temp file in the same directory with the wanted mode,
+// fsync, rename over the target, then fsync the directory so that the rename itself is durable.
 
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let fd: number | undefined;
+  const tmp = join(dirname(path), `.${basename(path)}.tend-${process.pid}.tmp`);
+  let fd: number | undefined = openSync(tmp, 'w', 0o600);
   try {
-    fd = openSync(tmp, 'w', mode);
+    fchmodSync(fd, mode); // the umask does not apply to fchmod
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);
     closeSync(fd);
@@ -18,5 +19,11 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o60
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
+  }
+  const dirFd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
   }
 }

@@ -3,24 +3,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { isAlive, specDir, waitFor } from '../helpers/index.js';
 import { markedGroups, runningPids, startDaemon, zombieChildren } from '../helpers/daemon.js';
 
 const sleeper = (over = '') => `command: ["sleep", "1000"]\nstop_timeout: 2s\n${over}`;
 
-function setup(t: import('node:test').TestContext, files: Record<string, string>) {
-  const root = tempDir(t);
-  const dir = join(root, 'services.d');
-  const state = join(root, 'state');
-  mkdirSync(dir);
-  writeFiles(dir, files);
-  return { root, dir, state };
-}
 
 test('SIGKILL of tend: replicas keep running and the next tend adopts them, starting no duplicate', async (t) => {
-  const { dir, state } = setup(t, { 'w.yaml': sleeper('replicas: 3'), 'db.yaml': sleeper() });
+  const { dir, state } = specDir(t, { 'w.yaml': sleeper('replicas: 3'), 'db.yaml': sleeper() });
   const d1 = await startDaemon(t, dir, state);
   const before = runningPids(await d1.converged((s) => runningPids(s).length === 4));
 
@@ -48,7 +40,7 @@ test('SIGKILL of tend: replicas keep running and the next tend adopts them, star
 });
 
 test('a spec changed while tend was down replaces the adopted replicas; the others are kept', async (t) => {
-  const { dir, state } = setup(t, { 'a.yaml': sleeper('env: { V: "1" }'), 'b.yaml': sleeper() });
+  const { dir, state } = specDir(t, { 'a.yaml': sleeper('env: { V: "1" }'), 'b.yaml': sleeper() });
   const d1 = await startDaemon(t, dir, state);
   const s1 = await d1.converged((s) => runningPids(s).length === 2);
   const [a1, b1] = [runningPids(s1, 'a')[0], runningPids(s1, 'b')[0]];
@@ -63,7 +55,7 @@ test('a spec changed while tend was down replaces the adopted replicas; the othe
 });
 
 test('--no-adopt stops the replicas of the earlier run and starts fresh ones', async (t) => {
-  const { dir, state } = setup(t, { 'w.yaml': sleeper('replicas: 2') });
+  const { dir, state } = specDir(t, { 'w.yaml': sleeper('replicas: 2') });
   const d1 = await startDaemon(t, dir, state);
   const before = runningPids(await d1.converged((s) => runningPids(s).length === 2));
   d1.child.kill('SIGKILL');
@@ -78,7 +70,7 @@ test('--no-adopt stops the replicas of the earlier run and starts fresh ones', a
 });
 
 test('a corrupt state.json is reported and set aside; the replicas are found by their marker and adopted, no orphan, no duplicate', async (t) => {
-  const { dir, state } = setup(t, { 'w.yaml': sleeper('replicas: 2'), 'x.yaml': sleeper('env: { V: "1" }') });
+  const { dir, state } = specDir(t, { 'w.yaml': sleeper('replicas: 2'), 'x.yaml': sleeper('env: { V: "1" }') });
   const d1 = await startDaemon(t, dir, state);
   const before = await d1.converged((s) => runningPids(s).length === 3);
   await waitFor(() => existsSync(join(state, 'state.json')), { what: 'state.json written' });
@@ -100,7 +92,7 @@ test('a corrupt state.json is reported and set aside; the replicas are found by 
 });
 
 test('a replica of a service removed while tend was down is stopped, not orphaned', async (t) => {
-  const { dir, state } = setup(t, { 'keep.yaml': sleeper(), 'gone.yaml': sleeper() });
+  const { dir, state } = specDir(t, { 'keep.yaml': sleeper(), 'gone.yaml': sleeper() });
   const d1 = await startDaemon(t, dir, state);
   const before = await d1.converged((s) => runningPids(s).length === 2);
   d1.child.kill('SIGKILL');
@@ -115,7 +107,7 @@ test('a replica of a service removed while tend was down is stopped, not orphane
 });
 
 test('state.json is always whole JSON, even while replicas churn', async (t) => {
-  const { dir, state } = setup(t, { 'w.yaml': sleeper('replicas: 20') });
+  const { dir, state } = specDir(t, { 'w.yaml': sleeper('replicas: 20') });
   const d = await startDaemon(t, dir, state);
   await d.converged((s) => runningPids(s).length === 20);
   for (let n = 0; n < 30; n++) {

@@ -4,20 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { liveGroupSize, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { liveGroupSize, specDir, waitFor } from '../helpers/index.js';
 import { sleepService, startSupervisor } from '../helpers/supervisor.js';
 import { runningPids, startDaemon } from '../helpers/daemon.js';
 
-function setup(t: import('node:test').TestContext, files: Record<string, string>) {
-  const root = tempDir(t);
-  const dir = join(root, 'services.d');
-  mkdirSync(dir);
-  writeFiles(dir, files);
-  return { root, dir, state: join(root, 'state') };
-}
 
 test('an unwritable log directory: the replica backs off with a reason, and runs once it is fixed', async (t) => {
-  const { dir, state } = setup(t, { 'ok.yaml': sleepService() });
+  const { dir, state } = specDir(t, { 'ok.yaml': sleepService() });
   // A file where the service's log directory should be: its log cannot be opened.
   mkdirSync(join(state, 'logs'), { recursive: true });
   writeFileSync(join(state, 'logs', 'w'), 'not a directory');
@@ -32,7 +25,7 @@ test('an unwritable log directory: the replica backs off with a reason, and runs
 });
 
 test('services.d disappearing keeps everything running; when it comes back its changes apply', async (t) => {
-  const { root, dir, state } = setup(t, { 'a.yaml': sleepService(), 'b.yaml': sleepService('replicas: 2') });
+  const { root, dir, state } = specDir(t, { 'a.yaml': sleepService(), 'b.yaml': sleepService('replicas: 2') });
   const s = await startSupervisor(t, dir, state);
   const a = await s.waitReady('a', 1);
   const b = await s.waitReady('b', 2);
@@ -56,7 +49,7 @@ test('services.d disappearing keeps everything running; when it comes back its c
 test('a replica that forks 1000 children is stopped whole', async (t) => {
   // 1000 sleeps in the replica's group (the shell waits for them, as a real forking server would).
   const many = `command: "for i in $(seq 1000); do sleep 1000 & done; wait"\nstop_timeout: 5s\n`;
-  const { dir, state } = setup(t, { 'many.yaml': many });
+  const { dir, state } = specDir(t, { 'many.yaml': many });
   const s = await startSupervisor(t, dir, state);
   const [pid] = [...(await s.waitReady('many', 1)).values()];
   await s.waitFor(() => liveGroupSize(pid!) > 1000, 'children forked', 30_000);
@@ -66,7 +59,7 @@ test('a replica that forks 1000 children is stopped whole', async (t) => {
 });
 
 test('a spec file rewritten hundreds of times a second: passes stay bounded and the final state is right', async (t) => {
-  const { dir, state } = setup(t, { 'w.yaml': sleepService('replicas: 1') });
+  const { dir, state } = specDir(t, { 'w.yaml': sleepService('replicas: 1') });
   const s = await startSupervisor(t, dir, state, { settleMs: 100 });
   await s.waitReady('w', 1);
   const loadsBefore = s.events.filter((e) => e.type === 'spec.loaded').length;
@@ -87,7 +80,7 @@ test('a spec file rewritten hundreds of times a second: passes stay bounded and 
 });
 
 test('a replica that floods exits keeps the daemon responsive and its history bounded', async (t) => {
-  const { dir, state } = setup(t, {
+  const { dir, state } = specDir(t, {
     'flood.yaml': 'command: ["true"]\nbackoff: { initial: 0, max: 0 }\nmax_restarts: 0\n',
     'calm.yaml': sleepService(),
   });
@@ -105,7 +98,7 @@ test('a replica that floods exits keeps the daemon responsive and its history bo
 test('too many open files: tend under a low fd limit keeps running and converges', async (t) => {
   // 60 exec probes every 50 ms need far more pipes than 128 descriptors allow: some probes fail
   // with EMFILE and are retried; nothing may crash, and every replica gets ready in the end.
-  const { dir, state } = setup(t, { 'w.yaml': sleepService('replicas: 60\nreadiness: { exec: ["true"], interval: 50ms, timeout: 1s }\n') });
+  const { dir, state } = specDir(t, { 'w.yaml': sleepService('replicas: 60\nreadiness: { exec: ["true"], interval: 50ms, timeout: 1s }\n') });
   const d = await startDaemon(t, dir, state, { nofile: 128 });
   await d.converged((s) => runningPids(s).length === 60 && s.services[0]!.ready === 60, 60_000);
   assert.equal(d.child.exitCode, null, 'tend is still running');

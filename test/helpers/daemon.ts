@@ -1,12 +1,12 @@
 // Runs the real daemon as a separate process (so a test can SIGKILL it) and talks to it over its socket.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { ApiClient } from '../../src/api/client.js';
 import type { StatusReport } from '../../src/api/types.js';
-import { FIXTURES, NODE, ROOT, isAlive, processReaper, procState, waitFor } from './index.js';
+import { FIXTURES, NODE, ROOT, allPids, isAlive, processReaper, procStat, procState, waitFor } from './index.js';
 
 export interface DaemonProcess {
   child: ChildProcess;
@@ -70,9 +70,8 @@ export async function startDaemon(
 export function markedGroups(stateDir: string): number[] {
   const needle = `TEND_STATE_DIR=${stateDir}\0`;
   const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || !isAlive(pid)) continue;
+  for (const pid of allPids()) {
+    if (!isAlive(pid)) continue;
     try {
       if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) found.push(pid);
     } catch {
@@ -84,19 +83,10 @@ export function markedGroups(stateDir: string): number[] {
 
 /** Zombie children of a process: what it failed to reap. */
 export function zombieChildren(ppid: number): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z' && Number(fields[1]) === ppid) found.push(pid);
-    } catch {
-      /* gone */
-    }
-  }
-  return found;
+  return allPids().filter((pid) => {
+    const st = procStat(pid);
+    return st?.state === 'Z' && st.ppid === ppid;
+  });
 }
 
 export function runningPids(s: StatusReport, service?: string): number[] {

@@ -68,14 +68,34 @@ function describe(v: unknown): string {
   }
 }
 
-/** State letter of a pid from /proc (R, S, T, Z, ...), or null when there is no such process. */
-export function procState(pid: number): string | null {
+/** A temp root with `services.d/` holding `files`, and where the state directory goes. */
+export function specDir(t: TestContext, files: Record<string, string>): { root: string; dir: string; state: string } {
+  const root = tempDir(t);
+  const dir = join(root, 'services.d');
+  mkdirSync(dir);
+  writeFiles(dir, files);
+  return { root, dir, state: join(root, 'state') };
+}
+
+/** State letter, parent and group of a pid from /proc/<pid>/stat, or null when it does not exist. */
+export function procStat(pid: number): { state: string; ppid: number; pgid: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+    const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, ppid: Number(ppid), pgid: Number(pgid) };
   } catch {
     return null;
   }
+}
+
+/** State letter of a pid (R, S, T, Z, ...), or null when there is no such process. */
+export function procState(pid: number): string | null {
+  return procStat(pid)?.state ?? null;
+}
+
+/** Every pid in /proc. */
+export function allPids(): number[] {
+  return readdirSync('/proc').map(Number).filter(Number.isInteger);
 }
 
 /** A process counts as alive when it exists and is not a zombie (PID 1 here does not reap orphans). */
@@ -110,17 +130,8 @@ function trySignal(pid: number, sig: NodeJS.Signals): void {
 
 /** Live (not zombie) members of a process group, by one scan of /proc. */
 export function liveGroupSize(pgid: number): number {
-  let n = 0;
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[2]) === pgid) n++;
-    } catch {
-      /* gone */
-    }
-  }
-  return n;
+  return allPids().filter((pid) => {
+    const st = procStat(pid);
+    return st !== null && st.pgid === pgid && st.state !== 'Z' && st.state !== 'X';
+  }).length;
 }

@@ -6,19 +6,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, tempDir, writeFiles } from '../helpers/index.js';
+import { isAlive, specDir, tempDir, writeFiles } from '../helpers/index.js';
 import { sleepService, startSupervisor } from '../helpers/supervisor.js';
 
-function setup(t: import('node:test').TestContext, files: Record<string, string>) {
-  const root = tempDir(t);
-  const dir = join(root, 'services.d');
-  mkdirSync(dir);
-  writeFiles(dir, files);
-  return { root, dir, state: join(root, 'state') };
-}
 
 test('a new file starts its service; removing it stops the service', async (t) => {
-  const { dir, state } = setup(t, { 'a.yaml': sleepService('replicas: 2') });
+  const { dir, state } = specDir(t, { 'a.yaml': sleepService('replicas: 2') });
   const s = await startSupervisor(t, dir, state);
   await s.waitReady('a', 2);
 
@@ -32,7 +25,7 @@ test('a new file starts its service; removing it stops the service', async (t) =
 });
 
 test('replicas 2 → 5 → 1 gives exactly those counts and the survivors keep their pids', async (t) => {
-  const { dir, state } = setup(t, { 'w.yaml': sleepService('replicas: 2') });
+  const { dir, state } = specDir(t, { 'w.yaml': sleepService('replicas: 2') });
   const s = await startSupervisor(t, dir, state);
   const first = await s.waitReady('w', 2);
 
@@ -56,7 +49,7 @@ env: { VERSION: "${v}" }
 readiness: { exec: ["true"], interval: 50ms }
 update: { strategy: rolling, max_unavailable: 1 }
 `);
-  const { dir, state } = setup(t, { 'api.yaml': spec('1') });
+  const { dir, state } = specDir(t, { 'api.yaml': spec('1') });
   const s = await startSupervisor(t, dir, state);
   const before = await s.waitReady('api', 3);
 
@@ -86,7 +79,7 @@ update: { strategy: rolling, max_unavailable: 1 }
 });
 
 test('invalid YAML over a running service keeps its processes and reports the error; fixing it applies', async (t) => {
-  const { dir, state } = setup(t, { 'db.yaml': sleepService('replicas: 2\nenv: { A: "1" }\n') });
+  const { dir, state } = specDir(t, { 'db.yaml': sleepService('replicas: 2\nenv: { A: "1" }\n') });
   const s = await startSupervisor(t, dir, state);
   const before = await s.waitReady('db', 2);
 
@@ -107,7 +100,7 @@ test('invalid YAML over a running service keeps its processes and reports the er
 
 test('a chain a → b → c with healthy conditions starts in order', async (t) => {
   const probe = 'readiness: { exec: ["true"], interval: 50ms }\n';
-  const { dir, state } = setup(t, {
+  const { dir, state } = specDir(t, {
     'a.yaml': sleepService(probe),
     'b.yaml': sleepService(probe + 'depends_on: { a: healthy }\n'),
     'c.yaml': sleepService(probe + 'depends_on: { b: healthy }\n'),
@@ -198,7 +191,7 @@ test('a symlinked services.d switched to another release converges to that relea
 });
 
 test('shutdown stops dependents before their dependencies and leaves nothing running', async (t) => {
-  const { dir, state } = setup(t, {
+  const { dir, state } = specDir(t, {
     'db.yaml': sleepService(),
     'api.yaml': sleepService('replicas: 2\ndepends_on: [db]\n'),
   });
@@ -212,7 +205,7 @@ test('shutdown stops dependents before their dependencies and leaves nothing run
 });
 
 test('a crash restarts with back-off, and a crash loop ends failed with its reason', async (t) => {
-  const { dir, state } = setup(t, {
+  const { dir, state } = specDir(t, {
     'crash.yaml': 'command: ["sh", "-c", "exit 3"]\nbackoff: { initial: 10ms, max: 40ms }\nmax_restarts: 3\nrestart_window: 1m\n',
     'fine.yaml': sleepService(),
   });
@@ -230,7 +223,7 @@ test('limits: over memory or CPU for 3 samples, or past max_runtime, restarts th
   const hog = `command: ["${process.execPath}", "-e", "globalThis.b = Buffer.alloc(96 * 1024 * 1024, 1); setInterval(() => {}, 1e8)"]\nlimits: { memory: 32Mi }\nbackoff: { initial: 10ms }\n`;
   const old = `${sleepService('limits: { max_runtime: 300ms }\nbackoff: { initial: 10ms }\n')}`;
   const spin = `command: ["${process.execPath}", "-e", "for (;;) {}"]\nlimits: { cpu_percent: 20 }\nbackoff: { initial: 10ms }\n`;
-  const { dir, state } = setup(t, { 'hog.yaml': hog, 'old.yaml': old, 'spin.yaml': spin });
+  const { dir, state } = specDir(t, { 'hog.yaml': hog, 'old.yaml': old, 'spin.yaml': spin });
   const s = await startSupervisor(t, dir, state, { statsIntervalMs: 50 });
   const cpu = await s.waitFor(() => s.events.find((e) => e.type === 'replica.limit' && e.service === 'spin'), 'cpu limit');
   assert.match(cpu.reason ?? '', /^limit: cpu \d+% over 20% for 3 samples$/);
@@ -243,7 +236,7 @@ test('limits: over memory or CPU for 3 samples, or past max_runtime, restarts th
 });
 
 test('liveness failing restarts the replica, counted as a restart, with the probe output as reason', async (t) => {
-  const { root, dir, state } = setup(t, {});
+  const { root, dir, state } = specDir(t, {});
   writeFileSync(join(root, 'alive'), 'ok');
   writeFileSync(
     join(dir, 'w.yaml'),
@@ -261,7 +254,7 @@ test('liveness failing restarts the replica, counted as a restart, with the prob
 });
 
 test('a manual restart clears a crash loop and rolls running replicas, keeping the others', async (t) => {
-  const { dir, state } = setup(t, {
+  const { dir, state } = specDir(t, {
     'bad.yaml': 'command: ["sh", "-c", "exit 1"]\nmax_restarts: 1\nbackoff: { initial: 10ms }\n',
     'web.yaml': sleepService('replicas: 2'),
   });

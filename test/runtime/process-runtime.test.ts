@@ -154,7 +154,6 @@ test('pause stops the process (state T), resume continues it, and a paused repli
 });
 
 test('adopt recognises a live process by pid and start time, rejects a mismatch, and notices its exit', async (t) => {
-  const dir = tempDir(t);
   const h = harness(t, { adoptPollMs: 20 });
   // Started by "an earlier tend": not through this runtime.
   const child = spawn(fixture('forever.mjs')[0]!, fixture('forever.mjs').slice(1), { detached: true, stdio: 'ignore' });
