@@ -1,0 +1,70 @@
+// Where an idle tend daemon's CPU goes: the same compiled daemon at N replicas, idle, in four
+// configurations that switch off one periodic cost at a time, measured from /proc like run.ts.
+//
+//   node --import tsx bench/idle-attribution.ts [--n=1000] [--seconds=20]
+//
+//   default            what users run (stats every 5 s, prom-client default metrics)
+//   eld 1 s            prom-client's event-loop-delay monitor at 1 s instead of 10 ms resolution
+//   eld 1 s, no stats  ... and statsIntervalMs 0 (no usage sample, no log-rotation check)
+//   empty              no replicas, eld 1 s, no stats: the floor of an idle Node daemon
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { findMarkedGroups } from '../src/state/orphans.js';
+import { buildIntoTemp } from './lib/drivers/tend.js';
+import { ReplicaWatch, installExitCleanup, registry, usageOf } from './lib/procs.js';
+import { launch } from './lib/spawn.js';
+import { renderTable } from './lib/table.js';
+import { sleep, waitFor } from './lib/timers.js';
+
+const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
+const n = arg('n', 1000);
+const seconds = arg('seconds', 20);
+const LIB = resolve(import.meta.dirname, 'lib');
+
+installExitCleanup();
+const tmp = mkdtempSync(join(tmpdir(), 'tend-idle-'));
+
+async function measure(label: string, build: string, replicas: number, statsMs: number, eld1s: boolean): Promise<string[]> {
+  const base = join(tmp, label.replace(/\W+/g, '-'));
+  const dir = join(base, 'project/services.d'); // alone in its parent, which tend watches too
+  mkdirSync(dir, { recursive: true });
+  if (replicas > 0) writeFileSync(join(dir, 'bench.yaml'), `command: ["sleep", "1000"]\nreplicas: ${replicas}\n`);
+  const args = [...(eld1s ? ['--import', join(LIB, 'eld-1s.mjs')] : []), join(LIB, 'run-daemon-built.mjs'), build, dir, join(base, 'state'), String(statsMs)];
+  const child = launch(process.execPath, args, { logFile: join(base, 'daemon.log') });
+  const watch = new ReplicaWatch(() => child.pid);
+  try {
+    await waitFor(`${replicas} replicas`, () => watch.count() === replicas, { timeoutMs: 300_000 });
+    await sleep(3000);
+    const a = usageOf(child.pid!)!;
+    await sleep(seconds * 1000);
+    const b = usageOf(child.pid!)!;
+    const cpu = ((b.cpuTicks - a.cpuTicks) / 100 / seconds) * 100;
+    process.stderr.write(`${label}: ${cpu.toFixed(2)}% of a core, RSS ${(b.rssBytes / 2 ** 20).toFixed(1)} MiB\n`);
+    return [label, String(replicas), cpu.toFixed(2), (b.rssBytes / 2 ** 20).toFixed(1)];
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    for (const g of findMarkedGroups(join(base, 'state'))) registry.addPid(g.pgid, g.startTime, true);
+    await registry.killAndWait();
+  }
+}
+
+try {
+  const build = join(tmp, 'build');
+  if (!buildIntoTemp(build, (s) => process.stderr.write(`${s}\n`))) throw new Error('build failed');
+  const rows = [
+    await measure('default (stats 5 s, eld 10 ms)', build, n, 5000, false),
+    await measure('eld 1 s', build, n, 5000, true),
+    await measure('eld 1 s, no stats', build, n, 0, true),
+    await measure('empty: eld 1 s, no stats', build, 0, 0, true),
+    await measure('empty: default', build, 0, 5000, false),
+  ];
+  process.stdout.write(`\nidle tend daemon, ${seconds} s windows (CPU % of one core from /proc/<pid>/stat, all threads):\n`);
+  process.stdout.write(renderTable(['configuration', 'replicas', 'cpu %', 'rss MiB'], rows) + '\n');
+} finally {
+  await registry.killAndWait().catch(() => undefined);
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(0);

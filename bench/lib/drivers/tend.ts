@@ -1,0 +1,216 @@
+// tend, run as a user runs it: `tend --state-dir S up DIR` in the foreground, as its own process
+// (the built CLI when it works, else the CLI through tsx, else bench/lib/run-daemon.ts); replicas
+// scaled by editing `replicas:` in the spec file; stopped with POST /v1/shutdown (`tend down`).
+
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ApiClient } from '../../../src/api/client.js';
+import type { StatusReport, TendEvent } from '../../../src/api/types.js';
+import { findMarkedGroups } from '../../../src/state/orphans.js';
+import type { Driver, LaunchOptions } from '../driver.js';
+import { registry, tailOf } from '../procs.js';
+import { exitOf, launch } from '../spawn.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+
+export type TendLauncher =
+  /** The CLI as built by `npm run build` (dist/cli/index.js), when it is at least as new as src/. */
+  | { kind: 'dist'; entry: string }
+  /** src/ compiled by tsc (as `npm run build` does) into a temp dir by the bench: the same JS. */
+  | { kind: 'build'; entry: string }
+  /** The CLI run through tsx (slower start-up: transpiles on load). */
+  | { kind: 'tsx-cli' }
+  /** bench/lib/run-daemon.ts through tsx, for when the CLI does not work. */
+  | { kind: 'launcher' };
+
+const works = (args: string[]) => spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore', timeout: 30_000 }).status === 0;
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Compiles src/ with the project's tsconfig into `<tmp>/dist`, beside links to package.json's
+ *  neighbours (node_modules, schemas), so the CLI runs exactly as the built package does. */
+export function buildIntoTemp(tmp: string, log: (s: string) => void, sourceMap = false): string | undefined {
+  mkdirSync(tmp, { recursive: true });
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', join(tmp, 'dist'), '--sourceMap', String(sourceMap)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  copyFileSync(join(ROOT, 'package.json'), join(tmp, 'package.json'));
+  for (const link of ['node_modules', 'schemas']) if (!existsSync(join(tmp, link))) symlinkSync(join(ROOT, link), join(tmp, link));
+  const entry = join(tmp, 'dist/cli/index.js');
+  if (r.status !== 0) log(`tsc reported errors (emitted anyway): ${(r.stdout + r.stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
+  log(`compiled src/ into ${tmp} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return existsSync(entry) && works([entry, 'up', '--help']) ? entry : undefined;
+}
+
+/**
+ * How to start tend: `--tend=dist|build|tsx-cli|launcher`, or by default the built CLI when
+ * dist/ is current, else a fresh tsc build in a temp dir, else the CLI through tsx, else the launcher.
+ */
+export function pickLauncher(wanted: string | undefined, buildDir: string, log: (s: string) => void): TendLauncher {
+  const dist = join(ROOT, 'dist/cli/index.js');
+  const distOk = () => existsSync(dist) && works([dist, 'up', '--help']);
+  if (wanted !== undefined && wanted.endsWith('.js')) {
+    // An explicit CLI entry (e.g. another commit's build, for an A/B comparison).
+    if (!works([wanted, 'up', '--help'])) throw new Error(`--tend=${wanted}: up --help does not work`);
+    return { kind: 'dist', entry: resolve(wanted) };
+  }
+  if (wanted === 'dist') {
+    if (!distOk()) throw new Error('--tend=dist: node dist/cli/index.js up --help does not work (npm run build?)');
+    return { kind: 'dist', entry: dist };
+  }
+  if (wanted === undefined && distOk() && statSync(dist).mtimeMs >= newestMtime(join(ROOT, 'src'))) return { kind: 'dist', entry: dist };
+  if (wanted === undefined || wanted === 'build') {
+    const entry = buildIntoTemp(buildDir, log);
+    if (entry) return { kind: 'build', entry };
+    if (wanted === 'build') throw new Error('--tend=build: the compiled CLI does not run');
+  }
+  if (wanted !== 'launcher' && works(['--import', 'tsx', 'src/cli/index.ts', 'up', '--help'])) return { kind: 'tsx-cli' };
+  return { kind: 'launcher' };
+}
+
+export class TendDriver implements Driver {
+  readonly name = 'tend';
+  readonly dir: string;
+  readonly stateDir: string;
+  private child?: ChildProcess;
+  private replicas = 0;
+  private probePort?: number;
+  private events?: AbortController;
+  /** Arrival time (performance.now()) of replica.started events, by `service/index`, newest last. */
+  readonly started = new Map<string, number[]>();
+
+  constructor(
+    private readonly tmp: string,
+    private readonly launcher: TendLauncher,
+  ) {
+    // services.d sits alone in its parent: tend also watches the parent (for a switched symlink),
+    // and the daemon's own log written there would wake the watcher on every line it logs.
+    this.dir = join(tmp, 'project', 'services.d');
+    this.stateDir = join(tmp, 'state');
+  }
+
+  get client(): ApiClient {
+    return new ApiClient(join(this.stateDir, 'tend.sock'));
+  }
+
+  describe(): string {
+    const how = {
+      dist: 'node dist/cli/index.js up (built CLI)',
+      build: 'node <tmp>/dist/cli/index.js up (src/ compiled by tsc into a temp dir, as npm run build does)',
+      'tsx-cli': 'node --import tsx src/cli/index.ts up (transpiled on load: slower start-up)',
+      launcher: 'node --import tsx bench/lib/run-daemon.ts (runDaemon, transpiled on load)',
+    }[this.launcher.kind];
+    return `tend via ${how}; default settle 100 ms; replicas sleep 1000, backoff initial 0, max_restarts 0`;
+  }
+
+  private spec(n: number): string {
+    const lines = ['command: ["sleep", "1000"]', `replicas: ${n}`, 'backoff: { initial: 0 }', 'max_restarts: 0'];
+    if (this.probePort !== undefined) {
+      lines.push(`readiness: { tcp: { host: 127.0.0.1, port: ${this.probePort} }, interval: 1s, timeout: 1s }`);
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  async launch(opts: LaunchOptions): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    this.replicas = opts.replicas;
+    this.probePort = opts.probePort;
+    if (opts.replicas > 0) writeFileSync(join(this.dir, 'bench.yaml'), this.spec(opts.replicas));
+    const flags = opts.nodeFlags ?? [];
+    const l = this.launcher;
+    const args =
+      l.kind === 'dist' || l.kind === 'build'
+        ? [...flags, l.entry, '--state-dir', this.stateDir, 'up', this.dir]
+        : l.kind === 'tsx-cli'
+          ? [...flags, '--import', 'tsx', 'src/cli/index.ts', '--state-dir', this.stateDir, 'up', this.dir]
+          : [...flags, '--import', 'tsx', 'bench/lib/run-daemon.ts', this.dir, this.stateDir];
+    this.child = launch(process.execPath, args, { cwd: ROOT, logFile: join(this.tmp, 'daemon.log') });
+  }
+
+  supervisorPid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async status(): Promise<StatusReport | undefined> {
+    try {
+      return await this.client.status();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Follows /v1/events, recording when each replica.started arrives. */
+  async followEvents(): Promise<void> {
+    this.events?.abort();
+    const ac = new AbortController();
+    this.events = ac;
+    const stream = this.client.events({ tail: 0, signal: ac.signal });
+    // The first event (or none) tells us the subscription is live; start consuming in the background.
+    void (async () => {
+      try {
+        for await (const e of stream) this.onEvent(e);
+      } catch {
+        /* daemon gone */
+      }
+    })();
+  }
+
+  private onEvent(e: TendEvent): void {
+    if (e.type !== 'replica.started') return;
+    const key = `${e.service}/${e.replica}`;
+    const list = this.started.get(key) ?? [];
+    list.push(performance.now());
+    this.started.set(key, list);
+  }
+
+  /** Adds (or removes) a 1 s tcp readiness probe on every replica: a live change, no restart. */
+  async setProbe(port: number | undefined): Promise<void> {
+    this.probePort = port;
+    writeFileSync(join(this.dir, 'bench.yaml'), this.spec(this.replicas));
+  }
+
+  async scale(n: number): Promise<void> {
+    this.replicas = n;
+    writeFileSync(join(this.dir, 'bench.yaml'), this.spec(n));
+  }
+
+  async stopAll(): Promise<void> {
+    this.events?.abort();
+    await this.client.shutdown();
+  }
+
+  exited(): Promise<void> {
+    return this.child ? exitOf(this.child) : Promise.resolve();
+  }
+
+  async startJob(name: string, argv: string[]): Promise<string> {
+    writeFileSync(join(this.dir, `${name}.yaml`), `command: ${JSON.stringify(argv)}\noneshot: true\nrestart: never\n`);
+    return join(this.stateDir, 'logs', name, '0.log');
+  }
+
+  diagnostics(): string {
+    return tailOf(join(this.tmp, 'daemon.log'));
+  }
+
+  async cleanup(): Promise<void> {
+    this.events?.abort();
+    for (const g of findMarkedGroups(this.stateDir)) registry.addPid(g.pgid, g.startTime, true);
+    await registry.killAndWait().catch(() => undefined);
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  get replicaCount(): number {
+    return this.replicas;
+  }
+}

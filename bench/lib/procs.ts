@@ -1,0 +1,221 @@
+// /proc readers and process cleanup for the bench. Every process a bench starts is registered here
+// (by pid and start time, so that a reused pid is never hit) and killed — by process group where it
+// leads one, else by pid — at the end of its workload and again when the bench exits, even on error
+// or Ctrl-C. Never by name or pattern.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { isLive, readProcStat } from '../../src/runtime/proc.js';
+import { sleep } from './timers.js';
+
+export { isLive, readProcStat };
+
+/** Clock ticks per second for /proc/<pid>/stat CPU fields (getconf CLK_TCK; 100 on Linux). */
+export const CLK_TCK = 100;
+
+/** Direct children of `pid` (all its threads), zombies included; [] when it is gone. */
+export function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const t of tasks) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${t}/children`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const p of text.split(' ')) if (p !== '' && p !== '\n') out.push(Number(p));
+  }
+  return out;
+}
+
+/** True while the process exists and is not a zombie (PID 1 here does not reap orphans). */
+export function alive(pid: number, startTime?: number): boolean {
+  const s = readProcStat(pid);
+  return s !== null && isLive(s.state) && (startTime === undefined || s.startTime === startTime);
+}
+
+function comm(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The replicas of one supervisor as the kernel sees them: its live children that have exec'd into
+ * `command` (before exec, a forked child still has the supervisor's name). The same measure for
+ * every system benched, so no supervisor's own bookkeeping is taken on trust. Every replica seen is
+ * registered for cleanup.
+ */
+export class ReplicaWatch {
+  private readonly known = new Map<number, number>(); // pid -> start time, exec'd into command
+
+  constructor(
+    private readonly supervisorPid: () => number | undefined,
+    private readonly command = 'sleep',
+  ) {}
+
+  /** Live replicas now (pid -> start time). */
+  scan(): Map<number, number> {
+    const sup = this.supervisorPid();
+    const live = new Map<number, number>();
+    if (sup === undefined) return live;
+    for (const pid of childrenOf(sup)) {
+      const st = readProcStat(pid);
+      if (!st || !isLive(st.state)) continue;
+      const seen = this.known.get(pid);
+      if (seen === st.startTime) {
+        live.set(pid, st.startTime);
+        continue;
+      }
+      if (comm(pid) !== this.command) continue;
+      this.known.set(pid, st.startTime);
+      registry.addPid(pid, st.startTime, st.pgid === pid);
+      live.set(pid, st.startTime);
+    }
+    return live;
+  }
+
+  count(): number {
+    return this.scan().size;
+  }
+
+  /** Every replica ever seen (pid -> start time). */
+  everSeen(): Map<number, number> {
+    return new Map(this.known);
+  }
+}
+
+interface Entry {
+  pid: number;
+  startTime: number;
+  group: boolean;
+}
+
+/** What the bench has started, to be killed at the end. */
+class Registry {
+  private entries = new Map<number, Entry>();
+
+  /** Registers a process (and its group, when `group`: it leads one). */
+  addPid(pid: number, startTime?: number, group = false): void {
+    const st = startTime ?? readProcStat(pid)?.startTime;
+    if (st === undefined) return;
+    this.entries.set(pid, { pid, startTime: st, group });
+  }
+
+  /** SIGKILLs every registered process still alive (the group when it leads one). Synchronous. */
+  killAll(): number {
+    let killed = 0;
+    for (const e of this.entries.values()) {
+      const s = readProcStat(e.pid);
+      if (s === null || s.startTime !== e.startTime) {
+        this.entries.delete(e.pid);
+        continue;
+      }
+      // A group's members may outlive a dead leader: kill the group even when the leader is a zombie.
+      if (e.group || s.pgid === e.pid) {
+        try {
+          process.kill(-e.pid, 'SIGKILL');
+          killed++;
+        } catch {
+          /* already empty */
+        }
+      }
+      if (isLive(s.state)) {
+        try {
+          process.kill(e.pid, 'SIGKILL');
+          killed++;
+        } catch {
+          /* gone */
+        }
+      } else {
+        this.entries.delete(e.pid);
+      }
+    }
+    return killed;
+  }
+
+  /** Kills everything registered and waits (up to `timeoutMs`) until none of it is alive. */
+  async killAndWait(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.killAll();
+      const left = [...this.entries.values()].filter((e) => alive(e.pid, e.startTime));
+      if (left.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`${left.length} bench processes still alive after SIGKILL: ${left.slice(0, 5).map((e) => e.pid).join(' ')}`);
+      await sleep(20);
+    }
+  }
+}
+
+export const registry = new Registry();
+
+let hooked = false;
+/** Kill everything registered when the bench exits, however it exits. */
+export function installExitCleanup(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => registry.killAll());
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`\nbench: ${sig}, killing every process it started\n`);
+      registry.killAll();
+      process.exit(130);
+    });
+  }
+}
+
+/** Waits until none of `pids` (pid -> start time) is alive; resolves with performance.now(). */
+export async function waitGone(pids: Map<number, number>, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<number> {
+  const deadline = performance.now() + (opts.timeoutMs ?? 60_000);
+  let left = [...pids];
+  for (;;) {
+    left = left.filter(([pid, st]) => alive(pid, st));
+    const at = performance.now();
+    if (left.length === 0) return at;
+    if (at > deadline) throw new Error(`${left.length} processes still alive after ${opts.timeoutMs ?? 60_000} ms`);
+    await sleep(opts.intervalMs ?? 10);
+  }
+}
+
+/** CPU ticks (user + system) and RSS bytes of one process, or null when it is gone. */
+export function usageOf(pid: number): { cpuTicks: number; rssBytes: number } | null {
+  const s = readProcStat(pid);
+  if (!s) return null;
+  let rssBytes = s.rssPages * 4096;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    if (m) rssBytes = Number(m[1]) * 1024;
+  } catch {
+    /* gone */
+  }
+  return { cpuTicks: s.cpuTicks, rssBytes };
+}
+
+/** Orphaned zombies on the machine now (parent PID 1, which here never reaps them): machine-wide,
+ *  so other users' processes count too. */
+export function zombieCount(): number {
+  let n = 0;
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const s = readProcStat(pid);
+    if (s?.state === 'Z' && s.ppid === 1) n++;
+  }
+  return n;
+}
+
+/** The last `lines` lines of a text file, or '' when it cannot be read. */
+export function tailOf(path: string, lines = 8): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
