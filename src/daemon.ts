@@ -45,6 +45,8 @@ export interface DaemonOptions {
 
 export const SOCKET_NAME = 'tend.sock';
 export const PID_NAME = 'tend.pid';
+/** At most one state.json write per this long (each is a JSON dump and two fsyncs). */
+const PERSIST_EVERY_MS = 250;
 
 /** Runs the daemon in the foreground until shut down; resolves with the process exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
@@ -56,6 +58,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const metrics = new TendMetrics();
   const statePath = join(stateDir, 'state.json');
   let persistTimer: NodeJS.Timeout | undefined;
+  let changes = 0;
   const sup: Supervisor = new Supervisor({
     dir: opts.dir,
     stateDir,
@@ -66,11 +69,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     onChange: () => {
-      // Coalesce: a burst of 1000 spawns writes the state file a few times, not 1000.
+      changes++;
+      // Coalesce: a burst of 1000 spawns writes the state file a few times, not 1000. A replica
+      // spawned since the last write is still adopted after a crash, by its environment marker.
       persistTimer ??= setTimeout(() => {
         persistTimer = undefined;
         persist();
-      }, 50);
+      }, PERSIST_EVERY_MS);
     },
   });
   const { controller, events } = sup;
@@ -100,7 +105,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid);
   const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
   log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
-  const progress = startProgress(controller, log);
+  const progress = startProgress(controller, log, () => changes);
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -262,17 +267,26 @@ function makeControlPlane(
   };
 }
 
-/** Logs a one-line summary (ready counts, what waits for what) whenever it changes. */
-function startProgress(controller: Controller, log: Logger): NodeJS.Timeout {
+/** Logs a one-line summary (ready counts, what waits for what) when it changes. It is computed
+ *  only after the observed state changed (`changes` moved), in one pass over the instances. */
+function startProgress(controller: Controller, log: Logger, changes: () => number): NodeJS.Timeout {
   let last = '';
+  let seen = -1;
   return setInterval(() => {
-    const services = controller.desiredState.services;
+    if (changes() === seen) return;
+    seen = changes();
+    const ready = new Map<string, number>();
+    for (const i of controller.instances.values()) {
+      const spec = controller.desiredState.services.get(i.service);
+      if (!spec || i.index >= spec.replicas) continue;
+      const counts = spec.oneshot ? i.state === 'completed' : i.state === 'running' && i.ready;
+      if (counts) ready.set(i.service, (ready.get(i.service) ?? 0) + 1);
+    }
     const parts: string[] = [];
-    for (const [name, spec] of services) {
-      const ready = controller.select(name).filter((i) => i.state === 'running' && i.ready && i.index < spec.replicas).length;
-      const done = controller.select(name).filter((i) => i.state === 'completed').length;
+    for (const [name, spec] of controller.desiredState.services) {
       const waiting = controller.waitingFor.get(name);
-      parts.push(waiting ? `${name} waiting for ${waiting}` : spec.oneshot ? `${name} ${done}/${spec.replicas} completed` : `${name} ${ready}/${spec.replicas} ready`);
+      const n = ready.get(name) ?? 0;
+      parts.push(waiting ? `${name} waiting for ${waiting}` : `${name} ${n}/${spec.replicas} ${spec.oneshot ? 'completed' : 'ready'}`);
     }
     const line = parts.join(', ');
     if (line !== last) {
@@ -285,7 +299,7 @@ function startProgress(controller: Controller, log: Logger): NodeJS.Timeout {
 function makeLogger(opts: DaemonOptions): Logger {
   const level = opts.logLevel ?? process.env.TEND_LOG_LEVEL ?? 'info';
   if (!opts.detached && process.stdout.isTTY) {
-    return pino({ level }, pretty({ colorize: !process.env.NO_COLOR, sync: true, ignore: 'pid,hostname,event', translateTime: 'HH:MM:ss.l' }));
+    return pino({ level }, pretty({ colorize: !process.env.NO_COLOR, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
   }
   return pino({ level, base: { pid: process.pid } });
 }
@@ -297,8 +311,10 @@ function logEvent(log: Logger, e: TendEvent): void {
   const exit = e.exit_code !== undefined && e.exit_code !== null ? ` code ${e.exit_code}` : e.signal ? ` ${e.signal}` : '';
   const reason = e.reason ? `: ${e.reason}` : '';
   const msg = `${who}${what}${pid}${exit}${reason}`;
-  if (e.type === 'replica.failed' || e.type === 'spec.invalid' || e.type === 'state.corrupt') log.warn({ event: e }, msg);
-  else log.info({ event: e }, msg);
+  // The message only: events.jsonl holds the structured record; serialising it twice cost ~5% of a
+  // 1000-replica start (bench/FINDINGS.md).
+  if (e.type === 'replica.failed' || e.type === 'spec.invalid' || e.type === 'state.corrupt') log.warn(msg);
+  else log.info(msg);
 }
 
 function prepareStateDir(stateDir: string): void {

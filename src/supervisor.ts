@@ -16,6 +16,8 @@ export interface SupervisorOptions {
   stateDir: string;
   log: Logger;
   settleMs?: number;
+  /** Act on a change after this long even if events keep coming (the watcher's ceiling). */
+  maxWaitMs?: number;
   statsIntervalMs?: number;
   maxReplicas?: number;
   /** events.jsonl is written when true (the daemon); tests may keep events in memory. */
@@ -56,6 +58,7 @@ export class Supervisor {
     });
     this.watcher = new SpecWatcher(opts.dir, {
       ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
+      ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
       onSettled: () => this.controller.markSpecDirty(),
       onError: (err) => opts.log.warn({ err }, 'watcher error'),
     });

@@ -65,7 +65,15 @@ export class SpecWatcher {
       // Events for our own state dir or git's internals are noise; the fingerprint catches the rest.
       ignored: (path: string) => path.includes(`${'/'}.git${'/'}`) || path.includes('/.tend/'),
     });
-    this.watcher.on('all', () => this.poke());
+    const parent = dirname(dirAbs);
+    this.watcher.on('all', (_event, path) => {
+      // The parent is watched only to see the services directory (or its link) itself change. A
+      // link renamed over it is reported under the temp link's name, so for any other name in the
+      // parent we check whether the directory now resolves elsewhere; a log file written beside
+      // services.d must not keep restarting the settle window.
+      if (dirname(path) === parent && path !== dirAbs && !this.extra.has(path) && !this.moved()) return;
+      this.poke();
+    });
     this.watcher.on('error', (err) => this.opts.onError?.(err));
     await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
   }
@@ -108,6 +116,12 @@ export class SpecWatcher {
     this.firstEventAt = undefined;
     this.retarget();
     this.opts.onSettled();
+  }
+
+  /** Whether the services directory now resolves to another directory than the one watched. */
+  private moved(): boolean {
+    const real = realOrSelf(this.dir);
+    return real !== this.realDir || inodeOf(real) !== this.realIno;
   }
 
   /** The symlink now points elsewhere, or the directory was removed and made again: watch the

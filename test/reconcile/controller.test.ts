@@ -267,3 +267,16 @@ test('a manual restart clears a crash loop and rolls running replicas, keeping t
   await s.waitFor(() => s.pids('web').get(1) !== undefined && s.pids('web').get(1) !== before.get(1), 'web/1 replaced');
   assert.equal(s.pids('web').get(0), before.get(0), 'web/0 untouched');
 });
+
+test('a file written beside services.d does not hold back a change inside it', async (t) => {
+  const { root, dir, state } = specDir(t, { 'w.yaml': sleepService() });
+  // No ceiling to fall back on: if writes beside services.d restarted the settle window, the
+  // change below would never apply while they go on, and waitReady would time out.
+  const s = await startSupervisor(t, dir, state, { settleMs: 100, maxWaitMs: 600_000 });
+  await s.waitReady('w', 1);
+  // A chatty log next to services.d (`tend up services.d > tend.log`), written every 20 ms.
+  const chatter = setInterval(() => writeFileSync(join(root, 'tend.log'), String(Date.now())), 20);
+  t.after(() => clearInterval(chatter));
+  writeFileSync(join(dir, 'w.yaml'), sleepService('replicas: 2'));
+  await s.waitReady('w', 2);
+});
