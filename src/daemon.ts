@@ -12,7 +12,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 import { startApiServer } from './api/server.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
@@ -51,7 +50,7 @@ const PERSIST_EVERY_MS = 250;
 /** Runs the daemon in the foreground until shut down; resolves with the process exit code. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const stateDir = resolve(opts.stateDir);
-  const log = makeLogger(opts);
+  const log = await makeLogger(opts);
   prepareStateDir(stateDir);
   claimPidFile(join(stateDir, PID_NAME));
 
@@ -296,9 +295,11 @@ function startProgress(controller: Controller, log: Logger, changes: () => numbe
   }, 500);
 }
 
-function makeLogger(opts: DaemonOptions): Logger {
+async function makeLogger(opts: DaemonOptions): Promise<Logger> {
   const level = opts.logLevel ?? process.env.TEND_LOG_LEVEL ?? 'info';
   if (!opts.detached && process.stdout.isTTY) {
+    // Loaded only for a person at a terminal; detached or piped, the log is JSON lines.
+    const { default: pretty } = await import('pino-pretty');
     return pino({ level }, pretty({ colorize: !process.env.NO_COLOR, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
   }
   return pino({ level, base: { pid: process.pid } });
