@@ -166,9 +166,9 @@ export class Controller {
     const id = this.nextId(inst.service, inst.index);
     const ok = this.opts.runtime.adopt(handle, (status) => this.onExit(id, status));
     if (!ok) return false;
-    const adopted = tr.spawned({ ...inst, id } as Instance, handle);
-    this.instances.set(id, { ...adopted, restarts: inst.restarts });
-    this.startProbes(this.instances.get(id)!);
+    const adopted = tr.spawned({ ...inst, id }, handle);
+    this.instances.set(id, adopted);
+    this.startProbes(adopted);
     this.emit({ type: 'replica.adopted', service: inst.service, replica: inst.index, pid: handle.pid });
     return true;
   }
@@ -223,8 +223,8 @@ export class Controller {
     return [...this.instances.values()].filter((i) => i.service === service && (index === undefined || i.index === index));
   }
 
-  /** Resolves when `cond` holds after a pass (used by shutdown and tests). */
-  until(cond: () => boolean): Promise<void> {
+  /** Resolves when `cond` holds after a pass. */
+  private until(cond: () => boolean): Promise<void> {
     if (cond()) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {
@@ -370,7 +370,7 @@ export class Controller {
 
     let launch: ReplicaLaunch;
     try {
-      launch = expandReplica(a.spec, a.index, this.opts.baseEnv ?? process.env);
+      launch = this.expand(inst);
       // Lets a later tend adopt it by its environment alone, should the state file miss it.
       launch.env[SPEC_HASH_VAR] = a.spec.hash;
     } catch (err) {
@@ -409,8 +409,7 @@ export class Controller {
     }
     const next = tr.spawned(inst, h);
     this.instances.set(id, next);
-    this.probes.set(id, { launch });
-    this.startProbes(next);
+    this.startProbes(next, launch);
     this.emit({ type: 'replica.started', service: inst.service, replica: inst.index, pid: h.pid });
     if (next.ready) this.emit({ type: 'replica.ready', service: inst.service, replica: inst.index, pid: h.pid });
     this.changed();
@@ -503,18 +502,25 @@ export class Controller {
 
   // ---- probes -----------------------------------------------------------------------------
 
-  private startProbes(inst: Instance): void {
-    if (!this.probes.has(inst.id)) this.probes.set(inst.id, { launch: expandReplica(inst.spec, inst.index, this.opts.baseEnv ?? process.env) });
-    this.syncProbes(inst);
+  /** Starts the probe runners of a replica that just started (or was adopted), with the launch it
+   *  was started from when there is one. */
+  private startProbes(inst: Instance, launch = this.expand(inst)): void {
+    const entry: Probes = { launch };
+    this.probes.set(inst.id, entry);
+    this.applyProbes(inst, entry);
   }
 
-  /** Makes the probe runners of an instance match its spec: create, update or stop them. */
+  /** A live spec change: probes follow the new spec without a restart of the replica. */
   private syncProbes(inst: Instance): void {
     const entry = this.probes.get(inst.id);
     if (!entry) return;
-    const launch = expandReplica(inst.spec, inst.index, this.opts.baseEnv ?? process.env);
-    entry.launch = launch;
-    const startedAt = inst.startedAt ?? Date.now();
+    entry.launch = this.expand(inst);
+    this.applyProbes(inst, entry);
+  }
+
+  /** Makes the probe runners of an instance match its launch: create, update or stop them. */
+  private applyProbes(inst: Instance, entry: Probes): void {
+    const { launch } = entry;
     for (const kind of ['readiness', 'liveness'] as const) {
       const spec: ProbeSpec | undefined = launch[kind];
       const runner = entry[kind];
@@ -528,9 +534,13 @@ export class Controller {
           this.onProbe(inst.id, kind, state, prev),
         );
         entry[kind] = r;
-        r.start(startedAt);
+        r.start(inst.startedAt ?? Date.now());
       }
     }
+  }
+
+  private expand(inst: Instance): ReplicaLaunch {
+    return expandReplica(inst.spec, inst.index, this.opts.baseEnv ?? process.env);
   }
 
   private stopProbes(id: string): void {
@@ -564,7 +574,7 @@ export class Controller {
   // ---- stats, limits and log rotation -----------------------------------------------------
 
   /** One batched sample for all replicas (never one per replica): usage, limits, log sizes. */
-  async sample(): Promise<void> {
+  private async sample(): Promise<void> {
     if (this.sampling || this.closed) return;
     this.sampling = true;
     try {

@@ -39,6 +39,8 @@ export class SpecWatcher {
   private realIno?: number;
   private extra = new Set<string>();
   private settleTimer?: NodeJS.Timeout;
+  /** An event in the directory itself (or an env file) since the last settle: reload then. */
+  private relevant = false;
   private firstEventAt?: number;
   private lockSince?: number;
   private readonly settleMs: number;
@@ -68,11 +70,12 @@ export class SpecWatcher {
     const parent = dirname(dirAbs);
     this.watcher.on('all', (_event, path) => {
       // The parent is watched only to see the services directory (or its link) itself change. A
-      // link renamed over it is reported under the temp link's name, so for any other name in the
-      // parent we check whether the directory now resolves elsewhere; a log file written beside
-      // services.d must not keep restarting the settle window.
-      if (dirname(path) === parent && path !== dirAbs && !this.extra.has(path) && !this.moved()) return;
-      this.poke();
+      // link renamed over it is reported under the temp link's name, or not at all (chokidar stats
+      // the temp link after it is gone), so any other name in the parent only asks for a look when
+      // the window ends: without pushing back a pending window (a log file written beside
+      // services.d must not hold changes back), and without a reload unless the directory moved.
+      if (dirname(path) === parent && path !== dirAbs && !this.extra.has(path)) this.glance();
+      else this.poke();
     });
     this.watcher.on('error', (err) => this.opts.onError?.(err));
     await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
@@ -91,11 +94,19 @@ export class SpecWatcher {
 
   /** Something may have changed: (re)start the settle window. */
   poke(): void {
+    this.relevant = true;
     const now = Date.now();
     this.firstEventAt ??= now;
     clearTimeout(this.settleTimer);
     const ceiling = this.firstEventAt + this.maxWaitMs - now;
     this.settleTimer = setTimeout(() => this.settled(), Math.max(MIN_SETTLE_MS, Math.min(this.settleMs, ceiling)));
+  }
+
+  /** Something beside the directory changed: check at the end of a window whether it moved. */
+  private glance(): void {
+    if (this.settleTimer !== undefined) return;
+    this.firstEventAt ??= Date.now();
+    this.settleTimer = setTimeout(() => this.settled(), Math.max(MIN_SETTLE_MS, this.settleMs));
   }
 
   async close(): Promise<void> {
@@ -104,6 +115,7 @@ export class SpecWatcher {
   }
 
   private settled(): void {
+    this.settleTimer = undefined;
     const lock = gitIndexLock(this.realDir ?? this.dir);
     if (lock && existsSync(lock)) {
       this.lockSince ??= Date.now();
@@ -114,6 +126,9 @@ export class SpecWatcher {
     }
     this.lockSince = undefined;
     this.firstEventAt = undefined;
+    const relevant = this.relevant || this.moved();
+    this.relevant = false;
+    if (!relevant) return;
     this.retarget();
     this.opts.onSettled();
   }

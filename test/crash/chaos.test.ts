@@ -73,21 +73,30 @@ test(`chaos for ${SECONDS} s (seed ${seed}): converges to exactly the spec, no o
   }
 
   const total = [...want.values()].reduce((n, w) => n + w.replicas, 0);
-  const final = await daemon.converged(
-    (s) =>
-      runningPids(s).length === total &&
-      s.services.every((svc) => svc.replicas_desired === want.get(svc.name)?.replicas && svc.ready === svc.replicas_desired),
-    30_000,
+  // Converged to the final spec. An adopted replica's exit is seen by a 250 ms poll of /proc, so a
+  // pid killed in the last moments may still be listed: wait until every listed pid is alive and
+  // its environment (the V it was started with) can be read.
+  const { final, envs } = await waitFor(
+    async () => {
+      const s = await daemon.status();
+      const shaped = s.converged && runningPids(s).length === total &&
+        s.services.every((svc) => svc.replicas_desired === want.get(svc.name)?.replicas && svc.ready === svc.replicas_desired);
+      if (!shaped) return undefined;
+      try {
+        const envs = new Map(runningPids(s).map((pid) => [pid, readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')]));
+        return { final: s, envs };
+      } catch {
+        return undefined; // one of them just died
+      }
+    },
+    { what: 'converged to the final spec', timeoutMs: 30_000, intervalMs: 50 },
   );
   t.diagnostic(`seed ${seed}: ${kills} replica kills, ${edits} edits, ${tendKills} tend kills; ${total} replicas at the end`);
 
   // Exactly the desired replicas, and each runs the final spec (its env V).
   for (const svc of final.services) {
     const spec = want.get(svc.name)!;
-    for (const r of svc.replicas) {
-      const env = readFileSync(`/proc/${r.pid}/environ`, 'utf8').split('\0');
-      assert.ok(env.includes(`V=${spec.v}`), `${svc.name}/${r.index} runs V=${spec.v}`);
-    }
+    for (const r of svc.replicas) assert.ok(envs.get(r.pid!)?.includes(`V=${spec.v}`), `${svc.name}/${r.index} runs V=${spec.v}`);
   }
   // No live process of ours beyond them: nothing orphaned by the kills of tend.
   await waitFor(() => markedGroups(stateDir).length === total, { what: 'no orphans', timeoutMs: 10_000 });

@@ -2,9 +2,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { liveGroupSize, specDir, waitFor } from '../helpers/index.js';
+import { fixture, liveGroupSize, specDir, waitFor } from '../helpers/index.js';
 import { sleepService, startSupervisor } from '../helpers/supervisor.js';
 import { runningPids, startDaemon } from '../helpers/daemon.js';
 
@@ -101,5 +103,35 @@ test('too many open files: tend under a low fd limit keeps running and converges
   const { dir, state } = specDir(t, { 'w.yaml': sleepService('replicas: 60\nreadiness: { exec: ["true"], interval: 50ms, timeout: 1s }\n') });
   const d = await startDaemon(t, dir, state, { nofile: 128 });
   await d.converged((s) => runningPids(s).length === 60 && s.services[0]!.ready === 60, 60_000);
+  assert.equal(d.child.exitCode, null, 'tend is still running');
+});
+
+test('a full disk under the state directory: tend keeps supervising and answering', async (t) => {
+  const { dir } = specDir(t, {
+    'chatty.yaml': `command: ${JSON.stringify(fixture('print-lines.mjs', 1_000_000))}\nrestart: never\n`,
+    'calm.yaml': sleepService(),
+  });
+  // The state directory is a 256 KiB tmpfs in a root of its own, unmounted then removed by one
+  // hook (a lazy unmount completes once the processes holding files there are gone).
+  const root = mkdtempSync(join(tmpdir(), 'tend-full-'));
+  const state = join(root, 'state');
+  mkdirSync(state);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', state], { stdio: 'pipe' });
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    t.skip(`cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]}): needs root`);
+    return;
+  }
+  t.after(() => {
+    execFileSync('umount', ['-l', state], { stdio: 'pipe' });
+    rmSync(root, { recursive: true, force: true });
+  });
+  const d = await startDaemon(t, dir, state);
+  // The chatty job fills the disk with its log; everything tend writes after that fails (ENOSPC).
+  await waitFor(() => Number(execFileSync('df', ['--output=avail', state], { encoding: 'utf8' }).split('\n')[1]) === 0, { what: 'disk full', timeoutMs: 20_000 });
+  writeFileSync(join(dir, 'calm.yaml'), sleepService('replicas: 2'));
+  // (The chatty job itself dies of ENOSPC and stays failed, so the whole status never converges.)
+  await waitFor(async () => runningPids(await d.status(), 'calm').length === 2, { what: 'calm scaled to 2', timeoutMs: 20_000 });
   assert.equal(d.child.exitCode, null, 'tend is still running');
 });

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, specDir, tempDir, writeFiles } from '../helpers/index.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { fixture, isAlive, specDir, tempDir, writeFiles } from '../helpers/index.js';
 import { sleepService, startSupervisor } from '../helpers/supervisor.js';
 
 
@@ -280,3 +281,35 @@ test('a file written beside services.d does not hold back a change inside it', a
   writeFileSync(join(dir, 'w.yaml'), sleepService('replicas: 2'));
   await s.waitReady('w', 2);
 });
+
+test('a dependent waits while its dependency is not ready, and starts when readiness flips', async (t) => {
+  const port = await freePort();
+  const { root, dir, state } = specDir(t, {});
+  const flag = join(root, 'health');
+  writeFileSync(flag, 'not yet');
+  writeFiles(dir, {
+    'srv.yaml': `command: ${JSON.stringify(fixture('http-flip.mjs', '${PORT}', flag))}\nports: { PORT: ${port} }\nreadiness: { http: { url: "http://127.0.0.1:\${PORT}/healthz" }, interval: 30ms }\n`,
+    'dep.yaml': sleepService('depends_on: { srv: healthy }\n'),
+  });
+  const s = await startSupervisor(t, dir, state);
+  await s.waitFor(() => s.sup.controller.select('srv').find((i) => i.state === 'starting' && i.pid), 'srv started, not ready');
+  // Long enough for several failed probes: dep must still be waiting, and say for what.
+  await s.waitFor(() => s.events.filter((e) => e.service === 'srv' && e.type === 'replica.started').length === 1 && s.sup.controller.waitingFor.get('dep'), 'dep waiting');
+  assert.equal(s.sup.controller.select('dep').length, 0);
+  assert.equal(s.sup.controller.waitingFor.get('dep'), 'srv: healthy');
+  writeFileSync(flag, 'ok');
+  await s.waitReady('dep', 1);
+  const ready = s.events.find((e) => e.type === 'replica.ready' && e.service === 'srv');
+  assert.match(ready?.detail ?? '', /answered 200/);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
