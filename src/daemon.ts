@@ -9,7 +9,7 @@
 //      --no-adopt); when state.json is corrupt, groups carrying our marker are found and stopped;
 //   3. watcher, controller, API; then every change converges through the controller's loop.
 
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { startApiServer } from './api/server.js';
@@ -22,9 +22,10 @@ import { buildStatus } from './reconcile/status.js';
 import { logPath } from './runtime/logs.js';
 import type { ProcessHandle } from './runtime/types.js';
 import type { ServiceSpec } from './spec/types.js';
-import { readProcStat, sameProcess, startTimeToMs } from './runtime/proc.js';
+import { sameProcess, startTimeToMs } from './runtime/proc.js';
 import { loadDirectory } from './spec/load.js';
 import { findMarkedGroups } from './state/orphans.js';
+import { claimPidFile, PID_NAME, releasePidFile } from './state/pid-file.js';
 import { readState, snapshotState, specOf, writeState } from './state/state-file.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
@@ -43,7 +44,6 @@ export interface DaemonOptions {
 }
 
 export const SOCKET_NAME = 'tend.sock';
-export const PID_NAME = 'tend.pid';
 /** At most one state.json write per this long (each is a JSON dump and two fsyncs). */
 const PERSIST_EVERY_MS = 250;
 
@@ -321,43 +321,4 @@ function logEvent(log: Logger, e: TendEvent): void {
 function prepareStateDir(stateDir: string): void {
   mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
   chmodSync(stateDir, 0o700);
-}
-
-/** Writes `pid\nstart-time\n` exclusively; refuses when a live daemon owns the directory. */
-function claimPidFile(path: string): void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      const me = readProcStat(process.pid);
-      writeSync(fd, `${process.pid}\n${me?.startTime ?? 0}\n`);
-      closeSync(fd);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = readPidFile(path);
-      if (owner && owner.pid !== process.pid && sameProcess({ pid: owner.pid, startTime: owner.startTime })) {
-        throw new TendError(
-          'DAEMON_RUNNING',
-          `a tend daemon (pid ${owner.pid}) already supervises this state directory (${path}); stop it with \`tend down\` or use another --state-dir`,
-          { pid: owner.pid },
-        );
-      }
-      rmSync(path, { force: true }); // stale: its process is gone or the pid was reused
-    }
-  }
-  throw new TendError('DAEMON_RUNNING', `cannot claim ${path}: another daemon is starting on the same state directory`);
-}
-
-export function readPidFile(path: string): { pid: number; startTime: number } | undefined {
-  try {
-    const [pid, start] = readFileSync(path, 'utf8').split('\n').map(Number);
-    return Number.isInteger(pid) && pid! > 0 ? { pid: pid!, startTime: start ?? 0 } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function releasePidFile(path: string): void {
-  const owner = readPidFile(path);
-  if (owner?.pid === process.pid) rmSync(path, { force: true });
 }

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { completionScript } from '../../src/cli/completion.js';
 import { ROOT, tempDir } from '../helpers/index.js';
 import { runCli } from './run-cli.js';
 
@@ -113,7 +112,7 @@ test('completion prints the committed scripts', async (t) => {
   for (const [shell, file] of [['bash', 'completions/tend.bash'], ['zsh', 'completions/_tend']] as const) {
     const r = await runCli(dir, ['completion', shell]);
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, completionScript(shell));
-    assert.equal(readFileSync(join(ROOT, file), 'utf8'), r.stdout, `${file} is out of date: tend completion ${shell} > ${file}`);
+    assert.equal(r.stdout, readFileSync(join(ROOT, file), 'utf8'));
+    assert.match(r.stdout, shell === 'bash' ? /complete -F _tend tend/ : /^#compdef tend/);
   }
 });

@@ -1,0 +1,47 @@
+// tend.pid: which daemon owns a state directory. It holds the pid *and* its /proc start time, so a
+// stale file (the daemon died; its pid may since belong to another process) is told from a live one.
+
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { TendError } from '../errors.js';
+import { readProcStat, sameProcess } from '../runtime/proc.js';
+
+export const PID_NAME = 'tend.pid';
+
+/** Writes `pid\nstart-time\n` exclusively; refuses when a live daemon owns the directory. */
+export function claimPidFile(path: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      const me = readProcStat(process.pid);
+      writeSync(fd, `${process.pid}\n${me?.startTime ?? 0}\n`);
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = readPidFile(path);
+      if (owner && owner.pid !== process.pid && sameProcess({ pid: owner.pid, startTime: owner.startTime })) {
+        throw new TendError(
+          'DAEMON_RUNNING',
+          `a tend daemon (pid ${owner.pid}) already supervises this state directory (${path}); stop it with \`tend down\` or use another --state-dir`,
+          { pid: owner.pid },
+        );
+      }
+      rmSync(path, { force: true }); // stale: its process is gone or the pid was reused
+    }
+  }
+  throw new TendError('DAEMON_RUNNING', `cannot claim ${path}: another daemon is starting on the same state directory`);
+}
+
+export function readPidFile(path: string): { pid: number; startTime: number } | undefined {
+  try {
+    const [pid, start] = readFileSync(path, 'utf8').split('\n').map(Number);
+    return Number.isInteger(pid) && pid! > 0 ? { pid: pid!, startTime: start ?? 0 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function releasePidFile(path: string): void {
+  const owner = readPidFile(path);
+  if (owner?.pid === process.pid) rmSync(path, { force: true });
+}
