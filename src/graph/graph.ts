@@ -1,9 +1,9 @@
-// Pure dependency analysis over normalised specs: which services cannot start (and why), the order
-// the others start in, and who depends on whom (for stop order). A problem blocks only the
-// services involved and those that wait on them; everything else goes on.
+// Pure dependency analysis over normalised specs: which services cannot start, and why. A problem
+// blocks only the services involved and those that wait on them; everything else goes on. Start
+// and stop order need no precomputed levels: the planner starts a service once its conditions
+// hold and stops dependents first, both from the live state (reconcile/plan.ts).
 
-import toposort from 'toposort';
-import type { ErrorCode, SpecProblem } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import { didYouMean } from '../spec/suggest.js';
 import type { ServiceSpec } from '../spec/types.js';
 
@@ -21,13 +21,11 @@ export interface GraphAnalysis {
   issues: GraphIssue[];
   /** Service → why it cannot start: its own issue, or the blocked service it waits on. */
   blocked: Map<string, string>;
-  /** Start order of the services not blocked: level 0 has no dependencies; one level can start in parallel. */
-  levels: string[][];
 }
 
 type Deps = Pick<ServiceSpec, 'name' | 'dependsOn' | 'oneshot'>;
 
-// Root causes, blocked services and start levels, with no positions (see checkGraph for problems).
+// Root causes (the loader turns them into positioned problems) and the services they block.
 export function graphIssues(services: readonly Deps[]): GraphAnalysis {
   const byName = new Map(services.map((s) => [s.name, s]));
   const issues: GraphIssue[] = [];
@@ -78,17 +76,7 @@ export function graphIssues(services: readonly Deps[]): GraphAnalysis {
     }
   }
 
-  const free = services.filter((s) => !blocked.has(s.name));
-  const edges: [string, string][] = free.flatMap((s) => Object.keys(s.dependsOn).map((d): [string, string] => [d, s.name]));
-  const level = new Map<string, number>();
-  for (const name of toposort.array(free.map((s) => s.name), edges)) {
-    const deps = Object.keys(byName.get(name)!.dependsOn);
-    level.set(name, deps.length === 0 ? 0 : 1 + Math.max(...deps.map((d) => level.get(d)!)));
-  }
-  const levels: string[][] = [];
-  for (const [name, l] of level) (levels[l] ??= []).push(name);
-  for (const l of levels) l.sort();
-  return { issues, blocked, levels };
+  return { issues, blocked };
 }
 
 // Strongly connected components (Tarjan) of two or more services, each as one simple cycle path.
@@ -147,38 +135,4 @@ function findCycles(services: readonly Deps[], byName: Map<string, Deps>): strin
     }
     return [start, start];
   });
-}
-
-// Problems (at each service's own position; loadDirectory points them at the depends_on entry),
-// blocked services with their reasons, and the start levels of the others.
-export function checkGraph(services: ServiceSpec[]): { problems: SpecProblem[]; blocked: Map<string, string>; levels: string[][] } {
-  const { issues, blocked, levels } = graphIssues(services);
-  const byName = new Map(services.map((s) => [s.name, s]));
-  const problems = issues.map((i): SpecProblem => {
-    const s = byName.get(i.service)!;
-    return { file: s.file, line: s.line, column: 1, code: i.code, service: i.service, message: i.message };
-  });
-  return { problems, blocked, levels };
-}
-
-// Services that depend on `name`, directly or (with transitive) through others: they must stop
-// before it does, and wait again when it restarts.
-export function dependentsOf(services: readonly Deps[], name: string, { transitive = false } = {}): string[] {
-  const found = new Set<string>();
-  const todo = [name];
-  while (todo.length > 0) {
-    const target = todo.pop()!;
-    for (const s of services) {
-      if (target in s.dependsOn && !found.has(s.name) && s.name !== name) {
-        found.add(s.name);
-        if (transitive) todo.push(s.name);
-      }
-    }
-  }
-  return [...found].sort();
-}
-
-// Stop order: the start levels reversed, so dependents stop before what they depend on.
-export function stopLevels(levels: readonly string[][]): string[][] {
-  return [...levels].reverse().map((l) => [...l]);
 }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { TendEvent } from '../api/types.js';
 import { errorMessage, type SpecProblem } from '../errors.js';
 import type { EventLog } from '../events.js';
-import { checkGraph } from '../graph/graph.js';
+import { graphIssues } from '../graph/graph.js';
 import { ProbeRunner } from '../health/probe-runner.js';
 import type { ProbeState } from '../health/types.js';
 import { logPath, rotateIfNeeded } from '../runtime/logs.js';
@@ -301,9 +301,8 @@ export class Controller {
     this.loaded = next;
 
     const services = new Map(next.services.map((s) => [s.name, s]));
-    const graph = checkGraph(next.services);
     const before = this.desired.services;
-    this.desired = { services, blocked: graph.blocked, shuttingDown: this.desired.shuttingDown };
+    this.desired = { services, blocked: graphIssues(next.services).blocked, shuttingDown: this.desired.shuttingDown };
 
     const oldProblems = new Set(this.problems.map(problemKey));
     this.problems = next.problems;
