@@ -25,7 +25,7 @@ import type { ServiceSpec } from './spec/types.js';
 import { sameProcess, startTimeToMs } from './runtime/proc.js';
 import { loadDirectory } from './spec/load.js';
 import { findMarkedGroups } from './state/orphans.js';
-import { claimPidFile, PID_NAME, releasePidFile } from './state/pid-file.js';
+import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid-file.js';
 import { readState, snapshotState, specOf, writeState } from './state/state-file.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
@@ -43,7 +43,6 @@ export interface DaemonOptions {
   statsIntervalMs?: number;
 }
 
-export const SOCKET_NAME = 'tend.sock';
 /** At most one state.json write per this long (each is a JSON dump and two fsyncs). */
 const PERSIST_EVERY_MS = 250;
 

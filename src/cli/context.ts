@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { ApiClient } from '../api/client.js';
 import { TendError } from '../errors.js';
 import type { Term } from './term.js';
+import { SOCKET_NAME } from '../state/pid-file.js';
 
 export interface Cli {
   out: Term;
@@ -17,7 +18,7 @@ export interface Cli {
 /** A Cli whose state directory is read when a command runs (global options are parsed by then). */
 export function makeCli(out: Term, err: Term, stateDirOption: () => string | undefined): Cli {
   const stateDir = () => resolve(stateDirOption() ?? process.env['TEND_STATE_DIR'] ?? '.tend');
-  return { out, err, stateDir, client: () => new ApiClient(join(stateDir(), 'tend.sock')) };
+  return { out, err, stateDir, client: () => new ApiClient(join(stateDir(), SOCKET_NAME)) };
 }
 
 export interface Target {

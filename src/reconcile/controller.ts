@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { TendEvent } from '../api/types.js';
-import { errorMessage, type SpecProblem } from '../errors.js';
+import { assertNever, errorMessage, type SpecProblem } from '../errors.js';
 import type { EventLog } from '../events.js';
 import { graphIssues } from '../graph/graph.js';
 import { ProbeRunner } from '../health/probe-runner.js';
@@ -347,6 +347,8 @@ export class Controller {
         return this.stopInstance(a.id, a.intent, a.reason);
       case 'forget':
         return this.forget(a.id);
+      default:
+        return assertNever(a);
     }
   }
 

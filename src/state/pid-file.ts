@@ -6,6 +6,8 @@ import { TendError } from '../errors.js';
 import { readProcStat, sameProcess } from '../runtime/proc.js';
 
 export const PID_NAME = 'tend.pid';
+/** The control API's Unix socket, in the same state directory. */
+export const SOCKET_NAME = 'tend.sock';
 
 /** Writes `pid\nstart-time\n` exclusively; refuses when a live daemon owns the directory. */
 export function claimPidFile(path: string): void {

@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import { ApiClient } from '../../src/api/client.js';
 import type { StatusReport } from '../../src/api/types.js';
 import { FIXTURES, NODE, ROOT, allPids, isAlive, processReaper, procStat, procState, waitFor } from './index.js';
+import { SOCKET_NAME } from '../../src/state/pid-file.js';
 
 export interface DaemonProcess {
   child: ChildProcess;
@@ -46,7 +47,7 @@ export async function startDaemon(
       }
     }
   });
-  const api = new ApiClient(join(stateDir, 'tend.sock'));
+  const api = new ApiClient(join(stateDir, SOCKET_NAME));
   await waitFor(() => api.status(), { what: 'daemon socket', timeoutMs: 15_000 });
   const d: DaemonProcess = {
     child,

@@ -11,6 +11,7 @@ import { findMarkedGroups } from '../../../src/state/orphans.js';
 import type { Driver, LaunchOptions } from '../driver.js';
 import { registry, tailOf } from '../procs.js';
 import { exitOf, launch } from '../spawn.js';
+import { SOCKET_NAME } from '../../../src/state/pid-file.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -101,7 +102,7 @@ export class TendDriver implements Driver {
   }
 
   get client(): ApiClient {
-    return new ApiClient(join(this.stateDir, 'tend.sock'));
+    return new ApiClient(join(this.stateDir, SOCKET_NAME));
   }
 
   describe(): string {
