@@ -65,16 +65,14 @@ for (const parentExits of [true, false]) {
   });
 }
 
-test('stop of a process that obeys SIGTERM is quick, and a second stop returns the same promise', async (t) => {
+test('stop of a process that obeys SIGTERM needs no SIGKILL, and a second stop returns the same promise', { timeout: 10_000 }, async (t) => {
   const dir = tempDir(t);
   const h = harness(t);
   const { handle, exited } = await h.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) });
   await waitForLog(logIn(dir), 'READY');
-  const t0 = Date.now();
   const first = h.rt.stop(handle, 'SIGTERM', 10_000);
   assert.equal(h.rt.stop(handle, 'SIGTERM', 10_000), first);
-  assert.deepEqual(await first, { killed: false });
-  assert.ok(Date.now() - t0 < 2000);
+  assert.deepEqual(await first, { killed: false }, 'it exited on SIGTERM, before the 10 s deadline');
   assert.equal((await exited).signal, 'SIGTERM');
   assert.equal(isAlive(handle.pid), false);
 });

@@ -161,9 +161,7 @@ test('every problem in a file is reported, not only the first', async (t) => {
 
 test('a file over 1 MiB is refused by its size, before parsing', async (t) => {
   const big = `${BASE}# ${'x'.repeat(1024 * 1024)}\n`;
-  const started = Date.now();
   const { problems, result } = await loadSpecs(t, { 'web.yaml': big });
   assert.equal(result.problems[0]?.code, 'SPEC_TOO_LARGE');
   assert.match(problems[0]!, /^web\.yaml:1:1: file is \d+ bytes, more than the 1048576 allowed: refused$/);
-  assert.ok(Date.now() - started < 1000);
 });
