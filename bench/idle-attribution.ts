@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findMarkedGroups } from '../src/state/orphans.js';
+import { findMarkedGroups, readSupervisorId } from '../src/state/orphans.js';
 import { buildIntoTemp } from './lib/drivers/tend.js';
 import { ReplicaWatch, installExitCleanup, registry, usageOf } from './lib/procs.js';
 import { launch } from './lib/spawn.js';
@@ -46,7 +46,7 @@ async function measure(label: string, build: string, replicas: number, statsMs: 
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-    for (const g of findMarkedGroups(join(base, 'state'))) registry.addPid(g.pgid, g.startTime, true);
+    for (const g of findMarkedGroups(readSupervisorId(join(base, 'state')) ?? '-')) registry.addPid(g.pgid, g.startTime, true);
     await registry.killAndWait();
   }
 }

@@ -9,7 +9,7 @@
 //      --no-adopt); when state.json is corrupt, groups carrying our marker are found and stopped;
 //   3. watcher, controller, API; then every change converges through the controller's loop.
 
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { startApiServer } from './api/server.js';
@@ -22,11 +22,12 @@ import { buildStatus } from './reconcile/status.js';
 import { logPath } from './runtime/logs.js';
 import type { ProcessHandle } from './runtime/types.js';
 import type { ServiceSpec } from './spec/types.js';
-import { sameProcess, startTimeToMs } from './runtime/proc.js';
+import { sameProcess, startTimeToMs, zombieExit } from './runtime/proc.js';
 import { loadDirectory } from './spec/load.js';
-import { findMarkedGroups } from './state/orphans.js';
+import { planAdoption, type Liveness } from './state/adoption.js';
+import { findMarkedGroups, supervisorId } from './state/orphans.js';
 import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid-file.js';
-import { readState, snapshotState, specOf, writeState } from './state/state-file.js';
+import { desiredOf, readState, snapshotState, writeState, type EscapedRecord } from './state/state-file.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
 
@@ -66,6 +67,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     metrics,
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
+    // The specs in force are what a restart must not lose: recorded at once, not on the timer.
+    onLoaded: () => persist(),
     onChange: () => {
       changes++;
       // Coalesce: a burst of 1000 spawns writes the state file a few times, not 1000. A replica
@@ -77,15 +80,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
   });
   const { controller, events } = sup;
+  let escaped: EscapedRecord[] = [];
   const persist = () => {
     try {
-      writeState(statePath, snapshotState(controller.instances.values(), process.pid));
+      escaped = escaped.filter((e) => sameProcess({ pid: e.pgid, startTime: e.startTime }));
+      writeState(statePath, snapshotOf(controller, process.pid, escaped));
     } catch (err) {
       log.warn({ err }, `cannot write ${statePath}: ${errorMessage(err)}`);
     }
   };
 
-  await takeOver(stateDir, statePath, sup, opts.adopt ?? true, log);
+  escaped = await takeOver(stateDir, statePath, sup, opts.adopt ?? true, log);
+  // The new owner is on record at once, not at the next change.
+  persist();
   await sup.start();
 
   let stopping: Promise<void> | undefined;
@@ -127,7 +134,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   clearInterval(progress);
   clearTimeout(persistTimer);
   await api.close();
-  rmSync(statePath, { force: true });
+  // Every replica is stopped; what still carries our token left a replica's group and was kept
+  // (stop_escaped: keep). It is recorded, so that the next start does not take it for a replica.
+  const stuck = new Set([...controller.instances.values()].map((i) => i.pgid));
+  const kept = findMarkedGroups(supervisorId(stateDir)).filter((g) => g.nonce !== undefined && !stuck.has(g.pgid));
+  if (kept.length === 0) rmSync(statePath, { force: true });
+  else writeState(statePath, snapshotState({ replicas: [], completions: [], desired: [], escaped: kept.map((g) => ({ pgid: g.pgid, startTime: g.startTime, nonce: g.nonce! })) }, process.pid));
   await events.close();
   releasePidFile(join(stateDir, PID_NAME));
   process.off('SIGINT', onSignal);
@@ -138,61 +150,65 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   return 0;
 }
 
-/** Replicas of an earlier run: adopt those that still run, or stop them (--no-adopt).
- *  They are found two ways: state.json (pid + start time + the spec they run), and a scan of /proc
- *  for groups carrying our marker (state.json may be corrupt, lost, or a few ms behind a spawn).
- *  A marked group is adopted when the spec it runs is the current one for its slot; anything else
- *  of ours is stopped, so that no orphan and no duplicate is left. */
-async function takeOver(
-  stateDir: string,
-  statePath: string,
-  sup: Supervisor,
-  adopt: boolean,
-  log: Logger,
-): Promise<void> {
+/** What the previous daemon left: its last good specs (the starting point of the desired state),
+ *  its replicas (adopted, or judged when they exited meanwhile) and its completed jobs; then
+ *  groups carrying this state directory's token that state.json does not know (state/adoption.ts
+ *  decides; this applies). */
+async function takeOver(stateDir: string, statePath: string, sup: Supervisor, adopt: boolean, log: Logger): Promise<EscapedRecord[]> {
   const { controller, runtime, events } = sup;
   const read = readState(statePath);
   if (read.kind === 'corrupt') {
     log.error(`state file ${statePath} is corrupt (${read.error}); moved to ${read.movedTo}`);
     events.emit({ type: 'state.corrupt', reason: read.error, detail: read.movedTo });
   }
-  const recorded = new Map((read.kind === 'ok' ? read.state.replicas : []).map((r) => [r.pgid, r]));
-  const marked = findMarkedGroups(stateDir);
-  // A recorded replica whose environment no longer shows the marker (it rewrote its environ) is
-  // still ours when pid and start time match.
-  for (const r of recorded.values()) {
-    if (!marked.some((g) => g.pgid === r.pgid) && sameProcess({ pid: r.pid, startTime: r.procStart })) {
-      marked.push({ pgid: r.pgid, startTime: r.procStart });
+  const state = read.kind === 'ok' ? read.state : undefined;
+  if (state) controller.seed(desiredOf(state));
+
+  const liveness = new Map<number, Liveness>();
+  for (const r of state?.replicas ?? []) {
+    if (sameProcess({ pid: r.pid, startTime: r.procStart })) liveness.set(r.pgid, { kind: 'alive' });
+    else {
+      const exit = zombieExit(r.pid, r.procStart);
+      liveness.set(r.pgid, exit ? { kind: 'exited', exit } : { kind: 'exited' });
     }
   }
-  if (marked.length === 0) return;
+  const marked = findMarkedGroups(supervisorId(stateDir));
+  if (!state && marked.length === 0) return [];
 
-  const current = await sup.source.load().catch(() => undefined);
-  const specs = new Map((current?.services ?? []).map((s) => [s.name, s]));
-  const taken = new Set<string>();
+  // The specs in force: the persisted last good ones, with whatever loads cleanly now on top.
+  const specs = new Map((state ? desiredOf(state) : []).map((s) => [s.name, s]));
+  const current = await sup.source.load(controller.lastLoad).catch(() => undefined);
+  for (const s of current?.services ?? []) specs.set(s.name, s);
+
+  const plan = planAdoption({ ...(state ? { state } : {}), marked, liveness, specs, adopt, startedAt: startTimeToMs, now: Date.now() });
   const stops: Promise<unknown>[] = [];
-  const stop = (handle: ProcessHandle, spec?: ServiceSpec) =>
-    stops.push(runtime.stop(handle, spec?.stopSignal ?? 'SIGTERM', spec?.stopTimeoutMs ?? 10_000).catch(() => undefined));
-
-  for (const g of marked) {
-    const r = recorded.get(g.pgid);
-    const handle = { pid: g.pgid, pgid: g.pgid, startTime: g.startTime, startedAt: startTimeToMs(g.startTime) };
-    const service = r?.service ?? g.service;
-    const index = r?.index ?? g.index;
-    const live = service ? specs.get(service) : undefined;
-    // The spec it runs: as recorded, or the current one when the hash in its environment matches.
-    const spec = (read.kind === 'ok' && r ? specOf(read.state, r) : undefined) ?? (live && live.hash === g.hash ? live : undefined);
-    const slot = `${service}/${index}`;
-    if (!adopt || !spec || service === undefined || index === undefined || taken.has(slot) || (r && r.procStart !== g.startTime)) {
-      log.warn(`stopping process group ${g.pgid} (${slot}) left by an earlier tend on ${stateDir}${adopt ? ': nothing to adopt it as' : ' (--no-adopt)'}`);
-      stop(handle, spec);
-      continue;
+  const stop = (handle: ProcessHandle, spec: ServiceSpec | undefined) =>
+    stops.push(runtime.stop(handle, spec?.stopSignal ?? 'SIGTERM', spec?.stopTimeoutMs ?? 10_000).catch((err) => log.warn({ err }, `cannot stop process group ${handle.pgid}`)));
+  for (const s of plan.stop) {
+    log.warn(`stopping process group ${s.handle.pgid} left by an earlier tend on ${stateDir}: ${s.why}`);
+    stop(s.handle, s.spec);
+  }
+  const kept: EscapedRecord[] = [];
+  for (const e of plan.escaped) {
+    if (e.spec?.stopEscaped === 'kill') {
+      log.info(`stopping process group ${e.handle.pgid}: it left a replica's group (stop_escaped: kill)`);
+      stop(e.handle, e.spec);
+    } else {
+      log.info(`process group ${e.handle.pgid} left a replica's group (${e.spec?.name ?? 'unknown service'}); not a replica, left running`);
+      kept.push({ pgid: e.handle.pgid, startTime: e.handle.startTime, nonce: e.nonce });
     }
-    taken.add(slot);
-    const inst = { service, index, state: 'running' as const, spec, ready: false, restarts: r?.restarts ?? 0, deaths: [], streak: 0 };
-    if (!controller.adopt(inst, handle)) log.warn(`replica ${slot} (pid ${g.pgid}) exited before it could be adopted`);
+  }
+  for (const c of plan.completed) controller.restoreCompleted(c.service, c.index, c.spec, c.exitedAt);
+  for (const x of plan.exited) {
+    const exit = x.exit ?? { code: null, signal: null, at: Date.now(), unknown: true };
+    controller.restoreExited({ service: x.service, index: x.index, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
+  }
+  for (const a of plan.adopt) {
+    const inst = { service: a.service, index: a.index, state: 'running' as const, spec: a.spec, ready: false, restarts: a.restarts, deaths: a.deaths, streak: a.streak, ...(a.nonce ? { nonce: a.nonce } : {}) };
+    if (!controller.adopt(inst, a.handle)) log.warn(`replica ${a.service}/${a.index} (pid ${a.handle.pid}) exited before it could be adopted`);
   }
   await Promise.all(stops);
+  return kept;
 }
 
 function makeControlPlane(
@@ -317,7 +333,45 @@ function logEvent(log: Logger, e: TendEvent): void {
   else log.info(msg);
 }
 
+/** The state directory holds the control socket: it must be private to its owner. One that tend
+ *  creates is (0700); an existing one that others can enter (say /tmp, mode 1777) is refused
+ *  rather than changed for good under its other users. */
 function prepareStateDir(stateDir: string): void {
+  const st = statSync(stateDir, { throwIfNoEntry: false });
+  if (st === undefined) mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  else if (!st.isDirectory()) throw new TendError('API_BAD_REQUEST', `state directory ${stateDir} is not a directory`);
+  else if ((st.mode & 0o077) !== 0 || st.uid !== process.getuid?.()) {
+    const mode = (st.mode & 0o7777).toString(8);
+    throw new TendError(
+      'API_BAD_REQUEST',
+      `state directory ${stateDir} is not private (mode ${mode}${st.uid !== process.getuid?.() ? `, owned by uid ${st.uid}` : ''}): its socket controls every replica. Use a directory of its own (tend creates it with mode 0700), or \`chmod 700 ${stateDir}\` if it is yours alone`,
+    );
+  }
   mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
-  chmodSync(stateDir, 0o700);
+}
+
+/** The state file's content: replicas with a process, completed jobs, and the specs in force. */
+function snapshotOf(controller: Controller, daemonPid: number, escaped: EscapedRecord[]) {
+  const replicas = [];
+  const completions = [];
+  for (const i of controller.instances.values()) {
+    if (i.pid !== undefined && i.pgid !== undefined && i.procStart !== undefined) {
+      replicas.push({
+        service: i.service,
+        index: i.index,
+        pid: i.pid,
+        pgid: i.pgid,
+        procStart: i.procStart,
+        startedAt: i.startedAt ?? 0,
+        restarts: i.restarts,
+        deaths: i.deaths,
+        streak: i.streak,
+        spec: i.spec,
+        ...(i.nonce ? { nonce: i.nonce } : {}),
+      });
+    } else if (i.state === 'completed') {
+      completions.push({ service: i.service, index: i.index, spec: i.spec, exitedAt: i.completedAt ?? 0 });
+    }
+  }
+  return snapshotState({ replicas, completions, desired: controller.desiredState.services.values(), escaped }, daemonPid);
 }

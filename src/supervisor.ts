@@ -8,7 +8,7 @@ import { EventLog, type EventLogOptions } from './events.js';
 import { Controller, type ControllerOptions } from './reconcile/controller.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import { DirectorySource } from './spec/source.js';
-import { STATE_DIR_MARKER } from './state/orphans.js';
+import { STATE_DIR_VAR, SUPERVISOR_ID_VAR, supervisorId } from './state/orphans.js';
 import { SpecWatcher } from './watch/spec-watcher.js';
 
 export interface SupervisorOptions {
@@ -25,6 +25,8 @@ export interface SupervisorOptions {
   onEvent?: EventLogOptions['onEvent'];
   metrics?: ControllerOptions['metrics'];
   onChange?: () => void;
+  /** The specs in force changed (the state file records them at once). */
+  onLoaded?: () => void;
 }
 
 export class Supervisor {
@@ -48,13 +50,18 @@ export class Supervisor {
       events: this.events,
       log: opts.log,
       logDir: join(this.stateDir, 'logs'),
-      // The marker lets a later tend find its replicas even without a state file (state/orphans.ts).
-      baseEnv: { ...process.env, [STATE_DIR_MARKER]: this.stateDir },
+      // The token lets a later tend find its replicas even without a state file (state/orphans.ts);
+      // TEND_STATE_DIR lets a replica's own `tend` commands find this daemon. A caller's exported
+      // identity variables are never passed on (they would make the replica look like another's).
+      baseEnv: { ...process.env, [STATE_DIR_VAR]: this.stateDir, [SUPERVISOR_ID_VAR]: supervisorId(this.stateDir), TEND_REPLICA_NONCE: undefined },
       ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.onChange ? { onChange: opts.onChange } : {}),
       // env files named by the specs are watched too; the set follows the last load.
-      onLoaded: (load) => this.watcher.setExtraFiles(load.services.flatMap((s) => s.envFiles)),
+      onLoaded: (load) => {
+        this.watcher.setExtraFiles(load.services.flatMap((s) => s.envFiles));
+        opts.onLoaded?.();
+      },
     });
     this.watcher = new SpecWatcher(opts.dir, {
       ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),

@@ -21,7 +21,7 @@ const NOT_CANCELABLE = { abort(): void {} };
 // previous one has settled (one slower than the interval is followed at once by the next).
 export class ProbeRunner {
   #spec: ProbeSpec;
-  readonly #ctx: { cwd: string; env: Record<string, string> };
+  readonly #ctx: { cwd: string; env: Record<string, string>; user?: string };
   readonly #onChange: ProbeChangeHandler;
   #state: ProbeState = INITIAL_PROBE_STATE;
   #startedAt = 0;
@@ -32,7 +32,7 @@ export class ProbeRunner {
   /** Bumped whenever a run's result must be dropped (stop, restart, check changed). */
   #generation = 0;
 
-  constructor(spec: ProbeSpec, ctx: { cwd: string; env: Record<string, string> }, onChange: ProbeChangeHandler) {
+  constructor(spec: ProbeSpec, ctx: { cwd: string; env: Record<string, string>; user?: string }, onChange: ProbeChangeHandler) {
     this.#spec = spec;
     this.#ctx = ctx;
     this.#onChange = onChange;

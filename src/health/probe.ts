@@ -8,11 +8,15 @@ import { connect } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ProbeCheck } from '../spec/types.js';
 import type { ProbeOutcome } from './types.js';
+import { readProcStat } from '../runtime/proc.js';
+import { resolveUser } from '../runtime/user.js';
 
 /** Where a probe runs: the replica's cwd and env (exec), and an optional signal that cancels it. */
 export interface ProbeContext {
   cwd: string;
   env: Record<string, string>;
+  /** The replica's `user:`: when tend runs as root the probe runs as that user, never as root. */
+  user?: string;
   /** Aborting it ends the run at once (exec: its process group is killed); the outcome says `canceled`. */
   signal?: AbortSignal;
 }
@@ -62,17 +66,32 @@ function runExec(argv: string[], timeoutMs: number, ctx: ProbeContext): Promise<
     let timedOutHere = false;
     let canceled = false;
     let done = false;
+    let ids: { uid: number; gid: number } | undefined;
+    if (ctx.user !== undefined && process.getuid?.() === 0) {
+      const found = resolveUser(ctx.user);
+      if (found === null) {
+        resolve(outcome(false, `unknown user "${ctx.user}" (not in /etc/passwd)`));
+        return;
+      }
+      ids = found;
+    }
     let child: ChildProcess;
     try {
-      child = spawn(file, args, { cwd: ctx.cwd, env: ctx.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(file, args, { cwd: ctx.cwd, env: ctx.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], uid: ids?.uid, gid: ids?.gid });
     } catch (err) {
       resolve(outcome(false, trimOutput(`spawn ${file} ${(err as NodeJS.ErrnoException).code ?? errorText(err)}`)));
       return;
     }
     const pid = child.pid;
+    // Read before the event loop runs again, i.e. before Node can reap the leader.
+    const startTime = pid === undefined ? undefined : readProcStat(pid)?.startTime;
     // The probe and whatever it started (`sleep 100 &`) go together: a probe must not leak processes.
+    // Once Node has reaped the leader its number may be reused: a live process with that pid and
+    // another start time means our group is gone, and the signal would hit a stranger.
     const killGroup = (): void => {
       if (pid === undefined) return;
+      const leader = readProcStat(pid);
+      if (leader !== null && leader.state !== 'Z' && leader.startTime !== startTime) return;
       try {
         process.kill(-pid, 'SIGKILL');
       } catch {

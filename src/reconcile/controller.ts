@@ -21,7 +21,7 @@ import type { ExitStatus, GroupUsage, ProcessHandle } from '../runtime/types.js'
 import { expandReplica } from '../spec/expand.js';
 import type { SpecSource } from '../spec/source.js';
 import type { LoadResult, ProbeSpec, ReplicaLaunch, ServiceSpec } from '../spec/types.js';
-import { SPEC_HASH_VAR } from '../state/orphans.js';
+import { findEscaped, IDENTITY_VARS, newNonce, NONCE_VAR, SPEC_HASH_VAR } from '../state/orphans.js';
 import { isLive, plan } from './plan.js';
 import * as tr from './transitions.js';
 import type { Action, DesiredState, Instance } from './types.js';
@@ -148,7 +148,12 @@ export class Controller {
   forceKill(): void {
     for (const i of this.instances.values()) {
       const h = handleOf(i);
-      if (h) this.opts.runtime.signal(h, 'SIGKILL');
+      try {
+        if (h) this.opts.runtime.signal(h, 'SIGKILL');
+      } catch (err) {
+        // EPERM on one group must not keep the others from being killed.
+        this.opts.log.warn({ err }, `cannot kill ${i.id}: ${errorMessage(err)}`);
+      }
     }
   }
 
@@ -161,7 +166,7 @@ export class Controller {
     for (const id of this.probes.keys()) this.stopProbes(id);
   }
 
-  /** Adds a replica found alive from an earlier run of tend (see daemon adoption). */
+  /** Adds a replica found alive from an earlier run of tend (see state/adoption.ts). */
   adopt(inst: Omit<Instance, 'id'>, handle: ProcessHandle): boolean {
     const id = this.nextId(inst.service, inst.index);
     const ok = this.opts.runtime.adopt(handle, (status) => this.onExit(id, status));
@@ -170,7 +175,36 @@ export class Controller {
     this.instances.set(id, adopted);
     this.startProbes(adopted);
     this.emit({ type: 'replica.adopted', service: inst.service, replica: inst.index, pid: handle.pid });
+    this.changed();
     return true;
+  }
+
+  /** A recorded replica that exited while no tend watched it: judged as its exit would have been
+   *  (a finished job is completed and not run again; an unknowable exit is not re-run either). */
+  restoreExited(inst: Omit<Instance, 'id' | 'state' | 'ready'>, exit: ExitStatus): void {
+    const id = this.nextId(inst.service, inst.index);
+    const before: Instance = { ...inst, id, state: 'running', ready: false };
+    const next = tr.exited(before, exit, this.random());
+    this.instances.set(id, next);
+    this.emitExit(before, next, exit, exit.unknown ? 'exited while no tend watched it' : undefined);
+    this.changed();
+  }
+
+  /** A job that completed under an earlier tend (state.json): it stays completed. */
+  restoreCompleted(service: string, index: number, spec: ServiceSpec, completedAt: number): void {
+    const id = this.nextId(service, index);
+    this.instances.set(id, { id, service, index, spec, state: 'completed', ready: false, restarts: 0, deaths: [], streak: 0, completedAt, exitCode: 0 });
+  }
+
+  /** The services the previous daemon had in force (their last good specs): the starting point,
+   *  so that a first load that is not clean keeps them exactly as a running daemon would. */
+  seed(specs: readonly ServiceSpec[]): void {
+    if (specs.length === 0) return;
+    const services = new Map(specs.map((s) => [s.name, s]));
+    const files = new Map<string, string[]>();
+    for (const s of specs) files.set(s.file, [...(files.get(s.file) ?? []), s.name]);
+    this.loaded = { services: [...specs], problems: [], files, fingerprint: '' };
+    this.desired = { services, blocked: graphIssues(specs).blocked, shuttingDown: false };
   }
 
   /** Manual restart: replace by the update strategy, resetting crash-loop counters. */
@@ -372,8 +406,10 @@ export class Controller {
     let launch: ReplicaLaunch;
     try {
       launch = this.expand(inst);
-      // Lets a later tend adopt it by its environment alone, should the state file miss it.
+      // Lets a later tend adopt it by its environment alone, should the state file miss it, and
+      // tell it from its descendants (state/orphans.ts).
       launch.env[SPEC_HASH_VAR] = a.spec.hash;
+      launch.env[NONCE_VAR] = inst.nonce = newNonce();
     } catch (err) {
       this.instances.set(id, tr.spawnFailed(inst, errorMessage(err), true, now, this.random()));
       this.emit({ type: 'replica.failed', service: a.service, replica: a.index, reason: errorMessage(err) });
@@ -432,7 +468,19 @@ export class Controller {
     this.opts.runtime
       .stop(h, inst.spec.stopSignal, inst.spec.stopTimeoutMs)
       .then((res) => this.onStopped(id, res.killed))
-      .catch((err) => this.opts.log.error({ err }, `stop of ${id} failed`));
+      .catch((err) => this.onStopFailed(id, err));
+  }
+
+  /** The group cannot be signalled (EPERM: it changed its credentials). It must not stay
+   *  `stopping` for ever (`tend down` would hang): it is failed, and the reason says why. */
+  private onStopFailed(id: string, err: unknown): void {
+    const inst = this.instances.get(id);
+    this.opts.log.error({ err }, `stop of ${id} failed`);
+    if (!inst || inst.state !== 'stopping') return;
+    const reason = `cannot stop process group ${inst.pgid}: ${errorMessage(err)}; it may still run`;
+    this.instances.set(id, { ...inst, state: 'failed', ready: false, reason });
+    this.emit({ type: 'replica.failed', service: inst.service, replica: inst.index, pid: inst.pid, reason });
+    this.changed();
   }
 
   private onStopped(id: string, killed: boolean): void {
@@ -443,7 +491,17 @@ export class Controller {
     const next = tr.exited(inst, { ...exit, at: Date.now() }, this.random());
     this.instances.set(id, next);
     this.emitExit(inst, next, exit, killed ? 'SIGKILL after stop_timeout' : undefined);
+    this.stopEscaped(inst);
     this.changed();
+  }
+
+  /** `stop_escaped: kill`: processes the replica started that left its group go with it. */
+  private stopEscaped(inst: Instance): void {
+    if (inst.spec.stopEscaped !== 'kill' || inst.nonce === undefined) return;
+    for (const g of findEscaped(inst.nonce, inst.pgid ?? -1)) {
+      const h = { pid: g.pgid, pgid: g.pgid, startTime: g.startTime, startedAt: 0 };
+      void this.opts.runtime.stop(h, inst.spec.stopSignal, inst.spec.stopTimeoutMs).catch(() => undefined);
+    }
   }
 
   /** The process (leader) exited. During a stop we wait for the whole group (onStopped). */
@@ -461,6 +519,7 @@ export class Controller {
     this.emitExit(inst, next, status);
     // Whatever the leader left behind in its group goes with it (systemd's KillMode=control-group).
     void this.opts.runtime.stop(h, inst.spec.stopSignal, inst.spec.stopTimeoutMs).catch(() => undefined);
+    this.stopEscaped(inst);
     this.changed();
   }
 
@@ -531,7 +590,7 @@ export class Controller {
       } else if (runner) {
         runner.update(spec);
       } else {
-        const r = new ProbeRunner(spec, { cwd: launch.cwd, env: launch.env }, (state, prev) =>
+        const r = new ProbeRunner(spec, probeContext(launch, inst.spec.user), (state, prev) =>
           this.onProbe(inst.id, kind, state, prev),
         );
         entry[kind] = r;
@@ -631,6 +690,14 @@ export class Controller {
     this.opts.onChange?.();
     this.kick();
   }
+}
+
+/** Where an exec probe runs: the replica's cwd and environment without tend's identity variables
+ *  (a probe is never mistaken for the replica by a later tend), as the replica's user. */
+function probeContext(launch: ReplicaLaunch, user: string | undefined): { cwd: string; env: Record<string, string>; user?: string } {
+  const env = { ...launch.env };
+  for (const v of IDENTITY_VARS) delete env[v];
+  return { cwd: launch.cwd, env, ...(user !== undefined ? { user } : {}) };
 }
 
 function handleOf(i: Instance): ProcessHandle | undefined {

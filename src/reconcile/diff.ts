@@ -17,6 +17,7 @@ const LIVE_FIELDS: [keyof ServiceSpec, string][] = [
   ['restartWindowMs', 'restart_window'],
   ['stopSignal', 'stop_signal'],
   ['stopTimeoutMs', 'stop_timeout'],
+  ['stopEscaped', 'stop_escaped'],
   ['oneshot', 'oneshot'],
   ['update', 'update'],
   ['limits', 'limits'],

@@ -51,9 +51,19 @@ export function exited(i: Instance, exit: ExitStatus, jitter: number): Instance 
   if (i.stopIntent === 'restart') return crashed(gone, i.restartRequested ?? i.reason ?? how, exit.at, jitter);
   if (i.stopIntent !== undefined) return { ...gone, state: 'stopped', reason: stopReasonText(i.stopIntent) };
 
-  const success = exit.code === 0 && !exit.signal;
-  if (i.spec.oneshot && success) return { ...gone, state: 'completed', reason: undefined };
   const policy = i.spec.restart;
+  if (exit.unknown && (i.spec.oneshot || policy !== 'always')) {
+    // An adopted process whose exit status only the previous tend could have read: running a job
+    // (or a never/on-failure service) again could do harm (a migration run twice), so it is not
+    // run again without a person saying so.
+    return {
+      ...gone,
+      state: 'failed',
+      reason: `exit status unknown: it exited while adopted from an earlier tend, so it is not run again (${i.spec.oneshot ? 'oneshot' : `restart: ${policy}`}); \`tend restart ${i.service}\` runs it again`,
+    };
+  }
+  const success = exit.code === 0 && !exit.signal;
+  if (i.spec.oneshot && success) return { ...gone, state: 'completed', reason: undefined, completedAt: exit.at };
   if (policy === 'never' || (policy === 'on-failure' && success)) {
     return success
       ? { ...gone, state: 'stopped', reason: `exited with ${how} (restart: ${policy})` }

@@ -56,6 +56,10 @@ export interface Instance {
   restartRequested?: string;
   /** A manual restart: replace it by the update strategy, like a spec change. */
   replaceRequested?: boolean;
+  /** The spawn's nonce (state/orphans.ts): how a later tend tells the replica from its descendants. */
+  nonce?: string;
+  /** When a oneshot completed (persisted, so that a restart of tend never runs it again). */
+  completedAt?: number;
 }
 
 export interface DesiredState {

@@ -3,7 +3,7 @@
 // these for up to thousands of replicas, so every reader is one small synchronous read.
 
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { constants as osConstants, endianness } from 'node:os';
 
 export interface ProcStat {
   pid: number;
@@ -17,6 +17,8 @@ export interface ProcStat {
   cpuTicks: number;
   /** Resident set size in pages (field 24). */
   rssPages: number;
+  /** Field 52 (Linux 3.5+): the exit status as waitpid(2) reports it, meaningful for a zombie. */
+  exitStatus?: number;
 }
 
 // /proc/<pid>/stat is well under 1 KiB; one buffer serves every read (all reads are synchronous).
@@ -57,7 +59,21 @@ export function parseProcStat(text: string): ProcStat | null {
     cpuTicks: Number(f[11]) + Number(f[12]),
     startTime: Number(f[19]),
     rssPages: Number(f[21]),
+    ...(f.length >= 50 ? { exitStatus: Number(f[49]) } : {}),
   };
+}
+
+/** How a process that we did not spawn exited, read from its zombie (which lingers until its
+ *  parent, or an init that reaps, collects it). Undefined when it is gone or not a zombie of the
+ *  same start time: then the exit status is unknowable to anyone but its parent. */
+export function zombieExit(pid: number, startTime: number): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+  const s = readProcStat(pid);
+  if (s === null || s.state !== 'Z' || s.startTime !== startTime || s.exitStatus === undefined) return undefined;
+  const status = s.exitStatus;
+  const sig = status & 0x7f;
+  if (sig === 0) return { code: (status >> 8) & 0xff, signal: null };
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === sig)?.[0] as NodeJS.Signals | undefined;
+  return { code: null, signal: name ?? null };
 }
 
 // One process's stat, or null when there is no such process.

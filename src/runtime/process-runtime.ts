@@ -12,7 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import { errorMessage } from '../errors.js';
-import { isLive, readProcStat, sameProcess, scanGroups } from './proc.js';
+import { isLive, readProcStat, sameProcess, scanGroups, zombieExit } from './proc.js';
 import type { ExitStatus, ProcessHandle, StartRequest, StartResult, StopResult } from './types.js';
 import { resolveUser, type UserIds } from './user.js';
 
@@ -174,7 +174,9 @@ export class ProcessRuntime {
     for (const [pid, a] of this.adopted) {
       if (sameProcess(a.handle)) continue; // zombie, gone or pid reused all mean it exited
       this.adopted.delete(pid);
-      a.onExit({ code: null, signal: null, at: Date.now() });
+      // Where init does not reap orphans the zombie still holds its exit status.
+      const exit = zombieExit(pid, a.handle.startTime);
+      a.onExit(exit ? { ...exit, at: Date.now() } : { code: null, signal: null, at: Date.now(), unknown: true });
       this.leaderExited(a.handle.pgid);
     }
     if (this.adopted.size === 0) {

@@ -18,6 +18,9 @@ export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
   at: number;
+  /** An adopted process (not our child) whose exit status could not be read: only its parent
+   *  can wait() for it, and that was the previous tend. */
+  unknown?: boolean;
 }
 
 export interface StartRequest {

@@ -71,6 +71,8 @@ export interface ServiceSpec {
   restartWindowMs: number; // default 5m
   stopSignal: NodeJS.Signals; // default SIGTERM
   stopTimeoutMs: number; // default 10s
+  /** Processes that left the replica's group: kept (default) or killed with it. */
+  stopEscaped: 'keep' | 'kill';
   oneshot: boolean; // default false
   update: UpdateSpec;
   limits: LimitsSpec;

@@ -1,26 +1,79 @@
 // Finding our replicas without the state file (it was lost, corrupt, or written a moment before a
-// spawn). Every replica is spawned with TEND_STATE_DIR=<absolute state dir> and TEND_SPEC_HASH in
-// its environment, besides TEND_SERVICE and TEND_REPLICA, and leads its own process group; so one
-// scan of /proc finds exactly the groups this state directory started — never anyone else's — and
-// says which slot and which spec each one runs.
+// spawn). Identity must be something no user sets by accident: an exported TEND_STATE_DIR in a
+// caller's shell once made tend stop the caller (`timeout 30 tend up -d` got SIGTERM). So every
+// replica carries two variables of tend's own:
+//   TEND_SUPERVISOR_ID   a random token per state directory (the file `id` in it, mode 0600);
+//   TEND_REPLICA_NONCE   a random nonce per spawn, recorded with the replica in state.json;
+// besides TEND_SERVICE, TEND_REPLICA and TEND_SPEC_HASH, which say which slot and spec it runs.
+// A replica's descendants inherit its environment (a `setsid` child, a daemonising grandchild), so a
+// nonce may be carried by several group leaders: the replica is the one state.json recorded, or,
+// without a record, the oldest; the others are never adopted as replicas.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { readProcStat } from '../runtime/proc.js';
 
-export const STATE_DIR_MARKER = 'TEND_STATE_DIR';
+export const SUPERVISOR_ID_VAR = 'TEND_SUPERVISOR_ID';
+export const NONCE_VAR = 'TEND_REPLICA_NONCE';
 export const SPEC_HASH_VAR = 'TEND_SPEC_HASH';
+/** Still set in every replica's environment (a replica running `tend status` finds its daemon),
+ *  but never used to recognise one. */
+export const STATE_DIR_VAR = 'TEND_STATE_DIR';
+/** The variables that make a process look like a replica: stripped from probes and hooks. */
+export const IDENTITY_VARS = [SUPERVISOR_ID_VAR, NONCE_VAR] as const;
+
+const ID_NAME = 'id';
+
+/** The state directory's token, created on first use (exclusively, so two daemons agree). */
+export function supervisorId(stateDir: string): string {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const path = join(stateDir, ID_NAME);
+  const existing = readId(path);
+  if (existing) return existing;
+  const token = randomBytes(16).toString('hex');
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, `${token}\n`);
+    closeSync(fd);
+    return token;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return readId(path) ?? token;
+  }
+}
+
+/** The token without creating it (test helpers, `tend down` cleaning up after a dead daemon). */
+export function readSupervisorId(stateDir: string): string | undefined {
+  return readId(join(stateDir, ID_NAME));
+}
+
+function readId(path: string): string | undefined {
+  try {
+    const t = readFileSync(path, 'utf8').trim();
+    return /^[0-9a-f]{32}$/.test(t) ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fresh nonce for one spawn. */
+export function newNonce(): string {
+  return randomBytes(8).toString('hex');
+}
 
 export interface MarkedGroup {
   pgid: number;
   startTime: number;
+  nonce?: string;
   service?: string;
   index?: number;
   hash?: string;
 }
 
-/** Live group leaders (pid === pgid) whose environment carries our state-dir marker. */
-export function findMarkedGroups(stateDir: string): MarkedGroup[] {
-  const marker = `${STATE_DIR_MARKER}=${stateDir}`;
+/** Live group leaders (pid === pgid) whose environment carries this state directory's token. */
+export function findMarkedGroups(token: string): MarkedGroup[] {
+  const marker = `${SUPERVISOR_ID_VAR}=${token}`;
   const found: MarkedGroup[] = [];
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
@@ -36,13 +89,57 @@ export function findMarkedGroups(stateDir: string): MarkedGroup[] {
     if (!env.includes(marker)) continue;
     const get = (key: string) => env.find((e) => e.startsWith(`${key}=`))?.slice(key.length + 1);
     const index = Number(get('TEND_REPLICA'));
-    found.push({
-      pgid: pid,
-      startTime: stat.startTime,
-      ...(get('TEND_SERVICE') ? { service: get('TEND_SERVICE') } : {}),
-      ...(Number.isInteger(index) ? { index } : {}),
-      ...(get(SPEC_HASH_VAR) ? { hash: get(SPEC_HASH_VAR) } : {}),
-    });
+    const group: MarkedGroup = { pgid: pid, startTime: stat.startTime };
+    const nonce = get(NONCE_VAR);
+    const service = get('TEND_SERVICE');
+    const hash = get(SPEC_HASH_VAR);
+    if (nonce) group.nonce = nonce;
+    if (service) group.service = service;
+    if (get('TEND_REPLICA') !== undefined && Number.isInteger(index)) group.index = index;
+    if (hash) group.hash = hash;
+    found.push(group);
   }
   return found;
+}
+
+/** Group leaders other than `except` carrying a replica's spawn nonce: its descendants that left
+ *  its group. One /proc scan; used only for services with `stop_escaped: kill`. */
+export function findEscaped(nonce: string, except: number): { pgid: number; startTime: number }[] {
+  const marker = `${NONCE_VAR}=${nonce}`;
+  const found: { pgid: number; startTime: number }[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === except || pid === process.pid) continue;
+    const stat = readProcStat(pid);
+    if (!stat || stat.pgid !== pid || stat.state === 'Z' || stat.state === 'X') continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(marker)) found.push({ pgid: pid, startTime: stat.startTime });
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+/** Splits marked groups into one candidate replica per nonce (the oldest leader) and the rest
+ *  (descendants that left the replica's group: never replicas). */
+export function oldestPerNonce(groups: MarkedGroup[]): { candidates: MarkedGroup[]; escaped: MarkedGroup[] } {
+  const byNonce = new Map<string, MarkedGroup[]>();
+  const candidates: MarkedGroup[] = [];
+  for (const g of groups) {
+    if (g.nonce === undefined) {
+      candidates.push(g);
+      continue;
+    }
+    const list = byNonce.get(g.nonce);
+    if (list) list.push(g);
+    else byNonce.set(g.nonce, [g]);
+  }
+  const escaped: MarkedGroup[] = [];
+  for (const list of byNonce.values()) {
+    list.sort((a, b) => a.startTime - b.startTime || a.pgid - b.pgid);
+    candidates.push(list[0]!);
+    escaped.push(...list.slice(1));
+  }
+  return { candidates, escaped };
 }

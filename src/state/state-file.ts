@@ -1,9 +1,14 @@
-// state.json: the replicas tend runs, so that a new daemon can adopt them after a crash of the old
-// one (DESIGN §4). Each replica is recorded with pid *and* /proc start time (pids are reused) and
-// its process group; the specs they run are stored once per hash.
+// state.json: what a new daemon needs to carry on after a crash (or an upgrade) of the old one,
+// written atomically (DESIGN §4):
+//   - the replicas that run: pid *and* /proc start time (pids are reused), process group, the
+//     spawn's nonce (state/orphans.ts), the spec hash, and the crash-loop history;
+//   - the jobs that completed, so that a restart of tend never runs a finished job again;
+//   - the last good spec of every service, so that a first load that is not clean (services.d
+//     missing mid-deploy, a file that a typo broke while the old daemon tolerated it) keeps what
+//     runs exactly as a running daemon would.
+// Specs are stored once per (hash, service).
 
 import { readFileSync, renameSync } from 'node:fs';
-import type { Instance } from '../reconcile/types.js';
 import type { ServiceSpec } from '../spec/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
@@ -16,13 +21,38 @@ export interface ReplicaRecord {
   startedAt: number;
   hash: string;
   restarts: number;
+  /** The spawn's nonce (absent in files written by tend before it had one). */
+  nonce?: string;
+  /** Crash-loop history: exit times in the restart window, and the back-off exponent. */
+  deaths?: number[];
+  streak?: number;
+}
+
+/** A oneshot replica that exited 0 with this spec. */
+export interface CompletionRecord {
+  service: string;
+  index: number;
+  hash: string;
+  exitedAt: number;
 }
 
 export interface StateFile {
-  version: 1;
+  version: 2;
   daemonPid: number;
   specs: Record<string, ServiceSpec>;
   replicas: ReplicaRecord[];
+  completions: CompletionRecord[];
+  /** The services in force (the last good version of each), by name → key into `specs`. */
+  desired: Record<string, string>;
+  /** Processes that left a replica's group and were kept (stop_escaped: keep): never taken for
+   *  a replica left over by this daemon, so a later start leaves them alone too. */
+  escaped: EscapedRecord[];
+}
+
+export interface EscapedRecord {
+  pgid: number;
+  startTime: number;
+  nonce: string;
 }
 
 export type StateRead =
@@ -31,36 +61,53 @@ export type StateRead =
   /** Unreadable or malformed: it was moved aside to `movedTo`. */
   | { kind: 'corrupt'; error: string; movedTo: string };
 
-/** The records worth keeping: instances with a process. */
-export function snapshotState(instances: Iterable<Readonly<Instance>>, daemonPid: number): StateFile {
-  const specs: Record<string, ServiceSpec> = {};
-  const replicas: ReplicaRecord[] = [];
-  for (const i of instances) {
-    if (i.pid === undefined || i.pgid === undefined || i.procStart === undefined) continue;
-    specs[i.spec.hash + ':' + i.service] = i.spec;
-    replicas.push({
-      service: i.service,
-      index: i.index,
-      pid: i.pid,
-      pgid: i.pgid,
-      procStart: i.procStart,
-      startedAt: i.startedAt ?? 0,
-      hash: i.spec.hash,
-      restarts: i.restarts,
-    });
-  }
-  return { version: 1, daemonPid, specs, replicas };
+/** What the daemon hands to `snapshotState`: plain data, no reconciler types. */
+export interface StateSnapshotInput {
+  replicas: Iterable<Omit<ReplicaRecord, 'hash'> & { spec: ServiceSpec }>;
+  completions: Iterable<{ service: string; index: number; spec: ServiceSpec; exitedAt: number }>;
+  desired: Iterable<ServiceSpec>;
+  escaped?: Iterable<EscapedRecord>;
 }
 
-export function specOf(state: StateFile, r: ReplicaRecord): ServiceSpec | undefined {
-  return state.specs[r.hash + ':' + r.service];
+const keyOf = (spec: ServiceSpec) => `${spec.hash}:${spec.name}`;
+
+export function snapshotState(input: StateSnapshotInput, daemonPid: number): StateFile {
+  const specs: Record<string, ServiceSpec> = {};
+  const replicas: ReplicaRecord[] = [];
+  const completions: CompletionRecord[] = [];
+  const desired: Record<string, string> = {};
+  for (const { spec, ...r } of input.replicas) {
+    specs[keyOf(spec)] = spec;
+    replicas.push({ ...r, hash: spec.hash });
+  }
+  for (const c of input.completions) {
+    specs[keyOf(c.spec)] = c.spec;
+    completions.push({ service: c.service, index: c.index, hash: c.spec.hash, exitedAt: c.exitedAt });
+  }
+  for (const spec of input.desired) {
+    specs[keyOf(spec)] = spec;
+    desired[spec.name] = keyOf(spec);
+  }
+  return { version: 2, daemonPid, specs, replicas, completions, desired, escaped: [...(input.escaped ?? [])] };
+}
+
+export function specOf(state: StateFile, r: { service: string; hash: string }): ServiceSpec | undefined {
+  return state.specs[`${r.hash}:${r.service}`];
+}
+
+/** The last good specs the previous daemon had in force. */
+export function desiredOf(state: StateFile): ServiceSpec[] {
+  return Object.values(state.desired)
+    .map((k) => state.specs[k])
+    .filter((s): s is ServiceSpec => s !== undefined);
 }
 
 export function writeState(path: string, state: StateFile): void {
   writeFileAtomic(path, JSON.stringify(state));
 }
 
-/** Reads state.json; a corrupt file is moved aside (never deleted: it is evidence) and reported. */
+/** Reads state.json (version 2, or version 1 from an older tend); a corrupt file is moved aside
+ *  (never deleted: it is evidence) and reported. */
 export function readState(path: string, now = Date.now()): StateRead {
   let text: string;
   try {
@@ -70,16 +117,24 @@ export function readState(path: string, now = Date.now()): StateRead {
     return aside(path, now, (err as Error).message);
   }
   try {
-    const state = JSON.parse(text) as StateFile;
-    if (state?.version !== 1 || !Array.isArray(state.replicas) || typeof state.specs !== 'object' || state.specs === null) {
-      return aside(path, now, 'not a tend state file (version 1)');
+    const raw = JSON.parse(text) as Omit<Partial<StateFile>, 'version'> & { version?: number };
+    if ((raw?.version !== 1 && raw?.version !== 2) || !Array.isArray(raw.replicas) || typeof raw.specs !== 'object' || raw.specs === null) {
+      return aside(path, now, 'not a tend state file (version 1 or 2)');
     }
-    for (const r of state.replicas) {
+    for (const r of raw.replicas) {
       if (![r.pid, r.pgid, r.procStart, r.index].every(Number.isInteger) || typeof r.service !== 'string') {
         return aside(path, now, `malformed replica record ${JSON.stringify(r).slice(0, 100)}`);
       }
     }
-    return { kind: 'ok', state };
+    const completions = Array.isArray(raw.completions)
+      ? raw.completions.filter((c) => typeof c?.service === 'string' && Number.isInteger(c.index) && typeof c.hash === 'string')
+      : [];
+    const desired = raw.desired && typeof raw.desired === 'object' ? raw.desired : {};
+    const escaped = Array.isArray(raw.escaped) ? raw.escaped.filter((e) => Number.isInteger(e?.pgid) && Number.isInteger(e.startTime) && typeof e.nonce === 'string') : [];
+    return {
+      kind: 'ok',
+      state: { version: 2, daemonPid: raw.daemonPid ?? 0, specs: raw.specs, replicas: raw.replicas, completions, desired, escaped },
+    };
   } catch (err) {
     return aside(path, now, (err as Error).message);
   }

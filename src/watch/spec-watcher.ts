@@ -10,7 +10,7 @@
 // to a watch on the link (chokidar 5 keeps watching the old target), so the link's parent is
 // watched too and the real path is resolved again on every wake-up.
 
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync, watch as fsWatch, type FSWatcher as NodeFSWatcher } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -34,6 +34,7 @@ export interface SpecWatcherOptions {
 
 export class SpecWatcher {
   private watcher?: FSWatcher;
+  private parentWatch?: NodeFSWatcher;
   private realDir?: string;
   /** Inode of the watched directory: a directory removed and created again is a new one to watch. */
   private realIno?: number;
@@ -79,6 +80,17 @@ export class SpecWatcher {
     });
     this.watcher.on('error', (err) => this.opts.onError?.(err));
     await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
+    // chokidar misses a link renamed over services.d when the parent also holds another directory
+    // (found with the state directory beside services.d, as `.tend` usually is): inotify on the
+    // parent itself reports every rename in it, so any rename there asks for a look.
+    try {
+      this.parentWatch = fsWatch(parent, { persistent: false }, (event) => {
+        if (event === 'rename') this.glance();
+      });
+      this.parentWatch.on('error', (err) => this.opts.onError?.(err));
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
   }
 
   /** Watch these files too (env files referenced by specs); the set replaces the previous one. */
@@ -111,6 +123,7 @@ export class SpecWatcher {
 
   async close(): Promise<void> {
     clearTimeout(this.settleTimer);
+    this.parentWatch?.close();
     await this.watcher?.close();
   }
 

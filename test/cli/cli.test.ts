@@ -45,11 +45,15 @@ test('an unknown option is a usage error (exit 5)', async (t) => {
 
 test('client commands without a daemon exit 3 and say how to start one', async (t) => {
   const dir = tempDir(t);
-  for (const args of [['status'], ['logs', 'web'], ['restart', 'web'], ['events'], ['down']]) {
+  for (const args of [['status'], ['logs', 'web'], ['restart', 'web'], ['events']]) {
     const r = await runCli(dir, args);
     assert.equal(r.code, 3, args.join(' '));
     assert.equal(r.stderr, 'tend: no tend daemon on .tend/tend.sock — start one with `tend up -d`\n', args.join(' '));
   }
+  // `down` wants nothing to run: with no daemon and nothing left behind, that already holds.
+  const down = await runCli(dir, ['down']);
+  assert.equal(down.code, 0);
+  assert.equal(down.stdout, 'no tend daemon runs here: nothing to stop\n');
 });
 
 test('validate: exit 0 for a good directory, 1 with file:line:col for a bad one', async (t) => {

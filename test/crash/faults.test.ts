@@ -65,20 +65,21 @@ test('a spec file rewritten hundreds of times a second: passes stay bounded and 
   const s = await startSupervisor(t, dir, state, { settleMs: 100 });
   await s.waitReady('w', 1);
   const loadsBefore = s.events.filter((e) => e.type === 'spec.loaded').length;
+  // A count of writes, not a duration: how many fit in a second depends on the machine's load.
   const started = Date.now();
   let writes = 0;
-  while (Date.now() - started < 1500) {
+  for (; writes < 400; writes++) {
     writeFileSync(join(dir, 'w.yaml'), sleepService(`replicas: ${1 + (writes % 4)}\n# ${writes}`));
-    writes++;
     if (writes % 5 === 0) await new Promise((r) => setImmediate(r));
   }
+  const churn = Date.now() - started;
   writeFileSync(join(dir, 'w.yaml'), sleepService('replicas: 3'));
   await s.waitReady('w', 3);
   const loads = s.events.filter((e) => e.type === 'spec.loaded').length - loadsBefore;
-  t.diagnostic(`${writes} writes in 1.5 s gave ${loads} reloads`);
-  assert.ok(writes > 300, `wrote ${writes} times`);
-  // The max wait (2 s) bounds how often constant churn is read: a few reloads, not hundreds.
-  assert.ok(loads <= 5, `${loads} reloads`);
+  t.diagnostic(`${writes} writes in ${churn} ms gave ${loads} reloads`);
+  // The max wait (2 s) bounds how often constant churn is read: about one read per 2 s of churn
+  // and the final one, not one per write.
+  assert.ok(loads <= Math.ceil(churn / 2000) + 2, `${loads} reloads for ${writes} writes in ${churn} ms`);
 });
 
 test('a replica that floods exits keeps the daemon responsive and its history bounded', async (t) => {
@@ -115,7 +116,7 @@ test('a full disk under the state directory: tend keeps supervising and answerin
   const state = join(root, 'state');
   mkdirSync(state);
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', state], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', state], { stdio: 'pipe' });
   } catch (err) {
     rmSync(root, { recursive: true, force: true });
     t.skip(`cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]}): needs root`);

@@ -8,6 +8,7 @@ import { ApiClient } from '../../src/api/client.js';
 import type { StatusReport } from '../../src/api/types.js';
 import { FIXTURES, NODE, ROOT, allPids, isAlive, processReaper, procStat, procState, waitFor } from './index.js';
 import { SOCKET_NAME } from '../../src/state/pid-file.js';
+import { readSupervisorId } from '../../src/state/orphans.js';
 
 export interface DaemonProcess {
   child: ChildProcess;
@@ -67,9 +68,12 @@ export async function startDaemon(
   return d;
 }
 
-/** Group leaders alive with our state-dir marker in their environment: the replicas of this state dir. */
+/** Group leaders alive with this state dir's token in their environment: its replicas (and any
+ *  descendant of theirs that left their group). */
 export function markedGroups(stateDir: string): number[] {
-  const needle = `TEND_STATE_DIR=${stateDir}\0`;
+  const token = readSupervisorId(stateDir);
+  if (token === undefined) return [];
+  const needle = `TEND_SUPERVISOR_ID=${token}\0`;
   const found: number[] = [];
   for (const pid of allPids()) {
     if (!isAlive(pid)) continue;

@@ -45,6 +45,7 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     restartWindowMs: DEFAULTS.restartWindowMs,
     stopSignal: DEFAULTS.stopSignal,
     stopTimeoutMs: DEFAULTS.stopTimeoutMs,
+    stopEscaped: 'keep',
     oneshot: false,
     update: { ...DEFAULTS.update },
     limits: { ...DEFAULTS.limits },

@@ -22,6 +22,7 @@ export function spec(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec
     restartWindowMs: 300_000,
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 10_000,
+    stopEscaped: 'keep',
     oneshot: false,
     update: { strategy: 'rolling', maxUnavailable: 1, maxSurge: 0 },
     limits: { memoryBytes: 0, cpuPercent: 0, maxRuntimeMs: 0 },

@@ -130,3 +130,17 @@ test('livenessChanged: a failure asks for a restart with the probe output; a sec
   const ok = livenessChanged(i, { ...INITIAL_PROBE_STATE, status: 'success' });
   assert.equal(ok.restartRequested, undefined);
 });
+
+test('an adopted process whose exit status is unknown: a job or a never/on-failure service is not run again; always restarts', () => {
+  const unknown = { code: null, signal: null, at: 1000, unknown: true as const };
+  const job = exited(inst(spec('job', { oneshot: true, restart: 'on-failure' }), 0, 'running'), unknown, JITTER_NONE);
+  assert.equal(job.state, 'failed');
+  assert.match(job.reason ?? '', /exit status unknown.*not run again \(oneshot\); `tend restart job` runs it again/);
+  for (const restart of ['never', 'on-failure'] as const) {
+    const i = exited(inst(spec('w', { restart }), 0, 'running'), unknown, JITTER_NONE);
+    assert.equal(i.state, 'failed', restart);
+  }
+  assert.equal(exited(inst(spec('w'), 0, 'running'), unknown, JITTER_NONE).state, 'backoff');
+  const done = exited(inst(spec('job', { oneshot: true, restart: 'on-failure' }), 0, 'running'), { code: 0, signal: null, at: 1234 }, JITTER_NONE);
+  assert.deepEqual([done.state, done.completedAt], ['completed', 1234]);
+});

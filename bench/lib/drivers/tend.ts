@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, sym
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../../../src/api/client.js';
 import type { StatusReport, TendEvent } from '../../../src/api/types.js';
-import { findMarkedGroups } from '../../../src/state/orphans.js';
+import { findMarkedGroups, readSupervisorId } from '../../../src/state/orphans.js';
 import type { Driver, LaunchOptions } from '../driver.js';
 import { registry, tailOf } from '../procs.js';
 import { exitOf, launch } from '../spawn.js';
@@ -206,7 +206,7 @@ export class TendDriver implements Driver {
 
   async cleanup(): Promise<void> {
     this.events?.abort();
-    for (const g of findMarkedGroups(this.stateDir)) registry.addPid(g.pgid, g.startTime, true);
+    for (const g of findMarkedGroups(readSupervisorId(this.stateDir) ?? '-')) registry.addPid(g.pgid, g.startTime, true);
     await registry.killAndWait().catch(() => undefined);
     rmSync(this.tmp, { recursive: true, force: true });
   }
