@@ -111,3 +111,10 @@ test('exec: canceling a run kills it at once', async (t) => {
   assert.deepEqual([r.ok, r.output], [false, 'canceled']);
   await waitFor(() => !isAlive(grandchild), { timeoutMs: 2000, what: `grandchild ${grandchild} to die` });
 });
+
+test('exec: with the replica\'s `user:` the probe runs as that user, never as root', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  const r = await runProbe({ kind: 'exec', command: ['id', '-u'] }, 5000, { cwd: '/', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, user: 'nobody' });
+  assert.deepEqual([r.ok, r.output], [true, '65534']);
+  const unknown = await runProbe({ kind: 'exec', command: ['id', '-u'] }, 5000, { cwd: '/', env: {}, user: 'no-such-user-here' });
+  assert.deepEqual([unknown.ok, unknown.output], [false, 'unknown user "no-such-user-here" (not in /etc/passwd)']);
+});
