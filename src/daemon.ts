@@ -16,9 +16,10 @@ import { startApiServer } from './api/server.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
 import { TendError, errorMessage } from './errors.js';
-import { diffSpecs } from './reconcile/diff.js';
+import { previewChanges } from './reconcile/preview.js';
+import { assertDirectory, realOrSelf } from './spec/dir.js';
 import { Controller } from './reconcile/controller.js';
-import { buildStatus } from './reconcile/status.js';
+import { buildStatus } from './api/status.js';
 import { logPath } from './runtime/logs.js';
 import type { ProcessHandle } from './runtime/types.js';
 import type { ServiceSpec } from './spec/types.js';
@@ -159,7 +160,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
   const read = readState(statePath);
   if (read.kind === 'corrupt') {
     log.error(`state file ${statePath} is corrupt (${read.error}); moved to ${read.movedTo}`);
-    events.emit({ type: 'state.corrupt', reason: read.error, detail: read.movedTo });
+    events.emit({ type: 'state.corrupt', reason: 'StateCorrupt', message: `state.json is corrupt (${read.error}); moved aside`, detail: read.movedTo });
   }
   const state = read.kind === 'ok' ? read.state : undefined;
   if (state) controller.seed(desiredOf(state));
@@ -256,9 +257,13 @@ function makeControlPlane(
       known(service, index);
       controller.kill(service, index, signal);
     },
-    async plan(dir): Promise<PlanReport> {
-      const next = await loadDirectory(dir);
-      const changes = diffSpecs(controller.desiredState.services, next);
+    async plan(dir, opts = {}): Promise<PlanReport> {
+      assertDirectory(dir);
+      // By default the files' contents are compared, resolved as if they stood where the running
+      // directory stands (a copy, a worktree, a CI checkout); --switch compares their location too.
+      const running = controller.lastLoad ? realOrSelf(controller.source.describe()) : undefined;
+      const next = await loadDirectory(dir, opts.switchTo || running === undefined ? {} : { resolveAs: running });
+      const changes = previewChanges(controller.desiredState.services, next, controller.instances.values(), { held: controller.holds });
       return { changes, errors: next.problems.map(({ file, line, column, message }) => ({ file, line, column, message })) };
     },
     reload() {
@@ -325,7 +330,7 @@ function logEvent(log: Logger, e: TendEvent): void {
   const what = e.type.replace(/^replica\.|^service\.|^spec\./, '');
   const pid = e.pid ? ` pid ${e.pid}` : '';
   const exit = e.exit_code !== undefined && e.exit_code !== null ? ` code ${e.exit_code}` : e.signal ? ` ${e.signal}` : '';
-  const reason = e.reason ? `: ${e.reason}` : '';
+  const reason = e.message ? `: ${e.message}` : '';
   const msg = `${who}${what}${pid}${exit}${reason}`;
   // The message only: events.jsonl holds the structured record; serialising it twice cost ~5% of a
   // 1000-replica start (bench/FINDINGS.md).

@@ -2,7 +2,7 @@
 // memory for `GET /v1/events`, fanned out to live subscribers and to the daemon's log.
 
 import { createWriteStream, renameSync, statSync, type WriteStream } from 'node:fs';
-import type { TendEvent } from './api/types.js';
+import type { EventBody, TendEvent } from './reconcile/events.js';
 
 export interface EventLogOptions {
   /** events.jsonl; omitted: memory only (tests, `tend plan`). */
@@ -30,8 +30,8 @@ export class EventLog {
   }
 
   /** Records an event; `ts` is added here so every event is stamped by one clock. */
-  emit(event: Omit<TendEvent, 'ts'>): TendEvent {
-    const e: TendEvent = { ts: new Date().toISOString(), ...event };
+  emit(event: EventBody): TendEvent {
+    const e = { ts: new Date().toISOString(), ...event } as TendEvent;
     this.ring.push(e);
     if (this.ring.length > this.keep) this.ring.splice(0, this.ring.length - this.keep);
     if (this.stream) {

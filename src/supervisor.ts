@@ -47,7 +47,7 @@ export class Supervisor {
     this.controller = new Controller({
       source: this.source,
       runtime: this.runtime,
-      events: this.events,
+      emit: (e) => void this.events.emit(e),
       log: opts.log,
       logDir: join(this.stateDir, 'logs'),
       // The token lets a later tend find its replicas even without a state file (state/orphans.ts);

@@ -44,8 +44,8 @@ export class ApiClient {
   }
 
   /** What applying `dir` (absolute) would change. */
-  plan(dir: string): Promise<PlanReport> {
-    return this.json('POST', '/v1/plan', { dir });
+  plan(dir: string, opts: { switchTo?: boolean } = {}): Promise<PlanReport> {
+    return this.json('POST', '/v1/plan', { dir, ...(opts.switchTo ? { switch: true } : {}) });
   }
 
   /** Asks the daemon to re-read its spec source now. */

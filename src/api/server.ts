@@ -99,11 +99,11 @@ async function handle(
       return replicaAction(req, res, control, serviceName(segments[2]), segments[3] as ReplicaAction);
     case 'POST /v1/plan': {
       const body = await readJson(req);
-      const dir = (body as { dir?: unknown }).dir;
+      const { dir, switch: switchTo } = body as { dir?: unknown; switch?: unknown };
       if (typeof dir !== 'string' || !isAbsolute(dir)) {
         throw new TendError('API_BAD_REQUEST', `expected "dir" to be an absolute path, got ${JSON.stringify(dir)}`);
       }
-      return sendJson(res, 200, await control.plan(dir));
+      return sendJson(res, 200, await control.plan(dir, { switchTo: switchTo === true }));
     }
     case 'POST /v1/reload':
       await readJson(req);

@@ -61,33 +61,18 @@ export interface StatusReport {
   pid: number;
 }
 
-/** One line of `tend plan`. op: + start, - stop, ~ replace, = scale, ! problem. */
-export interface PlanChange {
-  op: '+' | '-' | '~' | '=' | '!';
-  service: string;
-  index?: number;
-  /** The rendered line: `+ web/2 start`, `~ api replace (env.LOG_LEVEL changed)`, `= worker scale 3 → 5`. */
-  text: string;
-}
+/** One line of `tend plan` (computed by the planner: src/reconcile/preview.ts). */
+export type { PlanChange } from '../reconcile/preview.js';
+import type { PlanChange } from '../reconcile/preview.js';
 
 export interface PlanReport {
   changes: PlanChange[];
   errors: SpecErrorStatus[];
 }
 
-/** An event (DESIGN §7). Fields that do not apply are omitted. */
-export interface TendEvent {
-  ts: string;
-  type: string;
-  service?: string;
-  replica?: number;
-  pid?: number;
-  exit_code?: number | null;
-  signal?: string | null;
-  reason?: string;
-  /** Extra detail, e.g. a probe's last output or a spec problem's location. */
-  detail?: string;
-}
+/** Events are the reconciler's typed union (src/reconcile/events.ts). */
+export type { TendEvent } from '../reconcile/events.js';
+import type { TendEvent } from '../reconcile/events.js';
 
 /** What the daemon exposes to the API server. Methods throw TendError (API_NOT_FOUND, API_BAD_REQUEST,
  *  ...) for bad input; the server maps codes to HTTP statuses. */
@@ -98,8 +83,10 @@ export interface ControlPlane {
   pause(service: string, index?: number): void;
   resume(service: string, index?: number): void;
   kill(service: string, index: number | undefined, signal: NodeJS.Signals): void;
-  /** What applying `dir` would change, compared with what runs now. */
-  plan(dir: string): Promise<PlanReport>;
+  /** What applying `dir` would change, compared with what runs now: its files' contents as if
+   *  they stood where the running directory stands, or with `switchTo`, as if the daemon were
+   *  pointed at `dir` (a release symlink switch, where a changed cwd is real). */
+  plan(dir: string, opts?: { switchTo?: boolean }): Promise<PlanReport>;
   /** Re-read the spec source now (the watcher normally does this). */
   reload(): void;
   /** Stop every service, dependents first, then the daemon exits. Resolves when all are stopped. */

@@ -34,7 +34,8 @@ export function eventLine(term: Pick<Term, 'color'>, e: TendEvent): string {
   if (e.pid !== undefined) parts.push(`pid=${e.pid}`);
   if (e.exit_code !== undefined && e.exit_code !== null) parts.push(`exit=${e.exit_code}`);
   if (e.signal) parts.push(`signal=${e.signal}`);
-  if (e.reason) parts.push(e.reason);
+  if (e.message) parts.push(e.message);
+  if (e.reason) parts.push(paint(term, 'dim', `[${e.reason}]`));
   if (e.detail) parts.push(paint(term, 'dim', e.detail));
   return parts.join(' ');
 }

@@ -139,10 +139,11 @@ Examples:
     .description('what applying DIR would do to what runs now (to nothing when no daemon runs)')
     .argument('[dir]', 'the services directory', 'services.d')
     .option('--exit-code', 'exit 2 when there are changes (for CI)')
+    .option('--switch', 'compare as if the daemon were pointed at DIR (a release switch: its location counts)')
     .option('-o, --output <format>', 'json or table')
     .addHelpText(
       'after',
-      '\nExamples:\n  tend plan\n  tend plan ../checkout/services.d --exit-code\n\nLines: + start, - stop, ~ replace or update, = scale, ! problem.',
+      '\nExamples:\n  tend plan\n  tend plan ../checkout/services.d --exit-code     a copy, worktree or CI checkout: contents compared\n  tend plan releases/43/services.d --switch         what pointing the daemon there would do\n\nLines: + start, - stop, ~ replace or update, = scale, ! problem.',
     )
     .action((dir: string, opts) => run(async () => (await import('./plan.js')).planCommand(cli, dir, opts)));
 

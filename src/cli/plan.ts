@@ -4,7 +4,8 @@
 import { resolve } from 'node:path';
 import type { PlanChange, PlanReport } from '../api/types.js';
 import { TendError } from '../errors.js';
-import { diffSpecs } from '../reconcile/diff.js';
+import { previewChanges } from '../reconcile/preview.js';
+import { assertDirectory } from '../spec/dir.js';
 import { loadDirectory } from '../spec/load.js';
 import { parseOutput, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -14,6 +15,8 @@ import { paint, type Colour } from './term.js';
 export interface PlanOptions {
   exitCode?: boolean;
   output?: string;
+  /** Compare as if the daemon were pointed at DIR (a release switch), location included. */
+  switch?: boolean;
 }
 
 const OP_COLOUR: Record<PlanChange['op'], Colour> = { '+': 'green', '-': 'red', '~': 'yellow', '=': 'cyan', '!': 'red' };
@@ -22,7 +25,8 @@ const OP_COLOUR: Record<PlanChange['op'], Colour> = { '+': 'green', '-': 'red', 
 export async function planCommand(cli: Cli, dirArg: string | undefined, opts: PlanOptions): Promise<number> {
   const output = parseOutput(opts.output);
   const dir = resolve(dirArg ?? 'services.d');
-  const report = await planAgainstDaemon(cli, dir);
+  assertDirectory(dir);
+  const report = await planAgainstDaemon(cli, dir, opts.switch === true);
 
   if (output === 'json') {
     cli.out.write(JSON.stringify(report, null, 2) + '\n');
@@ -35,16 +39,16 @@ export async function planCommand(cli: Cli, dirArg: string | undefined, opts: Pl
   return opts.exitCode && report.changes.length > 0 ? EXIT.CHANGES : EXIT.OK;
 }
 
-async function planAgainstDaemon(cli: Cli, dir: string): Promise<PlanReport> {
+async function planAgainstDaemon(cli: Cli, dir: string, switchTo: boolean): Promise<PlanReport> {
   try {
-    return await cli.client().plan(dir);
+    return await cli.client().plan(dir, { switchTo });
   } catch (err) {
     if (!(err instanceof TendError && err.code === 'DAEMON_UNREACHABLE')) throw err;
   }
   cli.err.write('no tend daemon runs here: comparing against nothing running\n');
   const loaded = await loadDirectory(dir);
   return {
-    changes: diffSpecs(new Map(), loaded),
+    changes: previewChanges(new Map(), loaded, []),
     errors: loaded.problems.map(({ file, line, column, message }) => ({ file, line, column, message })),
   };
 }

@@ -1,41 +1,47 @@
-// The controller: the one writer of observed state, and the loop that runs `plan` and applies it.
+// The controller: the one writer of observed state, a work queue of services, and the loop that
+// plans each queued service and applies the plan (STYLE §1.1, controller-runtime's shape).
 //
-// Every trigger (spec change, process exit, probe verdict, back-off timer, API command) only calls
-// `kick()`. Kicks are coalesced and one pass runs at a time: (1) re-read the specs when they are
-// dirty, (2) plan against the whole desired and observed state, (3) apply the actions, (4) arm one
-// timer for the plan's `wakeAt`. Effects (spawns, stops, probe results) come back later as events
-// that update an instance through the pure functions of transitions.ts and kick again.
+//   triggers ──▶ queue (service names, deduplicated) ──▶ reconcile(name): planKey ──▶ apply ──▶ Runtime
+//      ▲                                                                                   │
+//      └──── observe(id, Observed) ◀── spawns, exits, stops, probes, usage, operators ◀────┘
+//
+// A replica's exit, a probe verdict or a timer queues its service; a change of a service's state
+// also queues the services that depend on it (their conditions) and that it depends on (the stop
+// order of leaving services); a spec change queues what changed. The cost of an event is the
+// cost of its service, not of the fleet. Every key is queued at start-up and once a minute as a
+// safety net. Everything tend learns goes through `observe`, folded by the pure `fold`
+// (observe.ts), which returns the typed events to emit.
 
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { TendEvent } from '../api/types.js';
 import { assertNever, errorMessage, type SpecProblem } from '../errors.js';
-import type { EventLog } from '../events.js';
 import { graphIssues } from '../graph/graph.js';
-import { ProbeRunner } from '../health/probe-runner.js';
 import type { ProbeState } from '../health/types.js';
 import { logPath, rotateIfNeeded } from '../runtime/logs.js';
-import type { ProcessRuntime } from '../runtime/process-runtime.js';
-import { sampleUsage } from '../runtime/stats.js';
-import type { ExitStatus, GroupUsage, ProcessHandle } from '../runtime/types.js';
+import type { ExitStatus, GroupUsage, ProcessHandle, Runtime, StartResult } from '../runtime/types.js';
 import { expandReplica } from '../spec/expand.js';
 import type { SpecSource } from '../spec/source.js';
-import type { LoadResult, ProbeSpec, ReplicaLaunch, ServiceSpec } from '../spec/types.js';
-import { findEscaped, IDENTITY_VARS, newNonce, NONCE_VAR, SPEC_HASH_VAR } from '../state/orphans.js';
-import { isLive, plan } from './plan.js';
-import * as tr from './transitions.js';
+import type { LoadResult, ReplicaLaunch, ServiceSpec } from '../spec/types.js';
+import { findEscaped, newNonce, NONCE_VAR, SPEC_HASH_VAR } from '../state/orphans.js';
+import { Reason, type EventBody } from './events.js';
+import { fold, type Observed } from './observe.js';
+import { isLive, planKey, type ByService } from './plan.js';
+import { ProbeSet } from './probes.js';
+import { WorkQueue } from './queue.js';
+import { UsageSampler } from './sampler.js';
 import type { Action, DesiredState, Instance } from './types.js';
 
 export interface ControllerOptions {
   source: SpecSource;
-  runtime: ProcessRuntime;
-  events: EventLog;
+  runtime: Runtime;
+  /** Where events go (the event log): typed, stamped there. */
+  emit: (event: EventBody) => void;
   log: Logger;
   /** `.tend/logs`: replica logs go to `<logDir>/<svc>/<n>.log`. */
   logDir: string;
   /** The environment replicas inherit before their own `env`. */
   baseEnv?: Record<string, string | undefined>;
-  /** How often CPU and memory are sampled, limits checked and logs rotated. */
+  /** How often CPU and memory are sampled (while needed), limits checked and logs rotated. */
   statsIntervalMs?: number;
   metrics?: { observePass(seconds: number): void; probeFailure(service: string, probe: 'readiness' | 'liveness'): void };
   /** Called after every change of observed state (the state file writer hooks in here). */
@@ -43,74 +49,72 @@ export interface ControllerOptions {
   /** Called after the specs were re-read and changed (the watcher follows env files from here). */
   onLoaded?: (load: LoadResult) => void;
   random?: () => number;
+  now?: () => number;
 }
 
-interface Probes {
-  launch: ReplicaLaunch;
-  readiness?: ProbeRunner;
-  liveness?: ProbeRunner;
-}
-
-interface Usage extends GroupUsage {
-  memoryOver: number;
-  cpuOver: number;
-}
-
-/** Samples in a row over a memory or CPU limit before the replica is restarted. */
-const LIMIT_SAMPLES = 3;
+/** How often every service is reconciled even if nothing asked: the level-triggered safety net. */
+const RESYNC_MS = 60_000;
 
 export class Controller {
+  /** Every instance by id. Read-only outside: written through put/drop only. */
   readonly instances = new Map<string, Instance>();
-  private desired: DesiredState = { services: new Map(), blocked: new Map(), shuttingDown: false };
+  /** The same instances by service, so that reconciling one service reads only its own. */
+  private readonly byService = new Map<string, Map<string, Instance>>();
+  private desired: DesiredState = { services: new Map(), blocked: new Map(), shuttingDown: false, held: new Set() };
+  /** Who depends on each service (from the specs in force). */
+  private dependents = new Map<string, Set<string>>();
   private loaded?: LoadResult;
   private problems: SpecProblem[] = [];
-  private waiting = new Map<string, string>();
-  private readonly probes = new Map<string, Probes>();
-  private readonly exits = new Map<string, ExitStatus>();
-  private readonly usage = new Map<string, Usage>();
+  private readonly waiting = new Map<string, string>();
+  private readonly queue: WorkQueue;
+  private readonly probes: ProbeSet;
+  private readonly sampler: UsageSampler;
+  private readonly launches = new Map<string, ReplicaLaunch>();
   private seq = 0;
   private specDirty = true;
   private scheduled = false;
   private passing = false;
-  private again = false;
-  private wakeTimer?: NodeJS.Timeout;
-  private wakeAt?: number;
-  private statsTimer?: NodeJS.Timeout;
-  private firstSampleTimer?: NodeJS.Timeout;
-  private sampling = false;
   private closed = false;
+  private resync?: NodeJS.Timeout;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly random: () => number;
+  private readonly now: () => number;
 
   constructor(private readonly opts: ControllerOptions) {
     this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
+    this.queue = new WorkQueue(() => this.schedule(), this.now);
+    this.probes = new ProbeSet((id, kind, state, prev) => this.onProbe(id, kind, state, prev));
+    this.sampler = new UsageSampler({
+      intervalMs: opts.statsIntervalMs ?? 5000,
+      targets: () =>
+        [...this.instances.values()]
+          .filter((i) => i.pgid !== undefined && isLive(i) && i.state !== 'stopping')
+          .map((i) => ({ id: i.id, pgid: i.pgid!, limited: i.spec.limits.memoryBytes > 0 || i.spec.limits.cpuPercent > 0 })),
+      onSample: (id, usage) => this.observeUsage(id, usage),
+      onError: (err) => opts.log.warn({ err }, 'stats sample failed'),
+      onTick: () => this.rotateLogs(),
+    });
   }
 
-  /** Starts the loop and the stats timer. Adopted instances, if any, must be added before. */
+  /** Starts the loop. Adopted instances, if any, must be added before. */
   start(): void {
-    this.kick();
-    const every = this.opts.statsIntervalMs ?? 5000;
-    if (every > 0) {
-      // A first sample soon after start, so that `tend status` shows CPU and memory early.
-      this.firstSampleTimer = setTimeout(() => void this.sample(), Math.min(1000, every));
-      this.statsTimer = setInterval(() => void this.sample(), every);
-    }
+    this.specDirty = true;
+    this.schedule();
+    this.sampler.start();
+    this.resync = setInterval(() => this.enqueueAll(), RESYNC_MS);
+    this.resync.unref();
   }
 
-  /** The specs changed on disk (or may have): re-read them in the next pass. */
+  /** The specs changed on disk (or may have): re-read them. */
   markSpecDirty(): void {
     this.specDirty = true;
-    this.kick();
+    this.schedule();
   }
 
-  /** Ask for a pass. Cheap and idempotent: kicks are coalesced. */
+  /** Ask for a reconcile of every service (cheap and idempotent). */
   kick(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.loop();
-    });
+    this.enqueueAll();
   }
 
   get source(): SpecSource {
@@ -133,14 +137,21 @@ export class Controller {
     return this.waiting;
   }
 
+  /** The last usage sample of an instance; reading it keeps samples coming for a while. */
   usageOf(id: string): GroupUsage | undefined {
-    return this.usage.get(id);
+    this.sampler.touch();
+    return this.instances.get(id)?.usage;
+  }
+
+  /** The resolved launch of a live replica (inspect, exec, notify). */
+  launchOf(id: string): ReplicaLaunch | undefined {
+    return this.launches.get(id);
   }
 
   /** Stops everything, dependents first; resolves once no replica has a process left. */
   async shutdown(): Promise<void> {
     this.desired = { ...this.desired, shuttingDown: true };
-    this.kick();
+    this.enqueueAll();
     await this.until(() => ![...this.instances.values()].some((i) => isLive(i)));
   }
 
@@ -160,22 +171,20 @@ export class Controller {
   /** Stops timers and probes; replicas keep running (they outlive tend by design). */
   close(): void {
     this.closed = true;
-    clearTimeout(this.wakeTimer);
-    clearInterval(this.statsTimer);
-    clearTimeout(this.firstSampleTimer);
-    for (const id of this.probes.keys()) this.stopProbes(id);
+    this.queue.close();
+    this.sampler.close();
+    clearInterval(this.resync);
+    this.probes.stopAll();
   }
 
-  /** Adds a replica found alive from an earlier run of tend (see state/adoption.ts). */
+  // ---- what an earlier tend left (state/adoption.ts decides; the daemon calls these) ---------
+
+  /** Adds a replica found alive from an earlier run of tend. */
   adopt(inst: Omit<Instance, 'id'>, handle: ProcessHandle): boolean {
     const id = this.nextId(inst.service, inst.index);
-    const ok = this.opts.runtime.adopt(handle, (status) => this.onExit(id, status));
-    if (!ok) return false;
-    const adopted = tr.spawned({ ...inst, id }, handle);
-    this.instances.set(id, adopted);
-    this.startProbes(adopted);
-    this.emit({ type: 'replica.adopted', service: inst.service, replica: inst.index, pid: handle.pid });
-    this.changed();
+    if (!this.opts.runtime.adopt(handle, (status) => this.observe(id, { kind: 'exited', exit: status }))) return false;
+    this.put({ ...inst, id, state: 'starting', ready: false });
+    this.observe(id, { kind: 'spawned', handle, adopted: true });
     return true;
   }
 
@@ -183,41 +192,37 @@ export class Controller {
    *  (a finished job is completed and not run again; an unknowable exit is not re-run either). */
   restoreExited(inst: Omit<Instance, 'id' | 'state' | 'ready'>, exit: ExitStatus): void {
     const id = this.nextId(inst.service, inst.index);
-    const before: Instance = { ...inst, id, state: 'running', ready: false };
-    const next = tr.exited(before, exit, this.random());
-    this.instances.set(id, next);
-    this.emitExit(before, next, exit, exit.unknown ? 'exited while no tend watched it' : undefined);
-    this.changed();
+    this.put({ ...inst, id, state: 'running', ready: false });
+    this.observe(id, { kind: 'exited', exit, away: true });
   }
 
   /** A job that completed under an earlier tend (state.json): it stays completed. */
   restoreCompleted(service: string, index: number, spec: ServiceSpec, completedAt: number): void {
     const id = this.nextId(service, index);
-    this.instances.set(id, { id, service, index, spec, state: 'completed', ready: false, restarts: 0, deaths: [], streak: 0, completedAt, exitCode: 0 });
+    this.put({ id, service, index, spec, state: 'completed', ready: false, restarts: 0, deaths: [], streak: 0, completedAt, exitCode: 0 });
   }
 
-  /** The services the previous daemon had in force (their last good specs): the starting point,
-   *  so that a first load that is not clean keeps them exactly as a running daemon would. */
-  seed(specs: readonly ServiceSpec[]): void {
+  /** The services the previous daemon had in force (their last good specs) and its holds: the
+   *  starting point, so that a first load that is not clean keeps them as a running daemon would. */
+  seed(specs: readonly ServiceSpec[], held: readonly string[] = []): void {
+    this.desired = { ...this.desired, held: new Set(held) };
     if (specs.length === 0) return;
-    const services = new Map(specs.map((s) => [s.name, s]));
     const files = new Map<string, string[]>();
     for (const s of specs) files.set(s.file, [...(files.get(s.file) ?? []), s.name]);
     this.loaded = { services: [...specs], problems: [], files, fingerprint: '' };
-    this.desired = { services, blocked: graphIssues(specs).blocked, shuttingDown: false };
+    this.setDesired(new Map(specs.map((s) => [s.name, s])), graphIssues(specs).blocked);
   }
+
+  // ---- operator commands (run-time operations on replicas, never desired state) --------------
 
   /** Manual restart: replace by the update strategy, resetting crash-loop counters. */
   restart(service: string, index?: number): void {
     for (const i of this.select(service, index)) {
-      if (i.state === 'failed' || i.state === 'backoff' || i.state === 'completed' || i.state === 'stopped') {
-        this.forget(i.id);
-      } else if (i.state !== 'stopping') {
-        this.instances.set(i.id, { ...i, replaceRequested: true, deaths: [], streak: 0 });
-      }
+      if (i.state === 'failed' || i.state === 'backoff' || i.state === 'completed' || i.state === 'stopped') this.drop(i.id);
+      else if (i.state !== 'stopping') this.observe(i.id, { kind: 'restart-requested' });
     }
-    this.emit({ type: 'service.restarting', service, ...(index === undefined ? {} : { replica: index }) });
-    this.kick();
+    this.opts.emit({ type: 'service.restarting', service, ...(index === undefined ? {} : { replica: index }), reason: Reason.RestartRequested, message: 'restart requested' });
+    this.enqueue(service);
   }
 
   pause(service: string, index?: number): void {
@@ -225,10 +230,8 @@ export class Controller {
       const h = handleOf(i);
       if (!h || (i.state !== 'running' && i.state !== 'starting')) continue;
       this.opts.runtime.signal(h, 'SIGSTOP');
-      this.update(i.id, { state: 'paused', ready: false });
-      this.emit({ type: 'replica.paused', service, replica: i.index, pid: i.pid });
+      this.observe(i.id, { kind: 'paused' });
     }
-    this.kick();
   }
 
   resume(service: string, index?: number): void {
@@ -236,11 +239,8 @@ export class Controller {
       const h = handleOf(i);
       if (!h || i.state !== 'paused') continue;
       this.opts.runtime.signal(h, 'SIGCONT');
-      const ready = i.spec.readiness ? i.readiness?.status === 'success' : true;
-      this.update(i.id, { state: ready || !i.spec.readiness ? 'running' : 'starting', ready });
-      this.emit({ type: 'replica.resumed', service, replica: i.index, pid: i.pid });
+      this.observe(i.id, { kind: 'resumed' });
     }
-    this.kick();
   }
 
   kill(service: string, index: number | undefined, signal: NodeJS.Signals): void {
@@ -248,16 +248,154 @@ export class Controller {
       const h = handleOf(i);
       if (!h) continue;
       this.opts.runtime.signal(h, signal);
-      this.emit({ type: 'replica.signalled', service, replica: i.index, pid: i.pid, signal });
+      this.observe(i.id, { kind: 'signalled', signal });
     }
+  }
+
+  /** `tend stop` (true) / `tend start` (false): a run-time hold the planner sees. */
+  hold(service: string, on: boolean): void {
+    const held = new Set(this.desired.held ?? []);
+    if (on === held.has(service)) return;
+    if (on) held.add(service);
+    else held.delete(service);
+    this.desired = { ...this.desired, held };
+    this.opts.emit(on
+      ? { type: 'service.held', service, reason: Reason.Held, message: 'stopped by `tend stop`; `tend start` lifts it' }
+      : { type: 'service.released', service, reason: Reason.Held, message: 'started by `tend start`' });
+    this.enqueue(service);
+    this.opts.onChange?.();
+  }
+
+  get holds(): ReadonlySet<string> {
+    return this.desired.held ?? new Set();
   }
 
   /** Instances of a service, or of one replica index; live and terminal alike. */
   select(service: string, index?: number): Instance[] {
-    return [...this.instances.values()].filter((i) => i.service === service && (index === undefined || i.index === index));
+    return [...(this.byService.get(service)?.values() ?? [])].filter((i) => index === undefined || i.index === index);
   }
 
-  /** Resolves when `cond` holds after a pass. */
+  /** A report from a replica itself (notify): folded like every other observation. */
+  report(id: string, ev: Extract<Observed, { kind: 'notify-ready' | 'status-text' | 'stale' }>): void {
+    this.observe(id, ev);
+  }
+
+  // ---- the inlet ---------------------------------------------------------------------------
+
+  /** Everything tend learns about an instance comes in here. */
+  observe(id: string, ev: Observed): void {
+    const before = this.instances.get(id);
+    if (!before) return;
+    const { next, events } = fold(before, ev, this.now(), this.random());
+    if (next !== before) this.put(next);
+    for (const e of events) this.opts.emit(e);
+    if (next === before && events.length === 0) return;
+    this.afterTransition(before, next);
+    this.changed(next.service);
+  }
+
+  /** Effects that follow a transition: probes start with a process and stop with it; whatever an
+   *  exited leader left in its group goes with it (systemd's KillMode=control-group). */
+  private afterTransition(before: Instance, after: Instance): void {
+    const wasLive = isLive(before) && before.state !== 'stopping';
+    const isUp = isLive(after) && after.state !== 'stopping';
+    if (!isUp && wasLive) this.probes.stop(after.id);
+    if (before.pid !== undefined && after.pid === undefined) {
+      this.launches.delete(after.id);
+      if (before.state !== 'stopping') {
+        const h = handleOf(before);
+        if (h) void this.opts.runtime.stop(h, before.spec.stopSignal, before.spec.stopTimeoutMs).catch(() => undefined);
+      }
+      this.stopEscaped(before);
+    }
+    if (after.state === 'starting' || (after.state === 'running' && before.state === 'starting' && before.pid === undefined)) {
+      if (after.pid !== undefined) this.startProbes(after);
+    }
+  }
+
+  private observeUsage(id: string, usage: GroupUsage): void {
+    const before = this.instances.get(id);
+    if (!before) return;
+    const { next, events } = fold(before, { kind: 'usage', usage }, this.now(), this.random());
+    this.put(next);
+    // A sample alone changes nothing worth a reconcile; one that trips a limit does.
+    if (events.length === 0) return;
+    for (const e of events) this.opts.emit(e);
+    this.changed(next.service);
+  }
+
+  private onProbe(id: string, kind: 'readiness' | 'liveness', state: ProbeState, prev: ProbeState): void {
+    const inst = this.instances.get(id);
+    if (!inst || !isLive(inst) || inst.state === 'stopping') return;
+    if (state.status === 'failure' && prev.status !== 'failure') this.opts.metrics?.probeFailure(inst.service, kind);
+    this.observe(id, { kind: 'probe', probe: kind, state, prev });
+  }
+
+  // ---- the loop ------------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    if (this.passing) return;
+    this.passing = true;
+    try {
+      for (;;) {
+        if (this.specDirty && !this.desired.shuttingDown) {
+          this.specDirty = false;
+          await this.reload();
+        }
+        const keys = this.queue.take();
+        if (keys.length === 0 || this.closed) break;
+        const started = performance.now();
+        for (const key of keys) this.reconcile(key);
+        this.opts.metrics?.observePass((performance.now() - started) / 1000);
+      }
+    } catch (err) {
+      // A reconcile must never take the daemon down: log, and try every key again a little later.
+      this.opts.log.error({ err }, 'reconcile failed');
+      setTimeout(() => this.enqueueAll(), 1000).unref();
+    } finally {
+      this.passing = false;
+    }
+    if (this.specDirty || this.queue.size > 0) this.schedule();
+    const waiters = this.idleWaiters.splice(0);
+    for (const w of waiters) w();
+  }
+
+  /** One service: plan it against its own state (and its dependencies'), then apply. */
+  private reconcile(name: string): void {
+    const now = this.now();
+    const p = planKey(name, this.desired, this.view(), now);
+    if (p.waiting) this.waiting.set(name, p.waiting);
+    else this.waiting.delete(name);
+    for (const action of p.actions) this.apply(action, now);
+    if (p.wakeAt !== undefined) this.queue.addAt(name, p.wakeAt);
+  }
+
+  /** The instances by service, read lazily: a reconcile touches only the services it asks for. */
+  private view(): ByService {
+    const byService = this.byService;
+    return {
+      get: (name: string) => {
+        const m = byService.get(name);
+        if (!m || m.size === 0) return undefined;
+        return [...m.values()].sort((a, b) => a.index - b.index || seqOf(a.id) - seqOf(b.id));
+      },
+      has: (name: string) => (byService.get(name)?.size ?? 0) > 0,
+      keys: () => [...byService.keys()].filter((k) => (byService.get(k)?.size ?? 0) > 0)[Symbol.iterator](),
+      get size() {
+        return byService.size;
+      },
+    } as unknown as ByService;
+  }
+
   private until(cond: () => boolean): Promise<void> {
     if (cond()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -269,57 +407,30 @@ export class Controller {
     });
   }
 
-  // ---- the loop ---------------------------------------------------------------------------
-
-  private async loop(): Promise<void> {
-    if (this.passing) {
-      this.again = true;
-      return;
-    }
-    this.passing = true;
-    try {
-      do {
-        this.again = false;
-        await this.pass();
-      } while (this.again && !this.closed);
-    } catch (err) {
-      // A pass must never take the daemon down: log, and try again a little later.
-      this.opts.log.error({ err }, 'reconcile pass failed');
-      setTimeout(() => this.kick(), 1000).unref();
-    } finally {
-      this.passing = false;
-    }
-    const waiters = this.idleWaiters.splice(0);
-    for (const w of waiters) w();
+  private enqueue(service: string): void {
+    this.queue.add(service);
   }
 
-  private async pass(): Promise<void> {
-    if (this.specDirty && !this.desired.shuttingDown) {
-      this.specDirty = false;
-      await this.reload();
+  private enqueueAll(): void {
+    for (const name of this.desired.services.keys()) this.queue.add(name);
+    for (const name of this.byService.keys()) this.queue.add(name);
+  }
+
+  /** Something of `service` changed: it, its dependents (their conditions) and its dependencies
+   *  (the stop order of leaving services) are reconciled again. */
+  private changed(service: string): void {
+    this.enqueue(service);
+    for (const d of this.dependents.get(service) ?? []) this.enqueue(d);
+    const spec = this.desired.services.get(service);
+    if (spec) for (const dep of Object.keys(spec.dependsOn)) this.enqueue(dep);
+    if (!spec || this.desired.shuttingDown) {
+      // A leaving service: the services it depended on may now stop.
+      for (const i of this.byService.get(service)?.values() ?? []) for (const dep of Object.keys(i.spec.dependsOn)) this.enqueue(dep);
     }
-    const started = performance.now();
-    const now = Date.now();
-    const p = plan(this.desired, { instances: this.instances }, now);
-    this.waiting = p.waiting;
-    for (const action of p.actions) this.apply(action, now);
-    this.armWake(p.wakeAt);
-    this.opts.metrics?.observePass((performance.now() - started) / 1000);
-    if (p.actions.length > 0) this.changed();
+    this.opts.onChange?.();
   }
 
-  private armWake(at: number | undefined): void {
-    if (at === this.wakeAt) return;
-    clearTimeout(this.wakeTimer);
-    this.wakeAt = at;
-    if (at === undefined) return;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeAt = undefined;
-      this.kick();
-    }, Math.max(0, at - Date.now()));
-  }
-
-  // ---- desired state ----------------------------------------------------------------------
+  // ---- desired state -------------------------------------------------------------------------
 
   private async reload(): Promise<void> {
     const prev = this.loaded;
@@ -327,7 +438,7 @@ export class Controller {
     try {
       next = await this.opts.source.load(prev);
     } catch (err) {
-      // The source itself failed (directory gone): keep everything as it is.
+      // The source itself failed: keep everything as it is.
       this.opts.log.warn({ err }, `cannot read ${this.opts.source.describe()}: ${errorMessage(err)}`);
       return;
     }
@@ -336,23 +447,38 @@ export class Controller {
 
     const services = new Map(next.services.map((s) => [s.name, s]));
     const before = this.desired.services;
-    this.desired = { services, blocked: graphIssues(next.services).blocked, shuttingDown: this.desired.shuttingDown };
-
     const oldProblems = new Set(this.problems.map(problemKey));
     this.problems = next.problems;
     for (const p of next.problems) {
       if (oldProblems.has(problemKey(p))) continue;
-      this.emit({ type: 'spec.invalid', ...(p.service ? { service: p.service } : {}), reason: p.message, detail: `${p.file}:${p.line}:${p.column}` });
+      this.opts.emit({ type: 'spec.invalid', ...(p.service ? { service: p.service } : {}), reason: Reason.SpecInvalid, message: p.message, detail: `${p.file}:${p.line}:${p.column}` });
     }
     for (const [name, spec] of services) {
       const old = before.get(name);
       if (old && old.replicas !== spec.replicas) {
-        this.emit({ type: 'service.scaled', service: name, reason: `${old.replicas} → ${spec.replicas}` });
+        this.opts.emit({ type: 'service.scaled', service: name, message: `${old.replicas} → ${spec.replicas}`, from: old.replicas, to: spec.replicas });
       }
     }
-    this.emit({ type: 'spec.loaded', reason: `${services.size} services, ${next.problems.length} problems` });
+    this.opts.emit({ type: 'spec.loaded', reason: Reason.SpecLoaded, message: `${services.size} services, ${next.problems.length} problems` });
+    this.setDesired(services, graphIssues(next.services).blocked);
+    for (const name of new Set([...before.keys(), ...services.keys()])) {
+      if (before.get(name) !== services.get(name)) this.changed(name);
+    }
     this.applyLiveChanges(services);
     this.opts.onLoaded?.(next);
+  }
+
+  private setDesired(services: Map<string, ServiceSpec>, blocked: ReadonlyMap<string, string>): void {
+    this.desired = { ...this.desired, services, blocked };
+    const dependents = new Map<string, Set<string>>();
+    for (const s of services.values()) {
+      for (const dep of Object.keys(s.dependsOn)) {
+        const set = dependents.get(dep) ?? new Set<string>();
+        set.add(s.name);
+        dependents.set(dep, set);
+      }
+    }
+    this.dependents = dependents;
   }
 
   /** Probes, restart policy, back-off, limits and stop settings apply to running replicas at once:
@@ -361,26 +487,27 @@ export class Controller {
     for (const i of this.instances.values()) {
       const spec = services.get(i.service);
       if (!spec || spec === i.spec || spec.hash !== i.spec.hash) continue;
-      const oldSpec = i.spec;
       let next: Instance = { ...i, spec };
-      if (!spec.readiness && oldSpec.readiness && (i.state === 'starting' || i.state === 'running')) {
-        next = { ...next, state: 'running', ready: true, readiness: undefined };
+      if (!spec.readiness && i.spec.readiness && (i.state === 'starting' || i.state === 'running')) {
+        next = { ...next, state: 'running', ready: !spec.oneshot, readiness: undefined };
       }
-      this.instances.set(i.id, next);
-      if (isLive(i) && i.state !== 'stopping') this.syncProbes(next);
+      this.put(next);
+      if (isLive(i) && i.state !== 'stopping' && next.pid !== undefined) this.startProbes(next);
     }
   }
 
-  // ---- apply ------------------------------------------------------------------------------
+  // ---- apply ---------------------------------------------------------------------------------
 
   private apply(a: Action, now: number): void {
     switch (a.kind) {
       case 'start':
         return this.startInstance(a, now);
       case 'stop':
-        return this.stopInstance(a.id, a.intent, a.reason);
+        return this.stopInstance(a);
       case 'forget':
-        return this.forget(a.id);
+        return this.drop(a.id);
+      case 'ready':
+        return this.observe(a.id, { kind: 'stable' });
       default:
         return assertNever(a);
     }
@@ -388,7 +515,7 @@ export class Controller {
 
   private startInstance(a: Extract<Action, { kind: 'start' }>, now: number): void {
     const prev = a.continues ? this.instances.get(a.continues) : undefined;
-    if (a.supersedes) this.forget(a.supersedes);
+    if (a.supersedes) this.drop(a.supersedes);
     const id = this.nextId(a.service, a.index);
     const inst: Instance = {
       id,
@@ -400,65 +527,51 @@ export class Controller {
       restarts: prev ? prev.restarts + 1 : 0,
       deaths: prev ? prev.deaths : [],
       streak: prev ? prev.streak : 0,
+      nonce: newNonce(),
     };
-    this.instances.set(id, inst);
-
+    this.put(inst);
     let launch: ReplicaLaunch;
     try {
       launch = this.expand(inst);
       // Lets a later tend adopt it by its environment alone, should the state file miss it, and
       // tell it from its descendants (state/orphans.ts).
       launch.env[SPEC_HASH_VAR] = a.spec.hash;
-      launch.env[NONCE_VAR] = inst.nonce = newNonce();
+      launch.env[NONCE_VAR] = inst.nonce!;
     } catch (err) {
-      this.instances.set(id, tr.spawnFailed(inst, errorMessage(err), true, now, this.random()));
-      this.emit({ type: 'replica.failed', service: a.service, replica: a.index, reason: errorMessage(err) });
+      this.observe(id, { kind: 'spawn-failed', reason: errorMessage(err), permanent: true });
       return;
     }
-    this.emit({ type: prev ? 'replica.restarting' : 'replica.starting', service: a.service, replica: a.index, reason: a.reason });
-    const logFile = logPath(this.opts.logDir, a.service, a.index);
+    this.launches.set(id, launch);
+    const who = { service: a.service, replica: a.index, reason: a.reason, message: a.message };
+    this.opts.emit(prev ? { type: 'replica.restarting', ...who } : { type: 'replica.starting', ...who });
+    void now;
     this.opts.runtime
-      .start({ launch, logFile, ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) => this.onExit(id, status))
-      .then((result) => this.onStarted(id, launch, result))
+      .start({ launch, logFile: logPath(this.opts.logDir, a.service, a.index), ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) =>
+        this.observe(id, { kind: 'exited', exit: status }),
+      )
+      .then((result) => this.onStarted(id, result))
       .catch((err) => this.opts.log.error({ err }, `start of ${id} failed`));
   }
 
-  private onStarted(id: string, launch: ReplicaLaunch, result: Awaited<ReturnType<ProcessRuntime['start']>>): void {
+  private onStarted(id: string, result: StartResult): void {
     const inst = this.instances.get(id);
     if (!inst) return;
-    if (!result.ok) {
-      if (inst.state === 'stopping') {
-        this.instances.set(id, { ...inst, state: 'stopped', reason: result.reason });
-      } else {
-        const next = tr.spawnFailed(inst, result.reason, result.permanent, Date.now(), this.random());
-        this.instances.set(id, next);
-        this.emit({ type: next.state === 'failed' ? 'replica.failed' : 'replica.exited', service: inst.service, replica: inst.index, reason: result.reason });
-      }
-      this.changed();
-      return;
-    }
+    if (!result.ok) return this.observe(id, { kind: 'spawn-failed', reason: result.reason, permanent: result.permanent });
     const h = result.handle;
     if (inst.state === 'stopping') {
       // Stopped (shutdown, scale-down) while the spawn was in flight: stop it now.
-      this.instances.set(id, { ...inst, pid: h.pid, pgid: h.pgid, procStart: h.startTime, startedAt: h.startedAt });
+      this.put({ ...inst, pid: h.pid, pgid: h.pgid, procStart: h.startTime, startedAt: h.startedAt });
       this.beginStop(id);
       return;
     }
-    const next = tr.spawned(inst, h);
-    this.instances.set(id, next);
-    this.startProbes(next, launch);
-    this.emit({ type: 'replica.started', service: inst.service, replica: inst.index, pid: h.pid });
-    if (next.ready) this.emit({ type: 'replica.ready', service: inst.service, replica: inst.index, pid: h.pid });
-    this.changed();
+    this.observe(id, { kind: 'spawned', handle: h });
   }
 
-  private stopInstance(id: string, intent: NonNullable<Instance['stopIntent']>, reason: string): void {
-    const inst = this.instances.get(id);
+  private stopInstance(a: Extract<Action, { kind: 'stop' }>): void {
+    const inst = this.instances.get(a.id);
     if (!inst || inst.state === 'stopping') return;
-    this.stopProbes(id);
-    this.instances.set(id, { ...inst, state: 'stopping', stopIntent: intent, reason, ready: false });
-    this.emit({ type: 'replica.stopping', service: inst.service, replica: inst.index, pid: inst.pid, reason });
-    if (inst.pid !== undefined) this.beginStop(id);
+    this.observe(a.id, { kind: 'stopping', intent: a.intent, reason: a.reason, message: a.message });
+    if (inst.pid !== undefined) this.beginStop(a.id);
   }
 
   private beginStop(id: string): void {
@@ -467,32 +580,11 @@ export class Controller {
     if (!inst || !h) return;
     this.opts.runtime
       .stop(h, inst.spec.stopSignal, inst.spec.stopTimeoutMs)
-      .then((res) => this.onStopped(id, res.killed))
-      .catch((err) => this.onStopFailed(id, err));
-  }
-
-  /** The group cannot be signalled (EPERM: it changed its credentials). It must not stay
-   *  `stopping` for ever (`tend down` would hang): it is failed, and the reason says why. */
-  private onStopFailed(id: string, err: unknown): void {
-    const inst = this.instances.get(id);
-    this.opts.log.error({ err }, `stop of ${id} failed`);
-    if (!inst || inst.state !== 'stopping') return;
-    const reason = `cannot stop process group ${inst.pgid}: ${errorMessage(err)}; it may still run`;
-    this.instances.set(id, { ...inst, state: 'failed', ready: false, reason });
-    this.emit({ type: 'replica.failed', service: inst.service, replica: inst.index, pid: inst.pid, reason });
-    this.changed();
-  }
-
-  private onStopped(id: string, killed: boolean): void {
-    const inst = this.instances.get(id);
-    if (!inst || inst.state !== 'stopping') return;
-    const exit = this.exits.get(id) ?? { code: null, signal: killed ? 'SIGKILL' : null, at: Date.now() };
-    this.exits.delete(id);
-    const next = tr.exited(inst, { ...exit, at: Date.now() }, this.random());
-    this.instances.set(id, next);
-    this.emitExit(inst, next, exit, killed ? 'SIGKILL after stop_timeout' : undefined);
-    this.stopEscaped(inst);
-    this.changed();
+      .then((res) => this.observe(id, { kind: 'stopped', killed: res.killed, at: this.now() }))
+      .catch((err) => {
+        this.opts.log.error({ err }, `stop of ${id} failed`);
+        this.observe(id, { kind: 'stop-failed', error: errorMessage(err) });
+      });
   }
 
   /** `stop_escaped: kill`: processes the replica started that left its group go with it. */
@@ -504,200 +596,53 @@ export class Controller {
     }
   }
 
-  /** The process (leader) exited. During a stop we wait for the whole group (onStopped). */
-  private onExit(id: string, status: ExitStatus): void {
-    const inst = this.instances.get(id);
-    if (!inst || inst.pid === undefined) return;
-    if (inst.state === 'stopping') {
-      this.exits.set(id, status);
-      return;
-    }
-    const h = handleOf(inst)!;
-    this.stopProbes(id);
-    const next = tr.exited(inst, status, this.random());
-    this.instances.set(id, next);
-    this.emitExit(inst, next, status);
-    // Whatever the leader left behind in its group goes with it (systemd's KillMode=control-group).
-    void this.opts.runtime.stop(h, inst.spec.stopSignal, inst.spec.stopTimeoutMs).catch(() => undefined);
-    this.stopEscaped(inst);
-    this.changed();
-  }
-
-  private emitExit(before: Instance, after: Instance, exit: ExitStatus, why?: string): void {
-    const base = { service: before.service, replica: before.index, pid: before.pid, exit_code: exit.code, signal: exit.signal };
-    this.emit({ type: 'replica.exited', ...base, ...(why ? { reason: why } : {}) });
-    const reason = after.reason ?? undefined;
-    switch (after.state) {
-      case 'stopped':
-        return void this.emit({ type: 'replica.stopped', ...base, ...(reason ? { reason } : {}) });
-      case 'completed':
-        return void this.emit({ type: 'replica.completed', ...base });
-      case 'failed':
-        return void this.emit({ type: 'replica.failed', ...base, ...(reason ? { reason } : {}) });
-      case 'backoff': {
-        const delay = Math.max(0, (after.nextStartAt ?? 0) - exit.at);
-        return void this.emit({ type: 'replica.backoff', ...base, reason: `${reason ?? 'exited'}; restarting in ${delay} ms` });
-      }
-      default:
-        return;
-    }
-  }
-
-  private forget(id: string): void {
-    this.stopProbes(id);
-    this.exits.delete(id);
-    this.usage.delete(id);
-    this.instances.delete(id);
-  }
-
-  private update(id: string, patch: Partial<Instance>): void {
-    const i = this.instances.get(id);
-    if (i) this.instances.set(id, { ...i, ...patch });
-    this.changed();
-  }
-
-  private nextId(service: string, index: number): string {
-    return `${service}/${index}#${++this.seq}`;
-  }
-
-  // ---- probes -----------------------------------------------------------------------------
-
-  /** Starts the probe runners of a replica that just started (or was adopted), with the launch it
-   *  was started from when there is one. */
-  private startProbes(inst: Instance, launch = this.expand(inst)): void {
-    const entry: Probes = { launch };
-    this.probes.set(inst.id, entry);
-    this.applyProbes(inst, entry);
-  }
-
-  /** A live spec change: probes follow the new spec without a restart of the replica. */
-  private syncProbes(inst: Instance): void {
-    const entry = this.probes.get(inst.id);
-    if (!entry) return;
-    entry.launch = this.expand(inst);
-    this.applyProbes(inst, entry);
-  }
-
-  /** Makes the probe runners of an instance match its launch: create, update or stop them. */
-  private applyProbes(inst: Instance, entry: Probes): void {
-    const { launch } = entry;
-    for (const kind of ['readiness', 'liveness'] as const) {
-      const spec: ProbeSpec | undefined = launch[kind];
-      const runner = entry[kind];
-      if (!spec) {
-        runner?.stop();
-        delete entry[kind];
-      } else if (runner) {
-        runner.update(spec);
-      } else {
-        const r = new ProbeRunner(spec, probeContext(launch, inst.spec.user), (state, prev) =>
-          this.onProbe(inst.id, kind, state, prev),
-        );
-        entry[kind] = r;
-        r.start(inst.startedAt ?? Date.now());
-      }
-    }
+  private startProbes(inst: Instance): void {
+    const launch = this.launches.get(inst.id) ?? this.expand(inst);
+    this.launches.set(inst.id, launch);
+    this.probes.sync(inst.id, launch, inst.spec.user, inst.startedAt ?? this.now());
   }
 
   private expand(inst: Instance): ReplicaLaunch {
     return expandReplica(inst.spec, inst.index, this.opts.baseEnv ?? process.env);
   }
 
-  private stopProbes(id: string): void {
-    const entry = this.probes.get(id);
-    if (!entry) return;
-    entry.readiness?.stop();
-    entry.liveness?.stop();
-    this.probes.delete(id);
-  }
-
-  private onProbe(id: string, kind: 'readiness' | 'liveness', state: ProbeState, prev: ProbeState): void {
-    const inst = this.instances.get(id);
-    if (!inst || !isLive(inst) || inst.state === 'stopping') return;
-    const base = { service: inst.service, replica: inst.index, pid: inst.pid };
-    if (state.status === 'failure' && prev.status !== 'failure') this.opts.metrics?.probeFailure(inst.service, kind);
-    if (kind === 'readiness') {
-      const next = tr.readinessChanged(inst, state);
-      this.instances.set(id, next);
-      if (next.ready && !inst.ready) this.emit({ type: 'replica.ready', ...base, detail: state.lastOutput });
-      if (!next.ready && inst.ready) this.emit({ type: 'replica.unready', ...base, reason: `readiness: ${state.lastOutput}`, detail: state.lastOutput });
-    } else {
-      const next = tr.livenessChanged(inst, state);
-      this.instances.set(id, next);
-      if (next.restartRequested && !inst.restartRequested) {
-        this.emit({ type: 'replica.unhealthy', ...base, reason: next.restartRequested, detail: state.lastOutput });
-      }
+  /** Log rotation at each sampler tick: a synchronous stat per live log (a few µs); only a file
+   *  over its size gets the async rotation (1000 async stats a tick cost more than the rest). */
+  private async rotateLogs(): Promise<void> {
+    const rotations: Promise<unknown>[] = [];
+    for (const i of this.instances.values()) {
+      if (!isLive(i) || i.spec.logs.maxSizeBytes <= 0) continue;
+      const path = logPath(this.opts.logDir, i.service, i.index);
+      const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+      if (size >= i.spec.logs.maxSizeBytes) rotations.push(rotateIfNeeded(path, i.spec.logs.maxSizeBytes, i.spec.logs.maxFiles).catch(() => false));
     }
-    if (state.status !== prev.status) this.changed();
+    await Promise.all(rotations);
   }
 
-  // ---- stats, limits and log rotation -----------------------------------------------------
+  // ---- the store -----------------------------------------------------------------------------
 
-  /** One batched sample for all replicas (never one per replica): usage, limits, log sizes. */
-  private async sample(): Promise<void> {
-    if (this.sampling || this.closed) return;
-    this.sampling = true;
-    try {
-      const live = [...this.instances.values()].filter((i) => i.pgid !== undefined && isLive(i) && i.state !== 'stopping');
-      const byGroup = await sampleUsage(live.map((i) => i.pgid!));
-      let changed = false;
-      for (const i of live) {
-        const u = byGroup.get(i.pgid!);
-        if (!u) continue;
-        const prev = this.usage.get(i.id);
-        const limits = i.spec.limits;
-        const memoryOver = limits.memoryBytes > 0 && u.memory > limits.memoryBytes ? (prev?.memoryOver ?? 0) + 1 : 0;
-        const cpuOver = limits.cpuPercent > 0 && u.cpu > limits.cpuPercent ? (prev?.cpuOver ?? 0) + 1 : 0;
-        this.usage.set(i.id, { ...u, memoryOver, cpuOver });
-        const current = this.instances.get(i.id);
-        if (!current || current.restartRequested) continue;
-        let why: string | undefined;
-        if (memoryOver >= LIMIT_SAMPLES) why = `limit: memory ${formatBytes(u.memory)} over ${formatBytes(limits.memoryBytes)} for ${memoryOver} samples`;
-        else if (cpuOver >= LIMIT_SAMPLES) why = `limit: cpu ${Math.round(u.cpu)}% over ${limits.cpuPercent}% for ${cpuOver} samples`;
-        if (why) {
-          this.instances.set(i.id, { ...current, restartRequested: why });
-          this.emit({ type: 'replica.limit', service: i.service, replica: i.index, pid: i.pid, reason: why });
-          changed = true;
-        }
-      }
-      // A synchronous stat per log is a few µs; only a file over its size gets the (async) rotation.
-      // 1000 async stats every sample cost more than the rest of the sample (bench/FINDINGS.md).
-      const rotations: Promise<unknown>[] = [];
-      for (const i of live) {
-        const path = logPath(this.opts.logDir, i.service, i.index);
-        const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-        if (i.spec.logs.maxSizeBytes > 0 && size >= i.spec.logs.maxSizeBytes) {
-          rotations.push(rotateIfNeeded(path, i.spec.logs.maxSizeBytes, i.spec.logs.maxFiles).catch(() => false));
-        }
-      }
-      await Promise.all(rotations);
-      if (changed) this.kick();
-    } catch (err) {
-      this.opts.log.warn({ err }, 'stats sample failed');
-    } finally {
-      this.sampling = false;
-    }
+  private put(i: Instance): void {
+    this.instances.set(i.id, i);
+    let m = this.byService.get(i.service);
+    if (!m) this.byService.set(i.service, (m = new Map()));
+    m.set(i.id, i);
   }
 
-  // ---- notifications ----------------------------------------------------------------------
-
-  private emit(e: Omit<TendEvent, 'ts'>): void {
-    const clean = Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as Omit<TendEvent, 'ts'>;
-    this.opts.events.emit(clean);
+  private drop(id: string): void {
+    const i = this.instances.get(id);
+    if (!i) return;
+    this.probes.stop(id);
+    this.launches.delete(id);
+    this.instances.delete(id);
+    const m = this.byService.get(i.service);
+    m?.delete(id);
+    if (m && m.size === 0) this.byService.delete(i.service);
+    this.changed(i.service);
   }
 
-  private changed(): void {
-    this.opts.onChange?.();
-    this.kick();
+  private nextId(service: string, index: number): string {
+    return `${service}/${index}#${++this.seq}`;
   }
-}
-
-/** Where an exec probe runs: the replica's cwd and environment without tend's identity variables
- *  (a probe is never mistaken for the replica by a later tend), as the replica's user. */
-function probeContext(launch: ReplicaLaunch, user: string | undefined): { cwd: string; env: Record<string, string>; user?: string } {
-  const env = { ...launch.env };
-  for (const v of IDENTITY_VARS) delete env[v];
-  return { cwd: launch.cwd, env, ...(user !== undefined ? { user } : {}) };
 }
 
 function handleOf(i: Instance): ProcessHandle | undefined {
@@ -709,9 +654,6 @@ function problemKey(p: SpecProblem): string {
   return `${p.file}:${p.line}:${p.column}:${p.message}`;
 }
 
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)}Gi`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)}Mi`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)}Ki`;
-  return `${n}B`;
+function seqOf(id: string): number {
+  return Number(id.slice(id.lastIndexOf('#') + 1));
 }

@@ -1,9 +1,6 @@
-// What applying a newly loaded spec would do to the services in force, service by service: the
-// data behind `tend plan`. Pure: the daemon passes its current specs, the CLI passes an empty map
-// when no daemon runs. It follows DESIGN §2 "What a change does": a change to a process-shaping
-// field replaces the replicas, `replicas` alone scales, everything else applies live.
+// Explanations for `tend plan`: which fields of a spec changed, named as in YAML. What a change
+// *does* is decided by the planner (preview.ts simulates it); this only says why.
 
-import type { PlanChange } from '../api/types.js';
 import type { LoadResult, ServiceSpec } from '../spec/types.js';
 
 /** Fields applied to running replicas without a restart, by their YAML names. */
@@ -25,55 +22,9 @@ const LIVE_FIELDS: [keyof ServiceSpec, string][] = [
   ['labels', 'labels'],
 ];
 
-const OP_ORDER: Record<PlanChange['op'], number> = { '!': 0, '-': 1, '~': 2, '=': 3, '+': 4 };
-
-/** The plan lines for going from `current` to `next`, sorted by service, then removals before additions. */
-export function diffSpecs(current: ReadonlyMap<string, ServiceSpec>, next: LoadResult): PlanChange[] {
-  const changes: PlanChange[] = [];
-  const nextByName = new Map(next.services.map((s) => [s.name, s]));
-
-  for (const [name, cur] of current) {
-    if (nextByName.has(name)) continue;
-    const problem = problemKeeping(name, cur, next);
-    if (problem) {
-      changes.push({ op: '!', service: name, text: `! ${name} keeps its last good spec (${problem})` });
-    } else {
-      changes.push({ op: '-', service: name, text: `- ${name} stop` });
-    }
-  }
-
-  for (const svc of next.services) {
-    const cur = current.get(svc.name);
-    if (!cur) {
-      if (svc.replicas === 0) changes.push({ op: '+', service: svc.name, text: `+ ${svc.name} add (0 replicas)` });
-      for (let i = 0; i < svc.replicas; i++) {
-        changes.push({ op: '+', service: svc.name, index: i, text: `+ ${svc.name}/${i} start` });
-      }
-      continue;
-    }
-    if (cur.hash !== svc.hash) {
-      const fields = processFieldChanges(cur, svc);
-      const what = fields.length > 0 ? `${fields.join(', ')} changed` : 'spec changed';
-      changes.push({ op: '~', service: svc.name, text: `~ ${svc.name} replace (${what})` });
-    } else {
-      const live = liveFieldChanges(cur, svc);
-      if (live.length > 0) {
-        changes.push({ op: '~', service: svc.name, text: `~ ${svc.name} update (${live.join(', ')}) — no restart` });
-      }
-    }
-    if (cur.replicas !== svc.replicas) {
-      changes.push({ op: '=', service: svc.name, text: `= ${svc.name} scale ${cur.replicas} → ${svc.replicas}` });
-    }
-  }
-
-  return changes.sort(
-    (a, b) => cmp(a.service, b.service) || OP_ORDER[a.op] - OP_ORDER[b.op] || (a.index ?? -1) - (b.index ?? -1),
-  );
-}
-
 // A service missing from the new load is not removed when its file is broken: the last good spec
 // stays in force (DESIGN §1). Returns the first problem's location, or undefined when it was removed.
-function problemKeeping(name: string, cur: ServiceSpec, next: LoadResult): string | undefined {
+export function problemKeeping(name: string, cur: ServiceSpec, next: LoadResult): string | undefined {
   const p = next.problems.find(
     (p) => p.service === name || p.file === cur.file || (next.files.get(p.file) ?? []).includes(name),
   );
@@ -81,7 +32,7 @@ function problemKeeping(name: string, cur: ServiceSpec, next: LoadResult): strin
 }
 
 /** The process-shaping fields that differ, named as in YAML (`env.LOG_LEVEL`, `ports.PORT`). */
-function processFieldChanges(a: ServiceSpec, b: ServiceSpec): string[] {
+export function processFieldChanges(a: ServiceSpec, b: ServiceSpec): string[] {
   const out: string[] = [];
   if (!same(a.command, b.command)) out.push('command');
   if (a.cwd !== b.cwd) out.push('cwd');
@@ -92,7 +43,7 @@ function processFieldChanges(a: ServiceSpec, b: ServiceSpec): string[] {
   return out;
 }
 
-function liveFieldChanges(a: ServiceSpec, b: ServiceSpec): string[] {
+export function liveFieldChanges(a: ServiceSpec, b: ServiceSpec): string[] {
   return LIVE_FIELDS.filter(([key]) => !same(a[key], b[key])).map(([, yaml]) => yaml);
 }
 
@@ -118,6 +69,6 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
 }
 
-function cmp(a: string, b: string): number {
+export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -7,13 +7,15 @@ import type { ProcessHandle, ExitStatus } from '../runtime/types.js';
 import { describeExit, judgeCrash } from './backoff.js';
 import type { Instance } from './types.js';
 
-/** A process was spawned for the instance. Without a readiness probe it is ready at once. */
+/** A process was spawned for the instance (or an earlier tend's was adopted). */
 export function spawned(i: Instance, h: ProcessHandle): Instance {
   const hasReadiness = i.spec.readiness !== undefined;
   return {
     ...i,
+    // Without a probe it runs at once but is ready only after STABLE_START_MS (plan.ts), and a job
+    // is never "ready": its READY is its completion.
     state: hasReadiness ? 'starting' : 'running',
-    ready: !hasReadiness,
+    ready: false,
     pid: h.pid,
     pgid: h.pgid,
     procStart: h.startTime,
@@ -46,6 +48,8 @@ export function exited(i: Instance, exit: ExitStatus, jitter: number): Instance 
     signal: exit.signal,
     readiness: undefined,
     liveness: undefined,
+    pendingExit: undefined,
+    usage: undefined,
   };
   const how = describeExit(exit.code, exit.signal);
   if (i.stopIntent === 'restart') return crashed(gone, i.restartRequested ?? i.reason ?? how, exit.at, jitter);
@@ -100,6 +104,8 @@ function stopReasonText(intent: NonNullable<Instance['stopIntent']>): string {
       return 'service removed';
     case 'shutdown':
       return 'tend shut down';
+    case 'hold':
+      return 'stopped by `tend stop`';
     case 'restart':
       return 'restarting';
   }

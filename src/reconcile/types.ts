@@ -2,7 +2,9 @@
 // (what the user wrote). The controller is the only writer; `plan` gets a read-only snapshot.
 
 import type { ProbeState } from '../health/types.js';
+import type { ExitStatus } from '../runtime/types.js';
 import type { ServiceSpec } from '../spec/types.js';
+import type { Reason } from './events.js';
 
 export type ReplicaState =
   | 'pending'
@@ -21,6 +23,7 @@ export type StopIntent =
   | 'replace' // its spec changed, or a manual restart rolls it
   | 'remove' // its service was removed
   | 'shutdown' // tend down / SIGTERM to tend
+  | 'hold' // `tend stop SVC`: a run-time hold
   | 'restart'; // liveness or a limit failed: its exit counts as a restart
 
 /** One process occupying the slot `service/index`. During a surge update a slot briefly has two:
@@ -54,6 +57,14 @@ export interface Instance {
   stopIntent?: StopIntent;
   /** Liveness or a limit failed: stop it and start it again (counted as a restart). */
   restartRequested?: string;
+  /** The machine reason of that request (LivenessFailed, MemoryLimit, ...). */
+  restartReason?: Reason;
+  /** The leader's exit while its group is being stopped: kept until the group is empty. */
+  pendingExit?: ExitStatus;
+  /** Last STATUS text the replica reported (notify). */
+  statusText?: string;
+  /** The last CPU and memory sample, and how many samples in a row were over a limit. */
+  usage?: { cpu: number; memory: number; processes: number; memoryOver: number; cpuOver: number };
   /** A manual restart: replace it by the update strategy, like a spec change. */
   replaceRequested?: boolean;
   /** The spawn's nonce (state/orphans.ts): how a later tend tells the replica from its descendants. */
@@ -68,6 +79,8 @@ export interface DesiredState {
   blocked: ReadonlyMap<string, string>;
   /** tend is shutting down: everything is to be stopped, dependents first. */
   shuttingDown: boolean;
+  /** Services held by `tend stop` (run-time state, kept across restarts of tend). */
+  held?: ReadonlySet<string>;
 }
 
 export interface ObservedState {
@@ -80,14 +93,18 @@ export type Action =
       service: string;
       index: number;
       spec: ServiceSpec;
-      reason: string;
+      reason: Reason;
+      /** For people: `not running yet`, `restart after exit code 1`. */
+      message: string;
       /** The slot's previous instance whose crash counters carry over (a restart after a crash). */
       continues?: string;
       /** An instance this start supersedes in the slot, forgotten once it has no process. */
       supersedes?: string;
     }
-  | { kind: 'stop'; id: string; intent: StopIntent; reason: string }
-  | { kind: 'forget'; id: string };
+  | { kind: 'stop'; id: string; intent: StopIntent; reason: Reason; message: string }
+  | { kind: 'forget'; id: string }
+  /** A replica without a readiness probe has run for STABLE_START_MS: it counts as ready. */
+  | { kind: 'ready'; id: string };
 
 export interface Plan {
   actions: Action[];

@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 
 import { errorMessage } from '../errors.js';
 import { isLive, readProcStat, sameProcess, scanGroups, zombieExit } from './proc.js';
-import type { ExitStatus, ProcessHandle, StartRequest, StartResult, StopResult } from './types.js';
+import type { ExitStatus, ProcessHandle, Runtime, StartRequest, StartResult, StopResult } from './types.js';
 import { resolveUser, type UserIds } from './user.js';
 
 export interface ProcessRuntimeOptions {
@@ -52,7 +52,7 @@ function errCode(err: unknown): string {
   return (err as NodeJS.ErrnoException | null)?.code ?? 'UNKNOWN';
 }
 
-export class ProcessRuntime {
+export class ProcessRuntime implements Runtime {
   private readonly adoptPollMs: number;
   private readonly stopPollMs: number;
   /** Log directories known to exist, so a spawn does not mkdir each time. */

@@ -50,3 +50,20 @@ export interface GroupUsage {
   /** Live members of the group. */
   processes: number;
 }
+
+/** What the reconciler needs from a runtime: the seam where tests put a recording fake. It makes
+ *  no decisions and never throws at its caller for something a process did. */
+export interface Runtime {
+  /** Spawns one replica; resolves with its handle or a readable reason. `onExit` fires once, when
+   *  the leader exits. */
+  start(req: StartRequest, onExit: (status: ExitStatus) => void): Promise<StartResult>;
+  /** Takes over a process started by an earlier tend; false when it no longer runs. */
+  adopt(handle: ProcessHandle, onExit: (status: ExitStatus) => void): boolean;
+  /** Signals the whole group (pause, resume, kill). */
+  signal(handle: ProcessHandle, sig: NodeJS.Signals): void;
+  /** Stops the whole group (signal, then SIGKILL at the deadline); resolves once it is empty,
+   *  rejects only when it cannot be signalled at all (EPERM). */
+  stop(handle: ProcessHandle, sig: NodeJS.Signals, timeoutMs: number): Promise<StopResult>;
+  /** Stops watching; never kills a replica. */
+  close(): void;
+}

@@ -26,6 +26,9 @@ export interface LoadOptions {
   maxReplicas?: number;
   /** The last result: files that are broken now keep the services they defined in it. */
   previous?: LoadResult;
+  /** Read the directory's files but resolve them as if they stood in this directory (`tend plan`
+   *  compares a checkout's contents with what runs, as kubectl diff does, not its location). */
+  resolveAs?: string;
 }
 
 /** One file to load: its absolute path, how problems name it, and the real directory it is in. */
@@ -33,6 +36,9 @@ interface FileRef {
   path: string;
   display: string;
   realDir: string;
+  /** Where it is really read from, when it is resolved as if it stood elsewhere (resolveAs). */
+  readPath?: string;
+  readDir?: string;
 }
 
 /** What one file yielded on its own. */
@@ -79,6 +85,11 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
     };
   }
   names.sort();
+  if (opts.resolveAs !== undefined) {
+    const as = resolve(opts.resolveAs);
+    const refs = names.map((n) => ({ path: join(as, n), display: displayPath(dir, join(absDir, n)), realDir: as, readPath: join(realDir, n), readDir: realDir }));
+    return loadRefs(refs, opts, as);
+  }
   const refs = names.map((n) => ({ path: join(absDir, n), display: displayPath(dir, join(absDir, n)), realDir }));
   return loadRefs(refs, opts, realDir);
 }
@@ -192,12 +203,12 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
   };
   let text: string;
   try {
-    const st = await stat(ref.path);
+    const st = await stat(ref.readPath ?? ref.path);
     if (st.size > MAX_FILE_BYTES) {
       outcome.fingerprint.push(`size:${st.size}:${st.mtimeMs}`);
       return problem(`file is ${st.size} bytes, more than the ${MAX_FILE_BYTES} allowed: refused`, 'SPEC_TOO_LARGE');
     }
-    text = await readFile(ref.path, 'utf8');
+    text = await readFile(ref.readPath ?? ref.path, 'utf8');
   } catch (err) {
     outcome.fingerprint.push(`unreadable:${errorMessage(err)}`);
     return problem(`cannot read the file: ${errorMessage(err)}`, 'SPEC_PARSE');
@@ -235,7 +246,8 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
 
     const envFiles = new Map<string, [string, string][] | null>();
     for (const path of envFilePaths(raw, ref.realDir)) {
-      const envText = await readFile(path, 'utf8').catch(() => null);
+      const from = ref.readDir !== undefined ? join(ref.readDir, relative(ref.realDir, path)) : path;
+      const envText = await readFile(from, 'utf8').catch(() => null);
       outcome.fingerprint.push(`env:${path}`, envText ?? '<missing>');
       if (envText === null) {
         envFiles.set(path, null);

@@ -39,7 +39,7 @@ test('replicas 2 → 5 → 1 gives exactly those counts and the survivors keep t
   const one = await s.waitReady('w', 1);
   assert.deepEqual([...one], [[0, first.get(0)]]);
   for (const i of [1, 2, 3, 4]) await s.waitFor(() => !isAlive(five.get(i)!), `w/${i} gone`);
-  const scaled = s.events.filter((e) => e.type === 'service.scaled').map((e) => e.reason);
+  const scaled = s.events.filter((e) => e.type === 'service.scaled').map((e) => e.message);
   assert.deepEqual(scaled, ['2 → 5', '5 → 1']);
 });
 
@@ -214,7 +214,7 @@ test('a crash restarts with back-off, and a crash loop ends failed with its reas
   const failed = await s.waitFor(() => s.sup.controller.select('crash').find((i) => i.state === 'failed'), 'crash loop');
   assert.equal(failed.reason, 'crash loop: 3 restarts in 1m, last exit code 3');
   assert.equal(failed.restarts, 3);
-  const delays = s.events.filter((e) => e.type === 'replica.backoff' && e.service === 'crash').map((e) => Number(/in (\d+) ms/.exec(e.reason!)![1]));
+  const delays = s.events.filter((e) => e.type === 'replica.backoff' && e.service === 'crash').map((e) => Number(/in (\d+) ms/.exec(e.message!)![1]));
   assert.equal(delays.length, 3);
   assert.ok(delays[0]! <= delays[1]! && delays[1]! <= delays[2]!, `delays grow: ${delays}`);
   assert.equal(s.pids('fine').size, 1, 'a crash loop does not block other services');
@@ -227,12 +227,15 @@ test('limits: over memory or CPU for 3 samples, or past max_runtime, restarts th
   const { dir, state } = specDir(t, { 'hog.yaml': hog, 'old.yaml': old, 'spin.yaml': spin });
   const s = await startSupervisor(t, dir, state, { statsIntervalMs: 50 });
   const cpu = await s.waitFor(() => s.events.find((e) => e.type === 'replica.limit' && e.service === 'spin'), 'cpu limit');
-  assert.match(cpu.reason ?? '', /^limit: cpu \d+% over 20% for 3 samples$/);
+  assert.match(cpu.message ?? '', /^limit: cpu \d+% over 20% for 3 samples$/);
+  assert.equal(cpu.reason, 'CpuLimit');
   const memory = await s.waitFor(() => s.events.find((e) => e.type === 'replica.limit' && e.service === 'hog'), 'memory limit');
-  assert.match(memory.reason ?? '', /^limit: memory [\d.]+Mi over 32\.0Mi for 3 samples$/);
+  assert.match(memory.message ?? '', /^limit: memory [\d.]+Mi over 32\.0Mi for 3 samples$/);
+  assert.equal(memory.reason, 'MemoryLimit');
   await s.waitFor(() => s.sup.controller.select('hog').some((i) => i.restarts >= 1), 'hog restarted');
   const runtime = await s.waitFor(() => s.events.find((e) => e.type === 'replica.stopping' && e.service === 'old'), 'max_runtime');
-  assert.equal(runtime.reason, 'limit: ran longer than max_runtime 300ms');
+  assert.equal(runtime.message, 'limit: ran longer than max_runtime 300ms');
+  assert.equal(runtime.reason, 'MaxRuntime');
   await s.waitFor(() => s.sup.controller.select('old').some((i) => i.restarts >= 1 && i.state === 'running'), 'old restarted');
 });
 
@@ -247,7 +250,8 @@ test('liveness failing restarts the replica, counted as a restart, with the prob
   const [first] = [...(await s.waitReady('w', 1)).values()];
   writeFileSync(join(root, 'alive'), 'dead');
   const unhealthy = await s.waitFor(() => s.events.find((e) => e.type === 'replica.unhealthy'), 'unhealthy');
-  assert.equal(unhealthy.reason, 'liveness: exit code 1 (2 times)');
+  assert.equal(unhealthy.message, 'liveness: exit code 1 (2 times)');
+  assert.equal(unhealthy.reason, 'LivenessFailed');
   writeFileSync(join(root, 'alive'), 'ok');
   const again = await s.waitFor(() => s.sup.controller.select('w').find((i) => i.state === 'running' && i.pid !== first), 'restarted');
   assert.equal(again.restarts, 1);

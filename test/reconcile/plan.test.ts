@@ -3,19 +3,21 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plan } from '../../src/reconcile/plan.js';
+import { plan, planKey } from '../../src/reconcile/plan.js';
 import type { Action, DesiredState, Instance, ObservedState } from '../../src/reconcile/types.js';
 import { desired, inst, observed, runningSet, spec } from '../helpers/world.js';
 
-/** `start web/2 (missing)`, `stop web/0#3 replace`, `forget web/1#4`. */
+/** `start web/2 (not running yet)`, `stop web/0#3 replace`, `forget web/1#4`. */
 function render(a: Action): string {
   switch (a.kind) {
     case 'start':
-      return `start ${a.service}/${a.index} (${a.reason})${a.continues ? ' continues' : ''}${a.spec.hash.endsWith('v1') ? '' : ' ' + a.spec.hash}`;
+      return `start ${a.service}/${a.index} (${a.message})${a.continues ? ' continues' : ''}${a.spec.hash.endsWith('v1') ? '' : ' ' + a.spec.hash}`;
     case 'stop':
       return `stop ${a.id.replace(/#\d+$/, '')} ${a.intent}`;
     case 'forget':
       return `forget ${a.id.replace(/#\d+$/, '')}`;
+    case 'ready':
+      return `ready ${a.id.replace(/#\d+$/, '')}`;
   }
 }
 
@@ -39,15 +41,15 @@ const cases: Record<string, Case> = {
   },
   'a new service starts all its replicas at once': {
     world: () => ({ d: desired([web]), o: observed([]) }),
-    actions: ['start web/0 (missing)', 'start web/1 (missing)', 'start web/2 (missing)'],
+    actions: ['start web/0 (not running yet)', 'start web/1 (not running yet)', 'start web/2 (not running yet)'],
   },
   'independent services start in the same pass': {
     world: () => ({ d: desired([db, spec('cache')]), o: observed([]) }),
-    actions: ['start db/0 (missing)', 'start cache/0 (missing)'],
+    actions: ['start db/0 (not running yet)', 'start cache/0 (not running yet)'],
   },
   'a service waits for its dependencies': {
     world: () => ({ d: desired([db, migrate, api]), o: observed([]) }),
-    actions: ['start db/0 (missing)', 'start migrate/0 (missing)'],
+    actions: ['start db/0 (not running yet)', 'start migrate/0 (not running yet)'],
     waiting: { api: 'db: healthy' },
   },
   'healthy is not met by a running replica that is not ready': {
@@ -57,6 +59,8 @@ const cases: Record<string, Case> = {
     }),
     actions: [],
     waiting: { api: 'db: healthy' },
+    // db has no readiness probe: it counts as ready once it has stayed up STABLE_START_MS.
+    wakeAt: 500,
   },
   'completed waits for the oneshot to finish': {
     world: () => ({ d: desired([db, migrate, api]), o: observed([inst(db, 0, 'running'), inst(migrate, 0, 'running')]) }),
@@ -65,18 +69,19 @@ const cases: Record<string, Case> = {
   },
   'all conditions met: the dependent starts': {
     world: () => ({ d: desired([db, migrate, api]), o: observed([inst(db, 0, 'running'), inst(migrate, 0, 'completed')]) }),
-    actions: ['start api/0 (missing)', 'start api/1 (missing)'],
+    actions: ['start api/0 (not running yet)', 'start api/1 (not running yet)'],
   },
   'started is met by a running replica that is not ready yet': {
     world: () => {
       const w = spec('w', { dependsOn: { db: 'started' } });
       return { d: desired([db, w]), o: observed([inst(db, 0, 'running', { ready: false })]) };
     },
-    actions: ['start w/0 (missing)'],
+    actions: ['start w/0 (not running yet)'],
+    wakeAt: 500,
   },
   'scale up 2 → 5 starts only the new indexes': {
     world: () => ({ d: desired([{ ...web, replicas: 5 }]), o: observed(runningSet(web, 2)) }),
-    actions: ['start web/2 (missing)', 'start web/3 (missing)', 'start web/4 (missing)'],
+    actions: ['start web/2 (not running yet)', 'start web/3 (not running yet)', 'start web/4 (not running yet)'],
   },
   'scale down 5 → 1 stops the highest indexes and touches no other': {
     world: () => ({ d: desired([{ ...web, replicas: 1 }]), o: observed(runningSet(web, 5)) }),
@@ -179,11 +184,11 @@ const cases: Record<string, Case> = {
   },
   'a crashed replica restarts when its back-off is over, keeping its counters': {
     world: () => ({ d: desired([db]), o: observed([inst(db, 0, 'backoff', { nextStartAt: 5000 })]), now: 5000 }),
-    actions: ['start db/0 (restart after crash) continues'],
+    actions: ['start db/0 (restart after an exit) continues'],
   },
   'a restart after a crash does not wait for dependencies': {
     world: () => ({ d: desired([db, migrate, api]), o: observed([inst(api, 0, 'backoff', { nextStartAt: 0 }), inst(api, 1, 'running')]) }),
-    actions: ['start db/0 (missing)', 'start migrate/0 (missing)', 'start api/0 (restart after crash) continues'],
+    actions: ['start db/0 (not running yet)', 'start migrate/0 (not running yet)', 'start api/0 (restart after an exit) continues'],
     waiting: { api: 'db: healthy' },
   },
   'a replica in back-off whose spec changed starts with the new spec at once': {
@@ -203,7 +208,7 @@ const cases: Record<string, Case> = {
       const other = spec('other');
       return { d: desired([db, migrate, api, other]), o: observed([inst(db, 0, 'failed'), inst(migrate, 0, 'completed')]) };
     },
-    actions: ['start other/0 (missing)'],
+    actions: ['start other/0 (not running yet)'],
     waiting: { api: 'db: healthy' },
   },
   'a completed oneshot is not re-run by an unrelated change': {
@@ -225,7 +230,7 @@ const cases: Record<string, Case> = {
   },
   'a blocked service still restarts its crashed replicas from their own spec': {
     world: () => ({ d: desired([web2], { web: 'unknown dependency "x"' }), o: observed([inst(web, 0, 'backoff', { nextStartAt: 0 })]) }),
-    actions: ['start web/0 (restart after crash) continues'],
+    actions: ['start web/0 (restart after an exit) continues'],
     waiting: { web: 'unknown dependency "x"' },
   },
   'liveness failure: stop it to restart it': {
@@ -287,4 +292,66 @@ test('plan: never fewer than replicas - max_unavailable ready during a whole rol
     instances = instances.map((i) => (i.state === 'starting' ? { ...i, state: 'running', ready: true } : i));
   }
   assert.fail('the rollout did not finish in 40 passes');
+});
+
+// Every condition × dependency kind × dependency state: does the dependent start?
+const depStates = ['none', 'starting', 'running-unready', 'running-ready', 'backoff', 'failed', 'completed', 'stopped', 'paused'] as const;
+const depKinds = {
+  service: spec('dep'),
+  job: spec('dep', { oneshot: true, restart: 'on-failure' }),
+};
+// started: a process runs (for a job, or it completed); healthy: runs and is ready (for a job, or
+// it completed); completed: a job finished with its current spec.
+const holds: Record<string, Record<string, (typeof depStates)[number][]>> = {
+  started: { service: ['running-unready', 'running-ready'], job: ['running-unready', 'running-ready', 'completed'] },
+  healthy: { service: ['running-ready'], job: ['running-ready', 'completed'] },
+  completed: { service: [], job: ['completed'] },
+};
+for (const [cond, byKind] of Object.entries(holds)) {
+  for (const [kind, depSpec] of Object.entries(depKinds)) {
+    for (const st of depStates) {
+      test(`plan: depends_on ${cond} on a ${kind} that is ${st}`, () => {
+        const w = spec('w', { dependsOn: { dep: cond as 'started' } });
+        const depInst =
+          st === 'none' ? [] :
+          st === 'running-unready' ? [inst(depSpec, 0, 'running', { ready: false })] :
+          st === 'running-ready' ? [inst(depSpec, 0, 'running', { ready: true })] :
+          [inst(depSpec, 0, st as 'starting')];
+        const p = plan(desired([depSpec, w]), observed(depInst), 0);
+        const starts = p.actions.filter((a) => a.kind === 'start' && a.service === 'w').length;
+        assert.equal(starts, byKind[kind]!.includes(st) ? 1 : 0);
+        assert.equal(p.waiting.get('w'), starts === 1 ? undefined : `dep: ${cond}`);
+      });
+    }
+  }
+}
+
+test('plan: a replica without a readiness probe is ready once it has stayed up 500 ms, never a job', () => {
+  const w = spec('w');
+  const young = inst(w, 0, 'running', { ready: false, startedAt: 1000 });
+  assert.deepEqual(plan(desired([w]), observed([young]), 1200).actions.map(render), []);
+  assert.equal(plan(desired([w]), observed([young]), 1200).wakeAt, 1500);
+  assert.deepEqual(plan(desired([w]), observed([young]), 1500).actions.map(render), ['ready w/0']);
+  const job = spec('j', { oneshot: true, restart: 'on-failure' });
+  assert.deepEqual(plan(desired([job]), observed([inst(job, 0, 'running', { ready: false, startedAt: 0 })]), 5000).actions, []);
+  const probed = spec('p', { readiness: { check: { kind: 'tcp', host: '127.0.0.1', port: '1' }, intervalMs: 1000, timeoutMs: 1000, failureThreshold: 1, successThreshold: 1, startPeriodMs: 0 } });
+  assert.deepEqual(plan(desired([probed]), observed([inst(probed, 0, 'running', { ready: false, startedAt: 0 })]), 5000).actions, []);
+});
+
+test('plan: a hold (`tend stop`) stops the service\'s replicas and starts none; lifted, they start again', () => {
+  const held = { ...desired([web]), held: new Set(['web']) };
+  assert.deepEqual(plan(held, observed(runningSet(web)), 0).actions.map(render), ['stop web/0 hold', 'stop web/1 hold', 'stop web/2 hold']);
+  assert.deepEqual(plan(held, observed([]), 0).actions, []);
+  const stopped = runningSet(web).map((i) => ({ ...i, state: 'stopped' as const, stopIntent: 'hold' as const, pid: undefined }));
+  assert.deepEqual(plan(desired([web]), observed(stopped), 0).actions.map(render), ['start web/0 (replaced)', 'start web/1 (replaced)', 'start web/2 (replaced)']);
+});
+
+test('plan: planKey of one service reads only its own instances and its dependencies\'', () => {
+  const w = spec('w', { dependsOn: { db: 'started' } });
+  const seen: string[] = [];
+  const byService = new Map([['db', [inst(db, 0, 'running')]], ['w', []], ['other', [inst(spec('other'), 0, 'running')]]]);
+  const spy = { get: (k: string) => (seen.push(k), byService.get(k)), has: (k: string) => byService.has(k), keys: () => byService.keys() } as unknown as Parameters<typeof planKey>[2];
+  const p = planKey('w', desired([db, w, spec('other')]), spy, 0);
+  assert.deepEqual(p.actions.map(render), ['start w/0 (not running yet)']);
+  assert.deepEqual([...new Set(seen)].sort(), ['db', 'w']);
 });

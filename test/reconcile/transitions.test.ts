@@ -96,10 +96,10 @@ for (const [name, c] of Object.entries(exitCases)) {
   });
 }
 
-test('spawned: without readiness a replica is running and ready at once', () => {
+test('spawned: without readiness a replica is running, and ready only once it stayed up (plan.ts)', () => {
   const i = spawned(inst(spec('w'), 0, 'starting', { pid: undefined }), { pid: 5, pgid: 5, startTime: 7, startedAt: 100 });
   assert.equal(i.state, 'running');
-  assert.equal(i.ready, true);
+  assert.equal(i.ready, false);
   assert.equal(i.pid, 5);
 });
 

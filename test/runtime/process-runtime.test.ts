@@ -164,8 +164,10 @@ test('adopt recognises a live process by pid and start time, rejects a mismatch,
   assert.equal(h.rt.adopt(handle, (s) => exits.push(s)), true);
   process.kill(child.pid!, 'SIGKILL');
   await waitFor(() => exits.length === 1, { what: 'adopted exit' });
-  assert.equal(exits[0]!.code, null);
-  assert.equal(exits[0]!.signal, null);
+  // Its real parent (this process) may have reaped it already: then nobody else can know how it
+  // ended; while it is still a zombie, its status is read from /proc.
+  const e = exits[0]!;
+  assert.ok(e.unknown === true ? e.code === null && e.signal === null : e.signal === 'SIGKILL', JSON.stringify(e));
   assert.equal(h.rt.adopt(handle, () => {}), false);
 });
 

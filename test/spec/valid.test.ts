@@ -38,6 +38,7 @@ max_restarts: 0
 restart_window: 1h
 stop_signal: INT
 stop_timeout: 2500
+stop_escaped: kill
 oneshot: false
 update: { strategy: rolling, max_unavailable: 0, max_surge: 2 }
 limits: { memory: 512Mi, cpu_percent: 150, max_runtime: 24h }
@@ -100,6 +101,7 @@ test('a spec that uses every field is normalised field by field', async (t) => {
     restartWindowMs: 3_600_000,
     stopSignal: 'SIGINT',
     stopTimeoutMs: 2500,
+    stopEscaped: 'kill',
     oneshot: false,
     update: { strategy: 'rolling', maxUnavailable: 0, maxSurge: 2 },
     limits: { memoryBytes: 512 * 1024 * 1024, cpuPercent: 150, maxRuntimeMs: 86_400_000 },
@@ -132,6 +134,7 @@ test('a minimal spec gets every default', async (t) => {
     restartWindowMs: 300_000,
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 10_000,
+    stopEscaped: 'keep',
     oneshot: false,
     update: { strategy: 'rolling', maxUnavailable: 1, maxSurge: 0 },
     limits: { memoryBytes: 0, cpuPercent: 0, maxRuntimeMs: 0 },

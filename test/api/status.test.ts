@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildStatus } from '../../src/reconcile/status.js';
+import { buildStatus } from '../../src/api/status.js';
 import type { Instance } from '../../src/reconcile/types.js';
 import { desired, inst, runningSet, spec } from '../helpers/world.js';
 

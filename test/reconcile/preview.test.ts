@@ -1,9 +1,10 @@
-// diffSpecs table: one known-good world (web ×2, db ×1) and one change per case, with the plan
-// lines it must print.
+// `tend plan` table: one known-good world (web ×2, db ×1, all running) and one change per case,
+// with the plan lines it must print; the lines come from the planner simulated to convergence.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diffSpecs } from '../../src/reconcile/diff.js';
+import { previewChanges } from '../../src/reconcile/preview.js';
+import { inst } from '../helpers/world.js';
 import type { SpecProblem } from '../../src/errors.js';
 import type { LoadResult, ServiceSpec } from '../../src/spec/types.js';
 import { service } from '../helpers/spec.js';
@@ -78,18 +79,26 @@ const cases: Record<string, { next: () => LoadResult; want: string[] }> = {
   },
 };
 
+const running = () => base().flatMap((s) => Array.from({ length: s.replicas }, (_, i) => inst(s, i, 'running')));
+
 for (const [name, c] of Object.entries(cases)) {
-  test(`diffSpecs: ${name}`, () => {
+  test(`plan preview: ${name}`, () => {
     const current = new Map(base().map((s) => [s.name, s]));
     assert.deepEqual(
-      diffSpecs(current, c.next()).map((ch) => ch.text),
+      previewChanges(current, c.next(), running(), { now: 0 }).map((ch) => ch.text),
       c.want,
     );
   });
 }
 
-test('diffSpecs against nothing lists every replica, sorted by service', () => {
-  const changes = diffSpecs(new Map(), load(base()));
+test('plan preview: a replica that is missing now will start, though no file changed', () => {
+  const current = new Map(base().map((s) => [s.name, s]));
+  const oneWebGone = running().filter((i) => !(i.service === 'web' && i.index === 1));
+  assert.deepEqual(previewChanges(current, load(base()), oneWebGone, { now: 0 }).map((c) => c.text), ['+ web/1 start']);
+});
+
+test('plan preview against nothing lists every replica, sorted by service', () => {
+  const changes = previewChanges(new Map(), load(base()), []);
   assert.deepEqual(
     changes.map((c) => [c.op, c.service, c.index, c.text]),
     [

@@ -1,12 +1,12 @@
 // The status report (DESIGN §5): observed state summarised per service for the API and CLI.
 // Pure: built from the desired state, the instances and the last usage samples.
 
-import type { ReplicaStatus, ServiceStatus, StatusReport } from '../api/types.js';
+import type { ReplicaStatus, ServiceStatus, StatusReport } from './types.js';
 import type { SpecProblem } from '../errors.js';
 import type { GroupUsage } from '../runtime/types.js';
 import type { ServiceSpec } from '../spec/types.js';
-import { isAvailable, isLive } from './plan.js';
-import type { DesiredState, Instance } from './types.js';
+import { isAvailable, isLive } from '../reconcile/plan.js';
+import type { DesiredState, Instance } from '../reconcile/types.js';
 
 export interface StatusInput {
   /** The specs have been read at least once: before that, nothing can be converged. */
