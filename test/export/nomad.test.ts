@@ -1,0 +1,149 @@
+// The Nomad exporter: the bundled demo and a spec using every field, checked against the jobs API
+// schema and golden files; the report says what became of every field; what cannot be expressed
+// is reported per field or refused, never silently changed.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { exportNomad, NOMAD_RULES, type NomadJob, type NomadTask } from '../../src/export/nomad.js';
+import { drops, reportJson } from '../../src/export/report.js';
+import { loadSpecs } from '../helpers/spec.js';
+import { DEMO, EVERY_FIELD, assertGolden, servicesOf, whichFixed } from './golden.js';
+import { nomadProblems } from './validate.js';
+
+const OPTS = { jobId: 'demo', driver: 'raw_exec' as const, which: whichFixed };
+
+function group(job: NomadJob, name: string) {
+  const g = job.TaskGroups.find((x) => x.Name === name);
+  assert.ok(g, `group ${name}`);
+  return g;
+}
+function task(job: NomadJob, groupName: string, taskName: string): NomadTask {
+  const t = group(job, groupName).Tasks.find((x) => x.Name === taskName);
+  assert.ok(t, `task ${taskName} in group ${groupName}`);
+  return t;
+}
+
+test('the bundled demo exports to one service job that matches the jobs API schema and its golden file', async () => {
+  const services = await servicesOf(DEMO);
+  const out = exportNomad(services, OPTS);
+  assert.deepEqual(out.errors, []);
+  assert.equal(out.jobs.length, 1);
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  const job = out.jobs[0]!.Job;
+  assert.equal(job.Type, 'service');
+  // One group per long-running service; the migrate oneshot runs inside api's group.
+  assert.deepEqual(job.TaskGroups.map((g) => [g.Name, g.Count]), [['api', 2], ['db', 1], ['worker', 3]]);
+  const api = task(job, 'api', 'api');
+  assert.equal(api.Config.command, '/usr/bin/node');
+  assert.deepEqual(api.Config.args, ['api.mjs']);
+  assert.equal(api.Env.PORT, '${NOMAD_PORT_port}');
+  assert.equal(api.Env.TEND_REPLICA, '${NOMAD_ALLOC_INDEX}');
+  assert.equal(api.Env.DATABASE_URL, 'tcp://127.0.0.1:18432/app?replica=${NOMAD_ALLOC_INDEX}');
+  assert.equal(api.KillTimeout, 3_000_000_000);
+  assert.equal(api.KillSignal, 'SIGTERM');
+  const checks = api.Services![0]!.Checks;
+  assert.deepEqual(checks.map((c) => [c.Name, c.Type, c.Path, c.PortLabel]), [['readiness', 'http', '/healthz', 'port'], ['liveness', 'http', '/healthz', 'port']]);
+  assert.deepEqual(checks[1]!.CheckRestart, { Limit: 3, Grace: 0 });
+  const migrate = task(job, 'api', 'migrate');
+  assert.deepEqual(migrate.Lifecycle, { Hook: 'prestart', Sidecar: false });
+  assert.deepEqual(task(job, 'api', 'await-db').Lifecycle, { Hook: 'prestart', Sidecar: false });
+  assert.deepEqual(group(job, 'db').Networks, [{ ReservedPorts: [{ Label: 'db_port', Value: 18432 }] }]);
+  assert.deepEqual(group(job, 'api').RestartPolicy, { Attempts: 10, Interval: 300_000_000_000, Delay: 100_000_000, Mode: 'fail' });
+  assert.deepEqual(group(job, 'api').ReschedulePolicy, { Attempts: 0, Interval: 300_000_000_000, Unlimited: false });
+  assert.deepEqual(task(job, 'worker', 'worker').LogConfig, { MaxFiles: 3, MaxFileSizeMB: 1 });
+
+  assertGolden('demo.nomad.json', out.jobs.map((j) => JSON.stringify(j, null, 2)).join('\n') + '\n');
+  assertGolden('demo.nomad.report.json', reportJson(out.report));
+});
+
+test('a spec using every field exports, validates, and reports every field it sets', async () => {
+  const services = await servicesOf(EVERY_FIELD);
+  const out = exportNomad(services, OPTS);
+  assert.deepEqual(out.errors, []);
+  // seed is a oneshot nothing long-running depends on: a batch job of its own.
+  assert.deepEqual(out.jobs.map((j) => [j.Job.ID, j.Job.Type]), [['demo', 'service'], ['demo-oneshot', 'batch']]);
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  const [svc, batch] = [out.jobs[0]!.Job, out.jobs[1]!.Job];
+
+  const web = task(svc, 'web', 'web');
+  assert.deepEqual(web.Config.args, ['server.js', '--port', '${NOMAD_PORT_port}']);
+  assert.equal(web.Env.REPLICA_NAME, 'web-${NOMAD_ALLOC_INDEX}-of-3');
+  assert.equal(web.Env.DATABASE_URL, 'postgres://127.0.0.1:5432/app', 'an entry naming another is inlined');
+  assert.equal(web.Env.SINGLE, '$raw', '$$ is a literal $');
+  assert.equal(web.Env.HOME_DIR, '/home/web', 'a variable of tend\'s own environment is unset: its default applies');
+  assert.equal(web.KillSignal, 'SIGINT');
+  assert.equal(web.KillTimeout, 2_500_000_000);
+  assert.equal(web.User, '1000');
+  assert.deepEqual(web.Resources, { MemoryMB: 512, Cores: 2 });
+  assert.deepEqual(group(svc, 'web').Update, { MaxParallel: 2, HealthCheck: 'checks', Canary: 2, AutoPromote: true });
+  assert.deepEqual(group(svc, 'web').RestartPolicy, { Attempts: 10, Interval: 3_600_000_000_000, Delay: 200_000_000, Mode: 'delay' });
+  assert.deepEqual(group(svc, 'web').Networks, [{ DynamicPorts: [{ Label: 'port' }, { Label: 'admin_port' }] }]);
+  assert.equal(web.Services![0]!.Checks[0]!.Path, '/healthz?full=1');
+  // The string command of migrate runs through /bin/sh, after waiting for db.
+  const migrate = task(svc, 'web', 'migrate');
+  assert.equal(migrate.Config.command, '/bin/sh');
+  assert.match(migrate.Config.args[1]!, /^until nomad service info db .*; exec "\$0" "\$@"$/);
+  assert.deepEqual(migrate.Config.args.slice(2), ['/bin/sh', '-c', './bin/migrate up --database "postgres://127.0.0.1:5432/app"']);
+  assert.equal(group(svc, 'db').Update!.MaxParallel, 1, 'recreate replaces every allocation (of 1) at once');
+  assert.equal(task(svc, 'db', 'db').KillTimeout, 60_000_000_000);
+  assert.equal(group(batch, 'seed').Count, 2);
+  assert.equal(group(batch, 'seed').MaxRunDuration, 600_000_000_000);
+  assert.equal(group(batch, 'seed').RestartPolicy.Attempts, 0);
+
+  // Every field a service sets has at least one row.
+  const rows = out.report.rows;
+  const fieldsOf = (svcName: string) => new Set(rows.filter((r) => r.service === svcName).map((r) => r.field));
+  for (const f of ['command', 'cwd', 'env', 'env_file', 'replicas', 'ports', 'depends_on', 'readiness', 'liveness', 'restart', 'backoff', 'max_restarts', 'restart_window', 'stop_signal', 'stop_timeout', 'update', 'limits.memory', 'limits.cpu_percent', 'limits.max_runtime', 'logs', 'user', 'labels']) {
+    assert.ok(fieldsOf('web').has(f), `web: ${f} is reported`);
+  }
+  const row = (service: string, field: string) => rows.filter((r) => r.service === service && r.field === field);
+  // What Nomad cannot do is dropped, by name, with the reason.
+  assert.deepEqual(row('web', 'liveness').map((r) => r.status), ['dropped'], 'an exec probe has no Nomad-native check');
+  assert.deepEqual(row('web', 'limits.max_runtime').map((r) => r.status), ['dropped']);
+  assert.deepEqual(row('seed', 'depends_on').map((r) => [r.status, r.detail]), [['approximated', 'db: started'], ['dropped', 'migrate: started']]);
+  assert.deepEqual(row('web', 'stop_timeout').map((r) => r.status), ['converted']);
+  assert.deepEqual(row('db', 'stop_timeout').map((r) => r.status), ['approximated'], 'over the clients\' 30 s max_kill_timeout');
+  assert.deepEqual(row('web', 'env').filter((r) => r.how === NOMAD_RULES.hostVar.how).map((r) => [r.status, r.detail]), [['approximated', '${HOME}']]);
+  assert.ok(drops(out.report).length >= 3);
+
+  assertGolden('every-field.nomad.json', out.jobs.map((j) => JSON.stringify(j, null, 2)).join('\n') + '\n');
+  assertGolden('every-field.nomad.report.json', reportJson(out.report));
+});
+
+test('a program that is not on PATH is an error naming the service, and nothing is exported', async (t) => {
+  const { result } = await loadSpecs(t, { 'web.yaml': 'command: [no-such-program-xyz, serve]\n', 'ok.yaml': 'command: [node]\n' });
+  const out = exportNomad(result.services, { ...OPTS, which: (p) => (p === 'node' ? '/usr/bin/node' : undefined) });
+  assert.equal(out.errors.length, 1);
+  assert.equal(out.errors[0]!.service, 'web');
+  assert.match(out.errors[0]!.message, /"no-such-program-xyz" is not on PATH/);
+});
+
+test('--driver exec: the same job with the exec driver, cwd reported as inside the chroot', async () => {
+  const services = await servicesOf(DEMO);
+  const out = exportNomad(services, { ...OPTS, driver: 'exec' });
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  assert.ok(out.jobs[0]!.Job.TaskGroups.every((g) => g.Tasks.every((t) => t.Driver === 'exec')));
+  assert.ok(out.report.rows.filter((r) => r.field === 'cwd').every((r) => r.how === NOMAD_RULES.cwdExec.how));
+});
+
+test('a job whose restart window cannot hold the attempts is widened and reported, so Nomad accepts it', async (t) => {
+  const { result } = await loadSpecs(t, { 'w.yaml': 'command: [node]\nmax_restarts: 20\nrestart_window: 1s\nbackoff: { initial: 1s }\n' });
+  const out = exportNomad(result.services, OPTS);
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  assert.equal(out.jobs[0]!.Job.TaskGroups[0]!.RestartPolicy.Interval, 20_000_000_000);
+  assert.deepEqual(out.report.rows.filter((r) => r.field === 'restart_window').map((r) => r.status), ['approximated']);
+});
+
+test('the schema check is not vacuous: a misspelt key, a sub-second check and a missing port label fail', async () => {
+  const out = exportNomad(await servicesOf(DEMO), OPTS);
+  const body = JSON.parse(JSON.stringify(out.jobs[0])) as { Job: NomadJob };
+  const api = body.Job.TaskGroups[0]!;
+  (api.Tasks[2] as unknown as Record<string, unknown>).KillTimeOut = 1;
+  assert.match(nomadProblems(body).join('\n'), /must NOT have additional properties.*KillTimeOut/);
+  const body2 = JSON.parse(JSON.stringify(out.jobs[0])) as { Job: NomadJob };
+  body2.Job.TaskGroups[0]!.Tasks[2]!.Services![0]!.Checks[0]!.Interval = 500_000_000;
+  assert.match(nomadProblems(body2).join('\n'), /Interval must be >= 1000000000/);
+  const body3 = JSON.parse(JSON.stringify(out.jobs[0])) as { Job: NomadJob };
+  delete body3.Job.TaskGroups[0]!.Networks;
+  assert.match(nomadProblems(body3).join('\n'), /check readiness port port is not in the group's network/);
+});
