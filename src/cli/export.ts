@@ -6,8 +6,8 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { TendError, formatProblem } from '../errors.js';
 import { exportK8s } from '../export/k8s.js';
-import { exportNomad, type ExportError, type NomadDriver } from '../export/nomad.js';
-import { drops, formatReport, reportJson, type ConversionReport } from '../export/report.js';
+import { exportNomad, type NomadDriver } from '../export/nomad.js';
+import { drops, formatReport, reportJson, type ConversionReport, type ExportError } from '../export/report.js';
 import { loadDirectory } from '../spec/load.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Cli } from './context.js';

@@ -10,9 +10,8 @@
 import { stringify } from 'yaml';
 import type { ProbeSpec, ServiceSpec } from '../spec/types.js';
 import { formatDuration } from '../spec/units.js';
-import type { ExportError } from './nomad.js';
-import { ReportBuilder, type ConversionReport, type Rule } from './report.js';
-import { translate, type VarValue } from './vars.js';
+import { ReportBuilder, type ConversionReport, type ExportError, type Rule } from './report.js';
+import { LOOPBACK, translate, type VarValue } from './vars.js';
 
 export interface K8sOptions {
   /** Image per service name; every exported service needs one. */
@@ -46,6 +45,7 @@ export const K8S_RULES = {
   command: { field: 'command', status: 'converted', when: '', how: 'container command (replacing the image\'s ENTRYPOINT), found on the image\'s PATH; ${VAR} becomes $(VAR), which Kubernetes expands from the container\'s env' },
   cwd: { field: 'cwd', status: 'approximated', when: '', how: 'workingDir is the path on the host you export from: the image must hold the program\'s files there' },
   env: { field: 'env', status: 'converted', when: '', how: 'container env in the same order; TEND_SERVICE, TEND_REPLICAS and ports first, so ${VAR} becomes $(VAR) as Kubernetes expands earlier entries' },
+  envLoopback: { field: 'env', status: 'approximated', when: 'a value names 127.0.0.1 or localhost', how: 'exported as written, but in a pod that is the pod itself: reach other services through their Service name instead' },
   envReplicaPod: { field: 'env', status: 'approximated', when: 'a Deployment', how: 'TEND_REPLICA is the pod\'s name (downward API): Deployment pods have no index' },
   envReplicaJob: { field: 'env', status: 'converted', when: 'a Job', how: 'TEND_REPLICA is the completion index of an Indexed Job (0 to replicas-1)' },
   envFile: { field: 'env_file', status: 'converted', when: '', how: 'its entries are merged under env and exported with it: export again after changing the file' },
@@ -300,6 +300,8 @@ function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'de
     defined.set(k, staticValue);
   }
   add(R.env);
+  const loopback = Object.keys(s.env).filter((k) => LOOPBACK.test(s.env[k]!));
+  if (loopback.length > 0) add(R.envLoopback, loopback.join(', '));
   add(how.kind === 'job' ? R.envReplicaJob : R.envReplicaPod);
   if (s.envFiles.length > 0) add(R.envFile, s.envFiles.length === 1 ? '1 file' : `${s.envFiles.length} files`);
 

@@ -11,8 +11,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ProbeSpec, ServiceSpec } from '../spec/types.js';
 import { formatDuration } from '../spec/units.js';
-import { ReportBuilder, type ConversionReport, type Rule } from './report.js';
-import { translate, type VarValue } from './vars.js';
+import { ReportBuilder, type ConversionReport, type ExportError, type Rule } from './report.js';
+import { LOOPBACK, translate, type VarValue } from './vars.js';
 
 export type NomadDriver = 'raw_exec' | 'exec';
 
@@ -23,13 +23,6 @@ export interface NomadOptions {
   /** Absolute path of a program found on PATH, or undefined. */
   which: (program: string) => string | undefined;
   datacenters?: string[];
-}
-
-/** A service that cannot be exported at all (nothing is written then). */
-export interface ExportError {
-  service: string;
-  field: string;
-  message: string;
 }
 
 export interface NomadExport {
@@ -95,6 +88,7 @@ const MIN_CHECK_MS = 1000; // Nomad refuses check intervals and timeouts under 1
 const MAX_KILL_TIMEOUT_MS = 30_000; // the client's default max_kill_timeout
 const UNLIMITED_ATTEMPTS = 10;
 
+
 const VAR_RULE = (field: string): Rule => ({
   field,
   status: 'approximated',
@@ -110,6 +104,7 @@ export const NOMAD_RULES = {
   cwdExec: { field: 'cwd', status: 'approximated', when: 'driver exec', how: 'Config.work_dir inside the task\'s chroot: the path must exist in the chroot, not only on the host' },
   env: { field: 'env', status: 'converted', when: '', how: 'Task.Env, with TEND_SERVICE, TEND_REPLICA = ${NOMAD_ALLOC_INDEX} and TEND_REPLICAS as tend sets them; a ${VAR} naming another entry is inlined' },
   envReplicas: { field: 'env', status: 'approximated', when: 'the spec uses ${TEND_REPLICAS}', how: 'TEND_REPLICAS is the replica count at export time: `nomad job scale` does not change it' },
+  envLoopback: { field: 'env', status: 'approximated', when: 'a value names 127.0.0.1 or localhost', how: 'exported as written, but other services may run on other nodes: reach them through the Nomad service catalog (a template with nomadService) instead of the loopback address' },
   envFile: { field: 'env_file', status: 'converted', when: '', how: 'its entries are merged under env and exported with it: export again after changing the file' },
   replicas: { field: 'replicas', status: 'converted', when: '', how: 'TaskGroup.Count; TEND_REPLICA is ${NOMAD_ALLOC_INDEX}, 0 to Count-1 like tend\'s index' },
   portsDynamic: { field: 'ports', status: 'approximated', when: '', how: 'a dynamic port per name in the group\'s network (label: the name in lower case) and NAME = ${NOMAD_PORT_label}: Nomad picks a free port for each allocation instead of base + index (Nomad cannot add to ${NOMAD_ALLOC_INDEX}); find replicas through the Nomad service of the same name' },
@@ -408,6 +403,8 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
   if (how.kind === 'prestart' && task.Env.NOMAD_ADDR) task.Identity = { Env: true };
   add(driver === 'raw_exec' ? R.cwdRaw : R.cwdExec, cwd);
   add(R.env);
+  const loopback = Object.keys(s.env).filter((k) => LOOPBACK.test(s.env[k]!));
+  if (loopback.length > 0) add(R.envLoopback, loopback.join(', '));
   if (usesReplicas) add(R.envReplicas);
   if (s.envFiles.length > 0) add(R.envFile, s.envFiles.length === 1 ? '1 file' : `${s.envFiles.length} files`);
   if (dynamicPorts.length > 0) add(R.portsDynamic, Object.entries(s.ports).map(([k, v]) => `${k} (base ${v}) → \${NOMAD_PORT_${label(k)}}`).join(', '));

@@ -32,6 +32,13 @@ export interface ConversionReport {
   rows: ReportRow[];
 }
 
+/** A service that cannot be exported at all (then nothing is written). */
+export interface ExportError {
+  service: string;
+  field: string;
+  message: string;
+}
+
 /** The spec's fields in the order docs/spec.md lists them; the matrix and the table follow it. */
 export const SPEC_FIELDS = [
   'command',

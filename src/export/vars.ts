@@ -21,6 +21,9 @@ export interface Translated {
   refs: string[];
 }
 
+/** A value that points at this host: on a cluster, the other end may be elsewhere. */
+export const LOOPBACK = /\b(127\.\d+\.\d+\.\d+|localhost)\b|\[::1\]/;
+
 const SENTINEL = /\u0000(\d+)\u0000/g;
 
 // Translates one template. `escape` protects literal text from the target's own expansion.
