@@ -57,8 +57,9 @@ export const K8S_RULES = {
   dependsOneshot: { field: 'depends_on', status: 'approximated', when: 'on a oneshot', how: 'the oneshot runs as an init container after the waits, so it completes before this service starts, once per pod' },
   dependsBetweenOneshots: { field: 'depends_on', status: 'dropped', when: 'a oneshot on another oneshot', how: 'a Job or init container cannot wait for another Job to complete without API access' },
   readiness: { field: 'readiness', status: 'converted', when: 'every value exact', how: 'readinessProbe: exec / httpGet / tcpSocket, periodSeconds, timeoutSeconds, failureThreshold, successThreshold' },
-  probeAdjusted: { field: 'readiness', status: 'approximated', when: 'otherwise', how: 'the probe with adjustments listed in the report: whole seconds (at least 1), start_period → initialDelaySeconds (no probe runs during it, where tend probes but ignores failures), 127.0.0.1 → the pod\'s IP (the program must listen on it), liveness successThreshold 1 (Kubernetes allows no other)' },
-  probeUnresolved: { field: 'readiness', status: 'dropped', when: 'the probe uses a variable known only at run time', how: 'probes are not expanded by Kubernetes, and the value is not known at export' },
+  probeAdjusted: { field: 'readiness', alsoFor: ['liveness'], status: 'approximated', when: 'otherwise', how: 'the probe with adjustments listed in the report: whole seconds (at least 1), start_period → initialDelaySeconds (no probe runs during it, where tend probes but ignores failures), 127.0.0.1 → the pod\'s IP (the program must listen on it), liveness successThreshold 1 (Kubernetes allows no other)' },
+  probeUnresolved: { field: 'readiness', alsoFor: ['liveness'], status: 'dropped', when: 'the probe uses a variable known only at run time', how: 'probes are not expanded by Kubernetes, and the value is not known at export' },
+  probeInit: { field: 'readiness', alsoFor: ['liveness'], status: 'dropped', when: 'a oneshot run as an init container', how: 'init containers take no probes: the next container starts when this one exits' },
   liveness: { field: 'liveness', status: 'converted', when: 'every value exact', how: 'livenessProbe: the kubelet restarts the container after failureThreshold failures' },
   restart: { field: 'restart', status: 'converted', when: 'always, a Deployment', how: 'restartPolicy Always' },
   restartOther: { field: 'restart', status: 'approximated', when: 'on-failure or never, a Deployment', how: 'Deployment pods always restart (restartPolicy Always is the only one allowed)' },
@@ -85,7 +86,7 @@ export const K8S_RULES = {
   userName: { field: 'user', status: 'dropped', when: 'a user name', how: 'runAsUser takes a numeric uid: write the uid in the spec, or set USER in the image' },
   labels: { field: 'labels', status: 'converted', when: 'valid Kubernetes labels', how: 'metadata.labels of the object and its pods' },
   labelsAnnotated: { field: 'labels', status: 'approximated', when: 'not valid as Kubernetes labels', how: 'metadata.annotations (label values are at most 63 letters, digits, -, _ and .)' },
-  hostVar: { field: '${VAR}', status: 'approximated', when: 'a ${VAR} that only tend\'s own environment defines', how: 'tend takes it from its own environment, which pods do not share: exported as unset (a :-default applies)' },
+  hostVar: { field: '${VAR}', alsoFor: ['command', 'cwd', 'env', 'readiness', 'liveness'], status: 'approximated', when: 'a ${VAR} that only tend\'s own environment defines', how: 'tend takes it from its own environment, which pods do not share: exported as unset (a :-default applies)' },
 } as const satisfies Record<string, Rule>;
 
 const R = K8S_RULES;
@@ -344,7 +345,7 @@ function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'de
     const exact = kind === 'readiness' ? R.readiness : R.liveness;
     const field = { field: kind };
     if (how.kind === 'init') {
-      add({ ...R.probeUnresolved, ...field, how: 'init containers take no probes: the next container starts when it exits' });
+      add({ ...R.probeInit, ...field });
       return;
     }
     const result = probeOf(kind, p, fixed);

@@ -91,6 +91,7 @@ const UNLIMITED_ATTEMPTS = 10;
 
 const VAR_RULE = (field: string): Rule => ({
   field,
+  alsoFor: ['command', 'cwd', 'env', 'readiness', 'liveness'],
   status: 'approximated',
   when: 'a ${VAR} that only tend\'s own environment defines',
   how: 'tend takes it from its own environment, which Nomad tasks do not share: exported as unset (a :-default applies)',
@@ -128,7 +129,7 @@ export const NOMAD_RULES = {
   stopTimeoutCapped: { field: 'stop_timeout', status: 'approximated', when: 'over 30s', how: 'Task.KillTimeout, but clients cap it at their max_kill_timeout (30 s unless raised in the client configuration)' },
   oneshotPrestart: { field: 'oneshot', status: 'approximated', when: 'a long-running service depends on it', how: 'a prestart task (not a sidecar) in the group of each service that depends on it: it runs once per allocation of each, not once' },
   replicasPrestart: { field: 'replicas', status: 'approximated', when: 'a oneshot run as a prestart task', how: 'a prestart task runs once in every allocation of the groups it is in: its own replica count does not apply' },
-  restartPrestart: { field: 'backoff', status: 'approximated', when: 'a oneshot run as a prestart task', how: 'a prestart task is restarted by the RestartPolicy of the group it is in; its own back-off, max_restarts and restart_window do not apply' },
+  restartPrestart: { field: 'backoff', alsoFor: ['max_restarts', 'restart_window'], status: 'approximated', when: 'a oneshot run as a prestart task', how: 'a prestart task is restarted by the RestartPolicy of the group it is in; its own back-off, max_restarts and restart_window do not apply' },
   oneshotBatch: { field: 'oneshot', status: 'converted', when: 'no long-running service depends on it', how: 'a task group of the batch job JOB-oneshot' },
   update: { field: 'update', status: 'converted', when: 'rolling, max_surge 0', how: 'TaskGroup.Update {MaxParallel = max_unavailable, HealthCheck = checks with a readiness probe, else task_states}' },
   updateSurge: { field: 'update', status: 'approximated', when: 'rolling, max_surge > 0', how: 'Update.Canary = max_surge with AutoPromote: new allocations start before old ones stop, as canaries promoted once healthy' },

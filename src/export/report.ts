@@ -15,6 +15,8 @@ export interface Rule {
   when: string;
   /** What the exporter writes, and for approximations and drops, what changes and why. */
   how: string;
+  /** Other fields the same rule is reported under (a probe rule for readiness and liveness). */
+  alsoFor?: readonly string[];
 }
 
 export interface ReportRow {

@@ -4,10 +4,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { tempDir } from '../helpers/index.js';
+import { ROOT, tempDir } from '../helpers/index.js';
 import { runCli } from '../cli/run-cli.js';
 import { k8sProblems, nomadProblems } from './validate.js';
 
@@ -108,4 +109,16 @@ test('two Nomad jobs need -o DIR/; a bad target or a flag of the other target is
 
   assert.equal((await runCli(dir, ['export', 'swarm'])).code, 5);
   assert.equal((await runCli(dir, ['export', 'nomad', '--image', 'web=x'])).code, 5);
+});
+
+test('bash completion offers export, its targets and its options', () => {
+  const complete = (...words: string[]) => {
+    const script = `source completions/tend.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tend; echo "\${COMPREPLY[*]}"`;
+    return execFileSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8' }).trim();
+  };
+  assert.match(complete('tend', 'ex'), /^export$/);
+  assert.equal(complete('tend', 'export', ''), 'nomad k8s');
+  assert.match(complete('tend', 'export', 'nomad', '--st'), /^--strict$/);
+  assert.equal(complete('tend', 'export', 'nomad', '--report', ''), 'table json none');
+  assert.equal(complete('tend', 'export', 'k8s', '--driver', ''), 'raw_exec exec');
 });
