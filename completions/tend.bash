@@ -19,6 +19,7 @@ _tend() {
     -o) if [[ "$verb" == export ]]; then COMPREPLY=($(compgen -f -- "$cur")); else COMPREPLY=($(compgen -W "json table" -- "$cur")); fi; return ;;
     --report) COMPREPLY=($(compgen -W "table json none" -- "$cur")); return ;;
     --driver) COMPREPLY=($(compgen -W "raw_exec exec" -- "$cur")); return ;;
+    --ports) COMPREPLY=($(compgen -W "dynamic index" -- "$cur")); return ;;
     --image) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(ls services.d 2>/dev/null | sed -n 's/\.ya\?ml$/=/p')" -- "$cur")); return ;;
     -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
@@ -36,7 +37,7 @@ _tend() {
     kill) opts="-s --signal" ;;
     validate) opts="-o --output" ;;
     plan) opts="--exit-code -o --output" ;;
-    export) opts="-o --output --strict --report --driver --job --image --namespace --wait-image" ;;
+    export) opts="-o --output --strict --report --driver --job --ports --image --namespace --wait-image" ;;
     events) opts="-f --follow -n --lines -o --output" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac

@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { TendError, formatProblem } from '../errors.js';
 import { exportK8s } from '../export/k8s.js';
-import { exportNomad, type NomadDriver } from '../export/nomad.js';
+import { exportNomad, type NomadDriver, type NomadPorts } from '../export/nomad.js';
 import { drops, formatReport, reportJson, type ConversionReport, type ExportError } from '../export/report.js';
 import { loadDirectory } from '../spec/load.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -19,6 +19,7 @@ export interface ExportOptions {
   strict?: boolean;
   report?: string;
   driver?: string;
+  ports?: string;
   job?: string;
   image?: string[];
   namespace?: string;
@@ -31,7 +32,7 @@ export async function exportCommand(cli: Cli, target: string, dir: string, opts:
   const reportFormat = opts.report ?? 'table';
   if (!['table', 'json', 'none'].includes(reportFormat)) throw new TendError('API_BAD_REQUEST', `expected --report to be table, json or none, got "${reportFormat}"`);
   if (kind === 'nomad' && opts.image && opts.image.length > 0) throw new TendError('API_BAD_REQUEST', '--image is for k8s: Nomad runs the programs themselves (raw_exec or exec)');
-  if (kind === 'k8s' && (opts.driver !== undefined || opts.job !== undefined)) throw new TendError('API_BAD_REQUEST', '--driver and --job are for nomad');
+  if (kind === 'k8s' && (opts.driver !== undefined || opts.job !== undefined || opts.ports !== undefined)) throw new TendError('API_BAD_REQUEST', '--driver, --job and --ports are for nomad');
   if (kind === 'nomad' && (opts.namespace !== undefined || opts.waitImage !== undefined)) throw new TendError('API_BAD_REQUEST', '--namespace and --wait-image are for k8s');
 
   const loaded = await loadDirectory(dir);
@@ -52,8 +53,10 @@ export async function exportCommand(cli: Cli, target: string, dir: string, opts:
   if (kind === 'nomad') {
     const driver = (opts.driver ?? 'raw_exec') as NomadDriver;
     if (driver !== 'raw_exec' && driver !== 'exec') throw new TendError('API_BAD_REQUEST', `expected --driver to be raw_exec or exec, got "${opts.driver}"`);
+    const ports = (opts.ports ?? 'dynamic') as NomadPorts;
+    if (ports !== 'dynamic' && ports !== 'index') throw new TendError('API_BAD_REQUEST', `expected --ports to be dynamic or index, got "${opts.ports}"`);
     const jobId = opts.job ?? defaultJobId(dir);
-    const result = exportNomad(loaded.services, { jobId, driver, which });
+    const result = exportNomad(loaded.services, { jobId, driver, ports, which });
     report = result.report;
     errors = result.errors;
     files = result.jobs.map((j) => ({ name: `${j.Job.ID}.json`, text: `${JSON.stringify(j, null, 2)}\n` }));

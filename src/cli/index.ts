@@ -156,6 +156,7 @@ Examples:
     .option('--report <format>', 'the conversion report on stderr: table, json or none', 'table')
     .option('--driver <driver>', 'nomad: the task driver, raw_exec or exec (default raw_exec)')
     .option('--job <id>', 'nomad: the job ID (default: the name of the directory holding services.d)')
+    .option('--ports <mode>', 'nomad: dynamic (Nomad picks each port; checks work) or index (base + NOMAD_ALLOC_INDEX, as tend numbers them)')
     .option('--image <service=image>', 'k8s: the image of a service; one per service, repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('--namespace <ns>', 'k8s: metadata.namespace of every object')
     .option('--wait-image <image>', 'k8s: image of the init containers that wait for dependencies (needs sh and nc)')
@@ -165,6 +166,7 @@ Examples:
 Examples:
   tend export nomad > job.json && nomad job plan -json job.json
   tend export nomad services.d --driver exec --job shop -o jobs/
+  tend export nomad --ports index  keep tend's port numbers (base + replica index)
   tend export k8s --image api=registry.example/api:1.4 --image db=postgres:16 -o k8s/
   tend export k8s --image api=api:dev --report json 2>report.json | kubectl apply --dry-run=server -f -
   tend export nomad --strict       fail (exit 1, nothing written) when a field cannot be expressed

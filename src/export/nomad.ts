@@ -15,11 +15,15 @@ import { ReportBuilder, type ConversionReport, type ExportError, type Rule } fro
 import { LOOPBACK, translate, type VarValue } from './vars.js';
 
 export type NomadDriver = 'raw_exec' | 'exec';
+/** How `ports:` map: Nomad-picked dynamic ports, or tend's base + index (static when one replica). */
+export type NomadPorts = 'dynamic' | 'index';
 
 export interface NomadOptions {
   /** Job ID of the service job; the batch job of oneshots is `<jobId>-oneshot`. */
   jobId: string;
   driver: NomadDriver;
+  /** Default dynamic. */
+  ports?: NomadPorts;
   /** Absolute path of a program found on PATH, or undefined. */
   which: (program: string) => string | undefined;
   datacenters?: string[];
@@ -109,11 +113,14 @@ export const NOMAD_RULES = {
   envFile: { field: 'env_file', status: 'converted', when: '', how: 'its entries are merged under env and exported with it: export again after changing the file' },
   replicas: { field: 'replicas', status: 'converted', when: '', how: 'TaskGroup.Count; TEND_REPLICA is ${NOMAD_ALLOC_INDEX}, 0 to Count-1 like tend\'s index' },
   portsDynamic: { field: 'ports', status: 'approximated', when: '', how: 'a dynamic port per name in the group\'s network (label: the name in lower case) and NAME = ${NOMAD_PORT_label}: Nomad picks a free port for each allocation instead of base + index (Nomad cannot add to ${NOMAD_ALLOC_INDEX}); find replicas through the Nomad service of the same name' },
+  portsStatic: { field: 'ports', status: 'converted', when: '--ports index, replicas ≤ 1', how: 'a reserved (static) port = the base, and NAME = ${NOMAD_PORT_label}: the same port as under tend; Nomad places the allocation where that port is free' },
+  portsIndex: { field: 'ports', status: 'approximated', when: '--ports index, replicas > 1', how: 'NAME = base + NOMAD_ALLOC_INDEX, computed by a /bin/sh wrapper that then execs the command (Nomad\'s env cannot add), with the env entries and arguments that use it: tend\'s numbering, but Nomad does not reserve these ports (raw_exec shares the host\'s network) and checks cannot use them' },
   dependsWait: { field: 'depends_on', status: 'approximated', when: 'on a long-running service', how: 'a prestart task await-DEP polls `nomad service info DEP` every 2 s through the task API socket until DEP is registered; `healthy` waits only for registration (Nomad registers a service when its allocation runs, before its checks pass); the nomad CLI must be on the clients\' PATH' },
   dependsOneshot: { field: 'depends_on', status: 'approximated', when: 'on a oneshot', how: 'the oneshot runs as a prestart task of this group, so it completes before this service starts, once per allocation' },
   dependsBetweenOneshots: { field: 'depends_on', status: 'dropped', when: 'a oneshot on another oneshot', how: 'oneshots run as prestart tasks or batch groups, which start together: Nomad cannot make one wait for another\'s completion' },
   readiness: { field: 'readiness', status: 'approximated', when: 'http or tcp', how: 'a check of the Nomad service (provider nomad): it gates deployments (Update.HealthCheck = checks) and the service\'s health, not the start of dependents; interval and timeout kept (at least 1 s); failure_threshold, success_threshold and start_period have no native equivalent; checks reach the node\'s address, so the program must listen there, not only on 127.0.0.1' },
   probeExec: { field: 'readiness', status: 'dropped', when: 'exec', how: 'Nomad\'s native service checks are http and tcp only (script checks need Consul)' },
+  probeIndexPort: { field: 'readiness', alsoFor: ['liveness'], status: 'dropped', when: '--ports index, replicas > 1, on a port', how: 'a Nomad check needs a port label, and a port computed per allocation has none: use --ports dynamic to keep the check' },
   liveness: { field: 'liveness', status: 'approximated', when: 'http or tcp', how: 'a check with CheckRestart {Limit = failure_threshold, Grace = start_period}: Nomad restarts the task after that many failures in a row; interval and timeout kept (at least 1 s); checks reach the node\'s address, so the program must listen there, not only on 127.0.0.1' },
   livenessExec: { field: 'liveness', status: 'dropped', when: 'exec', how: 'Nomad\'s native service checks are http and tcp only (script checks need Consul)' },
   restartAlways: { field: 'restart', status: 'converted', when: 'always', how: 'RestartPolicy: Nomad restarts the task after every exit' },
@@ -329,7 +336,12 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
   const dynamicPorts: string[] = [];
   const reservedPorts: { Label: string; Value: number }[] = [];
   const label = (port: string) => port.toLowerCase();
-  for (const p of Object.keys(s.ports)) dynamicPorts.push(label(p));
+  const portNames = Object.keys(s.ports);
+  const mode: NomadPorts = ctx.opts.ports ?? 'dynamic';
+  // --ports index with several replicas: ports are base + index, computed by a shell wrapper.
+  const shellPorts = mode === 'index' && s.replicas > 1 && portNames.length > 0;
+  if (mode === 'dynamic') for (const p of portNames) dynamicPorts.push(label(p));
+  else if (!shellPorts) for (const p of portNames) reservedPorts.push({ Label: label(p), Value: s.ports[p]! });
   const hostVars = new Map<string, string[]>();
   const noteHost = (field: string, names: string[]) => {
     if (names.length > 0) hostVars.set(field, [...(hostVars.get(field) ?? []), ...names]);
@@ -337,7 +349,7 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
 
   // Variables as the task sees them: ports and TEND_* at run time, env entries inlined.
   const known = new Map<string, VarValue>();
-  for (const p of Object.keys(s.ports)) known.set(p, { kind: 'ref', text: `\${NOMAD_PORT_${label(p)}}` });
+  if (!shellPorts) for (const p of portNames) known.set(p, { kind: 'ref', text: `\${NOMAD_PORT_${label(p)}}` });
   known.set('TEND_SERVICE', { kind: 'value', value: s.name });
   known.set('TEND_REPLICA', { kind: 'ref', text: '${NOMAD_ALLOC_INDEX}' });
   known.set('TEND_REPLICAS', { kind: 'value', value: String(s.replicas) });
@@ -347,21 +359,36 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
     return known.get(name);
   };
 
+  // In the shell wrapper every variable is read from the task's environment at run time.
+  const inShell = new Set<string>(shellPorts ? portNames : []);
+  const shellLookup = (name: string): VarValue | undefined => {
+    if (name === 'TEND_REPLICAS') usesReplicas = true;
+    return inShell.has(name) || known.has(name) ? { kind: 'ref', text: `"$${name}"` } : undefined;
+  };
+  const shellWord = (text: string) => `"${translate(text, shellLookup, shellEscape).text}"`;
+  const shellEnv: string[] = [];
+
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(s.env)) {
     const t = translate(v, lookup);
-    noteHost('env', t.unresolved);
+    noteHost('env', t.unresolved.filter((n) => !inShell.has(n)));
+    // An entry that uses a computed port is computed in the wrapper too.
+    if (shellPorts && (t.unresolved.some((n) => inShell.has(n)) || t.refs.some((n) => inShell.has(n)))) {
+      shellEnv.push(`export ${k}=${shellWord(v)}`);
+      inShell.add(k);
+      continue;
+    }
     env[k] = t.text;
     known.set(k, t.refs.length === 0 ? { kind: 'value', value: t.text } : { kind: 'ref', text: t.text });
   }
-  for (const p of Object.keys(s.ports)) env[p] = `\${NOMAD_PORT_${label(p)}}`;
+  if (!shellPorts) for (const p of portNames) env[p] = `\${NOMAD_PORT_${label(p)}}`;
   env.TEND_SERVICE = s.name;
   env.TEND_REPLICA = '${NOMAD_ALLOC_INDEX}';
   env.TEND_REPLICAS = String(s.replicas);
 
   const x = (field: string, text: string) => {
     const t = translate(text, lookup);
-    noteHost(field, t.unresolved);
+    noteHost(field, t.unresolved.filter((n) => !inShell.has(n)));
     return t.text;
   };
   const argv = s.command.map((a) => x('command', a));
@@ -381,15 +408,26 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
     }
   }
   let args = argv.slice(1);
-  // A oneshot run as a prestart task waits for its own long-running dependencies first.
+  // Shell steps before the command: waits for dependencies (a oneshot run as a prestart task
+  // waits for its own long-running dependencies), ports computed from the index.
+  const prelude: string[] = [];
   if (how.kind === 'prestart') {
     const waits = Object.keys(s.dependsOn).filter((d) => !ctx.byName.get(d)?.oneshot);
     if (waits.length > 0) {
-      const loop = waits.map((d) => awaitLoop(d)).join('; ');
-      args = ['-c', `${loop}; exec "$0" "$@"`, program, ...args];
-      program = '/bin/sh';
+      prelude.push(...waits.map((d) => awaitLoop(d)));
       env.NOMAD_ADDR = 'unix://${NOMAD_SECRETS_DIR}/api.sock';
     }
+  }
+  if (shellPorts) {
+    prelude.push(`export ${portNames.map((p) => `${p}=$((${s.ports[p]} + NOMAD_ALLOC_INDEX))`).join(' ')}`, ...shellEnv);
+    // The command is written into the script, so arguments may use the computed values.
+    const words = [program, ...s.command.slice(1)].map((a, i) => (i === 0 ? `"${shellEscape(a)}"` : shellWord(a)));
+    noteHost('command', s.command.flatMap((a) => translate(a, shellLookup).unresolved));
+    args = ['-c', `${prelude.join('; ')}; exec ${words.join(' ')}`];
+    program = '/bin/sh';
+  } else if (prelude.length > 0) {
+    args = ['-c', `${prelude.join('; ')}; exec "$0" "$@"`, program, ...args];
+    program = '/bin/sh';
   }
 
   const task: NomadTask = {
@@ -408,7 +446,11 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
   if (loopback.length > 0) add(R.envLoopback, loopback.join(', '));
   if (usesReplicas) add(R.envReplicas);
   if (s.envFiles.length > 0) add(R.envFile, s.envFiles.length === 1 ? '1 file' : `${s.envFiles.length} files`);
-  if (dynamicPorts.length > 0) add(R.portsDynamic, Object.entries(s.ports).map(([k, v]) => `${k} (base ${v}) → \${NOMAD_PORT_${label(k)}}`).join(', '));
+  if (portNames.length > 0) {
+    if (mode === 'dynamic') add(R.portsDynamic, Object.entries(s.ports).map(([k, v]) => `${k} (base ${v}) → \${NOMAD_PORT_${label(k)}}`).join(', '));
+    else if (shellPorts) add(R.portsIndex, Object.entries(s.ports).map(([k, v]) => `${k} = ${v} + NOMAD_ALLOC_INDEX`).join(', '));
+    else add(R.portsStatic, Object.entries(s.ports).map(([k, v]) => `${k} = ${v}`).join(', '));
+  }
   add(R.stopSignal, s.stopSignal);
   add(s.stopTimeoutMs > MAX_KILL_TIMEOUT_MS ? R.stopTimeoutCapped : R.stopTimeout, formatDuration(s.stopTimeoutMs));
   add(R.logs, `MaxFiles ${task.LogConfig!.MaxFiles}, MaxFileSizeMB ${task.LogConfig!.MaxFileSizeMB}`);
@@ -437,7 +479,11 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
       add(kind === 'readiness' ? R.probeExec : R.livenessExec);
       return;
     }
-    const target = probeTarget(p, (t) => x(kind, t), s.ports, label);
+    const target = probeTarget(p, (t) => x(kind, t), s.ports, label, mode === 'dynamic' ? 'dynamic' : shellPorts ? 'none' : 'static');
+    if (target.computed) {
+      add({ ...R.probeIndexPort, field: kind }, `port ${target.computed}`);
+      return;
+    }
     if (target.reserved && !reservedPorts.some((r) => r.Label === target.reserved!.Label)) reservedPorts.push(target.reserved);
     if (!target.portLabel) {
       add(kind === 'readiness' ? R.probeExec : R.livenessExec, `no port found in ${JSON.stringify(p.check.kind === 'http' ? p.check.url : p.check.port)}`);
@@ -463,12 +509,13 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
   };
   probe('readiness', s.readiness);
   probe('liveness', s.liveness);
-  if (checks.length > 0 || dynamicPorts.length > 0) {
+  const servicePort = mode === 'dynamic' ? dynamicPorts[0] : shellPorts || portNames.length === 0 ? undefined : label(portNames[0]!);
+  if (checks.length > 0 || portNames.length > 0) {
     task.Services = [
       {
         Name: serviceName(s.name),
         Provider: 'nomad',
-        ...(dynamicPorts.length > 0 ? { PortLabel: dynamicPorts[0]! } : {}),
+        ...(servicePort ? { PortLabel: servicePort } : {}),
         Tags: Object.entries(s.labels).map(([k, v]) => `${k}=${v}`),
         Checks: checks,
       },
@@ -480,6 +527,8 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
 
 interface ProbeTarget {
   portLabel?: string;
+  /** The probe's port is a `ports:` name computed per allocation (no label to check). */
+  computed?: string;
   reserved?: { Label: string; Value: number };
   path?: string;
   protocol?: 'http' | 'https';
@@ -487,7 +536,7 @@ interface ProbeTarget {
 
 // Where an http or tcp probe points, as a port label of the group's network: a `ports:` name is
 // its dynamic port; a fixed number becomes a reserved (static) port.
-function probeTarget(p: ProbeSpec, x: (t: string) => string, ports: Record<string, number>, label: (p: string) => string): ProbeTarget {
+function probeTarget(p: ProbeSpec, x: (t: string) => string, ports: Record<string, number>, label: (p: string) => string, portMode: 'dynamic' | 'static' | 'none'): ProbeTarget {
   let portText: string;
   let path: string | undefined;
   let protocol: 'http' | 'https' | undefined;
@@ -501,7 +550,7 @@ function probeTarget(p: ProbeSpec, x: (t: string) => string, ports: Record<strin
   } else if (p.check.kind === 'tcp') portText = p.check.port;
   else return {};
   const named = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(portText);
-  if (named && named[1]! in ports) return { portLabel: label(named[1]!), path, protocol };
+  if (named && named[1]! in ports) return portMode === 'none' ? { computed: named[1]! } : { portLabel: label(named[1]!), path, protocol };
   const value = x(portText);
   if (/^\d+$/.test(value)) {
     const l = named ? label(named[1]!) : `port_${value}`;
@@ -526,6 +575,11 @@ function awaitTask(ctx: Ctx, dep: string): NomadTask {
 function awaitLoop(dep: string): string {
   const name = serviceName(dep);
   return `until nomad service info ${name} >/dev/null 2>&1; do echo waiting for ${name}; sleep 2; done`;
+}
+
+// Protects literal text inside a double-quoted /bin/sh word.
+function shellEscape(text: string): string {
+  return text.replace(/[\\"$`]/g, (c) => `\\${c}`);
 }
 
 // Nomad service names follow RFC 952: letters, digits and dashes.

@@ -4,7 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAllDocuments } from 'yaml';
+import { spawnSync } from 'node:child_process';
+import { parseAllDocuments, stringify } from 'yaml';
+import { expandReplica } from '../../src/spec/expand.js';
+import { NODE } from '../helpers/index.js';
 import { exportK8s, K8S_RULES, type K8sObject } from '../../src/export/k8s.js';
 import { drops, reportJson } from '../../src/export/report.js';
 import { loadSpecs } from '../helpers/spec.js';
@@ -136,4 +139,33 @@ test('the OpenAPI check is not vacuous: a wrong type and a missing required fiel
   const problems = k8sProblems(api).join('\n');
   assert.match(problems, /containerPort must be integer/);
   assert.match(problems, /must have required property 'selector'|required property selector/);
+});
+
+// Kubernetes' own expansion of $(VAR) in env values and command (kubelet, "expansion" package):
+// $(NAME) of a defined variable is replaced, $$ is a literal $, anything else is kept.
+function k8sExpand(text: string, vars: Map<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) => (m === '$$' ? '$' : vars.has(name!) ? vars.get(name!)! : m));
+}
+
+test('a pod runs with the argv and environment tend gives a replica (ports at their base, TEND_REPLICA the pod name)', async (t) => {
+  const printer = 'console.log(JSON.stringify({ argv: process.argv.slice(1), env: Object.fromEntries(["PORT", "URL", "NAME", "Q", "PLAIN", "TEND_SERVICE", "TEND_REPLICAS"].map((k) => [k, process.env[k]])) }))';
+  const spec = {
+    command: [NODE, '-e', printer, '--', '--port=${PORT}', '$$HOME', '$(NOT_A_VAR) ${URL}'],
+    replicas: 2,
+    ports: { PORT: 8080 },
+    env: { PLAIN: 'x', URL: 'http://127.0.0.1:${PORT}/x', NAME: 'svc-${TEND_SERVICE}', Q: 'a "quoted" $(PLAIN) $$(literal) ${PLAIN} ${LATER:-d}', LATER: 'l' },
+  };
+  const { result } = await loadSpecs(t, { 'web.yaml': stringify(spec) });
+  const [web] = result.services;
+  const out = exportK8s(result.services, { images: images('web') });
+  const c = (out.objects[0] as unknown as Json).spec.template.spec.containers[0];
+  const vars = new Map<string, string>();
+  for (const e of c.env as Json[]) vars.set(e.name, e.valueFrom ? 'web-5d4f-x' : k8sExpand(e.value, vars));
+  const argv = (c.command as string[]).map((a) => k8sExpand(a, vars));
+  const pod = spawnSync(argv[0]!, argv.slice(1), { cwd: c.workingDir, env: Object.fromEntries(vars), encoding: 'utf8' });
+  assert.equal(pod.status, 0, pod.stderr);
+  const launch = expandReplica(web!, 0, {});
+  const tend = spawnSync(launch.argv[0]!, launch.argv.slice(1), { cwd: launch.cwd, env: launch.env, encoding: 'utf8' });
+  assert.equal(tend.status, 0, tend.stderr);
+  assert.deepEqual(JSON.parse(pod.stdout), JSON.parse(tend.stdout));
 });

@@ -4,6 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { stringify } from 'yaml';
+import { expandReplica } from '../../src/spec/expand.js';
+import { NODE } from '../helpers/index.js';
 import { exportNomad, NOMAD_RULES, type NomadJob, type NomadTask } from '../../src/export/nomad.js';
 import { drops, reportJson } from '../../src/export/report.js';
 import { loadSpecs } from '../helpers/spec.js';
@@ -146,4 +150,49 @@ test('the schema check is not vacuous: a misspelt key, a sub-second check and a 
   const body3 = JSON.parse(JSON.stringify(out.jobs[0])) as { Job: NomadJob };
   delete body3.Job.TaskGroups[0]!.Networks;
   assert.match(nomadProblems(body3).join('\n'), /check readiness port port is not in the group's network/);
+});
+
+// What the Nomad client does to a task's Env and Config before it starts it: ${NOMAD_*} replaced.
+function nomadInterpolate(text: string, vars: Record<string, string>): string {
+  return text.replace(/\$\{(NOMAD_[A-Z_a-z0-9]+)\}/g, (m, name: string) => vars[name] ?? m);
+}
+
+test('--ports index: each allocation runs with the argv and environment tend gives that replica', async (t) => {
+  const printer = 'console.log(JSON.stringify({ argv: process.argv.slice(1), env: Object.fromEntries(["PORT", "ADMIN_PORT", "URL", "NAME", "Q", "PLAIN", "TEND_REPLICA"].map((k) => [k, process.env[k]])) }))';
+  const spec = {
+    command: [NODE, '-e', printer, '--', '--port=${PORT}', '$$HOME', 'admin ${ADMIN_PORT:-none}'],
+    replicas: 3,
+    ports: { PORT: 8080, ADMIN_PORT: 9080 },
+    env: { PLAIN: 'x', URL: 'http://127.0.0.1:${PORT}/x', NAME: 'web-${TEND_REPLICA}', Q: 'a "quoted" `tick` \\ $$dollar ${URL} ${PLAIN}' },
+  };
+  const { result } = await loadSpecs(t, { 'web.yaml': stringify(spec) });
+  const [web] = result.services;
+  const out = exportNomad(result.services, { ...OPTS, ports: 'index' });
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  const task = out.jobs[0]!.Job.TaskGroups[0]!.Tasks[0]!;
+  assert.equal(task.Config.command, '/bin/sh');
+  for (const index of [0, 2]) {
+    const vars = { NOMAD_ALLOC_INDEX: String(index) };
+    const env = Object.fromEntries(Object.entries(task.Env).map(([k, v]) => [k, nomadInterpolate(v, vars)]));
+    const nomad = spawnSync(task.Config.command, task.Config.args.map((a) => nomadInterpolate(a, vars)), { cwd: task.Config.work_dir, env: { ...env, ...vars }, encoding: 'utf8' });
+    assert.equal(nomad.status, 0, nomad.stderr);
+    const launch = expandReplica(web!, index, {});
+    const tend = spawnSync(launch.argv[0]!, launch.argv.slice(1), { cwd: launch.cwd, env: launch.env, encoding: 'utf8' });
+    assert.equal(tend.status, 0, tend.stderr);
+    assert.deepEqual(JSON.parse(nomad.stdout), JSON.parse(tend.stdout), `replica ${index}`);
+    assert.equal(JSON.parse(nomad.stdout).env.PORT, String(8080 + index));
+  }
+  const ports = out.report.rows.filter((r) => r.field === 'ports');
+  assert.deepEqual(ports.map((r) => r.how), [NOMAD_RULES.portsIndex.how]);
+});
+
+test('--ports index with one replica: a static port, exactly tend\'s, and its checks kept', async (t) => {
+  const { result } = await loadSpecs(t, { 'db.yaml': 'command: [node]\nports: { PORT: 5432 }\nreadiness:\n  tcp: { port: "${PORT}" }\n' });
+  const out = exportNomad(result.services, { ...OPTS, ports: 'index' });
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  const g = out.jobs[0]!.Job.TaskGroups[0]!;
+  assert.deepEqual(g.Networks, [{ ReservedPorts: [{ Label: 'port', Value: 5432 }] }]);
+  assert.equal(g.Tasks[0]!.Env.PORT, '${NOMAD_PORT_port}');
+  assert.equal(g.Tasks[0]!.Services![0]!.Checks[0]!.PortLabel, 'port');
+  assert.deepEqual(out.report.rows.filter((r) => r.field === 'ports').map((r) => r.status), ['converted']);
 });
