@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { stringify } from 'yaml';
 import { expandReplica } from '../../src/spec/expand.js';
 import { NODE } from '../helpers/index.js';
@@ -174,7 +174,7 @@ test('--ports index: each allocation runs with the argv and environment tend giv
   for (const index of [0, 2]) {
     const vars = { NOMAD_ALLOC_INDEX: String(index) };
     const env = Object.fromEntries(Object.entries(task.Env).map(([k, v]) => [k, nomadInterpolate(v, vars)]));
-    const nomad = spawnSync(task.Config.command, task.Config.args.map((a) => nomadInterpolate(a, vars)), { cwd: task.Config.work_dir, env: { ...env, ...vars }, encoding: 'utf8' });
+    const nomad: SpawnSyncReturns<string> = spawnSync(task.Config.command, task.Config.args.map((a) => nomadInterpolate(a, vars)), { cwd: task.Config.work_dir, env: { ...env, ...vars }, encoding: 'utf8' });
     assert.equal(nomad.status, 0, nomad.stderr);
     const launch = expandReplica(web!, index, {});
     const tend = spawnSync(launch.argv[0]!, launch.argv.slice(1), { cwd: launch.cwd, env: launch.env, encoding: 'utf8' });
