@@ -8,6 +8,16 @@
 // OpenAPI schemas in test/export (kubernetes-models).
 
 import { stringify } from 'yaml';
+// Types only (erased at build): the official API types, so a misspelt or misplaced field fails
+// to compile rather than being ignored by the API server.
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
+import type { IEnvVarSource } from 'kubernetes-models/v1/EnvVarSource';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IProbe } from 'kubernetes-models/v1/Probe';
+import type { IService } from 'kubernetes-models/v1/Service';
 import type { ProbeSpec, ServiceSpec } from '../spec/types.js';
 import { formatDuration } from '../spec/units.js';
 import { ReportBuilder, type ConversionReport, type ExportError, type Rule } from './report.js';
@@ -25,7 +35,7 @@ export interface K8sObject {
   apiVersion: string;
   kind: 'Deployment' | 'Job' | 'Service';
   metadata: { name: string; namespace?: string; labels: Record<string, string>; annotations?: Record<string, string> };
-  spec: Record<string, unknown>;
+  spec: unknown;
 }
 
 export interface K8sExport {
@@ -91,7 +101,6 @@ export const K8S_RULES = {
 
 const R = K8S_RULES;
 
-type Json = Record<string, unknown>;
 
 // Exports every service; `errors` is non-empty when some service cannot be expressed at all.
 export function exportK8s(services: ServiceSpec[], opts: K8sOptions): K8sExport {
@@ -153,8 +162,8 @@ function workload(ctx: Ctx, s: ServiceSpec): K8sObject {
   const selector = { [NAME_LABEL]: name };
 
   // Init containers: waits for long-running dependencies, then the oneshots it depends on.
-  const initContainers: Json[] = [];
-  const oneshots: Json[] = [];
+  const initContainers: IContainer[] = [];
+  const oneshots: IContainer[] = [];
   for (const [dep, condition] of Object.entries(s.dependsOn)) {
     const d = ctx.byName.get(dep);
     if (d?.oneshot) {
@@ -179,7 +188,7 @@ function workload(ctx: Ctx, s: ServiceSpec): K8sObject {
   }
   initContainers.push(...oneshots);
 
-  const podSpec: Json = {
+  const podSpec: IPodSpec = {
     ...(initContainers.length > 0 ? { initContainers } : {}),
     containers: [container],
     restartPolicy: job ? (s.restart === 'never' ? 'Never' : 'OnFailure') : 'Always',
@@ -199,7 +208,7 @@ function workload(ctx: Ctx, s: ServiceSpec): K8sObject {
       podSpec.activeDeadlineSeconds = Math.max(1, Math.ceil(s.limits.maxRuntimeMs / 1000));
       add(R.maxRuntimeJob, `${formatDuration(s.limits.maxRuntimeMs)}`);
     }
-    return {
+    const jobObject: IJob & K8sObject = {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata,
@@ -211,27 +220,31 @@ function workload(ctx: Ctx, s: ServiceSpec): K8sObject {
         template,
       },
     };
+    return jobObject;
   }
   add(R.replicas, `${s.replicas}`);
   const u = s.update;
-  const strategy = u.strategy === 'recreate' ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: u.maxUnavailable, maxSurge: u.maxSurge } };
+  const strategy: NonNullable<IDeployment['spec']>['strategy'] =
+    u.strategy === 'recreate' ? { type: 'Recreate' } : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: u.maxUnavailable, maxSurge: u.maxSurge } };
   add(R.update, u.strategy === 'recreate' ? 'Recreate' : `RollingUpdate maxUnavailable ${u.maxUnavailable}, maxSurge ${u.maxSurge}`);
   if (s.limits.maxRuntimeMs > 0) add(R.maxRuntime, formatDuration(s.limits.maxRuntimeMs));
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec: { replicas: s.replicas, selector: { matchLabels: selector }, strategy, template } };
+  const deployment: IDeployment & K8sObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec: { replicas: s.replicas, selector: { matchLabels: selector }, strategy, template } };
+  return deployment;
 }
 
 function serviceObject(ctx: Ctx, s: ServiceSpec): K8sObject {
   const { labels } = labelsOf(s);
   const name = k8sName(s.name);
-  return {
+  const service: IService & K8sObject = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: serviceName(s.name), labels: { ...labels, [NAME_LABEL]: name } },
     spec: {
       selector: { [NAME_LABEL]: name },
-      ports: Object.entries(s.ports).map(([k, base]) => ({ name: portName(k), port: base, targetPort: portName(k), protocol: 'TCP' })),
+      ports: Object.entries(s.ports).map(([k, base]) => ({ name: portName(k), port: base, targetPort: portName(k), protocol: 'TCP' as const })),
     },
   };
+  return service;
 }
 
 function reportRestart(ctx: Ctx, s: ServiceSpec, kind: 'deployment' | 'job' | 'init'): void {
@@ -245,14 +258,14 @@ function reportRestart(ctx: Ctx, s: ServiceSpec, kind: 'deployment' | 'job' | 'i
 }
 
 // The init container that waits for `dep`, reported on `s`; undefined when there is none to make.
-function waitFor(ctx: Ctx, s: ServiceSpec, dep: string, condition: string): Json | undefined {
+function waitFor(ctx: Ctx, s: ServiceSpec, dep: string, condition: string): IContainer | undefined {
   const d = ctx.byName.get(dep)!;
   const c = waitContainer(ctx, d);
   ctx.report.add(s.name, c ? R.dependsWait : R.dependsNoService, `${dep}: ${condition}`);
   return c;
 }
 
-function waitContainer(ctx: Ctx, d: ServiceSpec): Json | undefined {
+function waitContainer(ctx: Ctx, d: ServiceSpec): IContainer | undefined {
   const port = Object.values(d.ports)[0];
   if (port === undefined) return undefined;
   const host = serviceName(d.name);
@@ -264,7 +277,7 @@ function waitContainer(ctx: Ctx, d: ServiceSpec): Json | undefined {
 }
 
 /** The container of `s`, and pod-level fields it needs (securityContext). */
-function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'deployment' | 'job' | 'init' }): { container: Json; podExtras: Json } {
+function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'deployment' | 'job' | 'init' }): { container: IContainer; podExtras: Partial<IPodSpec> } {
   const add = (rule: Rule, detail?: string) => {
     if (how.report) ctx.report.add(s.name, rule, detail);
   };
@@ -275,9 +288,9 @@ function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'de
   const escape = (lit: string) => lit.replace(/\$\(/g, '$$$$(');
 
   // env: TEND_* and ports first, so that later entries may refer to them.
-  const env: Json[] = [];
+  const env: IEnvVar[] = [];
   const defined = new Map<string, string | undefined>(); // name → static value, undefined when only known at run time
-  const pushEnv = (name: string, value: string | undefined, valueFrom?: Json) => {
+  const pushEnv = (name: string, value: string | undefined, valueFrom?: IEnvVarSource) => {
     env.push(valueFrom ? { name, valueFrom } : { name, value });
     defined.set(name, valueFrom ? undefined : value);
   };
@@ -316,7 +329,7 @@ function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'de
   noteHost('cwd', cwd.unresolved);
   add(R.cwd, cwd.text);
 
-  const container: Json = {
+  const container: IContainer = {
     name: k8sName(s.name).slice(0, 63).replace(/-+$/, ''),
     image: ctx.opts.images.get(s.name) ?? '',
     command,
@@ -365,7 +378,7 @@ function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'de
   const isDefaultLogs = s.logs.maxSizeBytes === KUBELET_LOGS.maxSizeBytes && s.logs.maxFiles === KUBELET_LOGS.maxFiles;
   add(isDefaultLogs ? R.logsDefault : R.logs, `${s.logs.maxSizeBytes} bytes, ${s.logs.maxFiles} files`);
 
-  const podExtras: Json = {};
+  const podExtras: Partial<IPodSpec> = {};
   if (s.user !== undefined) {
     if (/^\d+$/.test(s.user)) {
       const uid = Number(s.user);
@@ -379,7 +392,7 @@ function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'de
   return { container, podExtras };
 }
 
-type ProbeResult = { probe: Json; notes: string[] } | { unresolved: string[] };
+type ProbeResult = { probe: IProbe; notes: string[] } | { unresolved: string[] };
 
 function probeOf(kind: 'readiness' | 'liveness', p: ProbeSpec, fixed: (name: string) => VarValue | undefined): ProbeResult {
   const unresolved: string[] = [];
@@ -394,7 +407,7 @@ function probeOf(kind: 'readiness' | 'liveness', p: ProbeSpec, fixed: (name: str
     else return host;
     return undefined;
   };
-  let action: Json;
+  let action: Pick<IProbe, 'exec' | 'httpGet' | 'tcpSocket'>;
   switch (p.check.kind) {
     case 'exec':
       action = { exec: { command: p.check.command.map(x) } };
@@ -405,7 +418,7 @@ function probeOf(kind: 'readiness' | 'liveness', p: ProbeSpec, fixed: (name: str
       if (!m) return { unresolved: unresolved.length > 0 ? unresolved : [url] };
       const host = loopback(m[2]!);
       const path = m[4] === '' || m[4] === undefined ? '/' : m[4];
-      action = { httpGet: { ...(host ? { host } : {}), path, port: Number(m[3] ?? (m[1] === 'https' ? 443 : 80)), scheme: m[1]!.toUpperCase() } };
+      action = { httpGet: { ...(host ? { host } : {}), path, port: Number(m[3] ?? (m[1] === 'https' ? 443 : 80)), scheme: m[1] === 'https' ? 'HTTPS' : 'HTTP' } };
       break;
     }
     case 'tcp': {
@@ -422,7 +435,7 @@ function probeOf(kind: 'readiness' | 'liveness', p: ProbeSpec, fixed: (name: str
     if (s * 1000 !== ms) notes.push(`${what} ${formatDuration(ms)} → ${s}s`);
     return s;
   };
-  const probe: Json = {
+  const probe: IProbe = {
     ...action,
     periodSeconds: seconds(p.intervalMs, 'interval'),
     timeoutSeconds: seconds(p.timeoutMs, 'timeout'),
