@@ -120,6 +120,7 @@ export const NOMAD_RULES = {
   dependsBetweenOneshots: { field: 'depends_on', status: 'dropped', when: 'a oneshot on another oneshot', how: 'oneshots run as prestart tasks or batch groups, which start together: Nomad cannot make one wait for another\'s completion' },
   readiness: { field: 'readiness', status: 'approximated', when: 'http or tcp', how: 'a check of the Nomad service (provider nomad): it gates deployments (Update.HealthCheck = checks) and the service\'s health, not the start of dependents; interval and timeout kept (at least 1 s); failure_threshold, success_threshold and start_period have no native equivalent; checks reach the node\'s address, so the program must listen there, not only on 127.0.0.1' },
   probeExec: { field: 'readiness', status: 'dropped', when: 'exec', how: 'Nomad\'s native service checks are http and tcp only (script checks need Consul)' },
+  probeNoPort: { field: 'readiness', alsoFor: ['liveness'], status: 'dropped', when: 'http or tcp on a port known only at run time', how: 'a Nomad check needs a port label: the probe\'s port is neither a `ports:` name nor a number known at export' },
   probeIndexPort: { field: 'readiness', alsoFor: ['liveness'], status: 'dropped', when: '--ports index, replicas > 1, on a port', how: 'a Nomad check needs a port label, and a port computed per allocation has none: use --ports dynamic to keep the check' },
   liveness: { field: 'liveness', status: 'approximated', when: 'http or tcp', how: 'a check with CheckRestart {Limit = failure_threshold, Grace = start_period}: Nomad restarts the task after that many failures in a row; interval and timeout kept (at least 1 s); checks reach the node\'s address, so the program must listen there, not only on 127.0.0.1' },
   livenessExec: { field: 'liveness', status: 'dropped', when: 'exec', how: 'Nomad\'s native service checks are http and tcp only (script checks need Consul)' },
@@ -221,8 +222,7 @@ function serviceGroup(ctx: Ctx, s: ServiceSpec): NomadTaskGroup {
     }
   }
   tasks.push(parts.task);
-  const group = groupOf(ctx, s, parts, tasks, 'service');
-  return group;
+  return groupOf(ctx, s, parts, tasks, 'service');
 }
 
 function batchGroup(ctx: Ctx, s: ServiceSpec): NomadTaskGroup {
@@ -322,7 +322,7 @@ function reportRestart(ctx: Ctx, s: ServiceSpec, kind: 'service' | 'batch' | 'pr
   else report(ctx, s, R.restartWindow, formatDuration(s.restartWindowMs));
 }
 
-// Reports a field of `s` unless the caller only wants the task built.
+// Reports a field of `s`.
 function report(ctx: Ctx, s: ServiceSpec, rule: Rule, detail?: string): void {
   ctx.report.add(s.name, rule, detail);
 }
@@ -486,7 +486,7 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
     }
     if (target.reserved && !reservedPorts.some((r) => r.Label === target.reserved!.Label)) reservedPorts.push(target.reserved);
     if (!target.portLabel) {
-      add(kind === 'readiness' ? R.probeExec : R.livenessExec, `no port found in ${JSON.stringify(p.check.kind === 'http' ? p.check.url : p.check.port)}`);
+      add({ ...R.probeNoPort, field: kind }, p.check.kind === 'http' ? p.check.url : p.check.port);
       return;
     }
     const check: NomadCheck = {

@@ -196,3 +196,14 @@ test('--ports index with one replica: a static port, exactly tend\'s, and its ch
   assert.equal(g.Tasks[0]!.Services![0]!.Checks[0]!.PortLabel, 'port');
   assert.deepEqual(out.report.rows.filter((r) => r.field === 'ports').map((r) => r.status), ['converted']);
 });
+
+test('a probe whose port is known only at run time is dropped by name, and the job stays valid', async (t) => {
+  const { result } = await loadSpecs(t, { 'w.yaml': 'command: [node]\nreadiness:\n  tcp: { port: "${SOME_PORT}" }\n' });
+  const out = exportNomad(result.services, OPTS);
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  assert.deepEqual(out.report.rows.filter((r) => r.field === 'readiness').map((r) => [r.status, r.how, r.detail]), [
+    ['dropped', NOMAD_RULES.probeNoPort.how, '${SOME_PORT}'],
+    ['approximated', NOMAD_RULES.hostVar.how, '${SOME_PORT}'],
+  ]);
+  assert.equal(out.jobs[0]!.Job.TaskGroups[0]!.Tasks[0]!.Services, undefined);
+});
