@@ -2,7 +2,7 @@
 // by placeholders. `UPDATE_GOLDEN=1` rewrites them (review the diff before committing).
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/index.js';
 import { loadDirectory } from '../../src/spec/load.js';
@@ -24,7 +24,8 @@ export async function servicesOf(dir: string): Promise<ServiceSpec[]> {
 
 /** Replaces the checkout's path, so golden files hold `<root>/services.d` wherever the tests run. */
 export function portable(text: string): string {
-  return text.split(ROOT).join('<root>');
+  // Spec paths are resolved through symlinks, so the checkout may appear under its real path too.
+  return text.split(realpathSync(ROOT)).join('<root>').split(ROOT).join('<root>');
 }
 
 /** Compares `actual` with the golden file `name` (or writes it with UPDATE_GOLDEN=1). */
