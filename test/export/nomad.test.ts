@@ -207,3 +207,12 @@ test('a probe whose port is known only at run time is dropped by name, and the j
   ]);
   assert.equal(out.jobs[0]!.Job.TaskGroups[0]!.Tasks[0]!.Services, undefined);
 });
+
+test('a directory of oneshots only is one batch job under the job ID', async (t) => {
+  const { result } = await loadSpecs(t, { 'a.yaml': 'command: [node, a.mjs]\noneshot: true\n', 'b.yaml': 'command: [node, b.mjs]\noneshot: true\nrestart: never\nlimits: { max_runtime: 1m }\n' });
+  const out = exportNomad(result.services, OPTS);
+  assert.deepEqual(out.jobs.map((j) => [j.Job.ID, j.Job.Type, j.Job.TaskGroups.map((g) => g.Name)]), [['demo', 'batch', ['a', 'b']]]);
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  assert.equal(out.jobs[0]!.Job.TaskGroups[1]!.MaxRunDuration, 60_000_000_000);
+  assert.ok(out.report.rows.filter((r) => r.field === 'oneshot').every((r) => r.how === NOMAD_RULES.oneshotBatch.how && r.detail === 'job demo'));
+});
