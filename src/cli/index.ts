@@ -148,6 +148,36 @@ Examples:
     .action((dir: string, opts) => run(async () => (await import('./plan.js')).planCommand(cli, dir, opts)));
 
   program
+    .command('export')
+    .description('convert DIR (default ./services.d) into a Nomad job or Kubernetes manifests, with a report of every field')
+    .argument('<target>', 'nomad or k8s')
+    .argument('[dir]', 'the services directory', 'services.d')
+    .option('-o, --output <path>', 'write to a file, or to a directory (existing, or ending in /) one file per job or object; default stdout')
+    .option('--strict', 'exit 1 and write nothing when any field is dropped')
+    .option('--report <format>', 'the conversion report on stderr: table, json or none', 'table')
+    .option('--driver <driver>', 'nomad: the task driver, raw_exec or exec (default raw_exec)')
+    .option('--job <id>', 'nomad: the job ID (default: the name of the directory holding services.d)')
+    .option('--ports <mode>', 'nomad: dynamic (Nomad picks each port; checks work) or index (base + NOMAD_ALLOC_INDEX, as tend numbers them)')
+    .option('--image <service=image>', 'k8s: the image of a service; one per service, repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--namespace <ns>', 'k8s: metadata.namespace of every object')
+    .option('--wait-image <image>', 'k8s: image of the init containers that wait for dependencies (needs sh and nc)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tend export nomad > job.json && nomad job plan -json job.json
+  tend export nomad services.d --driver exec --job shop -o jobs/
+  tend export nomad --ports index  keep tend's port numbers (base + replica index)
+  tend export k8s --image api=registry.example/api:1.4 --image db=postgres:16 -o k8s/
+  tend export k8s --image api=api:dev --report json 2>report.json | kubectl apply --dry-run=server -f -
+  tend export nomad --strict       fail (exit 1, nothing written) when a field cannot be expressed
+
+The report lists every field of every service as converted, approximated (how) or dropped (why);
+docs/export.md has the whole conversion matrix.`,
+    )
+    .action((target: string, dir: string, opts) => run(async () => (await import('./export.js')).exportCommand(cli, target, dir, opts)));
+
+  program
     .command('events')
     .description('the event history, or with -f the live stream')
     .option('-f, --follow', 'keep printing events as they happen')
