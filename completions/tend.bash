@@ -24,7 +24,7 @@ _tend() {
     -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan export events completion --state-dir --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill stop start validate plan export events completion --state-dir --help --version" -- "$cur"))
     return
   fi
   local opts=""
@@ -48,7 +48,7 @@ _tend() {
   case "$verb" in
     up|plan|validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
     export) if [[ "$prev" == export ]]; then COMPREPLY=($(compgen -W "nomad k8s" -- "$cur")); else COMPREPLY=($(compgen -d -- "$cur")); fi ;;
-    status|logs|restart|pause|resume|kill) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
+    status|logs|restart|pause|resume|kill|stop|start) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
     scale) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(_tend_services | sed 's/$/=/')" -- "$cur")) ;;
   esac
 }

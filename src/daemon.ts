@@ -163,7 +163,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
     events.emit({ type: 'state.corrupt', reason: 'StateCorrupt', message: `state.json is corrupt (${read.error}); moved aside`, detail: read.movedTo });
   }
   const state = read.kind === 'ok' ? read.state : undefined;
-  if (state) controller.seed(desiredOf(state));
+  if (state) controller.seed(desiredOf(state), state.held);
 
   const liveness = new Map<number, Liveness>();
   for (const r of state?.replicas ?? []) {
@@ -256,6 +256,10 @@ function makeControlPlane(
     kill(service, index, signal) {
       known(service, index);
       controller.kill(service, index, signal);
+    },
+    hold(service, on) {
+      known(service);
+      controller.hold(service, on);
     },
     async plan(dir, opts = {}): Promise<PlanReport> {
       assertDirectory(dir);
@@ -378,5 +382,5 @@ function snapshotOf(controller: Controller, daemonPid: number, escaped: EscapedR
       completions.push({ service: i.service, index: i.index, spec: i.spec, exitedAt: i.completedAt ?? 0 });
     }
   }
-  return snapshotState({ replicas, completions, desired: controller.desiredState.services.values(), escaped }, daemonPid);
+  return snapshotState({ replicas, completions, desired: controller.desiredState.services.values(), escaped, held: controller.holds }, daemonPid);
 }

@@ -36,7 +36,7 @@ export class ApiClient {
 
   /** Restart, pause, resume or signal a service's replicas (all, or the one at `replica`). */
   act(
-    action: 'restart' | 'pause' | 'resume' | 'kill',
+    action: 'restart' | 'pause' | 'resume' | 'kill' | 'stop' | 'start',
     name: string,
     opts: { replica?: number; signal?: string } = {},
   ): Promise<ActionResult> {

@@ -97,6 +97,13 @@ async function handle(
     case 'POST /v1/services/:name/resume':
     case 'POST /v1/services/:name/kill':
       return replicaAction(req, res, control, serviceName(segments[2]), segments[3] as ReplicaAction);
+    case 'POST /v1/services/:name/stop':
+    case 'POST /v1/services/:name/start': {
+      await readJson(req);
+      const name = serviceName(segments[2]);
+      control.hold(name, segments[3] === 'stop');
+      return sendJson(res, 200, { ok: true, service: name, replica: null, action: segments[3] });
+    }
     case 'POST /v1/plan': {
       const body = await readJson(req);
       const { dir, switch: switchTo } = body as { dir?: unknown; switch?: unknown };

@@ -36,7 +36,7 @@ export function buildStatus(input: StatusInput): StatusReport {
     input.loaded &&
     !input.desired.shuttingDown &&
     errors.length === 0 &&
-    services.every((s) => s.blocked === null && (s.state === 'running' || s.state === 'completed' || s.state === 'stopped'));
+    services.every((s) => s.blocked === null && (s.state === 'running' || s.state === 'completed' || s.state === 'stopped' || s.state === 'held'));
   return { services, errors, converged, source: input.source, pid: input.pid };
 }
 
@@ -46,7 +46,7 @@ function serviceStatus(
   insts: Readonly<Instance>[],
   input: StatusInput,
 ): ServiceStatus {
-  const desired = spec && !input.desired.shuttingDown ? spec.replicas : 0;
+  const desired = spec && !input.desired.shuttingDown && !input.desired.held?.has(name) ? spec.replicas : 0;
   // One row per wanted index (its newest instance), then whatever is leaving.
   const newest = new Map<number, Readonly<Instance>>();
   for (const i of insts) {
@@ -74,7 +74,7 @@ function serviceStatus(
     file: spec?.file ?? insts[0]?.spec.file ?? '',
     replicas_desired: desired,
     ready,
-    state: summarise(spec, desired, ready, replicas, blocked, outdated),
+    state: input.desired.held?.has(name) && spec ? (live.length > 0 ? 'stopping' : 'held') : summarise(spec, desired, ready, replicas, blocked, outdated),
     waiting_for: blocked ?? waitingFor,
     blocked,
     restarts: insts.reduce((n, i) => n + i.restarts, 0),
@@ -83,6 +83,7 @@ function serviceStatus(
     started_at: startedAt.length > 0 ? new Date(Math.min(...startedAt)).toISOString() : null,
     hash: spec?.hash ?? insts[0]?.spec.hash ?? '',
     oneshot: spec?.oneshot ?? false,
+    held: input.desired.held?.has(name) ?? false,
     replicas,
   };
 }

@@ -28,7 +28,7 @@ export interface ServiceStatus {
   file: string;
   replicas_desired: number;
   ready: number;
-  /** Summary: running | starting | pending | backoff | failed | completed | stopped | blocked | updating | paused */
+  /** Summary: running | starting | pending | backoff | failed | completed | stopped | held | blocked | updating | paused */
   state: string;
   /** What it waits for (`db: healthy`), or why it is blocked (a cycle, an unknown dependency). */
   waiting_for: string | null;
@@ -40,6 +40,8 @@ export interface ServiceStatus {
   started_at: string | null;
   hash: string;
   oneshot: boolean;
+  /** Stopped by `tend stop` until `tend start` (a run-time hold; the files are unchanged). */
+  held: boolean;
   replicas: ReplicaStatus[];
 }
 
@@ -83,6 +85,8 @@ export interface ControlPlane {
   pause(service: string, index?: number): void;
   resume(service: string, index?: number): void;
   kill(service: string, index: number | undefined, signal: NodeJS.Signals): void;
+  /** `tend stop` (true) / `tend start` (false): a run-time hold on a whole service. */
+  hold(service: string, on: boolean): void;
   /** What applying `dir` would change, compared with what runs now: its files' contents as if
    *  they stood where the running directory stands, or with `switchTo`, as if the daemon were
    *  pointed at `dir` (a release symlink switch, where a changed cwd is real). */

@@ -6,18 +6,24 @@ import { constants as osConstants } from 'node:os';
 import { parseTarget, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 
-export type ReplicaVerb = 'restart' | 'pause' | 'resume' | 'kill';
+export type ReplicaVerb = 'restart' | 'pause' | 'resume' | 'kill' | 'stop' | 'start';
 
 const DONE: Record<ReplicaVerb, string> = {
   restart: 'restart requested for',
   pause: 'paused',
   resume: 'resumed',
   kill: 'signalled',
+  stop: 'stopped (held until `tend start`)',
+  start: 'started (hold lifted)',
 };
 
 /** Sends one operation to each target in turn; the first error stops the rest. */
 export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: string[], signalArg?: string): Promise<number> {
   const parsed = targets.map(parseTarget);
+  if (verb === 'stop' || verb === 'start') {
+    const one = parsed.find((t) => t.replica !== undefined);
+    if (one) throw new TendError('API_BAD_REQUEST', `tend ${verb} takes whole services (a hold is per service), got "${one.service}/${one.replica}"; use \`tend kill\` or \`tend restart\` for one replica`);
+  }
   const signal = verb === 'kill' ? signalName(signalArg ?? 'SIGTERM') : undefined;
   const client = cli.client();
   for (const t of parsed) {

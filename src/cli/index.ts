@@ -98,6 +98,8 @@ Examples:
     ['restart', 'restart replicas by the update strategy; resets crash-loop counters', 'tend restart web      tend restart web/2'],
     ['pause', 'stop replicas with SIGSTOP until resumed', 'tend pause worker'],
     ['resume', 'continue paused replicas with SIGCONT', 'tend resume worker/0'],
+    ['stop', 'stop a service and hold it stopped (like `docker compose stop`; files unchanged, kept across restarts of tend)', 'tend stop worker'],
+    ['start', 'lift the hold of `tend stop`: the service runs as its file says again', 'tend start worker'],
   ];
   for (const [verb, description, example] of verbs) {
     program

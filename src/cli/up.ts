@@ -199,8 +199,15 @@ function doneOf(svc: StatusReport['services'][number]): boolean {
 function stuck(status: StatusReport): string | undefined {
   if (status.errors.length > 0) return `spec errors:\n${status.errors.map(specError).join('\n')}`;
   const reasons: string[] = [];
+  const byName = new Map(status.services.map((s) => [s.name, s]));
   for (const svc of status.services) {
     if (svc.state === 'blocked') reasons.push(`${svc.name} is blocked: ${svc.blocked ?? 'unknown reason'}`);
+    // Waiting on a dependency that will not get there by itself: a failed one, a blocked one, one
+    // held by `tend stop`, or one scaled to 0.
+    const dep = svc.waiting_for && !svc.blocked ? byName.get(svc.waiting_for.split(':')[0]!) : undefined;
+    if (dep && (dep.state === 'failed' || dep.state === 'blocked' || dep.state === 'held' || dep.replicas_desired === 0)) {
+      reasons.push(`${svc.name} cannot start: it waits for ${svc.waiting_for}, and ${dep.name} is ${dep.replicas_desired === 0 && dep.state !== 'held' ? 'scaled to 0' : dep.state}`);
+    }
     if (svc.state !== 'failed') continue;
     const failed = svc.replicas.filter((r) => r.state === 'failed');
     const why = failed.map((r) => `${svc.name}/${r.index}: ${r.reason ?? 'failed'}`).join(', ');

@@ -47,6 +47,8 @@ export interface StateFile {
   /** Processes that left a replica's group and were kept (stop_escaped: keep): never taken for
    *  a replica left over by this daemon, so a later start leaves them alone too. */
   escaped: EscapedRecord[];
+  /** Services held by `tend stop` (a run-time hold survives a restart of tend). */
+  held: string[];
 }
 
 export interface EscapedRecord {
@@ -67,6 +69,7 @@ export interface StateSnapshotInput {
   completions: Iterable<{ service: string; index: number; spec: ServiceSpec; exitedAt: number }>;
   desired: Iterable<ServiceSpec>;
   escaped?: Iterable<EscapedRecord>;
+  held?: Iterable<string>;
 }
 
 const keyOf = (spec: ServiceSpec) => `${spec.hash}:${spec.name}`;
@@ -88,7 +91,7 @@ export function snapshotState(input: StateSnapshotInput, daemonPid: number): Sta
     specs[keyOf(spec)] = spec;
     desired[spec.name] = keyOf(spec);
   }
-  return { version: 2, daemonPid, specs, replicas, completions, desired, escaped: [...(input.escaped ?? [])] };
+  return { version: 2, daemonPid, specs, replicas, completions, desired, escaped: [...(input.escaped ?? [])], held: [...(input.held ?? [])] };
 }
 
 export function specOf(state: StateFile, r: { service: string; hash: string }): ServiceSpec | undefined {
@@ -133,7 +136,7 @@ export function readState(path: string, now = Date.now()): StateRead {
     const escaped = Array.isArray(raw.escaped) ? raw.escaped.filter((e) => Number.isInteger(e?.pgid) && Number.isInteger(e.startTime) && typeof e.nonce === 'string') : [];
     return {
       kind: 'ok',
-      state: { version: 2, daemonPid: raw.daemonPid ?? 0, specs: raw.specs, replicas: raw.replicas, completions, desired, escaped },
+      state: { version: 2, daemonPid: raw.daemonPid ?? 0, specs: raw.specs, replicas: raw.replicas, completions, desired, escaped, held: Array.isArray(raw.held) ? raw.held.filter((h): h is string => typeof h === 'string') : [] },
     };
   } catch (err) {
     return aside(path, now, (err as Error).message);
