@@ -50,6 +50,8 @@ export interface ControllerOptions {
   onLoaded?: (load: LoadResult) => void;
   random?: () => number;
   now?: () => number;
+  /** Each service reconciled (tests and the bench count the work an event costs). */
+  onReconcile?: (service: string) => void;
 }
 
 /** How often every service is reconciled even if nothing asked: the level-triggered safety net. */
@@ -371,6 +373,7 @@ export class Controller {
 
   /** One service: plan it against its own state (and its dependencies'), then apply. */
   private reconcile(name: string): void {
+    this.opts.onReconcile?.(name);
     const now = this.now();
     const p = planKey(name, this.desired, this.view(), now);
     if (p.waiting) this.waiting.set(name, p.waiting);

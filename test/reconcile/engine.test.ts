@@ -1,0 +1,141 @@
+// The engine through its runtime seam: a recording fake Runtime (no processes), so that the loop,
+// the queue and the observe inlet are tested on their own: what each event costs, what a stop that
+// cannot be done leads to, and what a oneshot dependency means over time.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { Controller } from '../../src/reconcile/controller.js';
+import type { EventBody } from '../../src/reconcile/events.js';
+import type { ExitStatus, ProcessHandle, Runtime, StartRequest, StartResult, StopResult } from '../../src/runtime/types.js';
+import type { SpecSource } from '../../src/spec/source.js';
+import type { LoadResult, ServiceSpec } from '../../src/spec/types.js';
+import { waitFor } from '../helpers/index.js';
+import { spec } from '../helpers/world.js';
+
+class FakeRuntime implements Runtime {
+  readonly calls: string[] = [];
+  private pid = 1000;
+  private readonly exits = new Map<number, (s: ExitStatus) => void>();
+  stopError?: NodeJS.ErrnoException;
+
+  async start(req: StartRequest, onExit: (s: ExitStatus) => void): Promise<StartResult> {
+    const pid = ++this.pid;
+    this.calls.push(`start ${req.launch.service}/${req.launch.index}`);
+    this.exits.set(pid, onExit);
+    return { ok: true, handle: { pid, pgid: pid, startTime: pid, startedAt: Date.now() } };
+  }
+  adopt(): boolean {
+    return false;
+  }
+  signal(h: ProcessHandle, sig: NodeJS.Signals): void {
+    this.calls.push(`signal ${h.pid} ${sig}`);
+  }
+  async stop(h: ProcessHandle): Promise<StopResult> {
+    this.calls.push(`stop ${h.pid}`);
+    if (this.stopError) throw this.stopError;
+    this.exit(h.pid, { code: null, signal: 'SIGTERM' });
+    return { killed: false };
+  }
+  close(): void {}
+  /** The process exits by itself. */
+  exit(pid: number, s: { code: number | null; signal: NodeJS.Signals | null }): void {
+    const f = this.exits.get(pid);
+    this.exits.delete(pid);
+    f?.({ ...s, at: Date.now() });
+  }
+}
+
+class MemorySource implements SpecSource {
+  private n = 0;
+  constructor(public services: ServiceSpec[]) {}
+  describe(): string {
+    return 'memory';
+  }
+  async load(): Promise<LoadResult> {
+    return { services: this.services, problems: [], files: new Map(), fingerprint: `v${++this.n}` };
+  }
+}
+
+function engine(services: ServiceSpec[]) {
+  const runtime = new FakeRuntime();
+  const source = new MemorySource(services);
+  const events: EventBody[] = [];
+  const reconciled: string[] = [];
+  const c = new Controller({
+    source,
+    runtime,
+    emit: (e) => events.push(e),
+    log: pino({ level: 'silent' }),
+    logDir: '/nonexistent',
+    baseEnv: {},
+    statsIntervalMs: 0,
+    onReconcile: (s) => reconciled.push(s),
+  });
+  c.start();
+  return { c, runtime, source, events, reconciled, running: (svc: string) => c.select(svc).filter((i) => i.state === 'running') };
+}
+
+const fast = { backoff: { initialMs: 0, maxMs: 0, factor: 2, resetAfterMs: 60_000 } };
+
+test('engine: a crash reconciles its own service (and its dependents), not the fleet', async (t) => {
+  const services = Array.from({ length: 50 }, (_, n) => spec(`s${n}`, fast));
+  services.push(spec('dependent', { dependsOn: { s7: 'started' } }));
+  const e = engine(services);
+  t.after(() => e.c.close());
+  await waitFor(() => services.every((s) => e.running(s.name).length === 1), { what: 'all running' });
+  await waitFor(() => e.c.select('s7')[0]!.ready, { what: 's7 ready (stable start)', timeoutMs: 3000 });
+  await new Promise((r) => setImmediate(r));
+  e.reconciled.length = 0;
+  const victim = e.running('s7')[0]!;
+  e.runtime.exit(victim.pid!, { code: 1, signal: null });
+  await waitFor(() => e.running('s7').some((i) => i.pid !== victim.pid), { what: 's7 restarted' });
+  const touched = new Set(e.reconciled);
+  assert.ok(touched.has('s7'));
+  assert.deepEqual([...touched].filter((s) => s !== 's7' && s !== 'dependent'), [], `reconciled ${[...touched]}`);
+  const types = e.events.filter((x) => 'service' in x && x.service === 's7').map((x) => x.type);
+  assert.deepEqual(types.slice(-4), ['replica.exited', 'replica.backoff', 'replica.restarting', 'replica.started']);
+});
+
+test('engine: a stop rejected with EPERM fails the replica with the reason; shutdown does not hang', async (t) => {
+  const e = engine([spec('w')]);
+  t.after(() => e.c.close());
+  await waitFor(() => e.running('w').length === 1, { what: 'running' });
+  e.runtime.stopError = Object.assign(new Error('kill EPERM'), { code: 'EPERM' });
+  await e.c.shutdown(); // resolves: a replica that cannot be stopped does not stay `stopping`
+  const failed = e.events.find((x) => x.type === 'replica.failed');
+  assert.ok(failed && failed.type === 'replica.failed');
+  assert.equal(failed.reason, 'StopFailed');
+  assert.match(failed.message, /^cannot stop process group \d+: kill EPERM; it may still run$/);
+});
+
+test('engine: depends_on [job] holds once the job completed — a later scale-up and an env change of the dependent converge', async (t) => {
+  const m = spec('m', { oneshot: true, restart: 'on-failure' });
+  const w = spec('w', { dependsOn: { m: 'started' } });
+  const e = engine([m, w]);
+  t.after(() => e.c.close());
+  await waitFor(() => e.running('m').length === 1, { what: 'job runs' });
+  e.runtime.exit(e.running('m')[0]!.pid!, { code: 0, signal: null });
+  await waitFor(() => e.c.select('m')[0]?.state === 'completed' && e.running('w').length === 1, { what: 'job done, w runs' });
+  assert.ok(!e.events.some((x) => x.type === 'replica.ready' && x.service === 'm'), 'a job is never "ready"');
+
+  e.source.services = [m, { ...w, replicas: 3 }];
+  e.c.markSpecDirty();
+  await waitFor(() => e.running('w').length === 3, { what: 'scaled up though the job is no longer running' });
+  e.source.services = [m, { ...w, replicas: 3, env: { V: '2' }, hash: 'w-v2' }];
+  e.c.markSpecDirty();
+  await waitFor(() => e.running('w').length === 3 && e.running('w').every((i) => i.spec.hash === 'w-v2'), { what: 'rolled to v2', timeoutMs: 10_000 });
+  assert.equal(e.c.waitingFor.get('w'), undefined);
+});
+
+test('engine: tend stop / tend start hold and release a service without touching its spec', async (t) => {
+  const e = engine([spec('w', { replicas: 2 })]);
+  t.after(() => e.c.close());
+  await waitFor(() => e.running('w').length === 2, { what: 'running' });
+  e.c.hold('w', true);
+  await waitFor(() => e.c.select('w').every((i) => i.state === 'stopped'), { what: 'held' });
+  assert.deepEqual(e.c.select('w').map((i) => i.reason), ['stopped by `tend stop`', 'stopped by `tend stop`']);
+  e.c.hold('w', false);
+  await waitFor(() => e.running('w').length === 2, { what: 'released' });
+  assert.deepEqual(e.events.filter((x) => x.type.startsWith('service.')).map((x) => x.type), ['service.held', 'service.released']);
+});
