@@ -55,7 +55,7 @@ export async function assertValid(dir: string): Promise<string[]> {
 
 /** The report row of `field` for `service` (or entry containing `service`). */
 export function field(fields: readonly FieldReport[], service: string, name: string): FieldReport {
-  const f = fields.find((x) => (x.service === service || x.entry.endsWith(` ${service}`)) && x.field === name);
+  const f = fields.find((x) => (x.service === service || x.entry === service || x.entry.endsWith(` ${service}`)) && x.field === name);
   assert.ok(f, `a report row for ${service} ${name}; rows: ${fields.filter((x) => x.service === service).map((x) => x.field).join(', ')}`);
   return f;
 }
