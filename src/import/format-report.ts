@@ -6,14 +6,20 @@ import type { FieldReport } from './types.js';
 
 /** The report as a table per source entry: OUTCOME, FIELD, TEND, NOTE. */
 export function reportTable(fields: readonly FieldReport[]): string {
+  // One block per source entry and the service it became (a supervisord program with padded
+  // process numbers becomes several services).
   const byEntry = new Map<string, FieldReport[]>();
-  for (const f of fields) byEntry.set(f.entry, [...(byEntry.get(f.entry) ?? []), f]);
+  for (const f of fields) {
+    const key = `${f.entry}\0${f.service}`;
+    byEntry.set(key, [...(byEntry.get(key) ?? []), f]);
+  }
   const wField = Math.max(5, ...fields.map((f) => f.field.length));
   const wOutcome = 'approximated'.length;
   const wTo = Math.min(44, Math.max(4, ...fields.map((f) => f.to.length)));
   let out = '';
-  for (const [entry, list] of byEntry) {
-    const service = list.find((f) => f.service !== '')?.service;
+  for (const list of byEntry.values()) {
+    const entry = list[0]!.entry;
+    const service = list[0]!.service;
     out += `${entry}${service ? ` → ${service}.yaml` : ''}\n`;
     for (const f of list) {
       const to = f.to === '' ? '-' : f.to;

@@ -4,18 +4,21 @@
 import { basename } from 'node:path';
 import type { SpecProblem } from '../errors.js';
 import { detectFormat } from './detect.js';
+import { convertPm2, PM2_MAPPING } from './pm2.js';
 import { convertProcfile, PROCFILE_MAPPING } from './procfile.js';
 import { convertProcessCompose, PROCESS_COMPOSE_MAPPING } from './process-compose.js';
+import { convertSupervisord, SUPERVISORD_MAPPING } from './supervisord.js';
+import { convertZinit, ZINIT_MAPPING } from './zinit.js';
 import type { FieldReport, ImportFormat, ImportOptions, ImportResult, ImportedService, MappingRow, SourceReader } from './types.js';
 
 export type Converter = (path: string, reader: SourceReader, opts: ImportOptions) => ImportResult;
 
-export const CONVERTERS: Record<ImportFormat, { convert: Converter; mapping: readonly MappingRow[]; title: string } | undefined> = {
+export const CONVERTERS: Record<ImportFormat, { convert: Converter; mapping: readonly MappingRow[]; title: string }> = {
   'process-compose': { convert: convertProcessCompose, mapping: PROCESS_COMPOSE_MAPPING, title: 'process-compose (process-compose.yaml)' },
-  supervisord: undefined,
-  pm2: undefined,
+  supervisord: { convert: convertSupervisord, mapping: SUPERVISORD_MAPPING, title: 'supervisord (.conf)' },
+  pm2: { convert: convertPm2, mapping: PM2_MAPPING, title: 'PM2 ecosystem file (JSON or YAML)' },
   procfile: { convert: (p, r) => convertProcfile(p, r), mapping: PROCFILE_MAPPING, title: 'Procfile (foreman, honcho)' },
-  zinit: undefined,
+  zinit: { convert: (p, r) => convertZinit(p, r), mapping: ZINIT_MAPPING, title: 'zinit service files' },
 };
 
 export interface ImportSet {
@@ -44,10 +47,6 @@ export function importSources(paths: readonly string[], reader: SourceReader, op
     }
     set.sources.push({ path, format });
     const c = CONVERTERS[format];
-    if (!c) {
-      set.problems.push({ file: path, line: 1, column: 1, code: 'SPEC_INVALID', message: `importing ${format} is not built yet` });
-      continue;
-    }
     const r = c.convert(path, reader, opts);
     set.fields.push(...r.fields);
     set.problems.push(...r.problems);

@@ -73,4 +73,6 @@ export interface ImportOptions {
   env?: string;
   /** PM2: CPUs on this machine, for `instances: max` / `-1`. */
   cpus: number;
+  /** supervisord: this machine's name, for `%(host_node_name)s`. */
+  hostname?: string;
 }
