@@ -239,11 +239,8 @@ export function convertPm2(path: string, reader: SourceReader, opts: ImportOptio
     env[instanceVar] = '${TEND_REPLICA}';
     add('instance_var', app.instance_var === undefined ? { detail: 'absent: NODE_APP_INSTANCE' } : {});
     const ports: Record<string, number> = {};
-    if (app.port !== undefined) {
-      ports.PORT = Number(app.port);
-      delete env.PORT;
-      add('port');
-    }
+    // PM2 writes `port` into env.PORT, which increment_var may then count up from.
+    if (app.port !== undefined) env.PORT = String(app.port);
     if (typeof app.increment_var === 'string') {
       const base = Number(env[app.increment_var]);
       if (Number.isInteger(base) && base > 0) {
@@ -251,6 +248,11 @@ export function convertPm2(path: string, reader: SourceReader, opts: ImportOptio
         delete env[app.increment_var];
         add('increment_var');
       } else add('increment_var=missing', { field: 'increment_var' });
+    }
+    if (app.port !== undefined) {
+      if (ports.PORT === undefined) ports.PORT = Number(app.port);
+      delete env.PORT;
+      add('port');
     }
     if (Object.keys(ports).length > 0) spec.ports = ports;
     spec.env = env;
