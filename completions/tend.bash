@@ -16,11 +16,13 @@ _tend() {
   done
   case "$prev" in
     --state-dir|--dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    -o) COMPREPLY=($(compgen -W "json table" -- "$cur")); return ;;
+    -o|--output) if [[ "$verb" == import ]]; then COMPREPLY=($(compgen -d -- "$cur")); else COMPREPLY=($(compgen -W "json table" -- "$cur")); fi; return ;;
+    --report) COMPREPLY=($(compgen -W "json table" -- "$cur")); return ;;
+    --from) COMPREPLY=($(compgen -W "process-compose supervisord pm2 procfile zinit" -- "$cur")); return ;;
     -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan events completion --state-dir --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan import events completion --state-dir --help --version" -- "$cur"))
     return
   fi
   local opts=""
@@ -33,6 +35,7 @@ _tend() {
     kill) opts="-s --signal" ;;
     validate) opts="-o --output" ;;
     plan) opts="--exit-code -o --output" ;;
+    import) opts="--from -o --output --dry-run --force --strict --report --env" ;;
     events) opts="-f --follow -n --lines -o --output" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
@@ -41,7 +44,7 @@ _tend() {
     return
   fi
   case "$verb" in
-    up|plan|validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    up|plan|validate|import) COMPREPLY=($(compgen -f -- "$cur")) ;;
     status|logs|restart|pause|resume|kill) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
     scale) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(_tend_services | sed 's/$/=/')" -- "$cur")) ;;
   esac
