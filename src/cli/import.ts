@@ -5,7 +5,7 @@
 // leaves the directory untouched.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { formatProblem, TendError, type SpecProblem } from '../errors.js';
 import { problemsJson, reportTable, type ImportReportJson } from '../import/format-report.js';
@@ -49,6 +49,7 @@ export async function importCommand(cli: Cli, paths: string[], opts: ImportOptio
     ...(opts.from === undefined ? {} : { from: opts.from as ImportFormat }),
     ...(opts.env === undefined ? {} : { env: opts.env }),
     cpus: availableParallelism(),
+    hostname: hostname(),
   });
   const problems: SpecProblem[] = set.problems.map((p) => ({ ...p, file: shown(p.file) }));
   const files = problems.length === 0 ? renderAll(set.services, outDir, SCHEMA_PATH) : [];
