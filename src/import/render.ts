@@ -12,13 +12,13 @@ export interface RenderedFile {
   text: string;
 }
 
-// Paths are absolute while converting. A path inside the project (the source's directory or the
-// one around the output directory) is written relative to the spec file, so the imported
-// directory keeps working when the project moves; one elsewhere (/opt/app) stays absolute.
-function relativeTo(outDir: string, sourceDir: string, path: string): string {
+// Paths are absolute while converting. A path inside the project (the directory around the output
+// directory) is written relative to the spec file, so the imported directory keeps working when
+// the project moves; one elsewhere (/opt/app, /etc/supervisor) stays absolute.
+function relativeTo(outDir: string, path: string): string {
   if (!isAbsolute(path) || path.includes('${')) return path;
-  const inside = (dir: string) => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
-  if (!inside(sourceDir) && !inside(dirname(outDir))) return path;
+  const project = dirname(outDir);
+  if (path !== project && !path.startsWith(project.endsWith(sep) ? project : project + sep)) return path;
   return relative(outDir, path) || '.';
 }
 
@@ -35,9 +35,8 @@ export function renderService(s: ImportedService, outDir: string, schemaPath: st
   for (const k of keys) {
     const v = s.spec[k];
     if (v === undefined) continue;
-    const sourceDir = dirname(s.sourceFile);
-    if (k === 'cwd' && typeof v === 'string') spec[k] = relativeTo(outDir, sourceDir, v);
-    else if (k === 'env_file') spec[k] = (Array.isArray(v) ? v : [v]).map((p) => relativeTo(outDir, sourceDir, String(p)));
+    if (k === 'cwd' && typeof v === 'string') spec[k] = relativeTo(outDir, v);
+    else if (k === 'env_file') spec[k] = (Array.isArray(v) ? v : [v]).map((p) => relativeTo(outDir, String(p)));
     else spec[k] = v;
   }
   const doc = new Document(spec);
