@@ -16,15 +16,16 @@ _tend() {
   done
   case "$prev" in
     --state-dir|--dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    -o) if [[ "$verb" == export ]]; then COMPREPLY=($(compgen -f -- "$cur")); else COMPREPLY=($(compgen -W "json table" -- "$cur")); fi; return ;;
+    -o|--output) if [[ "$verb" == export ]]; then COMPREPLY=($(compgen -f -- "$cur")); elif [[ "$verb" == import ]]; then COMPREPLY=($(compgen -d -- "$cur")); else COMPREPLY=($(compgen -W "json table" -- "$cur")); fi; return ;;
     --report) COMPREPLY=($(compgen -W "table json none" -- "$cur")); return ;;
     --driver) COMPREPLY=($(compgen -W "raw_exec exec" -- "$cur")); return ;;
     --ports) COMPREPLY=($(compgen -W "dynamic index" -- "$cur")); return ;;
     --image) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(ls services.d 2>/dev/null | sed -n 's/\.ya\?ml$/=/p')" -- "$cur")); return ;;
+    --from) COMPREPLY=($(compgen -W "process-compose supervisord pm2 procfile zinit" -- "$cur")); return ;;
     -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill stop start validate plan export events completion --state-dir --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill stop start validate plan export import events completion --state-dir --help --version" -- "$cur"))
     return
   fi
   local opts=""
@@ -36,8 +37,9 @@ _tend() {
     scale) opts="--dir" ;;
     kill) opts="-s --signal" ;;
     validate) opts="-o --output" ;;
-    plan) opts="--exit-code -o --output" ;;
+    plan) opts="--exit-code --switch -o --output" ;;
     export) opts="-o --output --strict --report --driver --job --ports --image --namespace --wait-image" ;;
+    import) opts="--from -o --output --dry-run --force --strict --report --env" ;;
     events) opts="-f --follow -n --lines -o --output" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
@@ -49,6 +51,8 @@ _tend() {
     up|plan|validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
     export) if [[ "$prev" == export ]]; then COMPREPLY=($(compgen -W "nomad k8s" -- "$cur")); else COMPREPLY=($(compgen -d -- "$cur")); fi ;;
     status|logs|restart|pause|resume|kill|stop|start) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
+    up|plan|validate|import) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    status|logs|restart|pause|resume|kill) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
     scale) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(_tend_services | sed 's/$/=/')" -- "$cur")) ;;
   esac
 }

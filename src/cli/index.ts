@@ -180,6 +180,35 @@ docs/export.md has the whole conversion matrix.`,
     .action((target: string, dir: string, opts) => run(async () => (await import('./export.js')).exportCommand(cli, target, dir, opts)));
 
   program
+    .command('import')
+    .description('convert a Procfile, process-compose.yaml, supervisord .conf, PM2 ecosystem file or zinit services into spec files')
+    .argument('<sources...>', 'files (or a directory of zinit service files) to convert')
+    .option('--from <format>', 'the source format: process-compose, supervisord, pm2, procfile, zinit (default: detected)')
+    .option('-o, --output <dir>', 'where the spec files go', 'services.d')
+    .option('--dry-run', 'write nothing; print the files that would be written')
+    .option('--force', 'replace spec files that already exist')
+    .option('--strict', 'exit 1, writing nothing, when any source field is dropped')
+    .option('--report <format>', 'the conversion report: table (stderr, default) or json (stdout)')
+    .option('--env <name>', 'PM2: apply the env_<name> block, as pm2 start --env <name> does')
+    .addHelpText(
+      'after',
+      `
+Every field of every source entry is reported as converted, approximated (and how) or dropped
+(and why). Malformed input is reported as path:line:col: message and nothing is written; an
+existing file is never replaced without --force. docs/import.md has each format's mapping table.
+
+Examples:
+  tend import Procfile                           foreman / honcho processes, with .env beside it
+  tend import process-compose.yaml --dry-run     print the spec files instead of writing them
+  tend import /etc/supervisor/supervisord.conf -o services.d --strict
+  tend import ecosystem.json --env production    a PM2 ecosystem file (JSON or YAML)
+  tend import /etc/zinit --report json           a directory of zinit service files; JSON report
+  node -e 'console.log(JSON.stringify(require("./ecosystem.config.js")))' > ecosystem.json
+                                                 turn a .js PM2 ecosystem into JSON first`,
+    )
+    .action((sources: string[], opts) => run(async () => (await import('./import.js')).importCommand(cli, sources, opts)));
+
+  program
     .command('events')
     .description('the event history, or with -f the live stream')
     .option('-f, --follow', 'keep printing events as they happen')
