@@ -4,20 +4,28 @@
 // A directory given as a symlink is resolved again on every call, so switching the link switches
 // the release.
 
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { errorMessage, type SpecProblem } from '../errors.js';
 import { graphIssues } from '../graph/graph.js';
 import { parseEnvFile } from './env-file.js';
 import { locate } from './located.js';
-import { DEFAULTS, envFilePaths, normalizeService } from './normalize.js';
+import { DEFAULTS, envFileRefs, normalizeService } from './normalize.js';
+import { readRegularFile } from './read-file.js';
 import { locateProblems, parseSpecText, type SpecDocument } from './parse.js';
 import { schemaProblems } from './schema.js';
 import type { LoadResult, ServiceSpec } from './types.js';
 
-/** Files larger than this are refused before they are read. */
+/** Files larger than this are refused before they are read (spec files and env files alike). */
 export const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Files read at once. Small on purpose: libuv has four file-I/O threads for the whole daemon, and
+ * a load must leave some to the state file, log files and the API.
+ */
+export const LOAD_CONCURRENCY = 2;
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -26,6 +34,8 @@ export interface LoadOptions {
   maxReplicas?: number;
   /** The last result: files that are broken now keep the services they defined in it. */
   previous?: LoadResult;
+  /** Called after each file is loaded and the event loop has had a turn (for tests and progress). */
+  onFileLoaded?: (path: string) => void;
 }
 
 /** One file to load: its absolute path, how problems name it, and the real directory it is in. */
@@ -61,11 +71,15 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
     const entries = await readdir(realDir, { withFileTypes: true });
     names = [];
     for (const e of entries) {
-      if (!isSpecFileName(e.name)) continue;
-      // A symlinked file counts when it points at a regular file.
-      if (e.isFile() || (e.isSymbolicLink() && (await stat(join(realDir, e.name)).catch(() => null))?.isFile())) {
-        names.push(e.name);
+      if (!isSpecFileName(e.name) || e.isDirectory()) continue;
+      // A symlink counts when it points at something other than a directory; a dangling one (a
+      // release switch half done) is skipped. A FIFO or a device named *.yaml is listed, and
+      // reading it reports what it is, without blocking on it.
+      if (e.isSymbolicLink()) {
+        const target = await stat(join(realDir, e.name)).catch(() => null);
+        if (target === null || target.isDirectory()) continue;
       }
+      names.push(e.name);
     }
   } catch (err) {
     const display = displayPath(dir, absDir);
@@ -101,8 +115,41 @@ function displayPath(given: string, abs: string): string {
   return isAbsolute(given) ? abs : relative(process.cwd(), abs) || '.';
 }
 
+// Loads every file, LOAD_CONCURRENCY at a time, and gives the event loop a turn after each file
+// (parsing is synchronous): with 5,000 files the API keeps answering during the load.
+async function loadAll(refs: FileRef[], opts: LoadOptions): Promise<FileOutcome[]> {
+  const outcomes: FileOutcome[] = new Array(refs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < refs.length) {
+      const i = next++;
+      outcomes[i] = await loadFileSafely(refs[i]!, opts);
+      await nextTurn();
+      opts.onFileLoaded?.(refs[i]!.path);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, refs.length) }, worker));
+  return outcomes;
+}
+
+// One file's failure is that file's problem: an unexpected throw while loading it (a bug, or an
+// input nobody foresaw) must not stop the other files' changes from applying.
+async function loadFileSafely(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
+  try {
+    return await loadFile(ref, opts);
+  } catch (err) {
+    return {
+      ref,
+      services: [],
+      docs: new Map(),
+      fingerprint: [ref.path, `failed:${errorMessage(err)}`],
+      problems: [{ file: ref.display, line: 1, column: 1, code: 'SPEC_INVALID', message: `cannot load the file: ${errorMessage(err)}` }],
+    };
+  }
+}
+
 async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Promise<LoadResult> {
-  const outcomes = await Promise.all(refs.map((r) => loadFile(r, opts)));
+  const outcomes = await loadAll(refs, opts);
   const previous = opts.previous;
   const prevByFile = new Map<string, ServiceSpec[]>();
   for (const s of previous?.services ?? []) prevByFile.set(s.file, [...(prevByFile.get(s.file) ?? []), s]);
@@ -165,12 +212,25 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     return { file: owner.outcome.ref.display, ...pos, code: issue.code, service: issue.service, message };
   });
 
-  const problems = [...outcomes.flatMap((o) => o.problems), ...duplicateProblems, ...graphProblems].sort(
+  const problems = [...outcomes.flatMap((o) => o.problems), ...duplicateProblems, ...graphProblems].map(printableProblem).sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
   );
   const hash = createHash('sha256').update(`dir\0${realDir}\0`);
   for (const o of outcomes) for (const part of o.fingerprint) hash.update(part).update('\0');
   return { services, problems, files, fingerprint: hash.digest('hex') };
+}
+
+// Every line of output must name its file: a control character in an echoed key, value or file
+// name (a newline in a YAML key) is escaped, as JSON would write it.
+const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
+const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+export function printable(text: string): string {
+  return text.replace(CONTROL_ALL, (c) => NAMED[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16)}`));
+}
+
+function printableProblem(p: SpecProblem): SpecProblem {
+  return CONTROL.test(p.message) || CONTROL.test(p.file) ? { ...p, message: printable(p.message), file: printable(p.file) } : p;
 }
 
 // How a message in `from` names the file `other`: by its name alone when they share a directory.
@@ -190,18 +250,12 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
     outcome.problems.push({ file: ref.display, line: 1, column: 1, code, message });
     return outcome;
   };
-  let text: string;
-  try {
-    const st = await stat(ref.path);
-    if (st.size > MAX_FILE_BYTES) {
-      outcome.fingerprint.push(`size:${st.size}:${st.mtimeMs}`);
-      return problem(`file is ${st.size} bytes, more than the ${MAX_FILE_BYTES} allowed: refused`, 'SPEC_TOO_LARGE');
-    }
-    text = await readFile(ref.path, 'utf8');
-  } catch (err) {
-    outcome.fingerprint.push(`unreadable:${errorMessage(err)}`);
-    return problem(`cannot read the file: ${errorMessage(err)}`, 'SPEC_PARSE');
+  const read = await readRegularFile(ref.path, MAX_FILE_BYTES);
+  if (!read.ok) {
+    outcome.fingerprint.push(read.code === 'SPEC_TOO_LARGE' ? `size:${read.size}:${read.mtimeMs}` : `unreadable:${read.reason}`);
+    return problem(read.code === 'SPEC_TOO_LARGE' ? `file ${read.reason}` : `the file ${read.reason}`, read.code);
   }
+  const text = read.text;
   outcome.fingerprint.push(text);
 
   const parsed = parseSpecText(text, ref.display);
@@ -233,15 +287,16 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
       found.push({ path: 'name' in raw ? ['name'] : [], code: 'SPEC_DUPLICATE', message: `service ${JSON.stringify(name)} is defined twice in this file` });
     }
 
-    const envFiles = new Map<string, [string, string][] | null>();
-    for (const path of envFilePaths(raw, ref.realDir)) {
-      const envText = await readFile(path, 'utf8').catch(() => null);
-      outcome.fingerprint.push(`env:${path}`, envText ?? '<missing>');
-      if (envText === null) {
-        envFiles.set(path, null);
+    const envFiles = new Map<string, [string, string][] | string>();
+    for (const { path } of envFileRefs(raw, ref.realDir)) {
+      if (envFiles.has(path)) continue;
+      const envRead = await readRegularFile(path, MAX_FILE_BYTES);
+      outcome.fingerprint.push(`env:${path}`, envRead.ok ? envRead.text : `<${envRead.reason}>`);
+      if (!envRead.ok) {
+        envFiles.set(path, envRead.reason);
         continue;
       }
-      const env = parseEnvFile(envText);
+      const env = parseEnvFile(envRead.text);
       const envDisplay = isAbsolute(ref.display) ? path : relative(process.cwd(), path);
       for (const p of env.problems) outcome.problems.push({ file: envDisplay, line: p.line, column: p.column, code: 'SPEC_INVALID', message: `env_file: ${p.message}`, ...(name ? { service: name } : {}) });
       envFiles.set(path, env.entries);
