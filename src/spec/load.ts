@@ -9,13 +9,16 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { errorMessage, type SpecProblem } from '../errors.js';
+import { didYouMean } from './suggest.js';
 import { graphIssues } from '../graph/graph.js';
 import { parseEnvFile } from './env-file.js';
 import { locate } from './located.js';
 import { DEFAULTS, envFileRefs, normalizeService } from './normalize.js';
 import { readRegularFile } from './read-file.js';
 import { locateProblems, parseSpecText, type SpecDocument } from './parse.js';
-import { schemaProblems } from './schema.js';
+import { label, schemaProblems } from './schema.js';
+import { composeSpellings } from './compose.js';
+import type { PathProblem, YamlPath } from './located.js';
 import type { LoadResult, ServiceSpec } from './types.js';
 
 /** Files larger than this are refused before they are read (spec files and env files alike). */
@@ -52,6 +55,8 @@ interface FileOutcome {
   problems: SpecProblem[];
   /** Documents by service name, to point graph and duplicate problems at the right node. */
   docs: Map<string, SpecDocument>;
+  /** The names each document lists under depends_on, valid or not: a broken file's are checked too. */
+  deps: Map<string, string[]>;
   fingerprint: string[];
 }
 
@@ -142,6 +147,7 @@ async function loadFileSafely(ref: FileRef, opts: LoadOptions): Promise<FileOutc
       ref,
       services: [],
       docs: new Map(),
+      deps: new Map(),
       fingerprint: [ref.path, `failed:${errorMessage(err)}`],
       problems: [{ file: ref.display, line: 1, column: 1, code: 'SPEC_INVALID', message: `cannot load the file: ${errorMessage(err)}` }],
     };
@@ -212,7 +218,29 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     return { file: owner.outcome.ref.display, ...pos, code: issue.code, service: issue.service, message };
   });
 
-  const problems = [...outcomes.flatMap((o) => o.problems), ...duplicateProblems, ...graphProblems].map(printableProblem).sort(
+  // A broken file is withheld, so the graph above never saw it; its unknown dependencies are still
+  // worth saying now rather than after the other problem is fixed.
+  const known = new Set<string>(services.map((s) => s.name));
+  for (const o of outcomes) for (const n of o.docs.keys()) known.add(n);
+  const missingProblems: SpecProblem[] = [];
+  for (const o of outcomes) {
+    if (!bad.has(o)) continue;
+    for (const [name, deps] of o.deps) {
+      const d = o.docs.get(name)!;
+      for (const dep of deps) {
+        if (dep === name || known.has(dep) || outcomes.some((x) => x.docs.size === 0 && mayDefine(x, dep))) continue;
+        missingProblems.push({
+          file: o.ref.display,
+          ...locate(d.doc, d.lines, ['depends_on', dep], 'key'),
+          code: 'GRAPH_MISSING_DEP',
+          service: name,
+          message: `depends on ${JSON.stringify(dep)}, which is not defined${didYouMean(dep, known)}`,
+        });
+      }
+    }
+  }
+
+  const problems = [...outcomes.flatMap((o) => o.problems), ...duplicateProblems, ...graphProblems, ...missingProblems].map(printableProblem).sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
   );
   const hash = createHash('sha256').update(`dir\0${realDir}\0`);
@@ -245,7 +273,7 @@ function mayDefine(o: FileOutcome, name: string): boolean {
 }
 
 async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
-  const outcome: FileOutcome = { ref, services: [], problems: [], docs: new Map(), fingerprint: [ref.path] };
+  const outcome: FileOutcome = { ref, services: [], problems: [], docs: new Map(), deps: new Map(), fingerprint: [ref.path] };
   const problem = (message: string, code: SpecProblem['code'] = 'SPEC_INVALID'): FileOutcome => {
     outcome.problems.push({ file: ref.display, line: 1, column: 1, code, message });
     return outcome;
@@ -268,9 +296,10 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
       outcome.problems.push(...locateProblems(ref.display, d, [{ path: [], code: 'SPEC_INVALID', message: `a service must be a mapping of keys, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}` }]));
       continue;
     }
-    const found = schemaProblems(value);
+    const compose = composeSpellings(value as Record<string, unknown>);
+    const found = schemaProblems(compose.value);
     // Nodes the schema rejected are left out, so the rules below can still check the others.
-    const raw = without(value as Record<string, unknown>, found.map((p) => p.path));
+    const raw = without(compose.value, found.map((p) => p.path));
 
     let name: string;
     if (typeof raw.name === 'string') name = raw.name;
@@ -303,13 +332,33 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
     }
     const result = normalizeService({ raw, name, file: ref.path, dir: ref.realDir, line: d.line, envFiles, maxReplicas: opts.maxReplicas ?? DEFAULTS.maxReplicas });
     found.push(...result.problems);
-    outcome.problems.push(...locateProblems(ref.display, d, found, name || undefined));
-    if (name !== '' && !outcome.docs.has(name)) outcome.docs.set(name, d);
+    const atUser = [...compose.problems, ...found.map((p) => toUserPath(p, compose.userPath))];
+    outcome.problems.push(...locateProblems(ref.display, d, atUser, name || undefined));
+    if (name !== '' && !outcome.docs.has(name)) {
+      outcome.docs.set(name, d);
+      outcome.deps.set(name, dependencyNames(value as Record<string, unknown>));
+    }
     if (result.spec && found.length === 0) outcome.services.push(result.spec);
   }
   // Each file stands alone: one bad document withholds the whole file.
   if (outcome.problems.length > 0) outcome.services = [];
   return outcome;
+}
+
+// A problem found on a key rewritten from its compose spelling, pointed at what the user wrote.
+function toUserPath(p: PathProblem, userPath: (path: YamlPath) => YamlPath): PathProblem {
+  const path = userPath(p.path);
+  if (path === p.path || path.join('\0') === p.path.join('\0')) return p;
+  const from = label(p.path);
+  return { ...p, path, message: p.message.startsWith(from) ? label(path) + p.message.slice(from.length) : p.message };
+}
+
+// The service names under depends_on, in either form, whatever else is wrong with the document.
+function dependencyNames(value: Record<string, unknown>): string[] {
+  const d = value.depends_on;
+  if (Array.isArray(d)) return d.filter((x): x is string => typeof x === 'string');
+  if (d !== null && typeof d === 'object') return Object.keys(d);
+  return [];
 }
 
 // A copy of `value` without the nodes at `paths` (the copy is shallow except along those paths).

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { PathProblem, YamlPath } from './located.js';
 import { didYouMean } from './suggest.js';
+import { COMPOSE_KEYS } from './compose.js';
 import { DURATION_HINT, SIZE_HINT } from './units.js';
 
 // ajv is CommonJS; under NodeNext its default export is the module object.
@@ -128,7 +129,7 @@ function expectation(node: unknown): string {
 
 function allowedKeys(parentSchema: unknown): string[] {
   const props = ((parentSchema ?? {}) as SchemaNode).properties;
-  return props && typeof props === 'object' ? Object.keys(props) : [];
+  return props && typeof props === 'object' ? Object.keys(props).filter((k) => !COMPOSE_KEYS.has(k)) : [];
 }
 
 function translate(err: ErrorObject): PathProblem | undefined {
