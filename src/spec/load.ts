@@ -13,7 +13,8 @@ import { didYouMean } from './suggest.js';
 import { graphIssues } from '../graph/graph.js';
 import { parseEnvFile } from './env-file.js';
 import { locate } from './located.js';
-import { DEFAULTS, envFileRefs, normalizeService } from './normalize.js';
+import { envFileRefs, normalizeService } from './normalize.js';
+import { machineLimits, type MachineLimits } from './limits.js';
 import { readRegularFile } from './read-file.js';
 import { locateProblems, parseSpecText, type SpecDocument } from './parse.js';
 import { label, schemaProblems } from './schema.js';
@@ -33,7 +34,7 @@ export const LOAD_CONCURRENCY = 2;
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export interface LoadOptions {
-  /** Upper bound of `replicas` per service (default 1000). */
+  /** Upper bound of `replicas` per service (default: what the machine allows, see spec/limits.ts). */
   maxReplicas?: number;
   /** The last result: files that are broken now keep the services they defined in it. */
   previous?: LoadResult;
@@ -122,7 +123,8 @@ function displayPath(given: string, abs: string): string {
 
 // Loads every file, LOAD_CONCURRENCY at a time, and gives the event loop a turn after each file
 // (parsing is synchronous): with 5,000 files the API keeps answering during the load.
-async function loadAll(refs: FileRef[], opts: LoadOptions): Promise<FileOutcome[]> {
+async function loadAll(refs: FileRef[], given: LoadOptions): Promise<FileOutcome[]> {
+  const opts: FileOptions = { ...given, machine: machineLimits() };
   const outcomes: FileOutcome[] = new Array(refs.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -139,7 +141,7 @@ async function loadAll(refs: FileRef[], opts: LoadOptions): Promise<FileOutcome[
 
 // One file's failure is that file's problem: an unexpected throw while loading it (a bug, or an
 // input nobody foresaw) must not stop the other files' changes from applying.
-async function loadFileSafely(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
+async function loadFileSafely(ref: FileRef, opts: FileOptions): Promise<FileOutcome> {
   try {
     return await loadFile(ref, opts);
   } catch (err) {
@@ -272,7 +274,12 @@ function mayDefine(o: FileOutcome, name: string): boolean {
   return o.docs.has(name) || (o.docs.size === 0 && basename(o.ref.path, extname(o.ref.path)) === name);
 }
 
-async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
+/** LoadOptions plus what is read once per load. */
+interface FileOptions extends LoadOptions {
+  machine: MachineLimits;
+}
+
+async function loadFile(ref: FileRef, opts: FileOptions): Promise<FileOutcome> {
   const outcome: FileOutcome = { ref, services: [], problems: [], docs: new Map(), deps: new Map(), fingerprint: [ref.path] };
   const problem = (message: string, code: SpecProblem['code'] = 'SPEC_INVALID'): FileOutcome => {
     outcome.problems.push({ file: ref.display, line: 1, column: 1, code, message });
@@ -330,7 +337,7 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
       for (const p of env.problems) outcome.problems.push({ file: envDisplay, line: p.line, column: p.column, code: 'SPEC_INVALID', message: `env_file: ${p.message}`, ...(name ? { service: name } : {}) });
       envFiles.set(path, env.entries);
     }
-    const result = normalizeService({ raw, name, file: ref.path, dir: ref.realDir, line: d.line, envFiles, maxReplicas: opts.maxReplicas ?? DEFAULTS.maxReplicas });
+    const result = normalizeService({ raw, name, file: ref.path, dir: ref.realDir, line: d.line, envFiles, machine: opts.machine, ...(opts.maxReplicas === undefined ? {} : { maxReplicas: opts.maxReplicas }) });
     found.push(...result.problems);
     const atUser = [...compose.problems, ...found.map((p) => toUserPath(p, compose.userPath))];
     outcome.problems.push(...locateProblems(ref.display, d, atUser, name || undefined));

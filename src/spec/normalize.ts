@@ -10,6 +10,7 @@ import { label, describeValue } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { stableHash } from './hash.js';
 import { templateError } from './template.js';
+import { machineLimits, replicaLimit, type MachineLimits } from './limits.js';
 import { DURATION_HINT, SIGNAL_NAMES, SIZE_HINT, formatDuration, parseDuration, parseSignal, parseSize } from './units.js';
 import type { BackoffSpec, Condition, ProbeCheck, ProbeSpec, RestartPolicy, ServiceSpec } from './types.js';
 
@@ -30,7 +31,6 @@ export const DEFAULTS = {
   livenessIntervalMs: 10_000,
   probe: { timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, startPeriodMs: 0 },
   tcpHost: '127.0.0.1',
-  maxReplicas: 1000,
 } as const;
 
 /** Variables tend sets itself in every replica's environment. */
@@ -47,7 +47,10 @@ export interface NormalizeInput {
   line: number;
   /** Parsed env files by absolute path; a string says why one could not be read ("does not exist"). */
   envFiles: ReadonlyMap<string, [string, string][] | string>;
+  /** An explicit upper bound of `replicas` (tend validate --max-replicas); without it, what the machine allows. */
   maxReplicas?: number;
+  /** The machine's limits, read once per load (default: read now). */
+  machine?: MachineLimits;
 }
 
 export interface NormalizeResult {
@@ -146,8 +149,13 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
 
   // ports
   const replicas = typeof raw.replicas === 'number' ? raw.replicas : DEFAULTS.replicas;
-  const maxReplicas = input.maxReplicas ?? DEFAULTS.maxReplicas;
-  if (replicas > maxReplicas) fail(['replicas'], `replicas must be at most ${maxReplicas}, got ${replicas}`);
+  if (input.maxReplicas !== undefined) {
+    if (replicas > input.maxReplicas) fail(['replicas'], `replicas must be at most ${input.maxReplicas}, got ${replicas}`);
+  } else {
+    const probed = raw.readiness !== undefined || raw.liveness !== undefined;
+    const limit = replicaLimit(probed, input.machine ?? machineLimits());
+    if (replicas > limit.max) fail(['replicas'], `replicas must be at most ${limit.max} on this machine, got ${replicas}: ${limit.reason}`);
+  }
   // Maps while building: a user key such as `constructor` must not meet Object.prototype.
   const ports = new Map<string, number>();
   const portRanges: [string, number, number][] = [];
