@@ -138,7 +138,11 @@ function checkNodes(root: unknown, budget: { nodes: number }): StructuralProblem
           const name = String(key.value);
           if (seen.has(name)) out.push({ offset: offsetOf(key), code: 'SPEC_PARSE', message: 'YAML: Map keys must be unique' });
           seen.add(name);
-        } else if (key !== null && !isScalar(key)) stack.push([key, depth + 1]);
+        } else if (key !== null && !isScalar(key)) {
+          // `? [a, b]: x` or `*alias: x`: a plain object cannot hold such a key (it would become
+          // "[object Object]" or similar), and no spec field needs one.
+          out.push({ offset: offsetOf(key), code: 'SPEC_PARSE', message: 'YAML: a key must be a plain string or number, not a list, a mapping or an alias' });
+        }
         stack.push([pair.value, depth + 1]);
       }
     } else if (isSeq(node)) {

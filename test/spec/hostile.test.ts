@@ -214,3 +214,11 @@ test('loading gives the event loop a turn between files', async (t) => {
     assert.ok(seen[i]! > seen[i - LOAD_CONCURRENCY]!, `no turn of the event loop between files ${i - LOAD_CONCURRENCY} and ${i}`);
   }
 });
+
+test('a list, mapping or alias as a key is refused at its place', async (t) => {
+  const { problems } = await loadSpecs(t, { 'web.yaml': 'command: [x]\nlabels:\n  ? [a, b]\n  : 1\nx-a: &k key\nenv:\n  *k : 2\n' });
+  assert.deepEqual(problems, [
+    'web.yaml:3:5: YAML: a key must be a plain string or number, not a list, a mapping or an alias',
+    'web.yaml:7:3: YAML: a key must be a plain string or number, not a list, a mapping or an alias',
+  ]);
+});
