@@ -204,10 +204,11 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     for (const s of own) docOf.set(s.name, { outcome: o, doc: bad.has(o) ? undefined : o.docs.get(s.name) });
   }
 
+  const byName = new Map(services.map((s) => [s.name, s]));
   // Graph problems are reported, but the services stay: the reconciler blocks only those involved.
   const graphProblems: SpecProblem[] = graphIssues(services).issues.map((issue) => {
     const owner = docOf.get(issue.service)!;
-    const spec = services.find((s) => s.name === issue.service)!;
+    const spec = byName.get(issue.service)!;
     const pos =
       owner.doc && issue.dependency !== undefined
         ? locate(owner.doc.doc, owner.doc.lines, ['depends_on', issue.dependency], 'key')
