@@ -52,7 +52,7 @@ export function parseSpecText(text: string, file: string): ParsedSpecFile {
   const lines = new LineCounter();
   // uniqueKeys is off: the library compares every pair of keys (quadratic); checkNodes does it in
   // linear time below.
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: false });
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: false, logLevel: 'error' });
   const problems: SpecProblem[] = [];
   const at = (offset: number): Position => {
     const { line, col } = lines.linePos(offset);
@@ -134,7 +134,10 @@ function checkNodes(root: unknown, budget: { nodes: number }): StructuralProblem
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         const key = pair.key;
-        if (isScalar(key) && key.value !== '<<') {
+        if (isScalar(key) && key.value !== null && typeof key.value === 'object') {
+          // A tagged scalar such as `!!binary …` resolves to bytes, which no key can be.
+          out.push({ offset: offsetOf(key), code: 'SPEC_PARSE', message: 'YAML: a key must be a plain string or number, not a tagged value such as !!binary' });
+        } else if (isScalar(key) && key.value !== '<<') {
           const name = String(key.value);
           if (seen.has(name)) out.push({ offset: offsetOf(key), code: 'SPEC_PARSE', message: 'YAML: Map keys must be unique' });
           seen.add(name);

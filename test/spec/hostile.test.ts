@@ -222,3 +222,8 @@ test('a list, mapping or alias as a key is refused at its place', async (t) => {
     'web.yaml:7:3: YAML: a key must be a plain string or number, not a list, a mapping or an alias',
   ]);
 });
+
+test('a tagged key that is not a plain value (!!binary) is refused, without a warning on stderr', async (t) => {
+  const { problems } = await loadSpecs(t, { 'web.yaml': '%YAML 1.1\n---\ncommand: [x]\nlabels:\n  !!binary aGVsbG8=: 1\n' });
+  assert.deepEqual(problems, ['web.yaml:5:12: YAML: a key must be a plain string or number, not a tagged value such as !!binary']);
+});
