@@ -364,9 +364,9 @@ function toUserPath(p: PathProblem, userPath: (path: YamlPath) => YamlPath): Pat
 // The service names under depends_on, in either form, whatever else is wrong with the document.
 function dependencyNames(value: Record<string, unknown>): string[] {
   const d = value.depends_on;
-  if (Array.isArray(d)) return d.filter((x): x is string => typeof x === 'string');
-  if (d !== null && typeof d === 'object') return Object.keys(d);
-  return [];
+  // An invalid name is reported by the schema already; only well-formed names are looked up.
+  const names = Array.isArray(d) ? d.filter((x): x is string => typeof x === 'string') : d !== null && typeof d === 'object' ? Object.keys(d) : [];
+  return names.filter((n) => NAME.test(n));
 }
 
 // A copy of `value` without the nodes at `paths` (the copy is shallow except along those paths).

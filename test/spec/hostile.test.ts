@@ -170,9 +170,10 @@ test('env_file: [5, missing.env] reports each entry at its own place', async (t)
 
 test('a key or file name holding a newline gives messages whose every line names the file', async (t) => {
   const { result } = await loadSpecs(t, {
-    'web.yaml': 'command: [x]\nenv: { "A\\nB": 1 }\nports: { "P\\nQ": 80 }\nnope\\u0007: 1\n"bad\\nkey": 2\n',
+    'web.yaml': 'command: [x]\nenv: { "A\\nB": 1 }\nports: { "P\\nQ": 80 }\nlabels: { "a\\nb": [1], "c\\u0007": {} }\n"bad\\nkey": 2\ndepends_on: { "x\\ny": started }\n',
   });
-  assert.ok(result.problems.length >= 3);
+  assert.ok(result.problems.length >= 6, result.problems.map((p) => p.message).join('\n'));
+  assert.ok(result.problems.some((p) => p.message === 'labels.a\\nb must be a string, a number or a boolean, got a list'));
   for (const p of result.problems) {
     const text = `${p.file}:${p.line}:${p.column}: ${p.message}`;
     for (const line of text.split('\n')) assert.match(line, POSITION, text);
