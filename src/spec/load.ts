@@ -16,7 +16,8 @@ import { locate } from './located.js';
 import { envFileRefs, normalizeService } from './normalize.js';
 import { machineLimits, type MachineLimits } from './limits.js';
 import { readRegularFile } from './read-file.js';
-import { locateProblems, parseSpecText, type SpecDocument } from './parse.js';
+import { locateProblems, parseSpecText } from './parse.js';
+import type { Position } from './located.js';
 import { label, schemaProblems } from './schema.js';
 import { composeSpellings } from './compose.js';
 import type { PathProblem, YamlPath } from './located.js';
@@ -49,13 +50,25 @@ interface FileRef {
   realDir: string;
 }
 
+/**
+ * Where the nodes that later, cross-file problems point at are, per document. Kept instead of the
+ * YAML document itself: with thousands of files, holding every parsed document until the end of
+ * the load cost long garbage-collection pauses.
+ */
+interface DocPositions {
+  /** The `name:` value, or the start of the document when the name comes from the file name. */
+  name: Position;
+  /** Each depends_on entry's key (map form) or item (list form). */
+  deps: Map<string, Position>;
+}
+
 /** What one file yielded on its own. */
 interface FileOutcome {
   ref: FileRef;
   services: ServiceSpec[];
   problems: SpecProblem[];
   /** Documents by service name, to point graph and duplicate problems at the right node. */
-  docs: Map<string, SpecDocument>;
+  docs: Map<string, DocPositions>;
   /** The names each document lists under depends_on, valid or not: a broken file's are checked too. */
   deps: Map<string, string[]>;
   fingerprint: string[];
@@ -178,8 +191,7 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
       for (const { outcome, kept } of list) {
         if (kept) continue;
         const others = list.filter((x) => x.outcome !== outcome).map((x) => nameFrom(outcome.ref, x.outcome.ref) + (x.kept ? ' (its last good version)' : ''));
-        const d = outcome.docs.get(name);
-        const pos = d ? locate(d.doc, d.lines, d.value && typeof d.value === 'object' && 'name' in d.value ? ['name'] : []) : { line: 1, column: 1 };
+        const pos = outcome.docs.get(name)?.name ?? { line: 1, column: 1 };
         duplicateProblems.push({
           file: outcome.ref.display,
           ...pos,
@@ -194,9 +206,12 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     if (!changed) break;
   }
 
+  // The phases below are each linear in the number of files; a turn of the event loop between them
+  // keeps any one stall short when there are thousands.
+  await nextTurn();
   const services: ServiceSpec[] = [];
   const files = new Map<string, string[]>();
-  const docOf = new Map<string, { outcome: FileOutcome; doc: SpecDocument | undefined }>();
+  const docOf = new Map<string, { outcome: FileOutcome; doc: DocPositions | undefined }>();
   for (const o of outcomes) {
     const own = bad.has(o) ? (prevByFile.get(o.ref.path) ?? []) : o.services;
     services.push(...own);
@@ -204,15 +219,14 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     for (const s of own) docOf.set(s.name, { outcome: o, doc: bad.has(o) ? undefined : o.docs.get(s.name) });
   }
 
+  await nextTurn();
   const byName = new Map(services.map((s) => [s.name, s]));
   // Graph problems are reported, but the services stay: the reconciler blocks only those involved.
   const graphProblems: SpecProblem[] = graphIssues(services).issues.map((issue) => {
     const owner = docOf.get(issue.service)!;
     const spec = byName.get(issue.service)!;
     const pos =
-      owner.doc && issue.dependency !== undefined
-        ? locate(owner.doc.doc, owner.doc.lines, ['depends_on', issue.dependency], 'key')
-        : { line: spec.line, column: 1 };
+      (issue.dependency !== undefined ? owner.doc?.deps.get(issue.dependency) : undefined) ?? { line: spec.line, column: 1 };
     // "Not defined" would mislead when the service is defined in a file that is broken right now.
     const brokenIn = issue.code === 'GRAPH_MISSING_DEP' ? outcomes.find((o) => bad.has(o) && mayDefine(o, issue.dependency!)) : undefined;
     const message = brokenIn
@@ -221,6 +235,7 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     return { file: owner.outcome.ref.display, ...pos, code: issue.code, service: issue.service, message };
   });
 
+  await nextTurn();
   // A broken file is withheld, so the graph above never saw it; its unknown dependencies are still
   // worth saying now rather than after the other problem is fixed.
   const known = new Set<string>(services.map((s) => s.name));
@@ -234,7 +249,7 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
         if (dep === name || known.has(dep) || outcomes.some((x) => x.docs.size === 0 && mayDefine(x, dep))) continue;
         missingProblems.push({
           file: o.ref.display,
-          ...locate(d.doc, d.lines, ['depends_on', dep], 'key'),
+          ...(d.deps.get(dep) ?? d.name),
           code: 'GRAPH_MISSING_DEP',
           service: name,
           message: `depends on ${JSON.stringify(dep)}, which is not defined${didYouMean(dep, known)}`,
@@ -246,6 +261,7 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
   const problems = [...outcomes.flatMap((o) => o.problems), ...duplicateProblems, ...graphProblems, ...missingProblems].map(printableProblem).sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
   );
+  await nextTurn();
   const hash = createHash('sha256').update(`dir\0${realDir}\0`);
   for (const o of outcomes) for (const part of o.fingerprint) hash.update(part).update('\0');
   return { services, problems, files, fingerprint: hash.digest('hex') };
@@ -343,8 +359,12 @@ async function loadFile(ref: FileRef, opts: FileOptions): Promise<FileOutcome> {
     const atUser = [...compose.problems, ...found.map((p) => toUserPath(p, compose.userPath))];
     outcome.problems.push(...locateProblems(ref.display, d, atUser, name || undefined));
     if (name !== '' && !outcome.docs.has(name)) {
-      outcome.docs.set(name, d);
-      outcome.deps.set(name, dependencyNames(value as Record<string, unknown>));
+      const deps = dependencyNames(compose.value);
+      outcome.docs.set(name, {
+        name: locate(d.doc, d.lines, 'name' in (value as object) ? ['name'] : []),
+        deps: new Map(deps.map((dep) => [dep, locate(d.doc, d.lines, ['depends_on', dep], 'key')])),
+      });
+      outcome.deps.set(name, deps);
     }
     if (result.spec && found.length === 0) outcome.services.push(result.spec);
   }
