@@ -9,18 +9,16 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { errorMessage, type SpecProblem } from '../errors.js';
-import { didYouMean } from './suggest.js';
 import { graphIssues } from '../graph/graph.js';
 import { parseEnvFile } from './env-file.js';
-import { locate } from './located.js';
+import { locate, type PathProblem, type Position, type YamlPath } from './located.js';
 import { envFileRefs, normalizeService } from './normalize.js';
 import { machineLimits, type MachineLimits } from './limits.js';
 import { readRegularFile } from './read-file.js';
 import { locateProblems, parseSpecText } from './parse.js';
-import type { Position } from './located.js';
 import { label, schemaProblems } from './schema.js';
 import { composeSpellings } from './compose.js';
-import type { PathProblem, YamlPath } from './located.js';
+import { didYouMean } from './suggest.js';
 import type { LoadResult, ServiceSpec } from './types.js';
 
 /** Files larger than this are refused before they are read (spec files and env files alike). */

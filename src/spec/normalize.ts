@@ -81,10 +81,6 @@ export function envFileRefs(raw: Raw, dir: string): EnvFileRef[] {
   return out;
 }
 
-export function envFilePaths(raw: Raw, dir: string): string[] {
-  return envFileRefs(raw, dir).map((r) => r.path);
-}
-
 /** Characters that cannot reach a process: exec(2) takes C strings, so a NUL would cut them. */
 function hasNul(s: string): boolean {
   return s.includes('\0');
