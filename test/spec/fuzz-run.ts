@@ -19,6 +19,7 @@ const failures: string[] = [];
 const started = process.hrtime.bigint();
 
 const timed = async (input: Parameters<typeof checkInput>[1]): Promise<void> => {
+  if (stopping) return;
   const t0 = process.hrtime.bigint();
   problems += await checkInput(scratch.dir, input);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -29,8 +30,12 @@ const timed = async (input: Parameters<typeof checkInput>[1]): Promise<void> => 
   }
 };
 
+// Ctrl-C (or SIGTERM) ends the run early with the figures so far.
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => (stopping = true));
+
 try {
-  for (let done = 0, i = 0; done < total; done += batch, i++) {
+  for (let done = 0, i = 0; done < total && !stopping; done += batch, i++) {
     const n = Math.min(batch, total - done);
     // One input in fifty is built to be expensive (each such input takes up to a second).
     const arb = fc.oneof({ weight: 49, arbitrary: fuzzInput }, { weight: 1, arbitrary: hostileText.map((text) => ({ 'web.yaml': text })) });
@@ -43,7 +48,7 @@ try {
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 process.stderr.write('\n');
-console.log(JSON.stringify({ inputs, seconds: Math.round(seconds), inputsPerSecond: Math.round(inputs / seconds), problemsReported: problems, slowestInputMs: Math.round(slowest), failures: failures.length, seed: baseSeed }, null, 2));
+console.log(JSON.stringify({ stoppedEarly: stopping, inputs, seconds: Math.round(seconds), inputsPerSecond: Math.round(inputs / seconds), problemsReported: problems, slowestInputMs: Math.round(slowest), failures: failures.length, seed: baseSeed }, null, 2));
 console.log(`slowest input: ${slowestInput.slice(0, 400)}`);
 for (const f of failures) console.log(f);
 process.exit(failures.length > 0 ? 1 : 0);
