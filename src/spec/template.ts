@@ -23,8 +23,16 @@ function parseParts(text: string, pos: number, depth: number): { parts: Part[]; 
     const ch = text[i]!;
     if (nested && ch === '}') break;
     if (ch !== '$') {
-      literal += ch;
-      i++;
+      // Copy the whole run up to the next `$` (or `}` when nested) at once: one character at a
+      // time made a megabyte value cost a million string pieces for the garbage collector.
+      let end = text.indexOf('$', i);
+      if (end === -1) end = text.length;
+      if (nested) {
+        const close = text.indexOf('}', i);
+        if (close !== -1 && close < end) end = close;
+      }
+      literal += text.slice(i, end);
+      i = end;
       continue;
     }
     const next = text[i + 1];

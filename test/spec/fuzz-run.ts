@@ -39,7 +39,7 @@ try {
     const n = Math.min(batch, total - done);
     // One input in fifty is built to be expensive (each such input takes up to a second).
     const arb = fc.oneof({ weight: 49, arbitrary: fuzzInput }, { weight: 1, arbitrary: hostileText.map((text) => ({ 'web.yaml': text })) });
-    const r = await fc.check(fc.asyncProperty(arb, timed), { numRuns: n, seed: baseSeed + i, timeout: 10_000, markInterruptAsFailure: true });
+    const r = await fc.check(fc.asyncProperty(arb, timed), { numRuns: n, seed: baseSeed + i, timeout: 30_000, markInterruptAsFailure: true });
     if (r.failed) failures.push(`seed ${baseSeed + i}: ${r.errorInstance instanceof Error ? r.errorInstance.message : String(r.errorInstance)}\n  counterexample: ${fc.stringify(r.counterexample)}`);
     process.stderr.write(`\r${inputs} inputs, ${failures.length} failures`);
   }

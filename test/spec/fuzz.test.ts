@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { checkInput, fuzzInput, hostileText, scratchDir } from './fuzz-specs.js';
 
 const RUNS = Number(process.env.TEND_FUZZ_RUNS ?? 200);
-const PER_INPUT_MS = 10_000;
+const PER_INPUT_MS = 30_000;
 
 test('generated and mutated spec directories: no throw, every problem at file:line:col on one line', { timeout: 120_000 }, async (t) => {
   const scratch = scratchDir();
