@@ -30,7 +30,7 @@ _tend() {
   fi
   local opts=""
   case "$verb" in
-    up) opts="-d --detach --wait --timeout --settle --no-adopt --log-level" ;;
+    up) opts="-d --detach --wait --timeout --settle --no-adopt --log-level --max-replicas" ;;
     down) opts="--timeout" ;;
     status) opts="-o --output -w --watch" ;;
     logs) opts="-f --follow -n --lines" ;;

@@ -43,6 +43,8 @@ export interface DaemonOptions {
   detached?: boolean;
   logLevel?: string;
   statsIntervalMs?: number;
+  /** The largest `replicas` a service may ask for (default: what this machine allows). */
+  maxReplicas?: number;
 }
 
 /** At most one state.json write per this long (each is a JSON dump and two fsyncs). */

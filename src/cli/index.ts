@@ -123,7 +123,7 @@ Examples:
     .description('check spec files; exit 0 when valid, else `path:line:col: message` lines and exit 1')
     .argument('[paths...]', 'directories or files (default ./services.d)')
     .option('-o, --output <format>', 'json or table')
-    .option('--max-replicas <n>', 'the largest replicas a service may ask for (default 1000)')
+    .option('--max-replicas <n>', 'the largest replicas a service may ask for (default: what this machine allows, see docs/spec.md)')
     .addHelpText('after', '\nExamples:\n  tend validate\n  tend validate services.d/web.yaml -o json\n  tend validate --max-replicas 5000')
     .action((paths: string[], opts: { output?: string; maxReplicas?: string }) =>
       run(async () => {

@@ -13,7 +13,7 @@ export interface GraphIssue {
   dependency?: string;
   code: ErrorCode;
   message: string;
-  /** For a cycle: the whole path, first name repeated at the end. */
+  /** For a cycle: the path, first name repeated at the end (for more than 12 names, its first and last five). */
   cycle?: string[];
 }
 
@@ -55,24 +55,33 @@ export function graphIssues(services: readonly Deps[]): GraphAnalysis {
 
   for (const cycle of findCycles(services, byName)) {
     // One problem per member, each rotated to start at it, so every file involved says why.
-    for (let i = 0; i < cycle.length - 1; i++) {
-      const path = [...cycle.slice(i, -1), ...cycle.slice(0, i), cycle[i]!];
-      const message = `dependency cycle: ${path.join(' → ')}`;
+    // A long cycle keeps only its ends in each member's path (as its message does), so that a
+    // cycle of thousands costs linear memory, not one full copy per member.
+    const n = cycle.length - 1;
+    for (let i = 0; i < n; i++) {
+      const at = (k: number) => cycle[(i + k) % n]!;
+      const path = n + 1 <= 12 ? Array.from({ length: n + 1 }, (_, k) => at(k)) : [...[0, 1, 2, 3, 4].map(at), ...[n - 4, n - 3, n - 2, n - 1, n].map(at)];
+      const message = `dependency cycle: ${n + 1 <= 12 ? path.join(' → ') : [...path.slice(0, 5), `… (${n + 1 - 10} more)`, ...path.slice(5)].join(' → ')}`;
       issues.push({ service: path[0]!, dependency: path[1]!, code: 'GRAPH_CYCLE', message, cycle: path });
       block(path[0]!, message);
     }
   }
 
-  // Waiting on a blocked service blocks too, transitively.
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const s of services) {
-      if (blocked.has(s.name)) continue;
-      const dep = Object.keys(s.dependsOn).find((d) => blocked.has(d));
-      if (dep !== undefined) {
-        blocked.set(s.name, `waits for ${JSON.stringify(dep)}, which cannot start: ${blocked.get(dep)}`);
-        changed = true;
-      }
+  // Waiting on a blocked service blocks too, transitively: a breadth-first walk from the blocked
+  // services along "is depended on by" (linear; a pass-until-stable loop was quadratic on chains).
+  const dependents = new Map<string, string[]>();
+  for (const s of services) for (const d of Object.keys(s.dependsOn)) dependents.set(d, [...(dependents.get(d) ?? []), s.name]);
+  // Each message names the dependency waited on and the root cause, not every link between: a
+  // chain of thousands would otherwise make messages of quadratic length.
+  const root = new Map(blocked);
+  const queue = [...blocked.keys()];
+  for (let i = 0; i < queue.length; i++) {
+    const dep = queue[i]!;
+    for (const name of (dependents.get(dep) ?? []).sort()) {
+      if (blocked.has(name)) continue;
+      blocked.set(name, `waits for ${JSON.stringify(dep)}, which cannot start: ${root.get(dep)}`);
+      root.set(name, root.get(dep)!);
+      queue.push(name);
     }
   }
 
@@ -88,26 +97,39 @@ function findCycles(services: readonly Deps[], byName: Map<string, Deps>): strin
   const onStack = new Set<string>();
   const components: string[][] = [];
   let counter = 0;
-  const visit = (v: string) => {
-    index.set(v, counter);
-    low.set(v, counter++);
-    stack.push(v);
-    onStack.add(v);
-    for (const w of next(v)) {
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) === index.get(v)) {
-      const comp: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        comp.push(w);
-      } while (w !== v);
-      if (comp.length > 1) components.push(comp);
+  // Iterative: a chain of thousands of services (s0 → s1 → … → s4999) would overflow the stack
+  // of a recursive visit. Each frame is a node and the position in its list of successors.
+  const visit = (root: string) => {
+    const frames: { v: string; succ: string[]; i: number }[] = [];
+    const enter = (v: string) => {
+      index.set(v, counter);
+      low.set(v, counter++);
+      stack.push(v);
+      onStack.add(v);
+      frames.push({ v, succ: next(v), i: 0 });
+    };
+    enter(root);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      if (f.i < f.succ.length) {
+        const w = f.succ[f.i++]!;
+        if (!index.has(w)) enter(w);
+        else if (onStack.has(w)) low.set(f.v, Math.min(low.get(f.v)!, index.get(w)!));
+        continue;
+      }
+      frames.pop();
+      const parent = frames[frames.length - 1];
+      if (parent) low.set(parent.v, Math.min(low.get(parent.v)!, low.get(f.v)!));
+      if (low.get(f.v) === index.get(f.v)) {
+        const comp: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          comp.push(w);
+        } while (w !== f.v);
+        if (comp.length > 1) components.push(comp);
+      }
     }
   };
   for (const s of [...services].sort((a, b) => a.name.localeCompare(b.name))) if (!index.has(s.name)) visit(s.name);
@@ -118,14 +140,14 @@ function findCycles(services: readonly Deps[], byName: Map<string, Deps>): strin
     const start = [...comp].sort()[0]!;
     const parent = new Map<string, string>();
     const queue = [start];
-    while (queue.length > 0) {
-      const v = queue.shift()!;
+    for (let qi = 0; qi < queue.length; qi++) {
+      const v = queue[qi]!;
       for (const w of next(v)) {
         if (!members.has(w)) continue;
         if (w === start) {
-          const path = [start];
-          for (let u = v; u !== start; u = parent.get(u)!) path.splice(1, 0, u);
-          return [...path, start];
+          const back: string[] = [];
+          for (let u = v; u !== start; u = parent.get(u)!) back.push(u);
+          return [start, ...back.reverse(), start];
         }
         if (!parent.has(w)) {
           parent.set(w, v);

@@ -4,31 +4,44 @@
 // A directory given as a symlink is resolved again on every call, so switching the link switches
 // the release.
 
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { errorMessage, type SpecProblem } from '../errors.js';
 import { graphIssues } from '../graph/graph.js';
 import { parseEnvFile } from './env-file.js';
-import { locate } from './located.js';
-import { DEFAULTS, envFilePaths, normalizeService } from './normalize.js';
-import { locateProblems, parseSpecText, type SpecDocument } from './parse.js';
-import { schemaProblems } from './schema.js';
+import { locate, type PathProblem, type Position, type YamlPath } from './located.js';
+import { envFileRefs, normalizeService } from './normalize.js';
+import { machineLimits, type MachineLimits } from './limits.js';
+import { readRegularFile } from './read-file.js';
+import { locateProblems, parseSpecText } from './parse.js';
+import { label, schemaProblems } from './schema.js';
+import { composeSpellings } from './compose.js';
+import { didYouMean } from './suggest.js';
 import type { LoadResult, ServiceSpec } from './types.js';
 
-/** Files larger than this are refused before they are read. */
+/** Files larger than this are refused before they are read (spec files and env files alike). */
 export const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Files read at once. Small on purpose: libuv has four file-I/O threads for the whole daemon, and
+ * a load must leave some to the state file, log files and the API.
+ */
+export const LOAD_CONCURRENCY = 2;
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export interface LoadOptions {
-  /** Upper bound of `replicas` per service (default 1000). */
+  /** Upper bound of `replicas` per service (default: what the machine allows, see spec/limits.ts). */
   maxReplicas?: number;
   /** The last result: files that are broken now keep the services they defined in it. */
   previous?: LoadResult;
   /** Read the directory's files but resolve them as if they stood in this directory (`tend plan`
    *  compares a checkout's contents with what runs, as kubectl diff does, not its location). */
   resolveAs?: string;
+  /** Called after each file is loaded and the event loop has had a turn (for tests and progress). */
+  onFileLoaded?: (path: string) => void;
 }
 
 /** One file to load: its absolute path, how problems name it, and the real directory it is in. */
@@ -41,13 +54,27 @@ interface FileRef {
   readDir?: string;
 }
 
+/**
+ * Where the nodes that later, cross-file problems point at are, per document. Kept instead of the
+ * YAML document itself: with thousands of files, holding every parsed document until the end of
+ * the load cost long garbage-collection pauses.
+ */
+interface DocPositions {
+  /** The `name:` value, or the start of the document when the name comes from the file name. */
+  name: Position;
+  /** Each depends_on entry's key (map form) or item (list form). */
+  deps: Map<string, Position>;
+}
+
 /** What one file yielded on its own. */
 interface FileOutcome {
   ref: FileRef;
   services: ServiceSpec[];
   problems: SpecProblem[];
   /** Documents by service name, to point graph and duplicate problems at the right node. */
-  docs: Map<string, SpecDocument>;
+  docs: Map<string, DocPositions>;
+  /** The names each document lists under depends_on, valid or not: a broken file's are checked too. */
+  deps: Map<string, string[]>;
   fingerprint: string[];
 }
 
@@ -67,11 +94,15 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
     const entries = await readdir(realDir, { withFileTypes: true });
     names = [];
     for (const e of entries) {
-      if (!isSpecFileName(e.name)) continue;
-      // A symlinked file counts when it points at a regular file.
-      if (e.isFile() || (e.isSymbolicLink() && (await stat(join(realDir, e.name)).catch(() => null))?.isFile())) {
-        names.push(e.name);
+      if (!isSpecFileName(e.name) || e.isDirectory()) continue;
+      // A symlink counts when it points at something other than a directory; a dangling one (a
+      // release switch half done) is skipped. A FIFO or a device named *.yaml is listed, and
+      // reading it reports what it is, without blocking on it.
+      if (e.isSymbolicLink()) {
+        const target = await stat(join(realDir, e.name)).catch(() => null);
+        if (target === null || target.isDirectory()) continue;
       }
+      names.push(e.name);
     }
   } catch (err) {
     const display = displayPath(dir, absDir);
@@ -112,8 +143,43 @@ function displayPath(given: string, abs: string): string {
   return isAbsolute(given) ? abs : relative(process.cwd(), abs) || '.';
 }
 
+// Loads every file, LOAD_CONCURRENCY at a time, and gives the event loop a turn after each file
+// (parsing is synchronous): with 5,000 files the API keeps answering during the load.
+async function loadAll(refs: FileRef[], given: LoadOptions): Promise<FileOutcome[]> {
+  const opts: FileOptions = { ...given, machine: machineLimits() };
+  const outcomes: FileOutcome[] = new Array(refs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < refs.length) {
+      const i = next++;
+      outcomes[i] = await loadFileSafely(refs[i]!, opts);
+      await nextTurn();
+      opts.onFileLoaded?.(refs[i]!.path);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, refs.length) }, worker));
+  return outcomes;
+}
+
+// One file's failure is that file's problem: an unexpected throw while loading it (a bug, or an
+// input nobody foresaw) must not stop the other files' changes from applying.
+async function loadFileSafely(ref: FileRef, opts: FileOptions): Promise<FileOutcome> {
+  try {
+    return await loadFile(ref, opts);
+  } catch (err) {
+    return {
+      ref,
+      services: [],
+      docs: new Map(),
+      deps: new Map(),
+      fingerprint: [ref.path, `failed:${errorMessage(err)}`],
+      problems: [{ file: ref.display, line: 1, column: 1, code: 'SPEC_INVALID', message: `cannot load the file: ${errorMessage(err)}` }],
+    };
+  }
+}
+
 async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Promise<LoadResult> {
-  const outcomes = await Promise.all(refs.map((r) => loadFile(r, opts)));
+  const outcomes = await loadAll(refs, opts);
   const previous = opts.previous;
   const prevByFile = new Map<string, ServiceSpec[]>();
   for (const s of previous?.services ?? []) prevByFile.set(s.file, [...(prevByFile.get(s.file) ?? []), s]);
@@ -134,8 +200,7 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
       for (const { outcome, kept } of list) {
         if (kept) continue;
         const others = list.filter((x) => x.outcome !== outcome).map((x) => nameFrom(outcome.ref, x.outcome.ref) + (x.kept ? ' (its last good version)' : ''));
-        const d = outcome.docs.get(name);
-        const pos = d ? locate(d.doc, d.lines, d.value && typeof d.value === 'object' && 'name' in d.value ? ['name'] : []) : { line: 1, column: 1 };
+        const pos = outcome.docs.get(name)?.name ?? { line: 1, column: 1 };
         duplicateProblems.push({
           file: outcome.ref.display,
           ...pos,
@@ -150,9 +215,12 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     if (!changed) break;
   }
 
+  // The phases below are each linear in the number of files; a turn of the event loop between them
+  // keeps any one stall short when there are thousands.
+  await nextTurn();
   const services: ServiceSpec[] = [];
   const files = new Map<string, string[]>();
-  const docOf = new Map<string, { outcome: FileOutcome; doc: SpecDocument | undefined }>();
+  const docOf = new Map<string, { outcome: FileOutcome; doc: DocPositions | undefined }>();
   for (const o of outcomes) {
     const own = bad.has(o) ? (prevByFile.get(o.ref.path) ?? []) : o.services;
     services.push(...own);
@@ -160,14 +228,14 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     for (const s of own) docOf.set(s.name, { outcome: o, doc: bad.has(o) ? undefined : o.docs.get(s.name) });
   }
 
+  await nextTurn();
+  const byName = new Map(services.map((s) => [s.name, s]));
   // Graph problems are reported, but the services stay: the reconciler blocks only those involved.
   const graphProblems: SpecProblem[] = graphIssues(services).issues.map((issue) => {
     const owner = docOf.get(issue.service)!;
-    const spec = services.find((s) => s.name === issue.service)!;
+    const spec = byName.get(issue.service)!;
     const pos =
-      owner.doc && issue.dependency !== undefined
-        ? locate(owner.doc.doc, owner.doc.lines, ['depends_on', issue.dependency], 'key')
-        : { line: spec.line, column: 1 };
+      (issue.dependency !== undefined ? owner.doc?.deps.get(issue.dependency) : undefined) ?? { line: spec.line, column: 1 };
     // "Not defined" would mislead when the service is defined in a file that is broken right now.
     const brokenIn = issue.code === 'GRAPH_MISSING_DEP' ? outcomes.find((o) => bad.has(o) && mayDefine(o, issue.dependency!)) : undefined;
     const message = brokenIn
@@ -176,12 +244,49 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
     return { file: owner.outcome.ref.display, ...pos, code: issue.code, service: issue.service, message };
   });
 
-  const problems = [...outcomes.flatMap((o) => o.problems), ...duplicateProblems, ...graphProblems].sort(
+  await nextTurn();
+  // A broken file is withheld, so the graph above never saw it; its unknown dependencies are still
+  // worth saying now rather than after the other problem is fixed.
+  const known = new Set<string>(services.map((s) => s.name));
+  for (const o of outcomes) for (const n of o.docs.keys()) known.add(n);
+  const missingProblems: SpecProblem[] = [];
+  for (const o of outcomes) {
+    if (!bad.has(o)) continue;
+    for (const [name, deps] of o.deps) {
+      const d = o.docs.get(name)!;
+      for (const dep of deps) {
+        if (dep === name || known.has(dep) || outcomes.some((x) => x.docs.size === 0 && mayDefine(x, dep))) continue;
+        missingProblems.push({
+          file: o.ref.display,
+          ...(d.deps.get(dep) ?? d.name),
+          code: 'GRAPH_MISSING_DEP',
+          service: name,
+          message: `depends on ${JSON.stringify(dep)}, which is not defined${didYouMean(dep, known)}`,
+        });
+      }
+    }
+  }
+
+  const problems = [...outcomes.flatMap((o) => o.problems), ...duplicateProblems, ...graphProblems, ...missingProblems].map(printableProblem).sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
   );
+  await nextTurn();
   const hash = createHash('sha256').update(`dir\0${realDir}\0`);
   for (const o of outcomes) for (const part of o.fingerprint) hash.update(part).update('\0');
   return { services, problems, files, fingerprint: hash.digest('hex') };
+}
+
+// Every line of output must name its file: a control character in an echoed key, value or file
+// name (a newline in a YAML key) is escaped, as JSON would write it.
+const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
+const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+export function printable(text: string): string {
+  return text.replace(CONTROL_ALL, (c) => NAMED[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16)}`));
+}
+
+function printableProblem(p: SpecProblem): SpecProblem {
+  return CONTROL.test(p.message) || CONTROL.test(p.file) ? { ...p, message: printable(p.message), file: printable(p.file) } : p;
 }
 
 // How a message in `from` names the file `other`: by its name alone when they share a directory.
@@ -195,24 +300,23 @@ function mayDefine(o: FileOutcome, name: string): boolean {
   return o.docs.has(name) || (o.docs.size === 0 && basename(o.ref.path, extname(o.ref.path)) === name);
 }
 
-async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
-  const outcome: FileOutcome = { ref, services: [], problems: [], docs: new Map(), fingerprint: [ref.path] };
+/** LoadOptions plus what is read once per load. */
+interface FileOptions extends LoadOptions {
+  machine: MachineLimits;
+}
+
+async function loadFile(ref: FileRef, opts: FileOptions): Promise<FileOutcome> {
+  const outcome: FileOutcome = { ref, services: [], problems: [], docs: new Map(), deps: new Map(), fingerprint: [ref.path] };
   const problem = (message: string, code: SpecProblem['code'] = 'SPEC_INVALID'): FileOutcome => {
     outcome.problems.push({ file: ref.display, line: 1, column: 1, code, message });
     return outcome;
   };
-  let text: string;
-  try {
-    const st = await stat(ref.readPath ?? ref.path);
-    if (st.size > MAX_FILE_BYTES) {
-      outcome.fingerprint.push(`size:${st.size}:${st.mtimeMs}`);
-      return problem(`file is ${st.size} bytes, more than the ${MAX_FILE_BYTES} allowed: refused`, 'SPEC_TOO_LARGE');
-    }
-    text = await readFile(ref.readPath ?? ref.path, 'utf8');
-  } catch (err) {
-    outcome.fingerprint.push(`unreadable:${errorMessage(err)}`);
-    return problem(`cannot read the file: ${errorMessage(err)}`, 'SPEC_PARSE');
+  const read = await readRegularFile(ref.readPath ?? ref.path, MAX_FILE_BYTES);
+  if (!read.ok) {
+    outcome.fingerprint.push(read.code === 'SPEC_TOO_LARGE' ? `size:${read.size}:${read.mtimeMs}` : `unreadable:${read.reason}`);
+    return problem(read.code === 'SPEC_TOO_LARGE' ? `file ${read.reason}` : `the file ${read.reason}`, read.code);
   }
+  const text = read.text;
   outcome.fingerprint.push(text);
 
   const parsed = parseSpecText(text, ref.display);
@@ -225,9 +329,10 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
       outcome.problems.push(...locateProblems(ref.display, d, [{ path: [], code: 'SPEC_INVALID', message: `a service must be a mapping of keys, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}` }]));
       continue;
     }
-    const found = schemaProblems(value);
+    const compose = composeSpellings(value as Record<string, unknown>);
+    const found = schemaProblems(compose.value);
     // Nodes the schema rejected are left out, so the rules below can still check the others.
-    const raw = without(value as Record<string, unknown>, found.map((p) => p.path));
+    const raw = without(compose.value, found.map((p) => p.path));
 
     let name: string;
     if (typeof raw.name === 'string') name = raw.name;
@@ -244,29 +349,55 @@ async function loadFile(ref: FileRef, opts: LoadOptions): Promise<FileOutcome> {
       found.push({ path: 'name' in raw ? ['name'] : [], code: 'SPEC_DUPLICATE', message: `service ${JSON.stringify(name)} is defined twice in this file` });
     }
 
-    const envFiles = new Map<string, [string, string][] | null>();
-    for (const path of envFilePaths(raw, ref.realDir)) {
+    const envFiles = new Map<string, [string, string][] | string>();
+    for (const { path } of envFileRefs(raw, ref.realDir)) {
+      if (envFiles.has(path)) continue;
+      // Read from where the file really is when it is resolved as if it stood elsewhere (resolveAs).
       const from = ref.readDir !== undefined ? join(ref.readDir, relative(ref.realDir, path)) : path;
-      const envText = await readFile(from, 'utf8').catch(() => null);
-      outcome.fingerprint.push(`env:${path}`, envText ?? '<missing>');
-      if (envText === null) {
-        envFiles.set(path, null);
+      const envRead = await readRegularFile(from, MAX_FILE_BYTES);
+      outcome.fingerprint.push(`env:${path}`, envRead.ok ? envRead.text : `<${envRead.reason}>`);
+      if (!envRead.ok) {
+        envFiles.set(path, envRead.reason);
         continue;
       }
-      const env = parseEnvFile(envText);
+      const env = parseEnvFile(envRead.text);
       const envDisplay = isAbsolute(ref.display) ? path : relative(process.cwd(), path);
       for (const p of env.problems) outcome.problems.push({ file: envDisplay, line: p.line, column: p.column, code: 'SPEC_INVALID', message: `env_file: ${p.message}`, ...(name ? { service: name } : {}) });
       envFiles.set(path, env.entries);
     }
-    const result = normalizeService({ raw, name, file: ref.path, dir: ref.realDir, line: d.line, envFiles, maxReplicas: opts.maxReplicas ?? DEFAULTS.maxReplicas });
+    const result = normalizeService({ raw, name, file: ref.path, dir: ref.realDir, line: d.line, envFiles, machine: opts.machine, ...(opts.maxReplicas === undefined ? {} : { maxReplicas: opts.maxReplicas }) });
     found.push(...result.problems);
-    outcome.problems.push(...locateProblems(ref.display, d, found, name || undefined));
-    if (name !== '' && !outcome.docs.has(name)) outcome.docs.set(name, d);
+    const atUser = [...compose.problems, ...found.map((p) => toUserPath(p, compose.userPath))];
+    outcome.problems.push(...locateProblems(ref.display, d, atUser, name || undefined));
+    if (name !== '' && !outcome.docs.has(name)) {
+      const deps = dependencyNames(compose.value);
+      outcome.docs.set(name, {
+        name: locate(d.doc, d.lines, 'name' in (value as object) ? ['name'] : []),
+        deps: new Map(deps.map((dep) => [dep, locate(d.doc, d.lines, ['depends_on', dep], 'key')])),
+      });
+      outcome.deps.set(name, deps);
+    }
     if (result.spec && found.length === 0) outcome.services.push(result.spec);
   }
   // Each file stands alone: one bad document withholds the whole file.
   if (outcome.problems.length > 0) outcome.services = [];
   return outcome;
+}
+
+// A problem found on a key rewritten from its compose spelling, pointed at what the user wrote.
+function toUserPath(p: PathProblem, userPath: (path: YamlPath) => YamlPath): PathProblem {
+  const path = userPath(p.path);
+  if (path === p.path || path.join('\0') === p.path.join('\0')) return p;
+  const from = label(p.path);
+  return { ...p, path, message: p.message.startsWith(from) ? label(path) + p.message.slice(from.length) : p.message };
+}
+
+// The service names under depends_on, in either form, whatever else is wrong with the document.
+function dependencyNames(value: Record<string, unknown>): string[] {
+  const d = value.depends_on;
+  // An invalid name is reported by the schema already; only well-formed names are looked up.
+  const names = Array.isArray(d) ? d.filter((x): x is string => typeof x === 'string') : d !== null && typeof d === 'object' ? Object.keys(d) : [];
+  return names.filter((n) => NAME.test(n));
 }
 
 // A copy of `value` without the nodes at `paths` (the copy is shallow except along those paths).

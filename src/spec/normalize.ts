@@ -10,6 +10,7 @@ import { label, describeValue } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { stableHash } from './hash.js';
 import { templateError } from './template.js';
+import { machineLimits, replicaLimit, type MachineLimits } from './limits.js';
 import { DURATION_HINT, SIGNAL_NAMES, SIZE_HINT, formatDuration, parseDuration, parseSignal, parseSize } from './units.js';
 import type { BackoffSpec, Condition, ProbeCheck, ProbeSpec, RestartPolicy, ServiceSpec } from './types.js';
 
@@ -31,7 +32,6 @@ export const DEFAULTS = {
   livenessIntervalMs: 10_000,
   probe: { timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, startPeriodMs: 0 },
   tcpHost: '127.0.0.1',
-  maxReplicas: 1000,
 } as const;
 
 /** Variables tend sets itself in every replica's environment. */
@@ -46,9 +46,12 @@ export interface NormalizeInput {
   /** Real directory relative paths resolve against. */
   dir: string;
   line: number;
-  /** Parsed env files by absolute path; null for a file that does not exist. */
-  envFiles: ReadonlyMap<string, [string, string][] | null>;
+  /** Parsed env files by absolute path; a string says why one could not be read ("does not exist"). */
+  envFiles: ReadonlyMap<string, [string, string][] | string>;
+  /** An explicit upper bound of `replicas` (tend validate --max-replicas); without it, what the machine allows. */
   maxReplicas?: number;
+  /** The machine's limits, read once per load (default: read now). */
+  machine?: MachineLimits;
 }
 
 export interface NormalizeResult {
@@ -59,11 +62,29 @@ export interface NormalizeResult {
 
 type Raw = Record<string, unknown>;
 
-// The env_file entries of a document as absolute paths, so the loader can read them first.
-export function envFilePaths(raw: Raw, dir: string): string[] {
+/** One env_file entry: its absolute path, where it is written, and how it was written. */
+export interface EnvFileRef {
+  path: string;
+  at: YamlPath;
+  given: string;
+}
+
+// The env_file entries of a document as absolute paths, so the loader can read them first. Each
+// keeps its own index, so a problem points at the entry even when an earlier one is not a string.
+export function envFileRefs(raw: Raw, dir: string): EnvFileRef[] {
   const v = raw.env_file;
-  const list = typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  return list.map((p) => resolve(dir, p));
+  if (typeof v === 'string') return v.includes('\0') ? [] : [{ path: resolve(dir, v), at: ['env_file'], given: v }];
+  if (!Array.isArray(v)) return [];
+  const out: EnvFileRef[] = [];
+  v.forEach((x, i) => {
+    if (typeof x === 'string' && x !== '' && !x.includes('\0')) out.push({ path: resolve(dir, x), at: ['env_file', i], given: x });
+  });
+  return out;
+}
+
+/** Characters that cannot reach a process: exec(2) takes C strings, so a NUL would cut them. */
+function hasNul(s: string): boolean {
+  return s.includes('\0');
 }
 
 // Builds the ServiceSpec of one document, or says everything that is wrong with it.
@@ -96,6 +117,10 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     return bytes;
   };
   const template = (path: YamlPath, text: string): void => {
+    if (hasNul(text)) {
+      fail(path, `${label(path)} contains a NUL character (\\0), which no program can receive`);
+      return;
+    }
     const err = templateError(text);
     if (err) fail(path, `${label(path)}: ${err} (write $$ for a literal $)`);
   };
@@ -121,13 +146,19 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
 
   // ports
   const replicas = typeof raw.replicas === 'number' ? raw.replicas : DEFAULTS.replicas;
-  const maxReplicas = input.maxReplicas ?? DEFAULTS.maxReplicas;
-  if (replicas > maxReplicas) fail(['replicas'], `replicas must be at most ${maxReplicas}, got ${replicas}`);
-  const ports: Record<string, number> = {};
+  if (input.maxReplicas !== undefined) {
+    if (replicas > input.maxReplicas) fail(['replicas'], `replicas must be at most ${input.maxReplicas}, got ${replicas}`);
+  } else {
+    const probed = raw.readiness !== undefined || raw.liveness !== undefined;
+    const limit = replicaLimit(probed, input.machine ?? machineLimits());
+    if (replicas > limit.max) fail(['replicas'], `replicas must be at most ${limit.max} on this machine, got ${replicas}: ${limit.reason}`);
+  }
+  // Maps while building: a user key such as `constructor` must not meet Object.prototype.
+  const ports = new Map<string, number>();
   const portRanges: [string, number, number][] = [];
   for (const [key, base] of Object.entries(asRecord(raw.ports))) {
     if (typeof base !== 'number') continue;
-    ports[key] = base;
+    ports.set(key, base);
     const last = base + Math.max(replicas, 1) - 1;
     if (last > 65535) {
       fail(['ports', key], `ports.${key}: replica ${replicas - 1} would get port ${last}, above 65535 (base ${base} + ${replicas} replicas)`);
@@ -142,33 +173,41 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
   }
 
   // env: env_file entries first, then env (env wins). ports and TEND_* are set per replica and win.
-  const env: Record<string, string> = {};
-  const envFiles = envFilePaths(raw, dir);
-  envFiles.forEach((path, i) => {
-    const entries = input.envFiles.get(path);
-    const at: YamlPath = typeof raw.env_file === 'string' ? ['env_file'] : ['env_file', i];
-    if (entries === null || entries === undefined) {
-      fail(at, `env_file ${JSON.stringify(get(raw, at))} does not exist (looked for ${path})`);
-      return;
+  const env = new Map<string, string>();
+  const rawEnvFiles = typeof raw.env_file === 'string' ? [raw.env_file] : Array.isArray(raw.env_file) ? raw.env_file : [];
+  rawEnvFiles.forEach((f, i) => {
+    if (typeof f === 'string' && hasNul(f)) fail(typeof raw.env_file === 'string' ? ['env_file'] : ['env_file', i], 'env_file contains a NUL character (\\0), which no path can hold');
+  });
+  const envFileRefList = envFileRefs(raw, dir);
+  const envFiles = envFileRefList.map((r) => r.path);
+  for (const ref of envFileRefList) {
+    const entries = input.envFiles.get(ref.path);
+    if (entries === undefined || typeof entries === 'string') {
+      fail(ref.at, `env_file ${JSON.stringify(ref.given)} ${entries ?? 'was not read'} (looked for ${ref.path})`);
+      continue;
     }
     for (const [k, v] of entries) {
-      if (k in ports || k.startsWith(RESERVED_ENV_PREFIX)) continue;
-      env[k] = v;
+      if (ports.has(k) || k.startsWith(RESERVED_ENV_PREFIX)) continue;
+      if (hasNul(v)) {
+        fail(ref.at, `env_file ${JSON.stringify(ref.given)}: the value of ${k} contains a NUL character (\\0), which no program can receive`);
+        continue;
+      }
+      env.set(k, v);
     }
-  });
+  }
   for (const [key, value] of Object.entries(asRecord(raw.env))) {
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
-    if (key in ports) fail(['env', key], `env.${key} is also in ports, which sets it per replica; keep one of them`, 'key');
+    if (ports.has(key)) fail(['env', key], `env.${key} is also in ports, which sets it per replica; keep one of them`, 'key');
     else if (key.startsWith(RESERVED_ENV_PREFIX)) fail(['env', key], `env.${key}: names starting with ${RESERVED_ENV_PREFIX} are set by tend`, 'key');
     const text = String(value);
     template(['env', key], text);
-    env[key] = text;
+    env.set(key, text);
   }
 
   // depends_on: a list is short for `started`.
-  const dependsOn: Record<string, Condition> = {};
-  if (Array.isArray(raw.depends_on)) for (const d of raw.depends_on) dependsOn[String(d)] = 'started';
-  else for (const [d, c] of Object.entries(asRecord(raw.depends_on))) dependsOn[d] = c as Condition;
+  const dependsOn = new Map<string, Condition>();
+  if (Array.isArray(raw.depends_on)) for (const d of raw.depends_on) dependsOn.set(String(d), 'started');
+  else for (const [d, c] of Object.entries(asRecord(raw.depends_on))) dependsOn.set(d, c as Condition);
 
   const probe = (key: 'readiness' | 'liveness', intervalDefault: number): ProbeSpec | undefined => {
     const p = raw[key];
@@ -261,8 +300,8 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     maxFiles: typeof lg.max_files === 'number' ? lg.max_files : DEFAULTS.logs.maxFiles,
   };
 
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(asRecord(raw.labels))) labels[k] = String(v);
+  const labels = new Map<string, string>();
+  for (const [k, v] of Object.entries(asRecord(raw.labels))) labels.set(k, String(v));
   const restartWindowMs = duration(['restart_window'], DEFAULTS.restartWindowMs, { positive: true });
   const stopTimeoutMs = duration(['stop_timeout'], DEFAULTS.stopTimeoutMs);
   const user = typeof raw.user === 'string' || typeof raw.user === 'number' ? String(raw.user) : undefined;
@@ -275,11 +314,12 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     line: input.line,
     command,
     cwd,
-    env,
+    // fromEntries defines own properties, so `__proto__` or `constructor` are ordinary keys.
+    env: Object.fromEntries(env),
     envFiles,
     replicas,
-    ports,
-    dependsOn,
+    ports: Object.fromEntries(ports),
+    dependsOn: Object.fromEntries(dependsOn),
     ...(readiness ? { readiness } : {}),
     ...(liveness ? { liveness } : {}),
     restart,
@@ -294,7 +334,7 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     limits,
     logs,
     ...(user === undefined ? {} : { user }),
-    labels,
+    labels: Object.fromEntries(labels),
     hash: '',
   };
   spec.hash = processHash(spec);

@@ -4,55 +4,58 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { PathProblem, YamlPath } from './located.js';
 import { didYouMean } from './suggest.js';
+import { COMPOSE_KEYS } from './compose.js';
 import { DURATION_HINT, SIZE_HINT } from './units.js';
-
-// ajv is CommonJS; under NodeNext its default export is the module object.
-const Ajv = AjvModule.default;
+// Compiled at build time (scripts/build-schema-validator.mjs): compiling the schema at start-up
+// cost more than the rest of loading a small directory.
+import generated from './schema-validator.generated.js';
 
 type SchemaNode = Record<string, unknown>;
 
 /** Absolute path of the schema file, two levels up from src/spec or dist/spec. */
 export const SCHEMA_PATH = fileURLToPath(new URL('../../schemas/service.schema.json', import.meta.url));
 
-let compiled: { validate: ValidateFunction; schema: SchemaNode; expectations: Map<unknown, string> } | undefined;
+const validate = generated as unknown as ValidateFunction;
 
-// Compiled once per process: compiling costs far more than validating one document.
-function compiledSchema(): NonNullable<typeof compiled> {
-  if (compiled) return compiled;
-  const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as SchemaNode;
-  const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true, strictRequired: false });
-  const validate = ajv.compile(schema);
-  const defs = schema.definitions as Record<string, SchemaNode>;
-  // What each shared definition expects, in words; ajv's verbose errors carry the schema node
-  // that failed, so a node is recognised by identity.
-  const expectations = new Map<unknown, string>([
-    [defs.name, 'a name of lowercase letters, digits, "-" and "_" that starts with a letter or digit (at most 63 characters)'],
-    [defs.env_name, 'a variable name (letters, digits and "_", not starting with a digit)'],
-    [defs.env_value, 'a string, number or boolean'],
-    [defs.command, 'a string (run by /bin/sh -c) or a list of strings (argv)'],
-    [defs.depends_on, 'a list of service names or a mapping of service name to condition'],
-    [defs.condition, 'one of "started", "healthy", "completed"'],
-    [defs.probe, 'a mapping with one of exec, http or tcp'],
-    [defs.port, 'a port number from 1 to 65535'],
-    [defs.duration, DURATION_HINT],
-    [defs.size, SIZE_HINT],
-    [defs.signal, 'a signal name such as SIGTERM'],
-  ]);
-  compiled = { validate, schema, expectations };
-  return compiled;
-}
+let schemaCache: SchemaNode | undefined;
 
 /** The schema as published, parsed (for docs and editors' sake; read-only). */
 export function serviceSchema(): Readonly<SchemaNode> {
-  return compiledSchema().schema;
+  schemaCache ??= JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as SchemaNode;
+  return schemaCache;
+}
+
+// What each shared definition expects, in words. ajv's verbose errors carry the schema node that
+// failed; the generated code holds its own copies of the nodes, so a node is recognised by its
+// JSON text (each definition has its own description, so the texts differ).
+const EXPECTATIONS: Record<string, string> = {
+  name: 'a name of lowercase letters, digits, "-" and "_" that starts with a letter or digit (at most 63 characters)',
+  env_name: 'a variable name (letters, digits and "_", not starting with a digit)',
+  env_value: 'a string, number or boolean',
+  command: 'a string (run by /bin/sh -c) or a list of strings (argv)',
+  depends_on: 'a list of service names or a mapping of service name to condition',
+  condition: 'one of "started", "healthy", "completed"',
+  probe: 'a mapping with one of exec, http or tcp',
+  port: 'a port number from 1 to 65535',
+  duration: DURATION_HINT,
+  size: SIZE_HINT,
+  signal: 'a signal name such as SIGTERM',
+};
+let expectationsByText: Map<string, string> | undefined;
+
+function knownExpectation(node: unknown): string | undefined {
+  if (expectationsByText === undefined) {
+    const defs = serviceSchema().definitions as Record<string, SchemaNode>;
+    expectationsByText = new Map(Object.entries(EXPECTATIONS).map(([k, v]) => [JSON.stringify(defs[k]), v]));
+  }
+  return expectationsByText.get(JSON.stringify(node));
 }
 
 // Every problem the schema finds in one document, in document order, with plain-words messages.
 export function schemaProblems(value: unknown): PathProblem[] {
-  const { validate } = compiledSchema();
   if (validate(value)) return [];
   const errors = validate.errors ?? [];
   const seen = new Set<string>();
@@ -96,7 +99,7 @@ export function describeValue(v: unknown): string {
 }
 
 function expectation(node: unknown): string {
-  const known = compiledSchema().expectations.get(node);
+  const known = knownExpectation(node);
   if (known) return known;
   const s = (node ?? {}) as SchemaNode;
   if (Array.isArray(s.enum)) return `one of ${s.enum.map((e) => JSON.stringify(e)).join(', ')}`;
@@ -128,7 +131,7 @@ function expectation(node: unknown): string {
 
 function allowedKeys(parentSchema: unknown): string[] {
   const props = ((parentSchema ?? {}) as SchemaNode).properties;
-  return props && typeof props === 'object' ? Object.keys(props) : [];
+  return props && typeof props === 'object' ? Object.keys(props).filter((k) => !COMPOSE_KEYS.has(k)) : [];
 }
 
 function translate(err: ErrorObject): PathProblem | undefined {

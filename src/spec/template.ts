@@ -8,10 +8,14 @@ type Part = string | { name: string; fallback?: Part[] };
 
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 
+/** How deep `${A:-${B:-...}}` defaults may nest: the parser recurses once per level. */
+export const MAX_TEMPLATE_DEPTH = 32;
+
 class TemplateError extends Error {}
 
 // Parses from `pos` until the end of text, or until an unmatched `}` when `nested`.
-function parseParts(text: string, pos: number, nested: boolean): { parts: Part[]; end: number } {
+function parseParts(text: string, pos: number, depth: number): { parts: Part[]; end: number } {
+  const nested = depth > 0;
   const parts: Part[] = [];
   let literal = '';
   let i = pos;
@@ -19,8 +23,16 @@ function parseParts(text: string, pos: number, nested: boolean): { parts: Part[]
     const ch = text[i]!;
     if (nested && ch === '}') break;
     if (ch !== '$') {
-      literal += ch;
-      i++;
+      // Copy the whole run up to the next `$` (or `}` when nested) at once: one character at a
+      // time made a megabyte value cost a million string pieces for the garbage collector.
+      let end = text.indexOf('$', i);
+      if (end === -1) end = text.length;
+      if (nested) {
+        const close = text.indexOf('}', i);
+        if (close !== -1 && close < end) end = close;
+      }
+      literal += text.slice(i, end);
+      i = end;
       continue;
     }
     const next = text[i + 1];
@@ -40,7 +52,10 @@ function parseParts(text: string, pos: number, nested: boolean): { parts: Part[]
     let j = i + 2 + m[0].length;
     let fallback: Part[] | undefined;
     if (text.startsWith(':-', j)) {
-      const inner = parseParts(text, j + 2, true);
+      if (depth + 1 > MAX_TEMPLATE_DEPTH) {
+        throw new TemplateError(`"\${${m[0]}:-" at offset ${i} nests defaults more than ${MAX_TEMPLATE_DEPTH} deep`);
+      }
+      const inner = parseParts(text, j + 2, depth + 1);
       fallback = inner.parts;
       j = inner.end;
     }
@@ -55,7 +70,7 @@ function parseParts(text: string, pos: number, nested: boolean): { parts: Part[]
 }
 
 function parseTemplate(text: string): Part[] {
-  return parseParts(text, 0, false).parts;
+  return parseParts(text, 0, 0).parts;
 }
 
 // The syntax error in `text` as a phrase, or undefined when it is a valid template.
@@ -90,4 +105,96 @@ export function interpolate(text: string, lookup: (name: string) => string | und
     if (err instanceof TemplateError) return text;
     throw err;
   }
+}
+
+// Shell quoting context while scanning a script: unquoted, inside '…', inside "…", or a comment.
+type ShellState = 'plain' | 'single' | 'double' | 'comment';
+interface ShellFrame {
+  state: ShellState;
+  /** How the frame ends: `)` of a `$(`, a backquote, or never (the top level). */
+  until: ')' | '`' | null;
+  parens: number;
+}
+
+/**
+ * `${...}` in a script for `/bin/sh -c`, without splicing values into the script text: each
+ * expression is rendered by tend, the value handed to `bind` (which stores it in the environment
+ * under a name it returns), and the script gets a reference to that variable instead, quoted for
+ * the place it stands in (`"${N}"` unquoted, `${N}` inside "…", `'"${N}"'` inside '…'), so the
+ * shell expands it as one word and never parses it as code. A value of `x; rm -rf ~ #` reaches the
+ * program as those characters. `$$` and a lone `$` stay as they are for the shell, as with
+ * interpolate(). A malformed template is returned as written (validation reports it).
+ */
+export function shellInterpolate(script: string, lookup: (name: string) => string | undefined, bind: (value: string) => string): string {
+  if (!script.includes('$')) return script;
+  let parts: Part[];
+  try {
+    parts = parseTemplate(script);
+  } catch (err) {
+    if (err instanceof TemplateError) return script;
+    throw err;
+  }
+  const stack: ShellFrame[] = [{ state: 'plain', until: null, parens: 0 }];
+  let escaped = false;
+  let out = '';
+  for (const part of parts) {
+    if (typeof part !== 'string') {
+      const name = bind(render([part], lookup));
+      const frame = stack[stack.length - 1]!;
+      // A pending backslash would escape the quote we add; a backslash-newline is removed by
+      // the shell (a line continuation), so it absorbs the backslash harmlessly.
+      if (escaped && frame.state !== 'comment') out += '\n';
+      escaped = false;
+      if (frame.state === 'single') out += `'"\${${name}}"'`;
+      else if (frame.state === 'double' || frame.state === 'comment') out += `\${${name}}`;
+      else out += `"\${${name}}"`;
+      continue;
+    }
+    for (let i = 0; i < part.length; i++) {
+      const ch = part[i]!;
+      out += ch;
+      const frame = stack[stack.length - 1]!;
+      if (escaped) {
+        escaped = false;
+        continue;
+      }
+      switch (frame.state) {
+        case 'single':
+          if (ch === "'") frame.state = 'plain';
+          break;
+        case 'comment':
+          if (ch === '\n') frame.state = 'plain';
+          break;
+        case 'double':
+          if (ch === '\\') escaped = true;
+          else if (ch === '"') frame.state = 'plain';
+          else if (ch === '`') stack.push({ state: 'plain', until: '`', parens: 0 });
+          else if (ch === '$' && part[i + 1] === '(') {
+            out += '(';
+            i++;
+            stack.push({ state: 'plain', until: ')', parens: 0 });
+          }
+          break;
+        case 'plain':
+          if (ch === '\\') escaped = true;
+          else if (ch === "'") frame.state = 'single';
+          else if (ch === '"') frame.state = 'double';
+          else if (ch === '#' && /^$|[\s;&|()<>]/.test(out.slice(-2, -1))) frame.state = 'comment';
+          else if (ch === '`') {
+            if (frame.until === '`') stack.pop();
+            else stack.push({ state: 'plain', until: '`', parens: 0 });
+          } else if (ch === '$' && part[i + 1] === '(') {
+            out += '(';
+            i++;
+            stack.push({ state: 'plain', until: ')', parens: 0 });
+          } else if (ch === '(') frame.parens++;
+          else if (ch === ')') {
+            if (frame.parens > 0) frame.parens--;
+            else if (frame.until === ')') stack.pop();
+          }
+          break;
+      }
+    }
+  }
+  return out;
 }

@@ -71,3 +71,18 @@ test('a deep graph of 1000 services: nothing blocked, and a cycle at its root bl
   assert.equal(graphIssues(tree({})).blocked.size, 0);
   assert.equal(graphIssues(tree({ s1: 'started' })).blocked.size, 1000);
 });
+
+test('a chain or a cycle of 5,000 services is analysed without deep recursion, in messages of bounded length', () => {
+  const n = 5000;
+  const chain = Array.from({ length: n }, (_, i) => service(`s${i}`, { dependsOn: { [i === n - 1 ? 'missing' : `s${i + 1}`]: 'started' } }));
+  const r = graphIssues(chain);
+  assert.equal(r.issues.length, 1);
+  assert.equal(r.blocked.size, n);
+  assert.equal(r.blocked.get('s0'), `waits for "s1", which cannot start: depends on "missing", which is not defined`);
+
+  const ring = Array.from({ length: n }, (_, i) => service(`s${i}`, { dependsOn: { [`s${(i + 1) % n}`]: 'started' } }));
+  const cycles = graphIssues(ring).issues;
+  assert.equal(cycles.length, n);
+  assert.equal(cycles[0]!.message, 'dependency cycle: s0 → s1 → s2 → s3 → s4 → … (4991 more) → s4996 → s4997 → s4998 → s4999 → s0');
+  assert.deepEqual(cycles[1]!.cycle, ['s1', 's2', 's3', 's4', 's5', 's4997', 's4998', 's4999', 's0', 's1']);
+});

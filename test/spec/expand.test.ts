@@ -3,6 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { expandReplica } from '../../src/spec/expand.js';
 import { interpolate, templateError } from '../../src/spec/template.js';
 import { service } from '../helpers/spec.js';
@@ -58,8 +59,16 @@ test('${VAR:-default} applies when unset or empty; an unset ${VAR} is empty', ()
 });
 
 test('$$ is a literal $, and a $ without a brace is kept for the shell', () => {
-  const spec = service('web', { command: ['/bin/sh', '-c', 'echo $$HOME $HOME ${TEND_REPLICA} $$${TEND_REPLICA}'] });
-  assert.deepEqual(expandReplica(spec, 4, {}).argv, ['/bin/sh', '-c', 'echo $HOME $HOME 4 $4']);
+  // In a shell script, ${...} reaches /bin/sh as a reference to a variable holding the value (never
+  // as script text), so what counts is what the shell prints.
+  const spec = service('web', { command: ['/bin/sh', '-c', 'echo $$HOME $HOME ${TEND_REPLICA} x$$${TEND_REPLICA}'] });
+  const launch = expandReplica(spec, 4, { HOME: '/home/u' });
+  assert.deepEqual(launch.argv, ['/bin/sh', '-c', 'echo $HOME $HOME "${TEND_SH_1}" x$"${TEND_SH_2}"']);
+  assert.equal(launch.env.TEND_SH_1, '4');
+  const r = spawnSync(launch.argv[0]!, launch.argv.slice(1), { env: launch.env, encoding: 'utf8' });
+  assert.equal(r.stdout, '/home/u /home/u 4 x$4\n');
+  // An argv command is not a script: values are placed as they are.
+  assert.deepEqual(expandReplica(service('web', { command: ['echo', '$$HOME', '${TEND_REPLICA}'] }), 4, {}).argv, ['echo', '$HOME', '4']);
 });
 
 test('command, cwd and probe fields are expanded against the replica environment', () => {

@@ -28,7 +28,8 @@ const cases: Record<string, Case> = {
   'replicas written as a word': { files: web('replicas: "three"\n'), expect: ['web.yaml:2:11: replicas must be an integer >= 0, got "three"'] },
   'negative replicas': { files: web('replicas: -1\n'), expect: ['web.yaml:2:11: replicas must be an integer >= 0, got -1'] },
   'fractional replicas': { files: web('replicas: 1.5\n'), expect: ['web.yaml:2:11: replicas must be an integer >= 0, got 1.5'] },
-  'replicas above the default cap': { files: web('replicas: 1001\n'), expect: ['web.yaml:2:11: replicas must be at most 1000, got 1001'] },
+  // No fixed cap: the default bound is what the machine allows (pid_max is at most 4,194,304).
+  'replicas above what the machine allows': { files: web('replicas: 5000000\n'), expect: [/^web\.yaml:2:11: replicas must be at most \d+ on this machine, got 5000000: each replica is a process and the kernel's pid_max is \d+ \(\/proc\/sys\/kernel\/pid_max\), less 300 kept for other processes$/.source] },
   'replicas above a configured cap': { files: web('replicas: 6\n'), maxReplicas: 5, expect: ['web.yaml:2:11: replicas must be at most 5, got 6'] },
   'a misspelt key gets a suggestion': { files: web('restrat: always\n'), expect: ['web.yaml:2:1: unknown key "restrat", did you mean "restart"?'] },
   'a camelCase key gets the snake_case suggestion': { files: web('stopSignal: SIGINT\n'), expect: ['web.yaml:2:1: unknown key "stopSignal", did you mean "stop_signal"?'] },
