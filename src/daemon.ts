@@ -70,6 +70,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     metrics,
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
+    ...(opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {}),
     // The specs in force are what a restart must not lose: recorded at once, not on the timer.
     onLoaded: () => persist(),
     onChange: () => {

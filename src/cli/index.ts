@@ -50,6 +50,7 @@ ${EXIT_CODES_HELP}`,
     .option('--settle <duration>', 'quiet period after a file change before reading the directory')
     .option('--no-adopt', 'stop replicas left running by an earlier daemon instead of adopting them')
     .option('--log-level <level>', 'daemon log level: debug, info, warn, error')
+    .option('--max-replicas <n>', 'the largest replicas a service may ask for (default: what this machine allows; see docs/spec.md)')
     .addOption(new Option('--detached-child').hideHelp())
     .addHelpText(
       'after',

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { displayPath, type ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
 import { TendError } from '../errors.js';
-import { delay, parseDuration, type Cli } from './context.js';
+import { delay, parseCount, parseDuration, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
 import { paint } from './term.js';
@@ -19,6 +19,7 @@ export interface UpOptions {
   settle?: string;
   adopt: boolean;
   logLevel?: string;
+  maxReplicas?: string;
   /** Hidden: set by `up -d` on the process it spawns, which then runs the daemon. */
   detachedChild?: boolean;
 }
@@ -43,6 +44,7 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
       detached: opts.detachedChild ?? false,
       ...(settleMs === undefined ? {} : { settleMs }),
       ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
+      ...(opts.maxReplicas === undefined ? {} : { maxReplicas: parseCount(opts.maxReplicas, '--max-replicas') }),
     });
   }
   const deadline = Date.now() + timeoutMs;
@@ -82,6 +84,7 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
     ...(opts.settle === undefined ? [] : ['--settle', opts.settle]),
     ...(opts.adopt ? [] : ['--no-adopt']),
     ...(opts.logLevel === undefined ? [] : ['--log-level', opts.logLevel]),
+    ...(opts.maxReplicas === undefined ? [] : ['--max-replicas', opts.maxReplicas]),
   ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
