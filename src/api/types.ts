@@ -87,6 +87,11 @@ export interface TendEvent {
   reason?: string;
   /** Extra detail, e.g. a probe's last output or a spec problem's location. */
   detail?: string;
+  // ---- hooks and alerts (src/hooks, src/alerts) ----
+  /** alert.firing / alert.resolved: the alert's name (crash_loop, restart_rate, ...); `reason` is its summary. */
+  alert?: string;
+  /** hook.failed: which hook (what it runs and where it was declared). */
+  hook?: string;
 }
 
 /** What the daemon exposes to the API server. Methods throw TendError (API_NOT_FOUND, API_BAD_REQUEST,
