@@ -12,8 +12,9 @@ import type { ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { errorMessage } from '../errors.js';
 import type { TendEvent } from '../api/types.js';
-import type { CommandHookAction, HookOutcome } from './types.js';
-import { HOOK_DEFAULTS } from './types.js';
+import type { CommandHookAction } from '../spec/hook-types.js';
+import type { HookOutcome } from './types.js';
+import { HOOK_DEFAULTS } from '../spec/hook-types.js';
 
 /** Keeps the last `max` bytes written to it. */
 export class Tail {

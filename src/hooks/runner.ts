@@ -7,8 +7,9 @@
 import type { TendEvent } from '../api/types.js';
 import { runCommandHook } from './command.js';
 import { runWebhook } from './webhook.js';
-import type { HookAction, HookOutcome, HookSpec } from './types.js';
-import { HOOK_DEFAULTS } from './types.js';
+import type { HookAction, HookSpec } from '../spec/hook-types.js';
+import type { HookOutcome } from './types.js';
+import { HOOK_DEFAULTS } from '../spec/hook-types.js';
 
 /** The part of the event log the runner needs. */
 export interface EventSource {

@@ -5,8 +5,9 @@
 import { errorMessage } from '../errors.js';
 import type { TendEvent } from '../api/types.js';
 import { interpolate } from '../spec/template.js';
-import type { HookOutcome, WebhookAction } from './types.js';
-import { HOOK_DEFAULTS } from './types.js';
+import type { WebhookAction } from '../spec/hook-types.js';
+import type { HookOutcome } from './types.js';
+import { HOOK_DEFAULTS } from '../spec/hook-types.js';
 import { Tail } from './command.js';
 
 /** The body every webhook gets: `text` for chat tools (Slack, Mattermost, Discord's slack shim), and the event. */

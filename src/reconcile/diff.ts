@@ -22,6 +22,8 @@ const LIVE_FIELDS: [keyof ServiceSpec, string][] = [
   ['limits', 'limits'],
   ['logs', 'logs'],
   ['labels', 'labels'],
+  ['hooks', 'on'],
+  ['alerts', 'alerts'],
 ];
 
 const OP_ORDER: Record<PlanChange['op'], number> = { '!': 0, '-': 1, '~': 2, '=': 3, '+': 4 };

@@ -1,6 +1,6 @@
 // Builders for hook specs in tests.
-import type { HookSpec } from '../../src/hooks/types.js';
-import { selectorOf } from '../../src/hooks/event-names.js';
+import type { HookSpec } from '../../src/spec/hook-types.js';
+import { selectorOf } from '../../src/spec/hook-events.js';
 
 export function commandHook(on: string, command: string[], cwd: string, extra: Partial<HookSpec> & { timeoutMs?: number } = {}): HookSpec {
   const { timeoutMs = 10_000, ...rest } = extra;
