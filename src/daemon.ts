@@ -29,6 +29,7 @@ import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid
 import { readState, snapshotState, specOf, writeState } from './state/state-file.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
+import { Hooks, withHooks } from './hooks/index.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -62,7 +63,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     stateDir,
     log,
     persistEvents: true,
-    onEvent: (e) => logEvent(log, e),
+    onEvent: (e) => {
+      logEvent(log, e);
+      metrics.observeEvent(e);
+    },
     metrics,
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
@@ -77,6 +81,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
   });
   const { controller, events } = sup;
+  // ---- hooks and alerts (src/hooks): tend.yaml, hook runner, alert engine; all off the loop ----
+  const hooks = new Hooks({ events, controller, servicesDir: opts.dir, log, metrics });
+  metrics.hookQueueLength = () => hooks.runner.stats.queued;
+  await hooks.start();
+  // ----
   const persist = () => {
     try {
       writeState(statePath, snapshotState(controller.instances.values(), process.pid));
@@ -100,7 +109,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return stopping;
   };
 
-  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid);
+  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
   const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
   log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   const progress = startProgress(controller, log, () => changes);
@@ -127,6 +136,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   clearInterval(progress);
   clearTimeout(persistTimer);
   await api.close();
+  hooks.stop();
   rmSync(statePath, { force: true });
   await events.close();
   releasePidFile(join(stateDir, PID_NAME));
@@ -202,9 +212,10 @@ function makeControlPlane(
   shutdown: () => Promise<void>,
   stateDir: string,
   pid: number,
+  hooks?: Hooks,
 ): ControlPlane {
   const status = (): StatusReport =>
-    buildStatus({
+    withHooks(buildStatus({
       loaded: controller.lastLoad !== undefined,
       desired: controller.desiredState,
       instances: controller.instances.values(),
@@ -213,7 +224,7 @@ function makeControlPlane(
       usage: (id) => controller.usageOf(id),
       source: controller.source.describe(),
       pid,
-    });
+    }), hooks);
   const known = (service: string, index?: number) => {
     const spec = controller.desiredState.services.get(service);
     const instances = controller.select(service);

@@ -59,8 +59,8 @@ export class HookRunner {
   /** Set while the runner emits an event no hook may run on (a report about hooks on hook.failed). */
   private quiet = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly concurrency: number;
-  private readonly queueSize: number;
+  private concurrency: number;
+  private queueSize: number;
   readonly stats: HookRunnerStats = { matched: 0, succeeded: 0, failed: 0, dropped: 0, queued: 0, running: 0 };
 
   constructor(private readonly opts: HookRunnerOptions) {
@@ -71,6 +71,13 @@ export class HookRunner {
   /** Replaces the hooks in force (after a spec or tend.yaml load); runs already queued go on. */
   setHooks(hooks: readonly HookSpec[]): void {
     this.hooks = hooks;
+  }
+
+  /** New limits (tend.yaml changed); runs in flight and queued are kept. */
+  setLimits(concurrency: number, queueSize: number): void {
+    this.concurrency = Math.max(1, concurrency);
+    this.queueSize = Math.max(0, queueSize);
+    if (this.queue.length > 0) this.pump();
   }
 
   start(): void {

@@ -46,4 +46,6 @@ export interface GroupUsage {
   memory: number;
   /** Live members of the group. */
   processes: number;
+  /** CPU seconds (user + system) the group's live members have used since each started (for counters). */
+  cpuSeconds?: number;
 }
