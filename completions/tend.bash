@@ -20,7 +20,7 @@ _tend() {
     -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan events completion --state-dir --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan events history completion --state-dir --help --version" -- "$cur"))
     return
   fi
   local opts=""
@@ -34,6 +34,7 @@ _tend() {
     validate) opts="-o --output" ;;
     plan) opts="--exit-code -o --output" ;;
     events) opts="-f --follow -n --lines -o --output" ;;
+    history) opts="--since -o --output" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then
@@ -42,7 +43,7 @@ _tend() {
   fi
   case "$verb" in
     up|plan|validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
-    status|logs|restart|pause|resume|kill) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
+    status|logs|history|restart|pause|resume|kill) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
     scale) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(_tend_services | sed 's/$/=/')" -- "$cur")) ;;
   esac
 }
