@@ -9,12 +9,16 @@
 
 import dc from 'node:diagnostics_channel';
 import type { ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { execa } from 'execa';
 import { errorMessage } from '../errors.js';
 import type { TendEvent } from '../api/types.js';
 import type { CommandHookAction } from '../spec/hook-types.js';
 import type { HookOutcome } from './types.js';
 import { HOOK_DEFAULTS } from '../spec/hook-types.js';
+
+/** The niceness of command hooks (and what they start). */
+export const HOOK_NICE = 10;
 
 /** Keeps the last `max` bytes written to it. */
 export class Tail {
@@ -92,6 +96,14 @@ export async function runCommandHook(action: CommandHookAction, event: TendEvent
     };
   }
   const sub = started.value;
+  // Below tend and the replicas: a burst of hooks must not slow the restarts it reports on.
+  if (sub.pid !== undefined) {
+    try {
+      setPriority(sub.pid, HOOK_NICE);
+    } catch {
+      /* it has exited already */
+    }
+  }
   sub.all?.on('data', (d: Buffer) => tail.push(d));
   sub.all?.on('error', () => undefined);
   let timedOut = false;
