@@ -14,6 +14,7 @@ import type { GroupUsage } from '../runtime/types.js';
 import { effectiveRules, type HookSpec } from '../spec/hook-types.js';
 import type { ServiceSpec } from '../spec/types.js';
 import { ConfigFile, configPath, type DaemonConfig } from './config.js';
+import { HookHost } from './host-client.js';
 import { HookRunner, type HookMetricsSink } from './runner.js';
 
 /** The controller as seen from here: read-only. */
@@ -47,7 +48,8 @@ export class Hooks {
 
   constructor(private readonly opts: HooksOptions) {
     this.config = new ConfigFile(opts.config ?? configPath(opts.servicesDir, opts.env));
-    this.runner = new HookRunner({ events: opts.events, ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.env ? { env: opts.env } : {}) });
+    // Runs execute in a helper process of their own (host.ts), forked on the first run.
+    this.runner = new HookRunner({ events: opts.events, executor: new HookHost(opts.env ?? process.env), ...(opts.metrics ? { metrics: opts.metrics } : {}) });
     this.alerts = new AlertEngine({
       events: opts.events,
       observe: (facts) => observeReplicas({ desired: opts.controller.desiredState, instances: opts.controller.instances.values(), usage: (id) => opts.controller.usageOf(id) }, facts),

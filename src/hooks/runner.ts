@@ -5,8 +5,7 @@
 // (exit code, output tail) and a metric; a full queue drops runs, counts them and reports them.
 
 import type { TendEvent } from '../api/types.js';
-import { runCommandHook } from './command.js';
-import { runWebhook } from './webhook.js';
+import { inProcessExecutor, type HookExecutor } from './executor.js';
 import type { HookAction, HookSpec } from '../spec/hook-types.js';
 import type { HookOutcome } from './types.js';
 import { HOOK_DEFAULTS } from '../spec/hook-types.js';
@@ -28,8 +27,10 @@ export interface HookRunnerOptions {
   concurrency?: number;
   queueSize?: number;
   metrics?: HookMetricsSink;
-  /** Environment of command hooks and of ${VAR} in webhooks (default: tend's). */
+  /** Environment of command hooks and of ${VAR} in webhooks (default: tend's); for the default executor. */
   env?: NodeJS.ProcessEnv;
+  /** Where runs execute (default: in this process; the daemon uses a HookHost). */
+  executor?: HookExecutor;
   /** A full queue is reported at most this often (one `hook.failed` per burst, not per run). */
   overflowReportMs?: number;
 }
@@ -63,7 +64,10 @@ export class HookRunner {
   private queueSize: number;
   readonly stats: HookRunnerStats = { matched: 0, succeeded: 0, failed: 0, dropped: 0, queued: 0, running: 0 };
 
+  private readonly executor: HookExecutor;
+
   constructor(private readonly opts: HookRunnerOptions) {
+    this.executor = opts.executor ?? inProcessExecutor(opts.env ?? process.env);
     this.concurrency = Math.max(1, opts.concurrency ?? HOOK_DEFAULTS.concurrency);
     this.queueSize = Math.max(0, opts.queueSize ?? HOOK_DEFAULTS.queueSize);
   }
@@ -86,6 +90,7 @@ export class HookRunner {
 
   /** Stops listening; runs in flight finish on their own (each has a timeout). */
   stop(): void {
+    this.executor.close();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.queue.length = 0;
@@ -142,10 +147,9 @@ export class HookRunner {
   }
 
   private async run({ hook, event }: Job): Promise<void> {
-    const env = this.opts.env ?? process.env;
     let outcome: HookOutcome;
     try {
-      outcome = hook.action.kind === 'command' ? await runCommandHook(hook.action, event, env) : await runWebhook(hook.action, event, env);
+      outcome = await this.executor.run(hook.action, event);
     } catch (err) {
       // Both runners promise not to throw; a bug there is still only a failed hook.
       outcome = { ok: false, attempts: 1, exitCode: null, output: '', timedOut: false, reason: String(err) };

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { specDir, waitFor } from '../helpers/index.js';
 import { startDaemon } from '../helpers/daemon.js';
+import { stopDaemonFirst } from '../helpers/daemon-first.js';
 import { ok, startReceiver } from './receivers.js';
 import type { TendEvent } from '../../src/api/types.js';
 
@@ -22,19 +23,20 @@ on:
 `;
 
 test('a crash loop runs the service\'s failed hook and tend.yaml\'s crash_loop webhook; the alert shows in status and /metrics and resolves once', async (t) => {
+  const keep = stopDaemonFirst(t);
   const r = await startReceiver(t, ok);
   const { root, dir, state } = specDir(t, { 'crash.yaml': CRASH, 'calm.yaml': 'command: ["sleep", "1000"]\n' });
   writeFileSync(join(root, 'tend.yaml'), `on:\n  crash_loop: [ { url: "${r.url}", services: [crash] } ]\n  failed: [ { url: "${r.url}", services: [calm] } ]\n`);
-  const d = await startDaemon(t, dir, state);
+  const d = keep(await startDaemon(t, dir, state));
 
   const out = join(root, 'failed-crash-0.json');
-  await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').length > 0, { what: 'failed hook wrote its file', timeoutMs: 15_000 });
+  await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').length > 0, { what: 'failed hook wrote its file', timeoutMs: 30_000 });
   const event = JSON.parse(readFileSync(out, 'utf8')) as TendEvent;
   assert.equal(event.type, 'replica.failed');
   assert.equal(event.service, 'crash');
   assert.equal(event.exit_code, 3);
 
-  const firing = await waitFor(() => r.received.find((x) => (x.body as { event: TendEvent }).event.type === 'alert.firing'), { what: 'alert webhook', timeoutMs: 15_000 });
+  const firing = await waitFor(() => r.received.find((x) => (x.body as { event: TendEvent }).event.type === 'alert.firing'), { what: 'alert webhook', timeoutMs: 30_000 });
   const fe = (firing.body as { text: string; event: TendEvent }).event;
   assert.equal(fe.alert, 'crash_loop');
   assert.equal(fe.service, 'crash');
@@ -47,7 +49,7 @@ test('a crash loop runs the service\'s failed hook and tend.yaml\'s crash_loop w
 
   // Fixed: the replica runs again, and the alert resolves (once).
   writeFileSync(join(dir, 'crash.yaml'), CRASH.replace('["sh", "-c", "exit 3"]', '["sleep", "1000"]'));
-  await waitFor(() => r.received.some((x) => (x.body as { event: TendEvent }).event.type === 'alert.resolved'), { what: 'resolved webhook', timeoutMs: 15_000 });
+  await waitFor(() => r.received.some((x) => (x.body as { event: TendEvent }).event.type === 'alert.resolved'), { what: 'resolved webhook', timeoutMs: 30_000 });
   await waitFor(async () => (await d.status()).alerts?.length === 0, { what: 'no alert in status' });
   const types = r.received.map((x) => (x.body as { event: TendEvent }).event.type);
   assert.deepEqual(types.filter((x) => x.startsWith('alert.')), ['alert.firing', 'alert.resolved']);
@@ -56,10 +58,11 @@ test('a crash loop runs the service\'s failed hook and tend.yaml\'s crash_loop w
 });
 
 test('a broken tend.yaml is reported with file:line in status; its last good hooks stay in force; services run on', async (t) => {
+  const keep = stopDaemonFirst(t);
   const r = await startReceiver(t, ok);
   const { root, dir, state } = specDir(t, { 'w.yaml': 'command: ["sleep", "1000"]\n' });
   writeFileSync(join(root, 'tend.yaml'), `on:\n  scaled: [ { url: "${r.url}" } ]\n`);
-  const d = await startDaemon(t, dir, state);
+  const d = keep(await startDaemon(t, dir, state));
   const before = (await d.converged()).services[0]!.replicas[0]!.pid;
   writeFileSync(join(root, 'tend.yaml'), `on:\n  scaled: [ { url: "${r.url}" } ]\n  crashed: [ { command: ["true"] } ]\nalerts:\n  cpu_high: { above: 90, for: 1m }\n`);
   const s = await waitFor(async () => {
@@ -72,5 +75,5 @@ test('a broken tend.yaml is reported with file:line in status; its last good hoo
   assert.equal(s.services[0]!.replicas[0]!.pid, before, 'the service runs on');
   // The last good tend.yaml is in force: scaling still reaches the webhook.
   writeFileSync(join(dir, 'w.yaml'), 'command: ["sleep", "1000"]\nreplicas: 2\n');
-  await waitFor(() => r.received.some((x) => (x.body as { event: TendEvent }).event.type === 'service.scaled'), { what: 'scaled webhook', timeoutMs: 10_000 });
+  await waitFor(() => r.received.some((x) => (x.body as { event: TendEvent }).event.type === 'service.scaled'), { what: 'scaled webhook', timeoutMs: 30_000 });
 });
