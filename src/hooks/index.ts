@@ -20,7 +20,7 @@ import { HookRunner, type HookMetricsSink } from './runner.js';
 /** The controller as seen from here: read-only. */
 export interface ControllerView {
   readonly desiredState: DesiredState;
-  readonly instances: ReadonlyMap<string, Readonly<Instance>> | { values(): Iterable<Readonly<Instance>> };
+  readonly instances: { values(): Iterable<Readonly<Instance>> };
   usageOf(id: string): GroupUsage | undefined;
 }
 
@@ -45,6 +45,7 @@ export class Hooks {
   readonly alerts: AlertEngine;
   private cache?: { services: ReadonlyMap<string, ServiceSpec>; config: DaemonConfig; hooks: HookSpec[] };
   private reported = new Set<string>();
+  private unsubscribe?: () => void;
 
   constructor(private readonly opts: HooksOptions) {
     this.config = new ConfigFile(opts.config ?? configPath(opts.servicesDir, opts.env));
@@ -61,7 +62,7 @@ export class Hooks {
   async start(): Promise<void> {
     await this.reloadConfig();
     // The hooks in force follow every spec load (a spec.loaded event) and every tend.yaml change.
-    this.opts.events.subscribe((e) => {
+    this.unsubscribe = this.opts.events.subscribe((e) => {
       if (e.type === 'spec.loaded') this.refreshHooks();
     });
     this.refreshHooks();
@@ -71,6 +72,7 @@ export class Hooks {
   }
 
   stop(): void {
+    this.unsubscribe?.();
     this.config.close();
     this.alerts.stop();
     this.runner.stop();
