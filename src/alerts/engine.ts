@@ -20,6 +20,9 @@ export interface AlertEngineOptions {
   now?: () => number;
 }
 
+/** Prompt evaluations (after an event) are at least this far apart. */
+const PROMPT_MS = 100;
+
 /** Events that may change a condition: evaluate soon rather than at the next tick. */
 const PROMPT = new Set(['replica.failed', 'replica.restarting', 'replica.started', 'replica.ready', 'replica.unready', 'replica.backoff', 'replica.stale', 'replica.stopped', 'spec.loaded']);
 
@@ -31,6 +34,7 @@ export class AlertEngine implements EventFacts {
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private scheduled = false;
+  private lastEvaluation = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: AlertEngineOptions) {
@@ -64,6 +68,7 @@ export class AlertEngine implements EventFacts {
   /** Evaluates now and announces what changed. */
   evaluate(): void {
     const now = this.now();
+    this.lastEvaluation = now;
     const keep = this.opts.keepRestartsMs ?? 24 * 3_600_000;
     for (const [slot, times] of this.restartTimes) {
       const kept = times.filter((t) => t > now - keep);
@@ -93,11 +98,13 @@ export class AlertEngine implements EventFacts {
     }
     if (PROMPT.has(e.type) && !this.scheduled) {
       this.scheduled = true;
-      // Not inside the emit of the controller: the next turn, when its state is consistent.
-      setImmediate(() => {
+      // Not inside the emit of the controller, and at most every PROMPT_MS: a burst of 1000 exits
+      // is one or two evaluations over all replicas, not one per event.
+      const wait = Math.max(0, this.lastEvaluation + PROMPT_MS - this.now());
+      setTimeout(() => {
         this.scheduled = false;
         this.evaluate();
-      });
+      }, wait).unref();
     }
   }
 }
