@@ -150,7 +150,7 @@ async function main(): Promise<void> {
           const text = await api.metrics();
           const ended = metric(text, /^tend_hook_runs_total\{/) + metric(text, /^tend_hook_dropped_total /) - metric(metricsBefore, /^tend_hook_runs_total\{/) - metric(metricsBefore, /^tend_hook_dropped_total /);
           return ended >= expected ? text : undefined;
-        }, 600_000, 200);
+        }, 1_800_000, 500);
         const delta = (re: RegExp) => metric(m, re) - metric(metricsBefore, re);
         round.hookRuns = {
           expected,
