@@ -20,11 +20,15 @@ function hostEntry(): string {
   return self.endsWith('.ts') && !existsSync(js) ? ts : js;
 }
 
-/** Longest a run may take in the host: its timeouts and retry delays, plus a grace. */
+/** A grace on top of a run's own timeouts: the host runs at nice 10, and on a loaded machine it
+ *  (and its first start) gets little CPU. This deadline only guards against a stuck host. */
+const HOST_GRACE_MS = 60_000;
+
+/** Longest a run may take in the host: its timeouts and retry delays, plus the grace. */
 function deadlineOf(action: HookAction): number {
-  if (action.kind === 'command') return action.timeoutMs + 5000;
+  if (action.kind === 'command') return action.timeoutMs + HOST_GRACE_MS;
   const attempts = action.retries + 1;
-  return attempts * action.timeoutMs + action.retryDelayMs * (2 ** action.retries - 1) + 5000;
+  return attempts * action.timeoutMs + action.retryDelayMs * (2 ** action.retries - 1) + HOST_GRACE_MS;
 }
 
 const failed = (reason: string): HookOutcome => ({ ok: false, attempts: 1, exitCode: null, output: '', timedOut: false, reason });

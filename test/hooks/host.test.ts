@@ -30,11 +30,14 @@ function setup(t: import('node:test').TestContext) {
 test('hooks run in the host process, below tend\'s priority, with the event', async (t) => {
   const dir = tempDir(t);
   const r = await startReceiver(t, ok);
-  const { events, runner, host, reaper } = setup(t);
+  const ctx = setup(t);
+  const { events, runner, host, reaper } = ctx;
   runner.setHooks([commandHook('failed', ['sh', '-c', 'cat /proc/$$/stat > stat; printf "%s" "$TEND_EVENT" > event'], dir), webhook('failed', r.url)]);
   const sent = events.emit({ type: 'replica.failed', service: 'web', replica: 1, exit_code: 2 });
-  await waitFor(() => runner.stats.succeeded === 2, { what: 'both hooks ran', timeoutMs: 60_000 });
+  const { seen } = ctx;
+  await waitFor(() => runner.stats.succeeded + runner.stats.failed === 2, { what: 'both hooks ended', timeoutMs: 60_000 });
   reaper.track(host.pid);
+  assert.deepEqual(seen.filter((e) => e.type === 'hook.failed'), []);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'event'), 'utf8')), sent);
   assert.deepEqual((r.received[0]!.body as { event: TendEvent }).event, sent);
   const stat = readFileSync(join(dir, 'stat'), 'utf8');

@@ -163,11 +163,11 @@ test('a slow receiver holds only its own run: other hooks go on meanwhile', asyn
   events.emit(crash);
   for (let i = 0; i < 5; i++) events.emit({ ...crash, service: 'api', replica: i });
   // The webhook is still waiting for its answer while the five commands run in the other slot.
-  await waitFor(() => runner.stats.succeeded === 5, { what: 'commands ran beside the slow webhook' });
+  await waitFor(() => runner.stats.succeeded === 5, { what: 'commands ran beside the slow webhook', timeoutMs: 30_000 });
   assert.equal(held.length, 1, 'the webhook has arrived and is unanswered');
   assert.equal(readFileSync(join(dir, 'ran'), 'utf8'), '0\n1\n2\n3\n4\n');
   held[0]!.end('ok');
-  await waitFor(() => runner.stats.succeeded === 6, { what: 'the webhook done' });
+  await waitFor(() => runner.stats.succeeded === 6, { what: 'the webhook done', timeoutMs: 30_000 });
   assert.equal(failures().length, 0);
 });
 
