@@ -159,7 +159,7 @@ Examples:
     .command('history')
     .description('a service\'s health history: restarts, exits with codes, probe verdicts, alerts (from events.jsonl)')
     .argument('<target>', 'SERVICE or SERVICE/INDEX')
-    .option('--since <when>', 'how far back: a duration (30m, 1h, 7d as 168h) or an ISO time', '24h')
+    .option('--since <when>', 'how far back: a duration (30m, 1h, 168h) or an ISO time', '24h')
     .option('-o, --output <format>', 'json or table')
     .addHelpText(
       'after',
