@@ -41,6 +41,7 @@ _tend() {
     export) opts="-o --output --strict --report --driver --job --ports --image --namespace --wait-image" ;;
     import) opts="--from -o --output --dry-run --force --strict --report --env" ;;
     events) opts="-f --follow -n --lines -o --output" ;;
+    history) opts="--since -o --output" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then

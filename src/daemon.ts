@@ -31,6 +31,7 @@ import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid
 import { desiredOf, readState, snapshotState, writeState, type EscapedRecord } from './state/state-file.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
+import { Hooks, withHooks } from './hooks/index.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -66,7 +67,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     stateDir,
     log,
     persistEvents: true,
-    onEvent: (e) => logEvent(log, e),
+    onEvent: (e) => {
+      logEvent(log, e);
+      metrics.observeEvent(e);
+    },
     metrics,
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
@@ -85,6 +89,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
   const { controller, events } = sup;
   let escaped: EscapedRecord[] = [];
+  // ---- hooks and alerts (src/hooks): tend.yaml, hook runner, alert engine; all off the loop ----
+  const hooks = new Hooks({ events, controller, servicesDir: opts.dir, log, metrics });
+  metrics.hookQueueLength = () => hooks.runner.stats.queued;
+  await hooks.start();
+  // ----
   const persist = () => {
     try {
       escaped = escaped.filter((e) => sameProcess({ pid: e.pgid, startTime: e.startTime }));
@@ -111,7 +120,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return stopping;
   };
 
-  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid);
+  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
   const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
   log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   const progress = startProgress(controller, log, () => changes);
@@ -144,6 +153,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const kept = findMarkedGroups(supervisorId(stateDir)).filter((g) => g.nonce !== undefined && !stuck.has(g.pgid));
   if (kept.length === 0) rmSync(statePath, { force: true });
   else writeState(statePath, snapshotState({ replicas: [], completions: [], desired: [], escaped: kept.map((g) => ({ pgid: g.pgid, startTime: g.startTime, nonce: g.nonce! })) }, process.pid));
+  hooks.stop();
   await events.close();
   releasePidFile(join(stateDir, PID_NAME));
   process.off('SIGINT', onSignal);
@@ -222,9 +232,10 @@ function makeControlPlane(
   shutdown: () => Promise<void>,
   stateDir: string,
   pid: number,
+  hooks?: Hooks,
 ): ControlPlane {
   const status = (): StatusReport =>
-    buildStatus({
+    withHooks(buildStatus({
       loaded: controller.lastLoad !== undefined,
       desired: controller.desiredState,
       instances: controller.instances.values(),
@@ -233,7 +244,7 @@ function makeControlPlane(
       usage: (id) => controller.usageOf(id),
       source: controller.source.describe(),
       pid,
-    });
+    }), hooks);
   const known = (service: string, index?: number) => {
     const spec = controller.desiredState.services.get(service);
     const instances = controller.select(service);

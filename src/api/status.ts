@@ -128,6 +128,7 @@ function replicaStatus(i: Readonly<Instance>, usage: GroupUsage | undefined): Re
     cpu: usage ? usage.cpu : null,
     memory: usage ? usage.memory : null,
     hash: i.spec.hash,
+    cpu_seconds: usage?.cpuSeconds ?? null,
   };
 }
 

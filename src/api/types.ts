@@ -21,6 +21,8 @@ export interface ReplicaStatus {
   memory: number | null;
   /** The spec hash it runs; differs from the service's while a rollout is under way. */
   hash: string;
+  /** CPU seconds its group's live members have used (for tend_service_cpu_seconds_total); null before a sample. */
+  cpu_seconds?: number | null;
 }
 
 export interface ServiceStatus {
@@ -61,6 +63,18 @@ export interface StatusReport {
   /** The directory being supervised (its real path when it is a symlink). */
   source: string;
   pid: number;
+  /** Alerts firing now (src/alerts), oldest first per service. */
+  alerts?: AlertStatus[];
+}
+
+/** A firing alert in `status -o json` (the labels: alert, service, replica). */
+export interface AlertStatus {
+  alert: string;
+  service: string;
+  replica: number;
+  /** ISO time its condition started to hold. */
+  since: string;
+  summary: string;
 }
 
 /** One line of `tend plan` (computed by the planner: src/reconcile/preview.ts). */

@@ -219,6 +219,18 @@ Examples:
     .action((opts) => run(async () => (await import('./events.js')).eventsCommand(cli, opts)));
 
   program
+    .command('history')
+    .description('a service\'s health history: restarts, exits with codes, probe verdicts, alerts (from events.jsonl)')
+    .argument('<target>', 'SERVICE or SERVICE/INDEX')
+    .option('--since <when>', 'how far back: a duration (30m, 1h, 168h) or an ISO time', '24h')
+    .option('-o, --output <format>', 'json or table')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tend history web\n  tend history web/2 --since 1h\n  tend history web -o json | jq \'.events[] | select(.type == "replica.exited") | .exit_code\'\n\nReads the state directory\'s events.jsonl (and events.jsonl.1), so it works after tend has stopped.',
+    )
+    .action((target: string, opts) => run(async () => (await import('./history.js')).historyCommand(cli, target, opts)));
+
+  program
     .command('completion')
     .description('print a shell completion script')
     .argument('<shell>', 'bash or zsh')

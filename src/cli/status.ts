@@ -43,6 +43,10 @@ export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now 
   let text = '';
   for (const e of report.errors) text += paint(term, 'red', `error: ${specError(e)}`) + '\n';
   if (report.errors.length > 0) text += '\n';
+  // ---- firing alerts (src/alerts) ----
+  const alerts = report.alerts ?? [];
+  for (const a of alerts) text += paint(term, 'red', `alert: ${a.alert} ${a.service}/${a.replica} (for ${age(a.since, now)}): ${a.summary}`) + '\n';
+  if (alerts.length > 0) text += '\n';
   if (report.services.length === 0) return text + `no services in ${report.source}\n`;
   text += table(
     term,

@@ -1,7 +1,7 @@
 // `tend validate [DIR|FILE ...]`: check spec files without a daemon, for editors, pre-commit hooks
 // and CI. Exit 0 when every path is valid, 1 otherwise; problems as `path:line:col: message`.
 
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { formatProblem, type SpecProblem } from '../errors.js';
 import { isSpecFileName, loadDirectory, loadFiles } from '../spec/load.js';
@@ -31,6 +31,14 @@ export async function validateCommand(
       const result = await loadDirectory(target, load);
       problems.push(...result.problems);
       if (result.problems.length === 0) summaries.push(`${target.replace(/^\.\//, '')}: ${count(result.services.length)} OK`);
+      continue;
+    }
+    // ---- tend.yaml: daemon-wide hooks and alerts (src/hooks/config.ts) ----
+    if (basename(target) === 'tend.yaml') {
+      const { parseConfig } = await import('../hooks/config.js');
+      const own = parseConfig(await readFile(target, 'utf8'), resolve(target), target).problems;
+      problems.push(...own);
+      if (own.length === 0) summaries.push(`${target.replace(/^\.\//, '')}: OK`);
       continue;
     }
     // A file of a spec directory is checked with its directory around it, so that dependencies on

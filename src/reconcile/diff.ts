@@ -20,6 +20,8 @@ const LIVE_FIELDS: [keyof ServiceSpec, string][] = [
   ['limits', 'limits'],
   ['logs', 'logs'],
   ['labels', 'labels'],
+  ['hooks', 'on'],
+  ['alerts', 'alerts'],
 ];
 
 // A service missing from the new load is not removed when its file is broken: the last good spec

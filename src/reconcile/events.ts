@@ -118,6 +118,9 @@ export interface TendEvent {
   reason?: string;
   message?: string;
   detail?: string;
+  /** alert.firing / alert.resolved: the alert's name; hook.failed: which hook. */
+  alert?: string;
+  hook?: string;
   [field: string]: unknown;
 }
 

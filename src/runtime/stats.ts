@@ -35,6 +35,7 @@ export async function sampleUsage(pgids: number[]): Promise<Map<number, GroupUsa
   const out = new Map<number, GroupUsage>();
   for (const [pgid, members] of groups) {
     const usage: GroupUsage = { cpu: 0, memory: 0, processes: members.length };
+    let cpuSeconds = 0;
     for (const m of members) {
       const before = previous.get(m.pid);
       const base =
@@ -44,8 +45,10 @@ export async function sampleUsage(pgids: number[]): Promise<Map<number, GroupUsa
       const seconds = now - base.at;
       if (seconds > 0) usage.cpu += ((m.cpuTicks - base.cpuTicks) / CLOCK_TICKS / seconds) * 100;
       usage.memory += m.rssPages * PAGE_SIZE;
+      cpuSeconds += m.cpuTicks / CLOCK_TICKS;
       seen.set(m.pid, { pgid, startTime: m.startTime, cpuTicks: m.cpuTicks, at: now });
     }
+    if (members.length > 0) usage.cpuSeconds = cpuSeconds;
     out.set(pgid, usage);
   }
   // Keep what this sample saw, plus earlier entries of groups not asked for this time whose

@@ -49,6 +49,8 @@ export interface GroupUsage {
   memory: number;
   /** Live members of the group. */
   processes: number;
+  /** CPU seconds (user + system) the group's live members have used since each started (for counters). */
+  cpuSeconds?: number;
 }
 
 /** What the reconciler needs from a runtime: the seam where tests put a recording fake. It makes

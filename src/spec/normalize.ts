@@ -9,6 +9,7 @@ import type { PathProblem, YamlPath } from './located.js';
 import { label, describeValue } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { stableHash } from './hash.js';
+import { normalizeAlerts, normalizeHooks } from './hooks.js';
 import { templateError } from './template.js';
 import { machineLimits, replicaLimit, type MachineLimits } from './limits.js';
 import { DURATION_HINT, SIGNAL_NAMES, SIZE_HINT, formatDuration, parseDuration, parseSignal, parseSize } from './units.js';
@@ -306,6 +307,11 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
   const stopTimeoutMs = duration(['stop_timeout'], DEFAULTS.stopTimeoutMs);
   const user = typeof raw.user === 'string' || typeof raw.user === 'number' ? String(raw.user) : undefined;
 
+  // ---- on: and alerts: (hooks and alerts; spec/hooks.ts) ----
+  const on = normalizeHooks(raw.on, ['on'], { dir, file: input.file, service: input.name });
+  const alertRules = normalizeAlerts(raw.alerts, ['alerts']);
+  problems.push(...on.problems, ...alertRules.problems);
+
   // Without a valid command (already reported by the schema) there is no spec to build.
   if (problems.length > 0 || command.length === 0) return { problems };
   const spec: ServiceSpec = {
@@ -336,6 +342,8 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     ...(user === undefined ? {} : { user }),
     labels: Object.fromEntries(labels),
     hash: '',
+    ...(on.hooks.length > 0 ? { hooks: on.hooks } : {}),
+    ...(Object.keys(alertRules.alerts).length > 0 ? { alerts: alertRules.alerts } : {}),
   };
   spec.hash = processHash(spec);
   return { spec, problems };

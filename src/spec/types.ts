@@ -4,6 +4,7 @@
 // left unexpanded here and resolved per replica by `expandReplica` (spec/expand.ts).
 
 import type { SpecProblem } from '../errors.js';
+import type { AlertRulesSpec, HookSpec } from './hook-types.js';
 
 export type Condition = 'started' | 'healthy' | 'completed';
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
@@ -81,6 +82,11 @@ export interface ServiceSpec {
   labels: Record<string, string>;
   /** Hash of the process-shaping fields (command, cwd, env, env_file contents, ports, user). */
   hash: string;
+  // ---- hooks and alerts (spec/hooks.ts); present only when written; never restart anything ----
+  /** `on:` — each hook only sees this service's events. */
+  hooks?: HookSpec[];
+  /** `alerts:` — over tend.yaml's alerts and the defaults. */
+  alerts?: AlertRulesSpec;
 }
 
 /** What one replica is launched with, all `${VAR}` resolved. */

@@ -1,0 +1,127 @@
+// `tend history SVC[/N] [--since 1h] [-o json]`: a service's health history — restarts, exits with
+// their codes, probe verdict changes, limits, stale watchdogs, alerts and failed hooks — read from
+// the persisted event history (events.jsonl and its rotated predecessor, events.jsonl.1) in the
+// state directory. It reads the files, not the daemon, so it also works after tend has stopped.
+
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { TendEvent } from '../api/types.js';
+import { TendError } from '../errors.js';
+import { parseDuration, parseOutput, parseTarget, type Cli } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { table } from './format.js';
+import { paint, type Colour, type Term } from './term.js';
+
+export interface HistoryOptions {
+  since?: string;
+  output?: string;
+}
+
+/** The event types that make up a health history, with the word the table shows. */
+export const HISTORY_TYPES: Record<string, { what: string; colour?: Colour }> = {
+  'replica.started': { what: 'started' },
+  'replica.restarting': { what: 'restarted', colour: 'yellow' },
+  'replica.exited': { what: 'exited', colour: 'yellow' },
+  'replica.backoff': { what: 'back-off' },
+  'replica.failed': { what: 'failed', colour: 'red' },
+  'replica.completed': { what: 'completed', colour: 'green' },
+  'replica.ready': { what: 'ready', colour: 'green' },
+  'replica.unready': { what: 'not ready', colour: 'yellow' },
+  'replica.unhealthy': { what: 'unhealthy', colour: 'red' },
+  'replica.limit': { what: 'over limit', colour: 'red' },
+  'replica.stale': { what: 'stale', colour: 'red' },
+  'replica.adopted': { what: 'adopted' },
+  'service.restarting': { what: 'restart asked' },
+  'service.scaled': { what: 'scaled' },
+  'alert.firing': { what: 'ALERT', colour: 'red' },
+  'alert.resolved': { what: 'resolved', colour: 'green' },
+  'hook.failed': { what: 'hook failed', colour: 'red' },
+};
+
+export const DEFAULT_SINCE = '24h';
+
+/** Prints the history of a service (or one replica). */
+export async function historyCommand(cli: Cli, target: string, opts: HistoryOptions): Promise<number> {
+  const output = parseOutput(opts.output);
+  const { service, replica } = parseTarget(target);
+  const since = sinceTime(opts.since ?? DEFAULT_SINCE);
+  const dir = cli.stateDir();
+  const files = [join(dir, 'events.jsonl.1'), join(dir, 'events.jsonl')].filter((f) => existsSync(f));
+  if (files.length === 0) throw new TendError('API_NOT_FOUND', `no event history in ${dir} (events.jsonl is written by a running tend; see --state-dir)`);
+  const events = await readHistory(files, service, replica, since);
+  if (output === 'json') {
+    cli.out.write(JSON.stringify({ service, replica: replica ?? null, since: new Date(since).toISOString(), events }, null, 2) + '\n');
+    return EXIT.OK;
+  }
+  cli.out.write(historyView(cli.out, target, events, opts.since ?? DEFAULT_SINCE));
+  return EXIT.OK;
+}
+
+// `--since 1h` (a duration back from now) or an ISO time.
+function sinceTime(arg: string): number {
+  if (/^\d{4}-\d\d-\d\d/.test(arg)) {
+    const t = Date.parse(arg);
+    if (Number.isNaN(t)) throw new TendError('API_BAD_REQUEST', `expected --since to be a duration such as 1h or an ISO time, got "${arg}"`);
+    return t;
+  }
+  return Date.now() - parseDuration(arg, '--since');
+}
+
+/** The history events of `service` (and `replica`) since `since`, oldest first, from the files in order. */
+export async function readHistory(files: string[], service: string, replica: number | undefined, since: number): Promise<TendEvent[]> {
+  const needle = `"service":${JSON.stringify(service)}`;
+  const out: TendEvent[] = [];
+  for (const file of files) {
+    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      // Most lines are other services': skip them before parsing.
+      if (!line.includes(needle)) continue;
+      let e: TendEvent;
+      try {
+        e = JSON.parse(line) as TendEvent;
+      } catch {
+        continue; // a line cut short by a crash or a full disk
+      }
+      if (e.service !== service || !(e.type in HISTORY_TYPES)) continue;
+      if (replica !== undefined && e.replica !== undefined && e.replica !== replica) continue;
+      const t = Date.parse(e.ts);
+      if (Number.isNaN(t) || t < since) continue;
+      out.push(e);
+    }
+  }
+  return out;
+}
+
+/** The table, and a one-line summary under it. */
+export function historyView(term: Pick<Term, 'color'>, target: string, events: TendEvent[], since: string): string {
+  if (events.length === 0) return `no history for ${target} since ${since}\n`;
+  const rows = events.map((e) => {
+    const kind = HISTORY_TYPES[e.type]!;
+    return [
+      localTime(e.ts),
+      e.replica === undefined ? e.service ?? '' : `${e.service}/${e.replica}`,
+      { text: e.alert ? `${kind.what} ${e.alert}` : kind.what, ...(kind.colour ? { colour: kind.colour } : {}) },
+      detailOf(e),
+    ];
+  });
+  const count = (type: string) => events.filter((e) => e.type === type).length;
+  const nonZero = events.filter((e) => e.type === 'replica.exited' && ((e.exit_code ?? 0) !== 0 || e.signal)).length;
+  const summary = `${count('replica.restarting')} restarts, ${count('replica.exited')} exits (${nonZero} failed), ${count('replica.unhealthy')} unhealthy, ${count('alert.firing')} alerts fired since ${since}`;
+  return table(term, ['TIME', 'REPLICA', 'EVENT', 'DETAIL'], rows) + paint(term, 'dim', summary) + '\n';
+}
+
+function detailOf(e: TendEvent): string {
+  const parts: string[] = [];
+  if (e.exit_code !== undefined && e.exit_code !== null) parts.push(`code ${e.exit_code}`);
+  if (e.signal) parts.push(e.signal);
+  if (e.reason) parts.push(e.reason);
+  return parts.join(', ');
+}
+
+function localTime(ts: string): string {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return ts;
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}

@@ -1,0 +1,56 @@
+// /metrics of a real daemon as Prometheus reads it: promtool accepts it, restarts are a counter
+// that never goes down, replica CPU is exported as seconds, the daemon's CPU counts from its start.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { specDir, waitFor } from '../helpers/index.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { stopDaemonFirst } from '../helpers/daemon-first.js';
+import { promtool } from '../helpers/promtool.js';
+
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** CPU seconds (user + system) of a process from /proc. */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+test('promtool check metrics accepts /metrics; restarts are a counter that survives a spec change; CPU in seconds', async (t) => {
+  const keep = stopDaemonFirst(t);
+  const crashy = 'command: ["sh", "-c", "sleep 0.05; exit 1"]\nbackoff: { initial: 10ms, max: 20ms }\nmax_restarts: 0\n';
+  const { dir, state } = specDir(t, {
+    'crashy.yaml': crashy,
+    'busy.yaml': 'command: ["sh", "-c", "while :; do :; done"]\nstop_timeout: 1s\n',
+  });
+  const d = keep(await startDaemon(t, dir, state));
+  // The first scrape: the daemon's CPU counter already holds what it used to start (tsx, ajv, ...).
+  const before = procCpuSeconds(d.pid);
+  const first = await d.api.metrics();
+  const daemonCpu = value(first, 'tend_process_cpu_seconds_total')!;
+  assert.ok(daemonCpu >= before - 0.05, `tend_process_cpu_seconds_total ${daemonCpu} counts from the process start (/proc says ${before})`);
+
+  const restarts = async () => value(await d.api.metrics(), 'tend_service_restarts_total{service="crashy"}') ?? 0;
+  await waitFor(async () => (await restarts()) >= 3, { what: 'three restarts counted', timeoutMs: 15_000 });
+  const counted = await restarts();
+  // A spec change resets the status' restart count; the counter goes on.
+  writeFileSync(join(dir, 'crashy.yaml'), `${crashy}env: { CHANGED: "1" }\n`);
+  await waitFor(async () => (await d.status()).services.find((s) => s.name === 'crashy')!.restarts < counted, { what: 'status count reset', timeoutMs: 15_000 });
+  assert.ok((await restarts()) >= counted, 'the counter never goes down');
+
+  const text = await waitFor(async () => {
+    const m = await d.api.metrics();
+    return (value(m, 'tend_service_cpu_seconds_total{service="busy"}') ?? 0) > 0.2 ? m : undefined;
+  }, { what: 'busy service CPU seconds', timeoutMs: 15_000 });
+  assert.match(text, /^# TYPE tend_service_cpu_seconds_total counter$/m);
+  assert.match(text, /^# TYPE tend_service_restarts_total counter$/m);
+  const check = promtool(['check', 'metrics'], text);
+  assert.equal(check.status, 0, `promtool check metrics:\n${check.out}`);
+  assert.equal(check.out.trim(), '', 'no lint warnings either');
+});

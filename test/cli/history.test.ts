@@ -1,0 +1,66 @@
+// `tend history`: from the events a real daemon persisted, and across the rotated file.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { specDir, tempDir, waitFor } from '../helpers/index.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { stopDaemonFirst } from '../helpers/daemon-first.js';
+import { runCli } from './run-cli.js';
+import type { TendEvent } from '../../src/api/types.js';
+
+test('history of a crashing service: restarts, exits with their codes, the failure and the alert, as a table and as JSON', async (t) => {
+  const keep = stopDaemonFirst(t);
+  const { root, dir, state } = specDir(t, {
+    'crash.yaml': 'command: ["sh", "-c", "exit 3"]\nbackoff: { initial: 10ms, max: 20ms }\nmax_restarts: 2\nrestart_window: 1m\n',
+    'other.yaml': 'command: ["sleep", "1000"]\n',
+  });
+  const d = keep(await startDaemon(t, dir, state));
+  await waitFor(async () => (await d.status()).alerts?.some((a) => a.alert === 'crash_loop'), { what: 'crash loop alert', timeoutMs: 15_000 });
+
+  const json = await runCli(root, ['--state-dir', state, 'history', 'crash', '-o', 'json']);
+  assert.equal(json.code, 0, json.stderr);
+  const h = JSON.parse(json.stdout) as { service: string; replica: null; events: TendEvent[] };
+  assert.equal(h.service, 'crash');
+  const types = h.events.map((e) => e.type);
+  assert.ok(h.events.every((e) => e.service === 'crash'), 'only this service');
+  assert.equal(types.filter((x) => x === 'replica.restarting').length, 2);
+  const exits = h.events.filter((e) => e.type === 'replica.exited');
+  assert.equal(exits.length, 3);
+  assert.ok(exits.every((e) => e.exit_code === 3));
+  assert.ok(types.includes('replica.failed'));
+  assert.ok(types.includes('alert.firing'));
+  assert.ok(types.indexOf('replica.failed') < types.indexOf('alert.firing'), 'oldest first');
+
+  const table = await runCli(root, ['--state-dir', state, 'history', 'crash/0', '--since', '1h']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^TIME +REPLICA +EVENT +DETAIL/m);
+  assert.match(table.stdout, /crash\/0 +exited +code 3/);
+  assert.match(table.stdout, /crash\/0 +ALERT crash_loop +crash\/0 is failed \(crash loop\)/);
+  assert.match(table.stdout, /2 restarts, 3 exits \(3 failed\), 0 unhealthy, 1 alerts fired since 1h/);
+});
+
+test('history reads the rotated file first, filters by replica and --since, and survives a torn line', async (t) => {
+  const root = tempDir(t);
+  const state = join(root, 'state');
+  mkdirSync(state);
+  const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+  const line = (e: Partial<TendEvent>) => JSON.stringify(e) + '\n';
+  writeFileSync(join(state, 'events.jsonl.1'), line({ ts: at(120), type: 'replica.exited', service: 'web', replica: 0, exit_code: 1 }) + line({ ts: at(50), type: 'replica.exited', service: 'web', replica: 1, exit_code: 2 }));
+  writeFileSync(join(state, 'events.jsonl'), line({ ts: at(40), type: 'replica.unhealthy', service: 'web', replica: 1, reason: 'liveness: timeout' }) + line({ ts: at(30), type: 'replica.exited', service: 'webx', replica: 1, exit_code: 9 }) + line({ ts: at(20), type: 'replica.ready', service: 'web', replica: 0 }) + '{"ts":"' + at(10) + '","type":"replica.exi');
+  const r = await runCli(root, ['--state-dir', state, 'history', 'web/1', '--since', '1h', '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const events = (JSON.parse(r.stdout) as { events: TendEvent[] }).events;
+  assert.deepEqual(events.map((e) => [e.type, e.replica, e.exit_code ?? null]), [['replica.exited', 1, 2], ['replica.unhealthy', 1, null]]);
+
+  const none = await runCli(root, ['--state-dir', state, 'history', 'db']);
+  assert.equal(none.code, 0);
+  assert.equal(none.stdout, 'no history for db since 24h\n');
+  const bad = await runCli(root, ['--state-dir', state, 'history', 'web', '--since', 'yesterday']);
+  assert.equal(bad.code, 5);
+  assert.match(bad.stderr, /--since to be a duration/);
+  const empty = await runCli(root, ['--state-dir', join(root, 'nowhere'), 'history', 'web']);
+  assert.equal(empty.code, 4);
+  assert.match(empty.stderr, /no event history in/);
+});

@@ -1,0 +1,201 @@
+// The hook runner with real processes and real HTTP receivers on 127.0.0.1.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventLog } from '../../src/events.js';
+import type { TendEvent } from '../../src/api/types.js';
+import { HookRunner, matches } from '../../src/hooks/runner.js';
+import { isAlive, processReaper, tempDir, waitFor } from '../helpers/index.js';
+import { commandHook, webhook } from './hooks.js';
+import { failThenOk, never, ok, startReceiver } from './receivers.js';
+
+function setup(t: import('node:test').TestContext, opts: { concurrency?: number; queueSize?: number } = {}) {
+  const events = new EventLog();
+  const seen: TendEvent[] = [];
+  events.subscribe((e) => seen.push(e));
+  const runner = new HookRunner({ events, ...opts, overflowReportMs: 20 });
+  runner.start();
+  t.after(() => runner.stop());
+  const failures = () => seen.filter((e) => e.type === 'hook.failed');
+  return { events, runner, seen, failures };
+}
+
+const crash = { type: 'replica.failed', service: 'web', replica: 2, pid: 4242, exit_code: 3, reason: 'crash loop' };
+
+test('a command hook gets the event as JSON in TEND_EVENT and on stdin, in its cwd', async (t) => {
+  const dir = tempDir(t);
+  const { events, runner, failures } = setup(t);
+  runner.setHooks([commandHook('failed', ['sh', '-c', 'printf "%s" "$TEND_EVENT" > env.json; cat > stdin.json; pwd > cwd.txt'], dir)]);
+  const sent = (events as unknown as LooseEvents).emit(crash);
+  await waitFor(() => runner.stats.succeeded === 1, { what: 'hook ran' });
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8')), sent);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'stdin.json'), 'utf8')), sent);
+  assert.equal(readFileSync(join(dir, 'cwd.txt'), 'utf8').trim(), dir);
+  assert.equal(failures().length, 0);
+});
+
+test('hooks run only on the events they name and for the services they name', async (t) => {
+  const dir = tempDir(t);
+  const { events, runner } = setup(t);
+  runner.setHooks([
+    commandHook('failed', ['sh', '-c', 'echo "$TEND_SERVICE" >> web-failed'], dir, { services: ['web'] }),
+    commandHook('restarted', ['sh', '-c', 'echo "$TEND_SERVICE/$TEND_REPLICA" >> restarted'], dir),
+  ]);
+  (events as unknown as LooseEvents).emit({ type: 'replica.failed', service: 'api', replica: 0 });
+  (events as unknown as LooseEvents).emit({ type: 'replica.exited', service: 'web', replica: 0 });
+  (events as unknown as LooseEvents).emit({ type: 'replica.restarting', service: 'api', replica: 1 });
+  (events as unknown as LooseEvents).emit({ type: 'replica.failed', service: 'web', replica: 0 });
+  await waitFor(() => runner.stats.succeeded === 2, { what: 'two hooks ran' });
+  await runner.idle();
+  assert.equal(readFileSync(join(dir, 'web-failed'), 'utf8'), 'web\n');
+  assert.equal(readFileSync(join(dir, 'restarted'), 'utf8'), 'api/1\n');
+  assert.equal(runner.stats.matched, 2);
+});
+
+test('matches: alert names select that alert only; daemon-wide hooks see events without a service', () => {
+  const h = commandHook('crash_loop', ['true'], '/');
+  assert.equal(matches(h, { ts: '', type: 'alert.firing', service: 'web', alert: 'crash_loop' }), true);
+  assert.equal(matches(h, { ts: '', type: 'alert.resolved', service: 'web', alert: 'crash_loop' }), true);
+  assert.equal(matches(h, { ts: '', type: 'alert.firing', service: 'web', alert: 'cpu_high' }), false);
+  const spec = commandHook('spec.invalid', ['true'], '/');
+  assert.equal(matches(spec, { ts: '', type: 'spec.invalid', reason: 'x' }), true);
+  assert.equal(matches({ ...spec, services: ['web'] }, { ts: '', type: 'spec.invalid', reason: 'x' }), false);
+});
+
+test('a failing command hook is reported as hook.failed with its exit code and the tail of its output', async (t) => {
+  const dir = tempDir(t);
+  const { events, runner, failures } = setup(t);
+  // 5000 lines of output: only the tail is kept.
+  runner.setHooks([commandHook('failed', ['sh', '-c', 'i=0; while [ $i -lt 5000 ]; do echo "line $i"; i=$((i+1)); done; echo oops >&2; exit 7'], dir)]);
+  (events as unknown as LooseEvents).emit(crash);
+  const [f] = await waitFor(() => (failures().length === 1 ? failures() : undefined), { what: 'hook.failed' });
+  assert.equal(f!.exit_code, 7);
+  assert.equal(f!.service, 'web');
+  assert.equal(f!.replica, 2);
+  assert.match(f!.message!, /^hook on replica\.failed: exited with code 7/);
+  assert.match(f!.hook!, /^failed: command sh -c/);
+  assert.match((f!.output as string), /line 4999\noops\n$/);
+  assert.ok((f!.output as string).length <= 2048, `tail is bounded (${(f!.output as string).length} bytes)`);
+  assert.doesNotMatch((f!.output as string), /line 10\n/);
+  assert.equal(runner.stats.failed, 1);
+});
+
+test('a command that does not exist is a reported failure, not a crash', async (t) => {
+  const dir = tempDir(t);
+  const { events, runner, failures } = setup(t);
+  runner.setHooks([commandHook('failed', ['./no-such-hook.sh'], dir)]);
+  (events as unknown as LooseEvents).emit(crash);
+  const [f] = await waitFor(() => (failures().length === 1 ? failures() : undefined), { what: 'hook.failed' });
+  assert.match(f!.message!, /ENOENT|not found/);
+  assert.equal(f!.exit_code, null);
+});
+
+test('a hanging command hook is killed at its timeout with its whole process group', async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  const { events, runner, failures } = setup(t);
+  // The hook forks a grandchild that would outlive it, records both pids, and hangs.
+  runner.setHooks([commandHook('failed', ['sh', '-c', 'sleep 1000 & echo $! > child; echo $$ > self; echo started; wait'], dir, { timeoutMs: 300 })]);
+  (events as unknown as LooseEvents).emit(crash);
+  const pids = await waitFor(() => (existsSync(join(dir, 'child')) && existsSync(join(dir, 'self')) ? [join(dir, 'child'), join(dir, 'self')].map((p) => Number(readFileSync(p, 'utf8'))) : undefined), { what: 'hook started' });
+  for (const p of pids) if (p) reaper.track(p);
+  const [f] = await waitFor(() => (failures().length === 1 ? failures() : undefined), { what: 'hook.failed', timeoutMs: 10_000 });
+  assert.match(f!.message!, /timed out after 300 ms; its process group was killed/);
+  assert.match((f!.output as string), /started/);
+  await waitFor(() => pids.every((p) => !isAlive(p)), { what: 'hook and its grandchild gone' });
+});
+
+test('a webhook posts a Slack-style body with the event, and headers from the environment', async (t) => {
+  const r = await startReceiver(t, ok);
+  const events = new EventLog();
+  const runner = new HookRunner({ events, env: { ...process.env, HOOK_TOKEN: 's3cret', HOOK_URL: r.url } });
+  runner.start();
+  t.after(() => runner.stop());
+  runner.setHooks([webhook('failed', '${HOOK_URL}', { headers: { authorization: 'Bearer ${HOOK_TOKEN}' } })]);
+  const sent = (events as unknown as LooseEvents).emit(crash);
+  await waitFor(() => runner.stats.succeeded === 1, { what: 'webhook sent' });
+  assert.equal(r.received.length, 1);
+  const got = r.received[0]!;
+  assert.equal(got.headers.authorization, 'Bearer s3cret');
+  assert.equal(got.headers['content-type'], 'application/json');
+  assert.deepEqual(got.body, { text: '[tend] web/2: replica.failed (exit code 3) — crash loop', event: sent });
+});
+
+test('a receiver that returns 500 then 200: retried with back-off, and not reported', async (t) => {
+  const r = await startReceiver(t, failThenOk(2));
+  const { events, runner, failures } = setup(t);
+  runner.setHooks([webhook('failed', r.url, { retries: 3 })]);
+  (events as unknown as LooseEvents).emit(crash);
+  await waitFor(() => runner.stats.succeeded === 1, { what: 'webhook delivered' });
+  assert.equal(r.arrivals, 3);
+  assert.equal(failures().length, 0);
+});
+
+test('a receiver that keeps failing: hook.failed after every retry, with the status and body', async (t) => {
+  const r = await startReceiver(t, failThenOk(100));
+  const { events, runner, failures } = setup(t);
+  runner.setHooks([webhook('failed', r.url, { retries: 2 })]);
+  (events as unknown as LooseEvents).emit(crash);
+  const [f] = await waitFor(() => (failures().length === 1 ? failures() : undefined), { what: 'hook.failed' });
+  assert.equal(r.arrivals, 3);
+  assert.match(f!.message!, /HTTP 500 Internal Server Error \(after 3 attempts\)/);
+  assert.equal(f!.output, 'try again');
+});
+
+test('a receiver that never answers: each attempt gives up at the timeout, then hook.failed', async (t) => {
+  const r = await startReceiver(t, never);
+  const { events, runner, failures } = setup(t);
+  runner.setHooks([webhook('failed', r.url, { retries: 1, timeoutMs: 200 })]);
+  (events as unknown as LooseEvents).emit(crash);
+  const [f] = await waitFor(() => (failures().length === 1 ? failures() : undefined), { what: 'hook.failed', timeoutMs: 10_000 });
+  assert.equal(r.arrivals, 2);
+  assert.match(f!.message!, /no answer within 200 ms \(after 2 attempts\)/);
+});
+
+test('a slow receiver holds only its own run: other hooks go on meanwhile', async (t) => {
+  const dir = tempDir(t);
+  const held: import('node:http').ServerResponse[] = [];
+  const r = await startReceiver(t, (_req, _n, res) => held.push(res));
+  const { events, runner, failures } = setup(t, { concurrency: 2 });
+  runner.setHooks([webhook('failed', r.url, { services: ['web'] }), commandHook('failed', ['sh', '-c', 'echo "$TEND_REPLICA" >> ran'], dir, { services: ['api'] })]);
+  (events as unknown as LooseEvents).emit(crash);
+  for (let i = 0; i < 5; i++) (events as unknown as LooseEvents).emit({ ...crash, service: 'api', replica: i });
+  // The webhook is still waiting for its answer while the five commands run in the other slot.
+  await waitFor(() => runner.stats.succeeded === 5, { what: 'commands ran beside the slow webhook', timeoutMs: 30_000 });
+  assert.equal(held.length, 1, 'the webhook has arrived and is unanswered');
+  assert.equal(readFileSync(join(dir, 'ran'), 'utf8'), '0\n1\n2\n3\n4\n');
+  held[0]!.end('ok');
+  await waitFor(() => runner.stats.succeeded === 6, { what: 'the webhook done', timeoutMs: 30_000 });
+  assert.equal(failures().length, 0);
+});
+
+test('a full queue drops runs, counts them and reports them once as hook.failed', async (t) => {
+  const r = await startReceiver(t, never);
+  const { events, runner, failures } = setup(t, { concurrency: 1, queueSize: 3 });
+  runner.setHooks([webhook('failed', r.url, { timeoutMs: 200 })]);
+  for (let i = 0; i < 10; i++) (events as unknown as LooseEvents).emit({ ...crash, replica: i });
+  assert.equal(runner.stats.dropped, 7, 'three queued, seven dropped');
+  const overflow = await waitFor(() => failures().find((e) => e.hook === 'queue'), { what: 'overflow report' });
+  assert.match(overflow.message!, /hook queue full \(3 waiting, 1 running\): dropped 7 hook runs/);
+  await waitFor(() => runner.stats.failed === 3, { what: 'the three queued runs end', timeoutMs: 10_000 });
+  assert.equal(failures().filter((e) => e.hook === 'queue').length, 1);
+});
+
+test('hooks on hook.failed run, but their own failures do not trigger them again', async (t) => {
+  const dir = tempDir(t);
+  const { events, runner, failures } = setup(t);
+  runner.setHooks([
+    commandHook('failed', ['false'], dir),
+    commandHook('hook.failed', ['sh', '-c', 'echo x >> ran; exit 1'], dir),
+  ]);
+  (events as unknown as LooseEvents).emit(crash);
+  await waitFor(() => failures().length === 2, { what: 'both failures reported' });
+  await runner.idle();
+  assert.equal(readFileSync(join(dir, 'ran'), 'utf8'), 'x\n');
+  assert.equal(failures().length, 2);
+});
+
+/** Tests send hand-written events of any shape. */
+type LooseEvents = { emit(e: object): import("../../src/reconcile/events.js").TendEvent };
