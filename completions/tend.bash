@@ -20,12 +20,12 @@ _tend() {
     -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan events completion --state-dir --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan events dashboard completion --state-dir --help --version" -- "$cur"))
     return
   fi
   local opts=""
   case "$verb" in
-    up) opts="-d --detach --wait --timeout --settle --no-adopt --log-level" ;;
+    up) opts="-d --detach --wait --timeout --settle --no-adopt --log-level --http --http-allow-remote" ;;
     down) opts="--timeout" ;;
     status) opts="-o --output -w --watch" ;;
     logs) opts="-f --follow -n --lines" ;;
@@ -34,6 +34,7 @@ _tend() {
     validate) opts="-o --output" ;;
     plan) opts="--exit-code -o --output" ;;
     events) opts="-f --follow -n --lines -o --output" ;;
+    dashboard) opts="--no-open" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then

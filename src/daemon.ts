@@ -13,6 +13,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { startApiServer } from './api/server.js';
+import { startTcpListenerOrLog } from './api/tcp-listener.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
 import { TendError, errorMessage } from './errors.js';
@@ -41,6 +42,8 @@ export interface DaemonOptions {
   detached?: boolean;
   logLevel?: string;
   statsIntervalMs?: number;
+  /** The TCP listener and dashboard (`up --http ADDR`); off when undefined. */
+  http?: { address: string; allowRemote?: boolean };
 }
 
 /** At most one state.json write per this long (each is a JSON dump and two fsyncs). */
@@ -102,6 +105,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid);
   const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
+  // The TCP listener and dashboard (DESIGN §11), only when asked for.
+  const http = opts.http ? await startTcpListenerOrLog({ ...opts.http, stateDir }, control, log) : undefined;
   log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   const progress = startProgress(controller, log, () => changes);
 
@@ -127,6 +132,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   clearInterval(progress);
   clearTimeout(persistTimer);
   await api.close();
+  await http?.close();
   rmSync(statePath, { force: true });
   await events.close();
   releasePidFile(join(stateDir, PID_NAME));

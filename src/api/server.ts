@@ -9,6 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { TendError } from '../errors.js';
 import { errorBodyOf, httpStatusOf } from './errors-http.js';
 import { FileFollower, tailOffset } from './log-follow.js';
+import { scaleService } from './scale.js';
 import type { ControlPlane, TendEvent } from './types.js';
 
 const MAX_BODY = 64 * 1024;
@@ -28,14 +29,8 @@ export interface ApiLogger {
 
 /** Starts the control API on `socketPath` with mode 0600; the caller guarantees no other daemon owns it. */
 export async function startApiServer(socketPath: string, control: ControlPlane, log: ApiLogger): Promise<ApiServer> {
-  // Streams (logs -f, events) never end on their own: they are ended here when the server closes.
-  const streams = new Set<() => void>();
-  const server = createServer((req, res) => {
-    handle(req, res, control, log, streams).catch((err: unknown) => {
-      log.warn({ err, method: req.method, url: req.url }, 'control API request failed');
-      sendError(res, err);
-    });
-  });
+  const api = createApiHandler(control, log);
+  const server = createServer(api.handle);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -65,10 +60,33 @@ export async function startApiServer(socketPath: string, control: ControlPlane, 
   return {
     close: () =>
       new Promise<void>((resolve) => {
-        for (const end of streams) end();
+        api.endStreams();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+export interface ApiHandler {
+  /** Serves one request of the control API (any listener: the Unix socket, the TCP listener). */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Ends every open stream (logs -f, events): they never end on their own. */
+  endStreams(): void;
+}
+
+/** The transport-free router: what every listener serves once it has admitted a request. */
+export function createApiHandler(control: ControlPlane, log: ApiLogger): ApiHandler {
+  const streams = new Set<() => void>();
+  return {
+    handle(req, res) {
+      handle(req, res, control, log, streams).catch((err: unknown) => {
+        log.warn({ err, method: req.method, url: req.url }, 'control API request failed');
+        sendError(res, err);
+      });
+    },
+    endStreams() {
+      for (const end of streams) end();
+    },
   };
 }
 
@@ -97,6 +115,8 @@ async function handle(
     case 'POST /v1/services/:name/resume':
     case 'POST /v1/services/:name/kill':
       return replicaAction(req, res, control, serviceName(segments[2]), segments[3] as ReplicaAction);
+    case 'POST /v1/services/:name/scale':
+      return sendJson(res, 200, await scaleService(control, serviceName(segments[2]), await readJson(req)));
     case 'POST /v1/plan': {
       const body = await readJson(req);
       const dir = (body as { dir?: unknown }).dir;

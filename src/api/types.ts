@@ -40,6 +40,9 @@ export interface ServiceStatus {
   started_at: string | null;
   hash: string;
   oneshot: boolean;
+  /** What it waits for before starting, by condition (the dashboard draws the graph from it). */
+  depends_on?: { service: string; condition: string }[];
+  labels?: Record<string, string>;
   replicas: ReplicaStatus[];
 }
 

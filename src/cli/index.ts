@@ -50,6 +50,8 @@ ${EXIT_CODES_HELP}`,
     .option('--settle <duration>', 'quiet period after a file change before reading the directory')
     .option('--no-adopt', 'stop replicas left running by an earlier daemon instead of adopting them')
     .option('--log-level <level>', 'daemon log level: debug, info, warn, error')
+    .option('--http <host:port>', 'also serve the control API and the dashboard over TCP (bearer token; see tend dashboard)')
+    .option('--http-allow-remote', 'with --http: allow a non-loopback address (anyone who reaches it may try the token)')
     .addOption(new Option('--detached-child').hideHelp())
     .addHelpText(
       'after',
@@ -57,7 +59,8 @@ ${EXIT_CODES_HELP}`,
 Examples:
   tend up                          run in this terminal until Ctrl-C (which stops every service)
   tend up -d --wait --timeout 2m   start detached; exit 0 once converged, 1 on failure or timeout
-  tend up releases/current -d      supervise another directory (a symlink is followed on every pass)`,
+  tend up releases/current -d      supervise another directory (a symlink is followed on every pass)
+  tend up -d --http 127.0.0.1:7070 with the dashboard; \`tend dashboard\` opens it`,
     )
     .action((dir: string, opts) => run(async () => (await import('./up.js')).upCommand(cli, dir, opts)));
 
@@ -154,6 +157,22 @@ Examples:
     .option('-o, --output <format>', 'json (one event per line) or table')
     .addHelpText('after', '\nExamples:\n  tend events -n 20\n  tend events -f -o json | jq -c \'select(.type == "replica.failed")\'')
     .action((opts) => run(async () => (await import('./events.js')).eventsCommand(cli, opts)));
+
+  program
+    .command('dashboard')
+    .description('print the URL of the web dashboard (with its token) and open it in a browser when one is available')
+    .option('--no-open', 'only print the URL')
+    .addHelpText(
+      'after',
+      `
+The daemon must run with --http. The token travels in the URL's fragment (#token=...), which a
+browser never sends to a server; the page keeps it for the tab and removes it from the address bar.
+
+Examples:
+  tend up -d --http 127.0.0.1:7070 && tend dashboard
+  tend dashboard --no-open         print the URL (for a browser on another machine via ssh -L)`,
+    )
+    .action((opts: { open: boolean }) => run(async () => (await import('./dashboard.js')).dashboardCommand(cli, opts)));
 
   program
     .command('completion')

@@ -83,6 +83,8 @@ function serviceStatus(
     started_at: startedAt.length > 0 ? new Date(Math.min(...startedAt)).toISOString() : null,
     hash: spec?.hash ?? insts[0]?.spec.hash ?? '',
     oneshot: spec?.oneshot ?? false,
+    depends_on: Object.entries(spec?.dependsOn ?? {}).map(([service, condition]) => ({ service, condition })),
+    labels: spec?.labels ?? {},
     replicas,
   };
 }
