@@ -265,7 +265,7 @@ function makeControlPlane(
         .sort((a, b) => a - b)
         .map((n) => ({ service, index: n, path: logPath(join(stateDir, 'logs'), service, n) }));
     },
-    recentEvents: (limit) => events.recent(limit),
+    recentEvents: (limit, since) => events.history(limit, since),
     subscribe: (listener) => events.subscribe(listener),
     metrics: () => metrics.render(status()),
   };

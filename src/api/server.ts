@@ -17,6 +17,8 @@ const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const FOLLOW_POLL_MS = 100;
 const SSE_HEARTBEAT_MS = 15_000;
 const DEFAULT_EVENT_HISTORY = 1000;
+/** An SSE client this far behind (bytes the daemon holds for it) is disconnected; it resumes by id. */
+export const SSE_MAX_BACKLOG_BYTES = 256 * 1024;
 type ReplicaAction = 'restart' | 'pause' | 'resume' | 'kill';
 
 export interface ApiServer {
@@ -139,7 +141,7 @@ async function handle(
     case 'GET /v1/logs/:name':
       return streamLogs(res, url, control, serviceName(segments[2]), streams);
     case 'GET /v1/events':
-      return streamEvents(res, url, control, streams);
+      return streamEvents(req, res, url, control, streams);
     case 'GET /metrics': {
       const text = await control.metrics();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
@@ -371,34 +373,104 @@ async function streamLogs(
 }
 
 // GET /v1/events: server-sent events (history, then live), or with follow=0 the history as JSON lines.
-function streamEvents(res: ServerResponse, url: URL, control: ControlPlane, streams: Set<() => void>): void {
-  const limit = queryInt(url, 'tail') ?? DEFAULT_EVENT_HISTORY;
+// Every event carries its id (`id:` in SSE); a client resumes after the last one it saw with the
+// `Last-Event-ID` header (EventSource does this itself) or `?since=ID`, and gets no gap and no
+// duplicate. A client that falls behind by more than SSE_MAX_BACKLOG_BYTES is disconnected: the
+// daemon's memory does not grow with a reader that stopped reading, and the client can resume.
+async function streamEvents(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  control: ControlPlane,
+  streams: Set<() => void>,
+): Promise<void> {
+  const since = sinceOf(req, url);
+  const tail = queryInt(url, 'tail');
   const follow = queryFlag(url, 'follow', true);
-  const history = control.recentEvents(limit);
+  // Resuming wants everything after the id (the files bound it); a fresh client the last 1000.
+  const limit = tail ?? (since === undefined ? DEFAULT_EVENT_HISTORY : Number.POSITIVE_INFINITY);
   if (!follow) {
+    const history = await control.recentEvents(limit, since);
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     res.end(history.map((e) => JSON.stringify(e) + '\n').join(''));
     return;
   }
+
+  // Subscribe before reading the history, so nothing emitted meanwhile is missed; what is queued
+  // here is sent after the history, skipping ids the history already had.
+  let queue: TendEvent[] | undefined = [];
+  let queued = 0;
+  let stopped = false;
+  let lastSent = since ?? 0;
+  const frame = (e: TendEvent) => `${e.id === undefined ? '' : `id: ${e.id}\n`}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+  const live = (e: TendEvent) => {
+    if (stopped) return;
+    if (queue) {
+      queue.push(e);
+      queued += Buffer.byteLength(frame(e));
+      if (queued > SSE_MAX_BACKLOG_BYTES) drop();
+      return;
+    }
+    if (res.writableLength > SSE_MAX_BACKLOG_BYTES) return drop();
+    res.write(frame(e));
+    if (e.id !== undefined) lastSent = e.id;
+  };
+  const unsubscribe = control.subscribe(live);
+  let heartbeat: NodeJS.Timeout | undefined;
+  const stop = () => {
+    stopped = true;
+    unsubscribe();
+    clearInterval(heartbeat);
+    streams.delete(stop);
+    if (!res.writableEnded) res.end();
+  };
+  // Too far behind: cut the connection (not a clean end, so the client knows to resume).
+  const drop = () => {
+    stop();
+    res.destroy();
+  };
+  streams.add(stop);
+  res.on('close', stop);
+
+  let history: TendEvent[];
+  try {
+    history = await control.recentEvents(limit, since);
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  if (stopped) return;
   res.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-store',
     connection: 'keep-alive',
   });
   res.flushHeaders();
-  const send = (e: TendEvent) => {
-    if (!res.writableEnded) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-  };
-  for (const e of history) send(e);
-  // recentEvents and subscribe run in the same tick, so no event falls between them.
-  const unsubscribe = control.subscribe(send);
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-  const stop = () => {
-    unsubscribe();
-    clearInterval(heartbeat);
-    streams.delete(stop);
-    if (!res.writableEnded) res.end();
-  };
-  streams.add(stop);
-  res.on('close', stop);
+  // The history is written at the client's pace (a resume may be megabytes).
+  for (const e of history) {
+    if (stopped) return;
+    await writeAll(res, frame(e));
+    if (e.id !== undefined) lastSent = Math.max(lastSent, e.id);
+  }
+  if (stopped) return;
+  const pending = queue;
+  queue = undefined;
+  for (const e of pending) if (e.id === undefined || e.id > lastSent) live(e);
+  heartbeat = setInterval(() => {
+    if (res.writableLength > SSE_MAX_BACKLOG_BYTES) drop();
+    else res.write(': keep-alive\n\n');
+  }, SSE_HEARTBEAT_MS);
+}
+
+/** The id to resume after: the `Last-Event-ID` header (SSE reconnects), else `?since=`. */
+function sinceOf(req: IncomingMessage, url: URL): number | undefined {
+  const header = req.headers['last-event-id'];
+  if (typeof header === 'string' && header.trim() !== '') {
+    const n = Number(header.trim());
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new TendError('API_BAD_REQUEST', `expected the Last-Event-ID header to be an event id (an integer >= 0), got ${JSON.stringify(header)}`);
+    }
+    return n;
+  }
+  return queryInt(url, 'since');
 }

@@ -80,6 +80,9 @@ export interface PlanReport {
 
 /** An event (DESIGN §7). Fields that do not apply are omitted. */
 export interface TendEvent {
+  /** Monotonic across daemon restarts (SSE `id:`, `Last-Event-ID`, `?since=`); absent only on lines
+   *  written by a tend before event ids. */
+  id?: number;
   ts: string;
   type: string;
   service?: string;
@@ -109,8 +112,10 @@ export interface ControlPlane {
   shutdown(): Promise<void>;
   /** Log files of a service's replicas (all indexes, or one). */
   logFiles(service: string, index?: number): { service: string; index: number; path: string }[];
-  /** Past events (newest last) and a live subscription; the returned function unsubscribes. */
-  recentEvents(limit: number): TendEvent[];
+  /** Past events (oldest first): at most the last `limit` of those with an id above `since` (all
+   *  when undefined), served from events.jsonl when memory does not reach back far enough; and a
+   *  live subscription, whose returned function unsubscribes. */
+  recentEvents(limit: number, since?: number): TendEvent[] | Promise<TendEvent[]>;
   subscribe(listener: (event: TendEvent) => void): () => void;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;

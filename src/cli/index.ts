@@ -153,9 +153,10 @@ Examples:
     .command('events')
     .description('the event history, or with -f the live stream')
     .option('-f, --follow', 'keep printing events as they happen')
-    .option('-n, --lines <count>', 'how many past events (default 1000)')
+    .option('-n, --lines <count>', 'how many past events (default 1000; 0: none, only live ones with -f)')
+    .option('--since <id>', 'only events after this event id (every event has one; ids continue across restarts)')
     .option('-o, --output <format>', 'json (one event per line) or table')
-    .addHelpText('after', '\nExamples:\n  tend events -n 20\n  tend events -f -o json | jq -c \'select(.type == "replica.failed")\'')
+    .addHelpText('after', '\nExamples:\n  tend events -n 20\n  tend events --since 1200 -o json\n  tend events -f -o json | jq -c \'select(.type == "replica.failed")\'')
     .action((opts) => run(async () => (await import('./events.js')).eventsCommand(cli, opts)));
 
   program
