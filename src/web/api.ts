@@ -101,7 +101,7 @@ export class Api {
             } catch {
               continue;
             }
-            handlers.onEvent(m.id === undefined ? e : { ...e, id: m.id });
+            handlers.onEvent(e);
           }
         }
       } catch (err) {

@@ -17,8 +17,8 @@ export interface Alert {
 
 export type Status = Omit<StatusReport, 'services'> & { services: Service[]; alerts?: Alert[] };
 
-/** An event with the id of the SSE message that carried it, when the daemon sends ids. */
-export type PageEvent = TendEvent & { id?: string };
+/** An event; `id` is monotonic across daemon restarts (absent from a tend before event ids). */
+export type PageEvent = TendEvent;
 
 export interface ScaleResult {
   service: string;
