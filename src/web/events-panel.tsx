@@ -18,6 +18,9 @@ export function EventsPanel(props: { events: PageEvent[]; live: boolean }) {
           {props.live ? 'live' : 'reconnecting'}
         </span>
         <input type="search" placeholder="filter events" aria-label="filter events" value={query} onInput={(e) => setQuery((e.target as HTMLInputElement).value)} />
+        <span class="muted" data-testid="event-count">
+          {q ? `${shown.length} of ${list.length}` : list.length} events
+        </span>
       </div>
       <VirtualList
         count={shown.length}

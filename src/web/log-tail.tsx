@@ -88,7 +88,7 @@ export function LogTail(props: { api: Api; service: string; replica?: number }) 
           {paused ? `paused${held ? ` (${held} new)` : ''}` : state}
         </span>
         <button type="button" onClick={togglePause} aria-pressed={paused}>
-          {paused ? 'Resume' : 'Pause'}
+          {paused ? 'Resume tail' : 'Pause tail'}
         </button>
         <input type="search" placeholder="search the log" aria-label="search the log" value={query} onInput={(e) => setQuery((e.target as HTMLInputElement).value)} />
         {q && <span class="muted">{shown.length} matching</span>}

@@ -21,6 +21,18 @@ function App() {
   const [token, setToken] = useState<string | null>(() => adoptTokenFromUrl());
   const [denied, setDenied] = useState(false);
   const api = useMemo(() => (token ? new Api(token, () => setDenied(true)) : undefined), [token]);
+  // A URL from `tend dashboard` pasted into a tab already on the page only changes the fragment.
+  useEffect(() => {
+    const onHash = () => {
+      const next = adoptTokenFromUrl();
+      if (next && next !== token) {
+        setDenied(false);
+        setToken(next);
+      }
+    };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, [token]);
   if (!api || denied) {
     return (
       <Login
