@@ -6,9 +6,9 @@ import { layoutGraph } from './graph-layout.js';
 import { stateClass } from './format.js';
 import type { Service } from './types.js';
 
-const W = 150;
+const W = 130;
 const H = 34;
-const GX = 90;
+const GX = 70;
 const GY = 22;
 
 export function DependencyGraph(props: { services: Service[]; onSelect(name: string): void }) {
