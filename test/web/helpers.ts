@@ -2,7 +2,7 @@
 // stop and start it again), and Chromium driven by playwright-core with a fresh profile.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -72,6 +72,9 @@ export async function startHttpDaemon(t: TestContext, dir: string, stateDir: str
 
 /** Chromium with a fresh profile; closed after the test, pass or fail. */
 export async function openBrowser(t: TestContext, viewport = { width: 1400, height: 900 }): Promise<{ context: BrowserContext; page: Page }> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium, as .ci/run does) or set TEND_CHROMIUM`);
+  }
   const profile = mkdtempSync(join(tmpdir(), 'tend-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
