@@ -10,7 +10,30 @@ const MAX_LINES = 5000;
 const TAIL = 200;
 const ROW = 18;
 
-export function LogTail(props: { api: Api; service: string; replica?: number }) {
+/** Following every replica of a large service costs the daemon a poll of each file ten times a
+ *  second: past this many, the tail of the whole service starts when asked. */
+export const AUTO_FOLLOW_MAX = 50;
+
+export function LogTail(props: { api: Api; service: string; replica?: number; replicas: number }) {
+  const who = props.replica === undefined ? props.service : `${props.service}/${props.replica}`;
+  const [asked, setAsked] = useState<string>();
+  if (props.replica === undefined && props.replicas > AUTO_FOLLOW_MAX && asked !== who) {
+    return (
+      <section class="logs" aria-label={`logs of ${who}`}>
+        <div class="toolbar">
+          <h3>Logs: {who}</h3>
+          <button type="button" onClick={() => setAsked(who)}>
+            Follow all {props.replicas} replicas
+          </button>
+          <span class="muted">or pick one replica's logs above</span>
+        </div>
+      </section>
+    );
+  }
+  return <Tail {...props} />;
+}
+
+function Tail(props: { api: Api; service: string; replica?: number }) {
   const [lines, setLines] = useState<string[]>([]);
   const [paused, setPaused] = useState(false);
   const [held, setHeld] = useState(0);

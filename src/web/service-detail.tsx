@@ -114,7 +114,7 @@ export function ServiceDetail(props: { api: Api; service: Service; now: number; 
           </button>
         </p>
       )}
-      <LogTail api={props.api} service={s.name} {...(logReplica === undefined ? {} : { replica: logReplica })} />
+      <LogTail api={props.api} service={s.name} replicas={s.replicas.length} {...(logReplica === undefined ? {} : { replica: logReplica })} />
     </section>
   );
 }

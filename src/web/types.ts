@@ -15,7 +15,7 @@ export interface Alert {
   [key: string]: unknown;
 }
 
-export type Status = Omit<StatusReport, 'services'> & { services: Service[]; alerts?: Alert[] };
+export type Status = Omit<StatusReport, 'services' | 'alerts'> & { services: Service[]; alerts?: Alert[] };
 
 /** An event; `id` is monotonic across daemon restarts (absent from a tend before event ids). */
 export type PageEvent = TendEvent;

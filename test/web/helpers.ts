@@ -55,7 +55,7 @@ export async function startHttpDaemon(t: TestContext, dir: string, stateDir: str
       const i = JSON.parse(readFileSync(join(stateDir, HTTP_INFO_NAME), 'utf8')) as { url: string; pid: number };
       return i.pid === s.pid ? i : undefined;
     },
-    { what: 'the daemon and its HTTP listener', timeoutMs: 20_000, intervalMs: 50 },
+    { what: 'the daemon and its HTTP listener', timeoutMs: 60_000, intervalMs: 50 },
   );
   const token = readFileSync(join(stateDir, TOKEN_NAME), 'utf8').trim();
   return {
