@@ -34,7 +34,9 @@ export async function startApiServer(socketPath: string, control: ControlPlane, 
   const streams = new Set<() => void>();
   const server = createServer((req, res) => {
     handle(req, res, control, log, streams).catch((err: unknown) => {
-      log.warn({ err, method: req.method, url: req.url }, 'control API request failed');
+      // A client's mistake (4xx) is the client's to read, not a line in the daemon's log that any
+      // client could flood; a failure of ours (5xx) is logged.
+      if (httpStatusOf(errorBodyOf(err).error.code) >= 500) log.warn({ err, method: req.method, url: req.url }, 'control API request failed');
       sendError(res, err);
     });
   });
@@ -81,7 +83,7 @@ async function handle(
   log: ApiLogger,
   streams: Set<() => void>,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://tend');
+  const url = requestUrl(req.url);
   const segments = url.pathname
     .split('/')
     .filter((s) => s !== '')
@@ -157,6 +159,18 @@ const ROUTES = [
   'GET /v1/events',
   'GET /metrics',
 ];
+
+/** The request target as a URL; only origin-form (`/path?query`) is served. `new URL('//x', base)`
+ *  reads `//x` as a host, and `*` or an absolute URL is no path of ours: each is a 400, not a 500. */
+function requestUrl(target: string | undefined): URL {
+  const raw = target ?? '/';
+  if (!raw.startsWith('/')) throw new TendError('API_BAD_REQUEST', `expected a request path starting with "/", got ${JSON.stringify(raw.slice(0, 80))}`);
+  try {
+    return new URL(`http://tend${raw}`);
+  } catch {
+    throw new TendError('API_BAD_REQUEST', `malformed request path ${JSON.stringify(raw.slice(0, 80))}`);
+  }
+}
 
 // Segments after /v1/services/ and /v1/logs/ are service names, whatever they contain.
 function isParam(segments: string[], i: number): boolean {

@@ -233,6 +233,9 @@ test('bad requests get a 4xx JSON error and the server keeps serving', async (t)
     ['GET', '/v1/nothing', undefined, 404, 'API_NOT_FOUND', /no route GET \/v1\/nothing/],
     ['GET', '/v1/shutdown', undefined, 405, 'API_METHOD_NOT_ALLOWED', /GET is not allowed on \/v1\/shutdown; use POST/],
     ['DELETE', '/v1/nothing', undefined, 404, 'API_NOT_FOUND', /no route DELETE/],
+    // Found by the fuzzer: `new URL('//', base)` threw, a 500.
+    ['GET', '//', undefined, 404, 'API_NOT_FOUND', /no route GET \/\//],
+    ['OPTIONS', '*', undefined, 400, 'API_BAD_REQUEST', /starting with "\/", got "\*"/],
     ['POST', '/v1/plan', '{"dir":"relative/dir"}', 400, 'API_BAD_REQUEST', /absolute path/],
     ['POST', '/v1/plan', Buffer.alloc(65 * 1024, 0x20), 413, 'API_BODY_TOO_LARGE', /over 65536 bytes/],
     ['GET', '/v1/logs/web?tail=many', undefined, 400, 'API_BAD_REQUEST', /"tail" to be an integer/],
