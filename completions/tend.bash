@@ -9,7 +9,7 @@ _tend() {
   verb=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      --state-dir) ((i++)) ;;
+      --state-dir|--client-timeout) ((i++)) ;;
       -*) ;;
       *) verb="${COMP_WORDS[i]}"; break ;;
     esac
@@ -20,7 +20,7 @@ _tend() {
     -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan events dashboard completion --state-dir --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill validate plan events dashboard completion --state-dir --client-timeout --help --version" -- "$cur"))
     return
   fi
   local opts=""
@@ -33,7 +33,7 @@ _tend() {
     kill) opts="-s --signal" ;;
     validate) opts="-o --output" ;;
     plan) opts="--exit-code -o --output" ;;
-    events) opts="-f --follow -n --lines -o --output" ;;
+    events) opts="-f --follow -n --lines --since -o --output" ;;
     dashboard) opts="--no-open" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac

@@ -11,7 +11,9 @@
 
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { isatty } from 'node:tty';
+import { createDaemonLogger } from './log/daemon-log.js';
 import { startApiServer } from './api/server.js';
 import { startTcpListenerOrLog } from './api/tcp-listener.js';
 import { TendMetrics } from './api/metrics.js';
@@ -302,12 +304,8 @@ function startProgress(controller: Controller, log: Logger, changes: () => numbe
 
 async function makeLogger(opts: DaemonOptions): Promise<Logger> {
   const level = opts.logLevel ?? process.env.TEND_LOG_LEVEL ?? 'info';
-  if (!opts.detached && process.stdout.isTTY) {
-    // Loaded only for a person at a terminal; detached or piped, the log is JSON lines.
-    const { default: pretty } = await import('pino-pretty');
-    return pino({ level }, pretty({ colorize: !process.env.NO_COLOR, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
-  }
-  return pino({ level, base: { pid: process.pid } });
+  // A full disk under the log drops and counts lines instead of stopping supervision (log/daemon-log.ts).
+  return createDaemonLogger({ level, pretty: !opts.detached && isatty(1) });
 }
 
 function logEvent(log: Logger, e: TendEvent): void {

@@ -5,7 +5,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
-import { constants as osConstants } from 'node:os';
+import { parseSignal } from '../util/signals.js';
 import { TendError } from '../errors.js';
 import { errorBodyOf, httpStatusOf } from './errors-http.js';
 import { FileFollower, tailOffset } from './log-follow.js';
@@ -82,7 +82,9 @@ export function createApiHandler(control: ControlPlane, log: ApiLogger): ApiHand
   return {
     handle(req, res) {
       handle(req, res, control, log, streams).catch((err: unknown) => {
-        log.warn({ err, method: req.method, url: req.url }, 'control API request failed');
+        // A client's mistake (4xx) is the client's to read, not a line in the daemon's log that any
+        // client could flood; a failure of ours (5xx) is logged.
+        if (httpStatusOf(errorBodyOf(err).error.code) >= 500) log.warn({ err, method: req.method, url: req.url }, 'control API request failed');
         sendError(res, err);
       });
     },
@@ -99,7 +101,7 @@ async function handle(
   log: ApiLogger,
   streams: Set<() => void>,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://tend');
+  const url = requestUrl(req.url);
   const segments = url.pathname
     .split('/')
     .filter((s) => s !== '')
@@ -148,8 +150,45 @@ async function handle(
       res.end(text);
       return;
     }
-    default:
+    default: {
+      // A known path with another method: 405 and the methods it takes (RFC 9110 §15.5.6).
+      const path = route.slice(route.indexOf(' ') + 1);
+      const allowed = ROUTES.filter((r) => r.slice(r.indexOf(' ') + 1) === path).map((r) => r.slice(0, r.indexOf(' ')));
+      if (allowed.length > 0) {
+        throw new TendError('API_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; use ${allowed.join(' or ')}`, {
+          allow: allowed.join(', '),
+        });
+      }
       throw new TendError('API_NOT_FOUND', `no route ${method} ${url.pathname}`);
+    }
+  }
+}
+
+/** Every route `handle` answers, for the Allow header of a 405. */
+const ROUTES = [
+  'GET /v1/status',
+  'GET /v1/services/:name',
+  'POST /v1/services/:name/restart',
+  'POST /v1/services/:name/pause',
+  'POST /v1/services/:name/resume',
+  'POST /v1/services/:name/kill',
+  'POST /v1/plan',
+  'POST /v1/reload',
+  'POST /v1/shutdown',
+  'GET /v1/logs/:name',
+  'GET /v1/events',
+  'GET /metrics',
+];
+
+/** The request target as a URL; only origin-form (`/path?query`) is served. `new URL('//x', base)`
+ *  reads `//x` as a host, and `*` or an absolute URL is no path of ours: each is a 400, not a 500. */
+function requestUrl(target: string | undefined): URL {
+  const raw = target ?? '/';
+  if (!raw.startsWith('/')) throw new TendError('API_BAD_REQUEST', `expected a request path starting with "/", got ${JSON.stringify(raw.slice(0, 80))}`);
+  try {
+    return new URL(`http://tend${raw}`);
+  } catch {
+    throw new TendError('API_BAD_REQUEST', `malformed request path ${JSON.stringify(raw.slice(0, 80))}`);
   }
 }
 
@@ -209,10 +248,11 @@ async function replicaAction(
   sendJson(res, 200, { ok: true, service: name, replica: index ?? null, action });
 }
 
-/** A signal name as Node knows it (`SIGHUP`); a number or an unknown name is rejected. */
+/** A signal as the CLI and the spec take it: `HUP`, `SIGHUP` or `1` (a number or digits). */
 function signalOf(value: unknown): NodeJS.Signals {
-  if (typeof value === 'string' && Object.hasOwn(osConstants.signals, value)) return value as NodeJS.Signals;
-  throw new TendError('API_BAD_REQUEST', `expected "signal" to be a signal name such as "SIGHUP", got ${JSON.stringify(value)}`);
+  const signal = parseSignal(value);
+  if (signal) return signal;
+  throw new TendError('API_BAD_REQUEST', `expected "signal" to be a signal such as "SIGHUP", "HUP" or 1, got ${JSON.stringify(value)}`);
 }
 
 /** Reads a JSON object body of at most 64 KiB; an empty body is `{}`. */
@@ -247,7 +287,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 function tooLarge(): TendError {
-  return new TendError('API_BAD_REQUEST', `request body over ${MAX_BODY} bytes`, { status: 413 });
+  return new TendError('API_BODY_TOO_LARGE', `request body over ${MAX_BODY} bytes`);
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -261,11 +301,10 @@ function sendError(res: ServerResponse, err: unknown): void {
     res.destroy();
     return;
   }
-  // A body over the limit is the one bad request with its own status (413), as in fastify.
-  const override = err instanceof TendError ? err.details['status'] : undefined;
   const body = errorBodyOf(err);
-  const status = typeof override === 'number' ? override : httpStatusOf(body.error.code);
-  sendJson(res, status, body);
+  const allow = err instanceof TendError ? err.details['allow'] : undefined;
+  if (typeof allow === 'string') res.setHeader('allow', allow);
+  sendJson(res, httpStatusOf(body.error.code), body);
 }
 
 function queryInt(url: URL, key: string): number | undefined {

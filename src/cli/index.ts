@@ -8,7 +8,7 @@ import { TendError } from '../errors.js';
 import { makeCli, type Cli } from './context.js';
 import type { ReplicaVerb } from './control.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
-import { paint, termOf } from './term.js';
+import { flushed, paint, termOf } from './term.js';
 
 // Each verb's module is loaded when it runs: `tend status` need not load the YAML loader, ajv or
 // the daemon (measured: the eager graph made `tend --version` take ~200 ms).
@@ -25,6 +25,10 @@ function buildProgram(cli: Cli, run: (action: () => Promise<number> | number) =>
     .description('A declarative process supervisor: keeps running processes equal to services.d/*.yaml.')
     .version(version)
     .option('--state-dir <dir>', 'state directory: socket, pid file, logs (env TEND_STATE_DIR)', process.env['TEND_STATE_DIR'] ?? '.tend')
+    .option(
+      '--client-timeout <duration>',
+      'how long to wait for the daemon to answer a request, e.g. 5s; 0s waits for ever; streams (-f) only until connected (env TEND_CLIENT_TIMEOUT, default 30s)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText(
@@ -37,6 +41,7 @@ Examples:
   tend scale web=3             set replicas: 3 in web's file; the daemon converges
   tend plan --exit-code        what applying ./services.d would change (exit 2 if anything)
   tend down                    stop everything, then the daemon
+  tend --client-timeout 5s status   give up (exit 3) if the daemon does not answer within 5 s
 ${EXIT_CODES_HELP}`,
     );
 
@@ -211,7 +216,12 @@ function report(cli: Cli, err: unknown): number {
 
 async function main(): Promise<number> {
   let program: Command | undefined;
-  const cli = makeCli(termOf(process.stdout), termOf(process.stderr), () => program?.opts<{ stateDir?: string }>().stateDir);
+  const cli = makeCli(
+    termOf(process.stdout),
+    termOf(process.stderr),
+    () => program?.opts<{ stateDir?: string }>().stateDir,
+    () => program?.opts<{ clientTimeout?: string }>().clientTimeout,
+  );
   let code: number = EXIT.OK;
   program = buildProgram(cli, async (action) => {
     code = await action();
@@ -229,10 +239,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(EXIT.OK);
 });
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`tend: internal error: ${String(err)}\n`);
-    process.exit(EXIT.INTERNAL);
-  },
-);
+// Exit only once stdout and stderr have been handed to the OS: process.exit drops whatever a pipe
+// has not taken yet (a slow `| less`, `| wc -c` got the first 64 KiB of `status -o json`).
+async function exit(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+main().then(exit, (err: unknown) => {
+  process.stderr.write(`tend: internal error: ${String(err)}\n`);
+  return exit(EXIT.INTERNAL);
+});
