@@ -9,7 +9,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TOKEN_NAME } from '../../src/api/http-token.js';
-import { fixture, NODE, specDir, waitFor } from '../helpers/index.js';
+import { markedGroups } from '../helpers/daemon.js';
+import { fixture, NODE, processReaper, specDir, waitFor } from '../helpers/index.js';
 import { CLI, startHttpDaemon } from './helpers.js';
 
 const WEB = `# the web tier\ncommand: ${JSON.stringify(fixture('forever.mjs'))}\nreplicas: 1 # scaled by hand\nlabels: { team: web }\n`;
@@ -149,4 +150,23 @@ test('tend dashboard prints the URL with the token in its fragment, and says so 
   await d.stop();
   const gone = spawnSync(NODE, [CLI, '--state-dir', state, 'dashboard', '--no-open'], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(gone.status, 3, gone.stderr);
+});
+
+test('up -d passes --http to the detached daemon; down closes the listener', async (t) => {
+  const { dir, state } = specDir(t, { 'web.yaml': WEB });
+  const reaper = processReaper(t);
+  const up = spawnSync(NODE, [CLI, '--state-dir', state, 'up', dir, '-d', '--wait', '--http', '127.0.0.1:0'], { encoding: 'utf8', timeout: 60_000 });
+  t.after(() => {
+    for (const g of markedGroups(state)) reaper.track(g, true); // killed by the reaper, whatever happened
+  });
+  assert.equal(up.status, 0, up.stderr);
+  const pid = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split(/\s/)[0]);
+  reaper.track(pid);
+  const url = spawnSync(NODE, [CLI, '--state-dir', state, 'dashboard', '--no-open'], { encoding: 'utf8', timeout: 20_000 }).stdout.trim();
+  const [base, fragment] = url.split('#token=');
+  const res = await fetch(new URL('/v1/status', base), { headers: { authorization: `Bearer ${fragment}` } });
+  assert.equal(res.status, 200);
+  const down = spawnSync(NODE, [CLI, '--state-dir', state, 'down'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(down.status, 0, down.stderr);
+  await assert.rejects(fetch(new URL('/v1/status', base)));
 });
