@@ -33,7 +33,7 @@ const control = {
   shutdown: none,
   logFiles: none,
   recentEvents: (limit: number, since?: number) => (store.history ? store.history(limit, since) : store.recent(limit)),
-  subscribe: (l: (e: never) => void) => events.subscribe(l),
+  subscribe: (l: Parameters<ControlPlane['subscribe']>[0]) => events.subscribe(l),
   metrics: async () => '',
 } as unknown as ControlPlane;
 const server = await startApiServer(socket, control, { warn: () => {} });
