@@ -441,7 +441,6 @@ async function streamEvents(
   let queued = 0;
   let stopped = false;
   let lastSent = since ?? 0;
-  const frame = (e: TendEvent) => `${e.id === undefined ? '' : `id: ${e.id}\n`}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
   const live = (e: TendEvent) => {
     if (stopped) return;
     if (queue) {
@@ -499,6 +498,17 @@ async function streamEvents(
     if (res.writableLength > SSE_MAX_BACKLOG_BYTES) drop();
     else res.write(': keep-alive\n\n');
   }, SSE_HEARTBEAT_MS);
+}
+
+// One event's SSE frame, serialised once however many clients receive it.
+const FRAMES = new WeakMap<TendEvent, string>();
+function frame(e: TendEvent): string {
+  let text = FRAMES.get(e);
+  if (text === undefined) {
+    text = `${e.id === undefined ? '' : `id: ${e.id}\n`}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+    FRAMES.set(e, text);
+  }
+  return text;
 }
 
 /** The id to resume after: the `Last-Event-ID` header (SSE reconnects), else `?since=`. */

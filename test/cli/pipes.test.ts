@@ -225,11 +225,12 @@ test('a stream is exempt from the timeout once connected', async (t) => {
   const socket = join(root, '.tend', 'tend.sock');
   const ac = new AbortController();
   t.after(() => ac.abort());
-  const stream = new ApiClient(socket, { timeoutMs: 200 }).events({ signal: ac.signal, tail: 0 });
+  // Long enough to connect on a busy machine; the stream must then outlive it.
+  const stream = new ApiClient(socket, { timeoutMs: 3000 }).events({ signal: ac.signal, tail: 0 });
   const next = stream.next();
   await waitFor(() => (events as unknown as { listeners: Set<unknown> }).listeners.size === 1, { what: 'the subscription' });
   // A request with the same timeout to a silent daemon: once it has timed out, so would the stream have.
-  await assert.rejects(new ApiClient(silent, { timeoutMs: 200 }).status(), (err: TendError) => err.code === 'DAEMON_TIMEOUT');
+  await assert.rejects(new ApiClient(silent, { timeoutMs: 3000 }).status(), (err: TendError) => err.code === 'DAEMON_TIMEOUT');
   events.emit({ type: 'spec.loaded' });
   const first = await next;
   assert.equal(first.value?.type, 'spec.loaded');
