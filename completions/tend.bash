@@ -9,7 +9,7 @@ _tend() {
   verb=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      --state-dir) ((i++)) ;;
+      --state-dir|--client-timeout) ((i++)) ;;
       -*) ;;
       *) verb="${COMP_WORDS[i]}"; break ;;
     esac

@@ -11,8 +11,11 @@
 
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { isatty } from 'node:tty';
+import { createDaemonLogger } from './log/daemon-log.js';
 import { startApiServer } from './api/server.js';
+import { startTcpListenerOrLog } from './api/tcp-listener.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
 import { TendError, errorMessage } from './errors.js';
@@ -46,6 +49,8 @@ export interface DaemonOptions {
   statsIntervalMs?: number;
   /** The largest `replicas` a service may ask for (default: what this machine allows). */
   maxReplicas?: number;
+  /** The TCP listener and dashboard (`up --http ADDR`); off when undefined. */
+  http?: { address: string; allowRemote?: boolean };
 }
 
 /** At most one state.json write per this long (each is a JSON dump and two fsyncs). */
@@ -122,6 +127,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
   const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
+  // The TCP listener and dashboard (DESIGN §11), only when asked for.
+  const http = opts.http ? await startTcpListenerOrLog({ ...opts.http, stateDir }, control, log) : undefined;
   log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   const progress = startProgress(controller, log, () => changes);
 
@@ -154,6 +161,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (kept.length === 0) rmSync(statePath, { force: true });
   else writeState(statePath, snapshotState({ replicas: [], completions: [], desired: [], escaped: kept.map((g) => ({ pgid: g.pgid, startTime: g.startTime, nonce: g.nonce! })) }, process.pid));
   hooks.stop();
+  await http?.close();
   await events.close();
   releasePidFile(join(stateDir, PID_NAME));
   process.off('SIGINT', onSignal);
@@ -298,7 +306,7 @@ function makeControlPlane(
         .sort((a, b) => a - b)
         .map((n) => ({ service, index: n, path: logPath(join(stateDir, 'logs'), service, n) }));
     },
-    recentEvents: (limit) => events.recent(limit),
+    recentEvents: (limit, since) => events.history(limit, since),
     subscribe: (listener) => events.subscribe(listener),
     metrics: () => metrics.render(status()),
   };
@@ -335,12 +343,8 @@ function startProgress(controller: Controller, log: Logger, changes: () => numbe
 
 async function makeLogger(opts: DaemonOptions): Promise<Logger> {
   const level = opts.logLevel ?? process.env.TEND_LOG_LEVEL ?? 'info';
-  if (!opts.detached && process.stdout.isTTY) {
-    // Loaded only for a person at a terminal; detached or piped, the log is JSON lines.
-    const { default: pretty } = await import('pino-pretty');
-    return pino({ level }, pretty({ colorize: !process.env.NO_COLOR, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }));
-  }
-  return pino({ level, base: { pid: process.pid } });
+  // A full disk under the log drops and counts lines instead of stopping supervision (log/daemon-log.ts).
+  return createDaemonLogger({ level, pretty: !opts.detached && isatty(1) });
 }
 
 function logEvent(log: Logger, e: TendEvent): void {

@@ -13,9 +13,12 @@ export type ErrorCode =
   | 'STATE_CORRUPT'
   | 'DAEMON_RUNNING'
   | 'DAEMON_UNREACHABLE'
+  | 'DAEMON_TIMEOUT' // the daemon accepted the request but did not answer within the client timeout
   | 'API_BAD_REQUEST'
   | 'API_NOT_FOUND'
   | 'API_CONFLICT'
+  | 'API_METHOD_NOT_ALLOWED' // a known route, another method (405 with Allow)
+  | 'API_BODY_TOO_LARGE' // a request body over the API's limit (413)
   | 'NOT_ROOT'
   | 'INTERNAL';
 

@@ -1,10 +1,19 @@
-// The event history (DESIGN §7): every state change, appended to events.jsonl, kept in a ring in
-// memory for `GET /v1/events`, fanned out to live subscribers and to the daemon's log.
+// The event history (DESIGN §7): every state change gets a monotonic id, is appended to
+// events.jsonl, kept in a ring in memory, fanned out to live subscribers and to the daemon's log.
+//
+// Ids continue across restarts: the next id is read back from the last line of events.jsonl (or of
+// its rotated file), so a client that resumes with `Last-Event-ID` after a daemon restart gets
+// neither a gap nor a duplicate. History is served from the ring when it reaches back far enough,
+// else from the files on disk; the ring is the authority for what it holds (the file may lag it
+// by the writes still in flight).
 
-import { createWriteStream, renameSync, statSync, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import type { EventBody, TendEvent } from './reconcile/events.js';
 
-export interface EventLogOptions {
+/** What the store adds to every event: its id and the time it was recorded. */
+
+export interface EventLogOptions<R = TendEvent> {
   /** events.jsonl; omitted: memory only (tests, `tend plan`). */
   path?: string;
   /** Rotate when the file passes this size, keeping one previous file (`events.jsonl.1`). */
@@ -12,26 +21,38 @@ export interface EventLogOptions {
   /** Events kept in memory for clients that connect later. */
   keep?: number;
   /** Also report each event here (the daemon's pino log). */
-  onEvent?: (e: TendEvent) => void;
+  onEvent?: (e: R) => void;
 }
 
+/** How far back from the end of events.jsonl the last id is looked for at start-up. */
+const LAST_ID_WINDOW = 1024 * 1024;
+
+/** The store of the typed events (src/reconcile/events.ts): numbered, stamped, kept, served. */
 export class EventLog {
   private readonly ring: TendEvent[] = [];
   private readonly listeners = new Set<(e: TendEvent) => void>();
   private stream?: WriteStream;
+  /** Streams of rotated files still writing their last events. */
+  private readonly ending = new Set<Promise<void>>();
   private bytes = 0;
+  private nextId: number;
   private readonly maxBytes: number;
   private readonly keep: number;
 
-  constructor(private readonly opts: EventLogOptions = {}) {
+  constructor(private readonly opts: EventLogOptions<TendEvent> = {}) {
     this.maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
     this.keep = opts.keep ?? 2000;
+    this.nextId = opts.path ? lastIdOnDisk(opts.path) + 1 : 1;
     if (opts.path) this.open(opts.path);
   }
 
-  /** Records an event; `ts` is added here so every event is stamped by one clock. */
+  /** Records an event; `id` and `ts` are added here, so every event is numbered and stamped by one
+   *  clock. Fields that are undefined or null do not apply and are left out. */
   emit(event: EventBody): TendEvent {
-    const e = { ts: new Date().toISOString(), ...event } as TendEvent;
+    const e = { id: this.nextId++, ts: new Date().toISOString() } as TendEvent;
+    for (const [k, v] of Object.entries(event)) {
+      if (v !== undefined && v !== null && k !== 'id' && k !== 'ts') (e as Record<string, unknown>)[k] = v;
+    }
     this.ring.push(e);
     if (this.ring.length > this.keep) this.ring.splice(0, this.ring.length - this.keep);
     if (this.stream) {
@@ -51,8 +72,61 @@ export class EventLog {
     return e;
   }
 
+  /** The id the last recorded event got (0 before the first ever). */
+  get lastId(): number {
+    return this.nextId - 1;
+  }
+
+  /** The last `limit` events held in memory, oldest first. */
   recent(limit: number): TendEvent[] {
-    return this.ring.slice(-limit);
+    return limit <= 0 ? [] : this.ring.slice(-limit);
+  }
+
+  /** Past events, oldest first: those with an id above `since` (all when undefined), at most the
+   *  last `limit` of them. Reads events.jsonl and its rotated file when memory does not reach back
+   *  far enough; a torn or foreign line is skipped. */
+  async history(limit: number, since?: number): Promise<TendEvent[]> {
+    if (!(limit > 0)) return [];
+    const first = this.ring[0]?.id;
+    const fromRing = () => this.ring.filter((e) => since === undefined || (e.id ?? 0) > since).slice(-limit);
+    const ringReaches = first === undefined ? false : since !== undefined ? first <= since + 1 : this.ring.length >= limit;
+    if (!this.opts.path || ringReaches || (first === undefined && since !== undefined && since >= this.lastId)) {
+      return fromRing();
+    }
+    const path = this.opts.path;
+    // Events that left the ring may still be on their way to the file: wait for them to land.
+    await this.flushed();
+    const kept = new Tail<TendEvent>(limit);
+    for (const file of [`${path}.1`, path]) {
+      await readLines(file, (line) => {
+        let e: TendEvent;
+        try {
+          e = JSON.parse(line) as TendEvent;
+        } catch {
+          return;
+        }
+        if (e === null || typeof e !== 'object' || typeof e.type !== 'string') return;
+        const id = (e as { id?: unknown }).id;
+        if (typeof id !== 'number') {
+          // Written by a tend before ids: older than any numbered event.
+          if (since === undefined) kept.push(e);
+          return;
+        }
+        if (since !== undefined && id <= since) return;
+        if (first !== undefined && id >= first) return; // the ring has it, and has it complete
+        kept.push(e);
+      });
+    }
+    for (const e of fromRing()) kept.push(e);
+    return kept.items();
+  }
+
+  /** Resolves once every event emitted so far has been handed to the file (or its write failed). */
+  private async flushed(): Promise<void> {
+    const s = this.stream;
+    const pending = [...this.ending];
+    if (s && s.writableLength > 0) pending.push(new Promise<void>((resolve) => s.write('', () => resolve())));
+    await Promise.all(pending);
   }
 
   subscribe(listener: (e: TendEvent) => void): () => void {
@@ -67,27 +141,102 @@ export class EventLog {
   }
 
   private open(path: string): void {
+    // Opened here, synchronously: a stream that opened its file later would write to whatever the
+    // path names by then, and a rotation during a burst would rename a file not yet created.
+    let fd: number;
     try {
-      this.bytes = statSync(path).size;
+      fd = openSync(path, 'a');
+      this.bytes = fstatSync(fd).size;
     } catch {
-      this.bytes = 0;
+      return; // no state dir: events stay in memory
     }
-    this.stream = createWriteStream(path, { flags: 'a' });
+    const stream = createWriteStream(path, { fd });
+    this.stream = stream;
     // A full disk or a removed state dir must not bring the daemon down: events stay in memory.
-    this.stream.on('error', () => {
-      this.stream = undefined;
+    stream.on('error', () => {
+      if (this.stream === stream) this.stream = undefined;
     });
   }
 
   private rotate(path: string): void {
     const old = this.stream;
     this.stream = undefined;
-    old?.end();
+    if (old) {
+      const ended: Promise<void> = new Promise<void>((resolve) => {
+        old.once('error', () => resolve());
+        old.end(() => resolve());
+      }).finally(() => this.ending.delete(ended));
+      this.ending.add(ended);
+    }
     try {
       renameSync(path, `${path}.1`);
     } catch {
       // Keep appending to the same file rather than lose events.
     }
     this.open(path);
+  }
+}
+
+/** The highest id in the last lines of `path`, else of `path.1`; 0 when neither has one. Runs once,
+ *  at start-up, on at most LAST_ID_WINDOW bytes of each file. */
+export function lastIdOnDisk(path: string): number {
+  for (const file of [path, `${path}.1`]) {
+    const id = lastIdIn(file);
+    if (id > 0) return id;
+  }
+  return 0;
+}
+
+function lastIdIn(file: string): number {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return 0;
+  }
+  try {
+    const size = statSync(file).size;
+    const length = Math.min(size, LAST_ID_WINDOW);
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, size - length);
+    let best = 0;
+    for (const line of buf.toString('utf8').split('\n')) {
+      const m = /^\{"id":(\d+),/.exec(line);
+      if (m) best = Math.max(best, Number(m[1]));
+    }
+    return best;
+  } catch {
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function readLines(file: string, onLine: (line: string) => void): Promise<void> {
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const done = new Promise<void>((resolve) => input.once('error', () => resolve()));
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  await Promise.race([
+    (async () => {
+      for await (const line of lines) if (line !== '') onLine(line);
+    })().catch(() => undefined),
+    done,
+  ]);
+}
+
+/** The last `size` items pushed, in a fixed ring (a million-line file costs `size` slots, not a million). */
+class Tail<T> {
+  private readonly buf: T[] = [];
+  private start = 0;
+  constructor(private readonly size: number) {}
+  push(item: T): void {
+    if (this.buf.length < this.size) this.buf.push(item);
+    else {
+      this.buf[this.start] = item;
+      this.start = (this.start + 1) % this.size;
+    }
+  }
+  items(): T[] {
+    return [...this.buf.slice(this.start), ...this.buf.slice(0, this.start)];
   }
 }

@@ -20,9 +20,25 @@ export interface LogsQuery {
   follow?: boolean;
 }
 
+export interface ClientOptions {
+  /** How long a request may go unanswered (ms): a whole JSON exchange, or a stream until it is
+   *  connected. Default DEFAULT_CLIENT_TIMEOUT_MS; 0 waits for ever. */
+  timeoutMs?: number;
+}
+
+/** The default of `--client-timeout`: generous for a daemon loading thousands of files, short
+ *  enough that a wedged daemon does not hang a script for ever. */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;
+
 /** Talks to one daemon through its socket; every method throws TendError. */
 export class ApiClient {
-  constructor(readonly socketPath: string) {}
+  readonly timeoutMs: number;
+  constructor(
+    readonly socketPath: string,
+    opts: ClientOptions = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+  }
 
   /** The whole status report. */
   status(): Promise<StatusReport> {
@@ -60,8 +76,7 @@ export class ApiClient {
 
   /** Prometheus text. */
   async metrics(): Promise<string> {
-    const res = await this.open('GET', '/metrics');
-    return readText(res);
+    return this.exchange('GET', '/metrics', undefined, readText);
   }
 
   /** The logs as a stream of `svc/n | line` lines; ends unless `follow`. */
@@ -73,45 +88,69 @@ export class ApiClient {
     return this.open('GET', `/v1/logs/${encodeURIComponent(name)}?${qs}`);
   }
 
-  /** Past events, oldest first. */
-  async eventHistory(tail?: number): Promise<TendEvent[]> {
-    const qs = tail === undefined ? '' : `&tail=${tail}`;
-    const text = await readText(await this.open('GET', `/v1/events?follow=0${qs}`));
+  /** Past events, oldest first: the last `tail` (default 1000), or all after the id `since`. */
+  async eventHistory(tail?: number, since?: number): Promise<TendEvent[]> {
+    const qs = new URLSearchParams({ follow: '0' });
+    if (tail !== undefined) qs.set('tail', String(tail));
+    if (since !== undefined) qs.set('since', String(since));
+    const text = await this.exchange('GET', `/v1/events?${qs}`, undefined, readText);
     return text
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as TendEvent);
   }
 
-  /** Past events, then live ones as they happen, until `signal` aborts or the daemon goes away. */
-  async *events(opts: { tail?: number; signal?: AbortSignal } = {}): AsyncGenerator<TendEvent> {
-    const qs = opts.tail === undefined ? '' : `?tail=${opts.tail}`;
-    const res = await this.open('GET', `/v1/events${qs}`, undefined, opts.signal);
-    let buffer = '';
-    try {
-      for await (const chunk of res) {
-        buffer += String(chunk);
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block
-            .split('\n')
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).trimStart())
-            .join('\n');
-          if (data !== '') yield JSON.parse(data) as TendEvent;
-        }
+  /** Past events, then live ones as they happen, until `signal` aborts or the daemon goes away.
+   *  A stream the daemon cuts (this reader fell too far behind) is resumed after the last event
+   *  seen, with `Last-Event-ID`, so nothing is lost or repeated. */
+  async *events(opts: { tail?: number; since?: number; signal?: AbortSignal } = {}): AsyncGenerator<TendEvent> {
+    let last = opts.since;
+    let first = true;
+    for (;;) {
+      const qs = new URLSearchParams();
+      if (first && opts.tail !== undefined) qs.set('tail', String(opts.tail));
+      const headers: Record<string, string> = last === undefined ? {} : { 'last-event-id': String(last) };
+      let res: IncomingMessage;
+      try {
+        res = await this.open('GET', `/v1/events?${qs}`, undefined, { signal: opts.signal, headers });
+      } catch (err) {
+        // Gone between two connections: the daemon stopped, which ends the stream as it would have.
+        if (!first && err instanceof TendError && err.code === 'DAEMON_UNREACHABLE') return;
+        throw err;
       }
-    } catch (err) {
-      if (opts.signal?.aborted) return;
-      throw err;
+      first = false;
+      let buffer = '';
+      let cut = false;
+      try {
+        for await (const chunk of res) {
+          buffer += String(chunk);
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = block
+              .split('\n')
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5).trimStart())
+              .join('\n');
+            const id = /^id: ?(\d+)$/m.exec(block)?.[1];
+            if (data === '') continue;
+            if (id !== undefined) last = Number(id);
+            yield JSON.parse(data) as TendEvent;
+          }
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+        if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+        cut = true;
+      }
+      // A clean end is the daemon closing the stream (shutdown); an abrupt one, a cut to resume.
+      if (!cut && res.complete) return;
     }
   }
 
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.open(method, path, body);
-    const text = await readText(res);
+    const text = await this.exchange(method, path, body, readText);
     try {
       return JSON.parse(text) as T;
     } catch {
@@ -119,36 +158,84 @@ export class ApiClient {
     }
   }
 
-  // Opens a request and resolves with the response once its status is known; 4xx/5xx become the
-  // TendError the daemon described.
-  private open(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
+  /** A whole request and the reading of its answer, under one deadline. */
+  private exchange<T>(method: string, path: string, body: unknown, read: (res: IncomingMessage) => Promise<T>): Promise<T> {
+    return this.open(method, path, body, { whole: read });
+  }
+
+  // Opens a request and resolves with the response once its status is known (or, with `whole`,
+  // with what `whole` read from it); 4xx/5xx become the TendError the daemon described. The client
+  // timeout covers connecting, the answer's headers and, with `whole`, its body; a stream is on its
+  // own once connected (`logs -f`, `events -f` may rightly be quiet for hours).
+  private open(method: string, path: string, body?: unknown, opts?: { signal?: AbortSignal | undefined; headers?: Record<string, string> }): Promise<IncomingMessage>;
+  private open<T>(method: string, path: string, body: unknown, opts: { whole: (res: IncomingMessage) => Promise<T> }): Promise<T>;
+  private open<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { signal?: AbortSignal | undefined; headers?: Record<string, string>; whole?: (res: IncomingMessage) => Promise<T> } = {},
+  ): Promise<IncomingMessage | T> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
       const req = request(
         {
           socketPath: this.socketPath,
           method,
           path,
-          signal,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          headers: {
+            ...opts.headers,
+            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }),
+          },
         },
         (res) => {
           const status = res.statusCode ?? 0;
-          if (status < 400) return resolve(res);
-          readText(res).then((text) => {
-            let parsed: unknown = null;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              /* not JSON: reported with its status below */
-            }
-            reject(errorFromBody(status, parsed));
-          }, reject);
+          if (status >= 400) {
+            readText(res).then((text) => {
+              let parsed: unknown = null;
+              try {
+                parsed = JSON.parse(text);
+              } catch {
+                /* not JSON: reported with its status below */
+              }
+              settle(() => reject(errorFromBody(status, parsed)));
+            }, (err: NodeJS.ErrnoException) => settle(() => reject(this.connectError(err))));
+            return;
+          }
+          if (!opts.whole) return settle(() => resolve(res));
+          opts.whole(res).then(
+            (value) => settle(() => resolve(value)),
+            (err: NodeJS.ErrnoException) => settle(() => reject(this.connectError(err))),
+          );
         },
       );
-      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
+      if (this.timeoutMs > 0) {
+        timer = setTimeout(() => {
+          settle(() => reject(this.timeoutError(method, path)));
+          req.destroy();
+        }, this.timeoutMs);
+      }
+      req.on('error', (err: NodeJS.ErrnoException) => settle(() => reject(this.connectError(err))));
       req.end(payload);
     });
+  }
+
+  private timeoutError(method: string, path: string): TendError {
+    const what = `${method} ${path.replace(/\?$/, '')}`;
+    return new TendError(
+      'DAEMON_TIMEOUT',
+      `the tend daemon on ${displayPath(this.socketPath)} did not answer ${what} within ${formatMs(this.timeoutMs)} ` +
+        `(raise it with --client-timeout, or see the daemon's log)`,
+      { socket: this.socketPath, request: what, timeoutMs: this.timeoutMs },
+    );
   }
 
   private connectError(err: NodeJS.ErrnoException): Error {
@@ -172,6 +259,11 @@ export class ApiClient {
 export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** `30s`, `1.5s`, `250ms`. */
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(3))}s` : `${ms}ms`;
 }
 
 async function readText(res: IncomingMessage): Promise<string> {

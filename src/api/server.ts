@@ -5,10 +5,11 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
-import { constants as osConstants } from 'node:os';
+import { parseSignal } from '../util/signals.js';
 import { TendError } from '../errors.js';
 import { errorBodyOf, httpStatusOf } from './errors-http.js';
 import { FileFollower, tailOffset } from './log-follow.js';
+import { scaleService } from './scale.js';
 import type { ControlPlane, TendEvent } from './types.js';
 
 const MAX_BODY = 64 * 1024;
@@ -16,6 +17,8 @@ const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const FOLLOW_POLL_MS = 100;
 const SSE_HEARTBEAT_MS = 15_000;
 const DEFAULT_EVENT_HISTORY = 1000;
+/** An SSE client this far behind (bytes the daemon holds for it) is disconnected; it resumes by id. */
+export const SSE_MAX_BACKLOG_BYTES = 256 * 1024;
 type ReplicaAction = 'restart' | 'pause' | 'resume' | 'kill';
 
 export interface ApiServer {
@@ -28,14 +31,8 @@ export interface ApiLogger {
 
 /** Starts the control API on `socketPath` with mode 0600; the caller guarantees no other daemon owns it. */
 export async function startApiServer(socketPath: string, control: ControlPlane, log: ApiLogger): Promise<ApiServer> {
-  // Streams (logs -f, events) never end on their own: they are ended here when the server closes.
-  const streams = new Set<() => void>();
-  const server = createServer((req, res) => {
-    handle(req, res, control, log, streams).catch((err: unknown) => {
-      log.warn({ err, method: req.method, url: req.url }, 'control API request failed');
-      sendError(res, err);
-    });
-  });
+  const api = createApiHandler(control, log);
+  const server = createServer(api.handle);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -65,10 +62,35 @@ export async function startApiServer(socketPath: string, control: ControlPlane, 
   return {
     close: () =>
       new Promise<void>((resolve) => {
-        for (const end of streams) end();
+        api.endStreams();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+export interface ApiHandler {
+  /** Serves one request of the control API (any listener: the Unix socket, the TCP listener). */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Ends every open stream (logs -f, events): they never end on their own. */
+  endStreams(): void;
+}
+
+/** The transport-free router: what every listener serves once it has admitted a request. */
+export function createApiHandler(control: ControlPlane, log: ApiLogger): ApiHandler {
+  const streams = new Set<() => void>();
+  return {
+    handle(req, res) {
+      handle(req, res, control, log, streams).catch((err: unknown) => {
+        // A client's mistake (4xx) is the client's to read, not a line in the daemon's log that any
+        // client could flood; a failure of ours (5xx) is logged.
+        if (httpStatusOf(errorBodyOf(err).error.code) >= 500) log.warn({ err, method: req.method, url: req.url }, 'control API request failed');
+        sendError(res, err);
+      });
+    },
+    endStreams() {
+      for (const end of streams) end();
+    },
   };
 }
 
@@ -79,7 +101,7 @@ async function handle(
   log: ApiLogger,
   streams: Set<() => void>,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://tend');
+  const url = requestUrl(req.url);
   const segments = url.pathname
     .split('/')
     .filter((s) => s !== '')
@@ -104,6 +126,8 @@ async function handle(
       control.hold(name, segments[3] === 'stop');
       return sendJson(res, 200, { ok: true, service: name, replica: null, action: segments[3] });
     }
+    case 'POST /v1/services/:name/scale':
+      return sendJson(res, 200, await scaleService(control, serviceName(segments[2]), await readJson(req)));
     case 'POST /v1/plan': {
       const body = await readJson(req);
       const { dir, switch: switchTo } = body as { dir?: unknown; switch?: unknown };
@@ -126,15 +150,52 @@ async function handle(
     case 'GET /v1/logs/:name':
       return streamLogs(res, url, control, serviceName(segments[2]), streams);
     case 'GET /v1/events':
-      return streamEvents(res, url, control, streams);
+      return streamEvents(req, res, url, control, streams);
     case 'GET /metrics': {
       const text = await control.metrics();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(text);
       return;
     }
-    default:
+    default: {
+      // A known path with another method: 405 and the methods it takes (RFC 9110 §15.5.6).
+      const path = route.slice(route.indexOf(' ') + 1);
+      const allowed = ROUTES.filter((r) => r.slice(r.indexOf(' ') + 1) === path).map((r) => r.slice(0, r.indexOf(' ')));
+      if (allowed.length > 0) {
+        throw new TendError('API_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; use ${allowed.join(' or ')}`, {
+          allow: allowed.join(', '),
+        });
+      }
       throw new TendError('API_NOT_FOUND', `no route ${method} ${url.pathname}`);
+    }
+  }
+}
+
+/** Every route `handle` answers, for the Allow header of a 405. */
+const ROUTES = [
+  'GET /v1/status',
+  'GET /v1/services/:name',
+  'POST /v1/services/:name/restart',
+  'POST /v1/services/:name/pause',
+  'POST /v1/services/:name/resume',
+  'POST /v1/services/:name/kill',
+  'POST /v1/plan',
+  'POST /v1/reload',
+  'POST /v1/shutdown',
+  'GET /v1/logs/:name',
+  'GET /v1/events',
+  'GET /metrics',
+];
+
+/** The request target as a URL; only origin-form (`/path?query`) is served. `new URL('//x', base)`
+ *  reads `//x` as a host, and `*` or an absolute URL is no path of ours: each is a 400, not a 500. */
+function requestUrl(target: string | undefined): URL {
+  const raw = target ?? '/';
+  if (!raw.startsWith('/')) throw new TendError('API_BAD_REQUEST', `expected a request path starting with "/", got ${JSON.stringify(raw.slice(0, 80))}`);
+  try {
+    return new URL(`http://tend${raw}`);
+  } catch {
+    throw new TendError('API_BAD_REQUEST', `malformed request path ${JSON.stringify(raw.slice(0, 80))}`);
   }
 }
 
@@ -194,10 +255,11 @@ async function replicaAction(
   sendJson(res, 200, { ok: true, service: name, replica: index ?? null, action });
 }
 
-/** A signal name as Node knows it (`SIGHUP`); a number or an unknown name is rejected. */
+/** A signal as the CLI and the spec take it: `HUP`, `SIGHUP` or `1` (a number or digits). */
 function signalOf(value: unknown): NodeJS.Signals {
-  if (typeof value === 'string' && Object.hasOwn(osConstants.signals, value)) return value as NodeJS.Signals;
-  throw new TendError('API_BAD_REQUEST', `expected "signal" to be a signal name such as "SIGHUP", got ${JSON.stringify(value)}`);
+  const signal = parseSignal(value);
+  if (signal) return signal;
+  throw new TendError('API_BAD_REQUEST', `expected "signal" to be a signal such as "SIGHUP", "HUP" or 1, got ${JSON.stringify(value)}`);
 }
 
 /** Reads a JSON object body of at most 64 KiB; an empty body is `{}`. */
@@ -232,7 +294,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 function tooLarge(): TendError {
-  return new TendError('API_BAD_REQUEST', `request body over ${MAX_BODY} bytes`, { status: 413 });
+  return new TendError('API_BODY_TOO_LARGE', `request body over ${MAX_BODY} bytes`);
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -246,11 +308,10 @@ function sendError(res: ServerResponse, err: unknown): void {
     res.destroy();
     return;
   }
-  // A body over the limit is the one bad request with its own status (413), as in fastify.
-  const override = err instanceof TendError ? err.details['status'] : undefined;
   const body = errorBodyOf(err);
-  const status = typeof override === 'number' ? override : httpStatusOf(body.error.code);
-  sendJson(res, status, body);
+  const allow = err instanceof TendError ? err.details['allow'] : undefined;
+  if (typeof allow === 'string') res.setHeader('allow', allow);
+  sendJson(res, httpStatusOf(body.error.code), body);
 }
 
 function queryInt(url: URL, key: string): number | undefined {
@@ -358,34 +419,114 @@ async function streamLogs(
 }
 
 // GET /v1/events: server-sent events (history, then live), or with follow=0 the history as JSON lines.
-function streamEvents(res: ServerResponse, url: URL, control: ControlPlane, streams: Set<() => void>): void {
-  const limit = queryInt(url, 'tail') ?? DEFAULT_EVENT_HISTORY;
+// Every event carries its id (`id:` in SSE); a client resumes after the last one it saw with the
+// `Last-Event-ID` header (EventSource does this itself) or `?since=ID`, and gets no gap and no
+// duplicate. A client that falls behind by more than SSE_MAX_BACKLOG_BYTES is disconnected: the
+// daemon's memory does not grow with a reader that stopped reading, and the client can resume.
+async function streamEvents(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  control: ControlPlane,
+  streams: Set<() => void>,
+): Promise<void> {
+  const since = sinceOf(req, url);
+  const tail = queryInt(url, 'tail');
   const follow = queryFlag(url, 'follow', true);
-  const history = control.recentEvents(limit);
+  // Resuming wants everything after the id (the files bound it); a fresh client the last 1000.
+  const limit = tail ?? (since === undefined ? DEFAULT_EVENT_HISTORY : Number.POSITIVE_INFINITY);
   if (!follow) {
+    const history = await control.recentEvents(limit, since);
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     res.end(history.map((e) => JSON.stringify(e) + '\n').join(''));
     return;
   }
+
+  // Subscribe before reading the history, so nothing emitted meanwhile is missed; what is queued
+  // here is sent after the history, skipping ids the history already had.
+  let queue: TendEvent[] | undefined = [];
+  let queued = 0;
+  let stopped = false;
+  let lastSent = since ?? 0;
+  const live = (e: TendEvent) => {
+    if (stopped) return;
+    if (queue) {
+      queue.push(e);
+      queued += Buffer.byteLength(frame(e));
+      if (queued > SSE_MAX_BACKLOG_BYTES) drop();
+      return;
+    }
+    if (res.writableLength > SSE_MAX_BACKLOG_BYTES) return drop();
+    res.write(frame(e));
+    if (e.id !== undefined) lastSent = e.id;
+  };
+  const unsubscribe = control.subscribe(live);
+  let heartbeat: NodeJS.Timeout | undefined;
+  const stop = () => {
+    stopped = true;
+    unsubscribe();
+    clearInterval(heartbeat);
+    streams.delete(stop);
+    if (!res.writableEnded) res.end();
+  };
+  // Too far behind: cut the connection (not a clean end, so the client knows to resume).
+  const drop = () => {
+    stop();
+    res.destroy();
+  };
+  streams.add(stop);
+  res.on('close', stop);
+
+  let history: TendEvent[];
+  try {
+    history = await control.recentEvents(limit, since);
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  if (stopped) return;
   res.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-store',
     connection: 'keep-alive',
   });
   res.flushHeaders();
-  const send = (e: TendEvent) => {
-    if (!res.writableEnded) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-  };
-  for (const e of history) send(e);
-  // recentEvents and subscribe run in the same tick, so no event falls between them.
-  const unsubscribe = control.subscribe(send);
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-  const stop = () => {
-    unsubscribe();
-    clearInterval(heartbeat);
-    streams.delete(stop);
-    if (!res.writableEnded) res.end();
-  };
-  streams.add(stop);
-  res.on('close', stop);
+  // The history is written at the client's pace (a resume may be megabytes).
+  for (const e of history) {
+    if (stopped) return;
+    await writeAll(res, frame(e));
+    if (e.id !== undefined) lastSent = Math.max(lastSent, e.id);
+  }
+  if (stopped) return;
+  const pending = queue;
+  queue = undefined;
+  for (const e of pending) if (e.id === undefined || e.id > lastSent) live(e);
+  heartbeat = setInterval(() => {
+    if (res.writableLength > SSE_MAX_BACKLOG_BYTES) drop();
+    else res.write(': keep-alive\n\n');
+  }, SSE_HEARTBEAT_MS);
+}
+
+// One event's SSE frame, serialised once however many clients receive it.
+const FRAMES = new WeakMap<TendEvent, string>();
+function frame(e: TendEvent): string {
+  let text = FRAMES.get(e);
+  if (text === undefined) {
+    text = `${e.id === undefined ? '' : `id: ${e.id}\n`}event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+    FRAMES.set(e, text);
+  }
+  return text;
+}
+
+/** The id to resume after: the `Last-Event-ID` header (SSE reconnects), else `?since=`. */
+function sinceOf(req: IncomingMessage, url: URL): number | undefined {
+  const header = req.headers['last-event-id'];
+  if (typeof header === 'string' && header.trim() !== '') {
+    const n = Number(header.trim());
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new TendError('API_BAD_REQUEST', `expected the Last-Event-ID header to be an event id (an integer >= 0), got ${JSON.stringify(header)}`);
+    }
+    return n;
+  }
+  return queryInt(url, 'since');
 }

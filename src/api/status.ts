@@ -84,6 +84,8 @@ function serviceStatus(
     hash: spec?.hash ?? insts[0]?.spec.hash ?? '',
     oneshot: spec?.oneshot ?? false,
     held: input.desired.held?.has(name) ?? false,
+    depends_on: Object.entries(spec?.dependsOn ?? {}).map(([service, condition]) => ({ service, condition })),
+    labels: spec?.labels ?? {},
     replicas,
   };
 }

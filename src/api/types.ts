@@ -44,6 +44,9 @@ export interface ServiceStatus {
   oneshot: boolean;
   /** Stopped by `tend stop` until `tend start` (a run-time hold; the files are unchanged). */
   held: boolean;
+  /** What it waits for before starting, by condition (the dashboard draws the graph from it). */
+  depends_on?: { service: string; condition: string }[];
+  labels?: Record<string, string>;
   replicas: ReplicaStatus[];
 }
 
@@ -78,8 +81,8 @@ export interface AlertStatus {
 }
 
 /** One line of `tend plan` (computed by the planner: src/reconcile/preview.ts). */
-export type { PlanChange } from '../reconcile/preview.js';
-import type { PlanChange } from '../reconcile/preview.js';
+export type { PlanChange } from '../reconcile/plan-change.js';
+import type { PlanChange } from '../reconcile/plan-change.js';
 
 export interface PlanReport {
   changes: PlanChange[];
@@ -111,8 +114,10 @@ export interface ControlPlane {
   shutdown(): Promise<void>;
   /** Log files of a service's replicas (all indexes, or one). */
   logFiles(service: string, index?: number): { service: string; index: number; path: string }[];
-  /** Past events (newest last) and a live subscription; the returned function unsubscribes. */
-  recentEvents(limit: number): TendEvent[];
+  /** Past events (oldest first): at most the last `limit` of those with an id above `since` (all
+   *  when undefined), served from events.jsonl when memory does not reach back far enough; and a
+   *  live subscription, whose returned function unsubscribes. */
+  recentEvents(limit: number, since?: number): TendEvent[] | Promise<TendEvent[]>;
   subscribe(listener: (event: TendEvent) => void): () => void;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;

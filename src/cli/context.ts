@@ -15,10 +15,21 @@ export interface Cli {
   client(): ApiClient;
 }
 
-/** A Cli whose state directory is read when a command runs (global options are parsed by then). */
-export function makeCli(out: Term, err: Term, stateDirOption: () => string | undefined): Cli {
+/** A Cli whose state directory and client timeout are read when a command runs (global options are
+ *  parsed by then). */
+export function makeCli(
+  out: Term,
+  err: Term,
+  stateDirOption: () => string | undefined,
+  clientTimeoutOption: () => string | undefined = () => undefined,
+): Cli {
   const stateDir = () => resolve(stateDirOption() ?? process.env['TEND_STATE_DIR'] ?? '.tend');
-  return { out, err, stateDir, client: () => new ApiClient(join(stateDir(), SOCKET_NAME)) };
+  const client = () => {
+    const raw = clientTimeoutOption() ?? process.env['TEND_CLIENT_TIMEOUT'];
+    const timeoutMs = raw === undefined || raw === '' ? undefined : parseDuration(raw, '--client-timeout');
+    return new ApiClient(join(stateDir(), SOCKET_NAME), timeoutMs === undefined ? {} : { timeoutMs });
+  };
+  return { out, err, stateDir, client };
 }
 
 export interface Target {

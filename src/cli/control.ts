@@ -2,7 +2,7 @@
 // replicas through the API (they change no desired state).
 
 import { TendError } from '../errors.js';
-import { constants as osConstants } from 'node:os';
+import { parseSignal } from '../util/signals.js';
 import { parseTarget, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 
@@ -36,13 +36,7 @@ export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: strin
 
 /** `HUP`, `sighup`, `SIGHUP` and `1` all mean SIGHUP. */
 export function signalName(arg: string): NodeJS.Signals {
-  const signals = osConstants.signals as Record<string, number>;
-  if (/^\d+$/.test(arg)) {
-    const found = Object.keys(signals).find((k) => signals[k] === Number(arg));
-    if (found) return found as NodeJS.Signals;
-  } else {
-    const name = arg.toUpperCase().startsWith('SIG') ? arg.toUpperCase() : `SIG${arg.toUpperCase()}`;
-    if (Object.hasOwn(signals, name)) return name as NodeJS.Signals;
-  }
+  const signal = parseSignal(arg);
+  if (signal) return signal;
   throw new TendError('API_BAD_REQUEST', `expected a signal such as HUP, SIGUSR1 or 9, got "${arg}"`);
 }

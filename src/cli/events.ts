@@ -10,19 +10,21 @@ export interface EventsOptions {
   follow?: boolean;
   output?: string;
   lines?: string;
+  since?: string;
 }
 
 /** Prints events until the history ends (or, with -f, until interrupted or the daemon goes away). */
 export async function eventsCommand(cli: Cli, opts: EventsOptions): Promise<number> {
   const output = parseOutput(opts.output);
   const tail = opts.lines === undefined ? undefined : parseCount(opts.lines, '-n');
+  const since = opts.since === undefined ? undefined : parseCount(opts.since, '--since');
   const print = (e: TendEvent) => cli.out.write((output === 'json' ? JSON.stringify(e) : eventLine(cli.out, e)) + '\n');
   const client = cli.client();
   if (!opts.follow) {
-    for (const e of await client.eventHistory(tail)) print(e);
+    for (const e of await client.eventHistory(tail, since)) print(e);
     return EXIT.OK;
   }
-  for await (const e of client.events({ tail })) print(e);
+  for await (const e of client.events({ ...(tail === undefined ? {} : { tail }), ...(since === undefined ? {} : { since }) })) print(e);
   return EXIT.OK;
 }
 
@@ -30,6 +32,7 @@ export async function eventsCommand(cli: Cli, opts: EventsOptions): Promise<numb
 export function eventLine(term: Pick<Term, 'color'>, e: TendEvent): string {
   const who = e.service === undefined ? '' : e.replica === undefined ? e.service : `${e.service}/${e.replica}`;
   const parts = [paint(term, 'dim', timeOf(e.ts)), paint(term, colourOf(e.type), e.type)];
+  if (e.id !== undefined) parts.unshift(paint(term, 'dim', `#${e.id}`));
   if (who) parts.push(who);
   if (e.pid !== undefined) parts.push(`pid=${e.pid}`);
   if (e.exit_code !== undefined && e.exit_code !== null) parts.push(`exit=${e.exit_code}`);

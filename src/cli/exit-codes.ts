@@ -9,7 +9,8 @@ export const EXIT = {
   FAILURE: 1,
   /** `plan --exit-code`: applying the directory would change something. */
   CHANGES: 2,
-  /** No daemon answers on the state directory's socket. */
+  /** No daemon answers on the state directory's socket (none listens, or it did not answer within
+   *  --client-timeout). */
   UNREACHABLE: 3,
   /** No such service or replica. */
   NOT_FOUND: 4,
@@ -34,9 +35,12 @@ const BY_CODE: Record<ErrorCode, number> = {
   NOT_ROOT: EXIT.FAILURE,
   DAEMON_RUNNING: EXIT.CONFLICT,
   DAEMON_UNREACHABLE: EXIT.UNREACHABLE,
+  DAEMON_TIMEOUT: EXIT.UNREACHABLE,
   API_BAD_REQUEST: EXIT.USAGE,
   API_NOT_FOUND: EXIT.NOT_FOUND,
   API_CONFLICT: EXIT.CONFLICT,
+  API_METHOD_NOT_ALLOWED: EXIT.USAGE,
+  API_BODY_TOO_LARGE: EXIT.USAGE,
   INTERNAL: EXIT.INTERNAL,
 };
 

@@ -8,7 +8,7 @@ import { TendError } from '../errors.js';
 import { makeCli, type Cli } from './context.js';
 import type { ReplicaVerb } from './control.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
-import { paint, termOf } from './term.js';
+import { flushed, paint, termOf } from './term.js';
 
 // Each verb's module is loaded when it runs: `tend status` need not load the YAML loader, ajv or
 // the daemon (measured: the eager graph made `tend --version` take ~200 ms).
@@ -25,6 +25,10 @@ function buildProgram(cli: Cli, run: (action: () => Promise<number> | number) =>
     .description('A declarative process supervisor: keeps running processes equal to services.d/*.yaml.')
     .version(version)
     .option('--state-dir <dir>', 'state directory: socket, pid file, logs (env TEND_STATE_DIR)', process.env['TEND_STATE_DIR'] ?? '.tend')
+    .option(
+      '--client-timeout <duration>',
+      'how long to wait for the daemon to answer a request, e.g. 5s; 0s waits for ever; streams (-f) only until connected (env TEND_CLIENT_TIMEOUT, default 30s)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText(
@@ -37,6 +41,7 @@ Examples:
   tend scale web=3             set replicas: 3 in web's file; the daemon converges
   tend plan --exit-code        what applying ./services.d would change (exit 2 if anything)
   tend down                    stop everything, then the daemon
+  tend --client-timeout 5s status   give up (exit 3) if the daemon does not answer within 5 s
 ${EXIT_CODES_HELP}`,
     );
 
@@ -51,6 +56,8 @@ ${EXIT_CODES_HELP}`,
     .option('--no-adopt', 'stop replicas left running by an earlier daemon instead of adopting them')
     .option('--log-level <level>', 'daemon log level: debug, info, warn, error')
     .option('--max-replicas <n>', 'the largest replicas a service may ask for (default: what this machine allows; see docs/spec.md)')
+    .option('--http <host:port>', 'also serve the control API and the dashboard over TCP (bearer token; see tend dashboard)')
+    .option('--http-allow-remote', 'with --http: allow a non-loopback address (anyone who reaches it may try the token)')
     .addOption(new Option('--detached-child').hideHelp())
     .addHelpText(
       'after',
@@ -58,7 +65,8 @@ ${EXIT_CODES_HELP}`,
 Examples:
   tend up                          run in this terminal until Ctrl-C (which stops every service)
   tend up -d --wait --timeout 2m   start detached; exit 0 once converged, 1 on failure or timeout
-  tend up releases/current -d      supervise another directory (a symlink is followed on every pass)`,
+  tend up releases/current -d      supervise another directory (a symlink is followed on every pass)
+  tend up -d --http 127.0.0.1:7070 with the dashboard; \`tend dashboard\` opens it`,
     )
     .action((dir: string, opts) => run(async () => (await import('./up.js')).upCommand(cli, dir, opts)));
 
@@ -213,9 +221,10 @@ Examples:
     .command('events')
     .description('the event history, or with -f the live stream')
     .option('-f, --follow', 'keep printing events as they happen')
-    .option('-n, --lines <count>', 'how many past events (default 1000)')
+    .option('-n, --lines <count>', 'how many past events (default 1000; 0: none, only live ones with -f)')
+    .option('--since <id>', 'only events after this event id (every event has one; ids continue across restarts)')
     .option('-o, --output <format>', 'json (one event per line) or table')
-    .addHelpText('after', '\nExamples:\n  tend events -n 20\n  tend events -f -o json | jq -c \'select(.type == "replica.failed")\'')
+    .addHelpText('after', '\nExamples:\n  tend events -n 20\n  tend events --since 1200 -o json\n  tend events -f -o json | jq -c \'select(.type == "replica.failed")\'')
     .action((opts) => run(async () => (await import('./events.js')).eventsCommand(cli, opts)));
 
   program
@@ -229,6 +238,22 @@ Examples:
       '\nExamples:\n  tend history web\n  tend history web/2 --since 1h\n  tend history web -o json | jq \'.events[] | select(.type == "replica.exited") | .exit_code\'\n\nReads the state directory\'s events.jsonl (and events.jsonl.1), so it works after tend has stopped.',
     )
     .action((target: string, opts) => run(async () => (await import('./history.js')).historyCommand(cli, target, opts)));
+
+  program
+    .command('dashboard')
+    .description('print the URL of the web dashboard (with its token) and open it in a browser when one is available')
+    .option('--no-open', 'only print the URL')
+    .addHelpText(
+      'after',
+      `
+The daemon must run with --http. The token travels in the URL's fragment (#token=...), which a
+browser never sends to a server; the page keeps it for the tab and removes it from the address bar.
+
+Examples:
+  tend up -d --http 127.0.0.1:7070 && tend dashboard
+  tend dashboard --no-open         print the URL (for a browser on another machine via ssh -L)`,
+    )
+    .action((opts: { open: boolean }) => run(async () => (await import('./dashboard.js')).dashboardCommand(cli, opts)));
 
   program
     .command('completion')
@@ -266,7 +291,12 @@ function report(cli: Cli, err: unknown): number {
 
 async function main(): Promise<number> {
   let program: Command | undefined;
-  const cli = makeCli(termOf(process.stdout), termOf(process.stderr), () => program?.opts<{ stateDir?: string }>().stateDir);
+  const cli = makeCli(
+    termOf(process.stdout),
+    termOf(process.stderr),
+    () => program?.opts<{ stateDir?: string }>().stateDir,
+    () => program?.opts<{ clientTimeout?: string }>().clientTimeout,
+  );
   let code: number = EXIT.OK;
   program = buildProgram(cli, async (action) => {
     code = await action();
@@ -284,10 +314,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(EXIT.OK);
 });
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`tend: internal error: ${String(err)}\n`);
-    process.exit(EXIT.INTERNAL);
-  },
-);
+// Exit only once stdout and stderr have been handed to the OS: process.exit drops whatever a pipe
+// has not taken yet (a slow `| less`, `| wc -c` got the first 64 KiB of `status -o json`).
+async function exit(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+main().then(exit, (err: unknown) => {
+  process.stderr.write(`tend: internal error: ${String(err)}\n`);
+  return exit(EXIT.INTERNAL);
+});

@@ -20,6 +20,8 @@ export async function logsCommand(cli: Cli, targetArg: string, opts: LogsOptions
     const lines = (partial + String(chunk)).split('\n');
     partial = lines.pop() ?? '';
     if (lines.length > 0) cli.out.write(lines.map((l) => colourPrefix(cli.out, l) + '\n').join(''));
+    // A slow reader (`| less`) paces the download instead of the whole log piling up in memory.
+    await cli.out.flush();
   }
   if (partial !== '') cli.out.write(colourPrefix(cli.out, partial) + '\n');
   return EXIT.OK;

@@ -3,6 +3,10 @@
 
 export interface Term {
   write(text: string): void;
+  /** Resolves once everything written has been handed to the OS: a slow reader on a pipe holds it
+   *  back; a reader that went away (EPIPE) resolves it too. Awaited before the process exits, and
+   *  by streaming commands so memory stays bounded. */
+  flush(): Promise<void>;
   readonly isTTY: boolean;
   readonly color: boolean;
   /** Terminal width, or 0 when not a terminal. */
@@ -14,12 +18,31 @@ export function termOf(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = proc
   const isTTY = stream.isTTY === true;
   return {
     write: (text) => void stream.write(text),
+    flush: () => flushed(stream),
     isTTY,
     color: isTTY && (env['NO_COLOR'] ?? '') === '',
     get columns() {
       return isTTY ? stream.columns : 0;
     },
   };
+}
+
+/** Resolves when `stream` has written out all it buffered (or cannot: closed, errored). process.exit
+ *  drops what a pipe has not taken yet, 64 KiB on Linux: `tend status -o json | wc -c` lost the rest. */
+export function flushed(stream: NodeJS.WritableStream): Promise<void> {
+  const w = stream as NodeJS.WritableStream & { writableLength?: number; destroyed?: boolean; writableFinished?: boolean };
+  if (w.destroyed || w.writableFinished || (w.writableLength ?? 0) === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('error', done);
+    stream.once('close', done);
+    // An empty write's callback runs once every earlier write has been handed to the OS.
+    stream.write('', () => done());
+  });
 }
 
 const CODES = {

@@ -6,6 +6,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { displayPath, type ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
+import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
 import { TendError } from '../errors.js';
 import { delay, parseCount, parseDuration, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -20,6 +21,9 @@ export interface UpOptions {
   adopt: boolean;
   logLevel?: string;
   maxReplicas?: string;
+  /** `HOST:PORT` of the TCP listener and dashboard; off when undefined. */
+  http?: string;
+  httpAllowRemote?: boolean;
   /** Hidden: set by `up -d` on the process it spawns, which then runs the daemon. */
   detachedChild?: boolean;
 }
@@ -34,6 +38,7 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
   const settleMs = opts.settle === undefined ? undefined : parseDuration(opts.settle, '--settle');
   const timeoutMs = parseDuration(opts.timeout, '--timeout');
   if (opts.wait && !opts.detach) throw new TendError('API_BAD_REQUEST', '--wait needs -d (in the foreground, tend runs until stopped)');
+  const http = httpOption(opts);
   if (!opts.detach) {
     // Loaded here so that client commands never pay for the daemon's modules.
     const { runDaemon } = await import('../daemon.js');
@@ -45,6 +50,7 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
       ...(settleMs === undefined ? {} : { settleMs }),
       ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }),
       ...(opts.maxReplicas === undefined ? {} : { maxReplicas: parseCount(opts.maxReplicas, '--max-replicas') }),
+      ...(http === undefined ? {} : { http }),
     });
   }
   const deadline = Date.now() + timeoutMs;
@@ -85,6 +91,8 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
     ...(opts.adopt ? [] : ['--no-adopt']),
     ...(opts.logLevel === undefined ? [] : ['--log-level', opts.logLevel]),
     ...(opts.maxReplicas === undefined ? [] : ['--max-replicas', opts.maxReplicas]),
+    ...(opts.http === undefined ? [] : ['--http', opts.http]),
+    ...(opts.httpAllowRemote ? ['--http-allow-remote'] : []),
   ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
@@ -217,4 +225,21 @@ function stuck(status: StatusReport): string | undefined {
     reasons.push(`${svc.name} failed${why ? ` (${why})` : ''}`);
   }
   return reasons.length > 0 ? reasons.join('\n') : undefined;
+}
+
+// --http is checked here, before anything starts: a typo or a remote address without
+// --http-allow-remote is a usage error, not a daemon that runs without its listener.
+function httpOption(opts: UpOptions): { address: string; allowRemote: boolean } | undefined {
+  if (opts.http === undefined) {
+    if (opts.httpAllowRemote) throw new TendError('API_BAD_REQUEST', '--http-allow-remote needs --http HOST:PORT');
+    return undefined;
+  }
+  const { host } = parseHttpAddress(opts.http);
+  if (!isLoopbackHost(host) && !opts.httpAllowRemote) {
+    throw new TendError(
+      'API_BAD_REQUEST',
+      `--http ${opts.http} is not a loopback address; pass --http-allow-remote as well to serve the API and dashboard to the network (see docs/dashboard.md)`,
+    );
+  }
+  return { address: opts.http, allowRemote: opts.httpAllowRemote ?? false };
 }

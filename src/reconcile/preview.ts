@@ -7,16 +7,10 @@ import { graphIssues } from '../graph/graph.js';
 import type { LoadResult, ServiceSpec } from '../spec/types.js';
 import { cmp, liveFieldChanges, problemKeeping, processFieldChanges } from './diff.js';
 import { plan } from './plan.js';
+import type { PlanChange } from './plan-change.js';
 import type { Action, DesiredState, Instance } from './types.js';
 
-/** One line of `tend plan`. op: + start, - stop, ~ replace or update, = scale, ! problem. */
-export interface PlanChange {
-  op: '+' | '-' | '~' | '=' | '!';
-  service: string;
-  index?: number;
-  /** The rendered line: `+ web/2 start`, `~ api replace (env.LOG_LEVEL changed)`, `= worker scale 3 → 5`. */
-  text: string;
-}
+export type { PlanChange };
 
 const OP_ORDER: Record<PlanChange['op'], number> = { '!': 0, '-': 1, '~': 2, '=': 3, '+': 4 };
 const MAX_STEPS = 200;

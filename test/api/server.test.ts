@@ -185,6 +185,31 @@ test('replica actions reach the control plane with replica and signal', async (t
   assert.deepEqual(control.calls, ['restart web/1', 'pause web', 'resume web', 'kill SIGHUP db/0', 'kill SIGTERM db', 'reload']);
 });
 
+test('signals as the CLI and the spec take them: HUP, SIGHUP, hup, 1 and "1"', async (t) => {
+  const { socket, control } = await serve(t);
+  for (const signal of ['"HUP"', '"SIGHUP"', '"hup"', '1', '"1"', '"KILL"', '9']) {
+    const r = await call(socket, 'POST', '/v1/services/db/kill', `{"signal":${signal}}`);
+    assert.equal(r.status, 200, `${signal}: ${r.text}`);
+  }
+  assert.deepEqual(control.calls, ['kill SIGHUP db', 'kill SIGHUP db', 'kill SIGHUP db', 'kill SIGHUP db', 'kill SIGHUP db', 'kill SIGKILL db', 'kill SIGKILL db']);
+});
+
+test('a wrong method on a known route is 405 with an Allow header', async (t) => {
+  const { socket } = await serve(t);
+  for (const [method, path, allow] of [
+    ['GET', '/v1/reload', 'POST'],
+    ['DELETE', '/v1/status', 'GET'],
+    ['POST', '/v1/services/web', 'GET'],
+    ['PUT', '/v1/services/web/restart', 'POST'],
+    ['POST', '/v1/events', 'GET'],
+  ] as const) {
+    const r = await call(socket, method, path);
+    assert.equal(r.status, 405, `${method} ${path}`);
+    assert.equal(r.headers['allow'], allow, `${method} ${path}`);
+    assert.equal(errorOf(r).code, 'API_METHOD_NOT_ALLOWED');
+  }
+});
+
 test('POST /v1/plan passes the directory and returns the report', async (t) => {
   const { socket } = await serve(t);
   const r = await call(socket, 'POST', '/v1/plan', JSON.stringify({ dir: '/srv/next' }));
@@ -198,17 +223,23 @@ test('bad requests get a 4xx JSON error and the server keeps serving', async (t)
     ['POST', '/v1/services/web/restart', '{"replica":', 400, 'API_BAD_REQUEST', /malformed JSON body/],
     ['POST', '/v1/services/web/restart', '[1]', 400, 'API_BAD_REQUEST', /expected a JSON object body/],
     ['POST', '/v1/services/web/restart', '{"replica":-1}', 400, 'API_BAD_REQUEST', /"replica" to be an integer >= 0, got -1/],
-    ['POST', '/v1/services/web/kill', '{"signal":"SIGNOPE"}', 400, 'API_BAD_REQUEST', /signal name such as "SIGHUP", got "SIGNOPE"/],
-    ['POST', '/v1/services/web/kill', '{"signal":9}', 400, 'API_BAD_REQUEST', /got 9/],
+    ['POST', '/v1/services/web/kill', '{"signal":"SIGNOPE"}', 400, 'API_BAD_REQUEST', /signal such as "SIGHUP", "HUP" or 1, got "SIGNOPE"/],
+    ['POST', '/v1/services/web/kill', '{"signal":999}', 400, 'API_BAD_REQUEST', /got 999/],
+    ['POST', '/v1/services/web/kill', '{"signal":1.5}', 400, 'API_BAD_REQUEST', /got 1.5/],
+    ['POST', '/v1/services/web/kill', '{"signal":["HUP"]}', 400, 'API_BAD_REQUEST', /got \["HUP"\]/],
     ['POST', '/v1/services/nope/restart', undefined, 404, 'API_NOT_FOUND', /no service "nope"/],
     ['GET', '/v1/services/..%2F..%2Fetc', undefined, 400, 'API_BAD_REQUEST', /service name/],
     ['GET', '/v1/logs/..%2Fweb', undefined, 400, 'API_BAD_REQUEST', /service name/],
     ['GET', '/v1/services/%E0%A4%A', undefined, 400, 'API_BAD_REQUEST', /percent-encoding/],
     ['GET', '/v1/services/web/../../etc/passwd', undefined, 404, 'API_NOT_FOUND', /no route/],
     ['GET', '/v1/nothing', undefined, 404, 'API_NOT_FOUND', /no route GET \/v1\/nothing/],
-    ['GET', '/v1/shutdown', undefined, 404, 'API_NOT_FOUND', /no route/],
+    ['GET', '/v1/shutdown', undefined, 405, 'API_METHOD_NOT_ALLOWED', /GET is not allowed on \/v1\/shutdown; use POST/],
+    ['DELETE', '/v1/nothing', undefined, 404, 'API_NOT_FOUND', /no route DELETE/],
+    // Found by the fuzzer: `new URL('//', base)` threw, a 500.
+    ['GET', '//', undefined, 404, 'API_NOT_FOUND', /no route GET \/\//],
+    ['OPTIONS', '*', undefined, 400, 'API_BAD_REQUEST', /starting with "\/", got "\*"/],
     ['POST', '/v1/plan', '{"dir":"relative/dir"}', 400, 'API_BAD_REQUEST', /absolute path/],
-    ['POST', '/v1/plan', Buffer.alloc(65 * 1024, 0x20), 413, 'API_BAD_REQUEST', /over 65536 bytes/],
+    ['POST', '/v1/plan', Buffer.alloc(65 * 1024, 0x20), 413, 'API_BODY_TOO_LARGE', /over 65536 bytes/],
     ['GET', '/v1/logs/web?tail=many', undefined, 400, 'API_BAD_REQUEST', /"tail" to be an integer/],
     ['GET', '/v1/logs/web?follow=maybe', undefined, 400, 'API_BAD_REQUEST', /"follow" to be 1 or 0/],
   ];

@@ -1,0 +1,129 @@
+// The daemon's log on a full disk: a real 256 KiB tmpfs, filled with a real file. Logging must drop
+// and count lines instead of looping or throwing, hold a bounded buffer, and recover once space
+// returns; the real daemon, its log on that tmpfs (as `up -d` has it), keeps supervising throughout.
+
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import pino from 'pino';
+import { ApiClient } from '../../src/api/client.js';
+import { BoundedLogWriter, logLoss } from '../../src/log/daemon-log.js';
+import { SOCKET_NAME } from '../../src/state/pid-file.js';
+import { markedGroups } from '../helpers/daemon.js';
+import { FIXTURES, NODE, ROOT, processReaper, specDir, waitFor } from '../helpers/index.js';
+import { sleepService } from '../helpers/supervisor.js';
+
+/** A 256 KiB tmpfs, unmounted and removed after the test; undefined (test skipped) without root. */
+function smallDisk(t: TestContext): string | undefined {
+  const root = mkdtempSync(join(tmpdir(), 'tend-log-'));
+  const mnt = join(root, 'mnt');
+  mkdirSync(mnt);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'pipe' });
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    t.skip(`cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]}): needs root`);
+    return undefined;
+  }
+  t.after(() => {
+    execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
+    rmSync(root, { recursive: true, force: true });
+  });
+  return mnt;
+}
+
+/** Writes a file until the disk is full; returns its path (delete it to free the space). */
+function fill(dir: string): string {
+  const path = join(dir, 'filler');
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(4096, 0x41);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+test('a full disk: lines are dropped and counted, the buffer stays bounded, writing resumes when space returns', async (t) => {
+  const mnt = smallDisk(t);
+  if (!mnt) return;
+  const logPath = join(mnt, 'tend.log');
+  const fd = openSync(logPath, 'a');
+  t.after(() => closeSync(fd));
+  const recovered: number[] = [];
+  const writer = new BoundedLogWriter(fd, { maxBufferBytes: 32 * 1024, retryMs: 20, onRecovered: (n) => recovered.push(n) });
+  const log = pino({ level: 'info' }, writer);
+  log.info('before the disk filled');
+  await waitFor(() => readFileSync(logPath, 'utf8').includes('before the disk filled'), { what: 'the first line on disk' });
+
+  const filler = fill(mnt);
+  const before = logLoss();
+  const line = 'x'.repeat(200);
+  for (let i = 0; i < 5000; i++) log.info({ i }, line);
+  // All 5000 calls returned: nothing looped. Now the writer fails, retries, and drops past its bound.
+  await waitFor(() => logLoss().failedWrites > before.failedWrites, { what: 'a failed write (ENOSPC)' });
+  assert.equal(logLoss().lastError, 'ENOSPC');
+  assert.ok(writer.pendingBytes <= 32 * 1024, `at most the bound is held (${writer.pendingBytes})`);
+  const dropped = logLoss().droppedLines - before.droppedLines;
+  assert.ok(dropped > 4000, `most lines were dropped and counted (${dropped})`);
+  // Retries keep failing while the disk stays full, without an 'error' that would end this process.
+  await waitFor(() => logLoss().failedWrites > before.failedWrites + 3, { what: 'retries' });
+
+  unlinkSync(filler);
+  log.info('after space returned');
+  await waitFor(() => readFileSync(logPath, 'utf8').includes('after space returned'), { what: 'writing resumed' });
+  assert.equal(logLoss().lastError, null);
+  assert.deepEqual(recovered, [dropped]);
+  const text = readFileSync(logPath, 'utf8');
+  // What was held in the buffer is written in order before the new line.
+  assert.ok(text.indexOf('"i":0,') < text.indexOf('after space returned'));
+});
+
+test('the daemon with its log on a full disk keeps supervising and answering, and logs again later', async (t) => {
+  const mnt = smallDisk(t);
+  if (!mnt) return;
+  const { dir } = specDir(t, { 'calm.yaml': sleepService() });
+  const state = join(mnt, 'state');
+  mkdirSync(state);
+  // As `up -d` has it: the daemon's stdout and stderr are tend.log in the state directory.
+  const logPath = join(state, 'tend.log');
+  const out = openSync(logPath, 'a');
+  const reaper = processReaper(t);
+  const child = spawn(NODE, ['--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, state], { cwd: ROOT, stdio: ['ignore', out, out] });
+  closeSync(out);
+  reaper.track(child.pid);
+  t.after(() => {
+    for (const pid of markedGroups(state)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+  const api = new ApiClient(join(state, SOCKET_NAME), { timeoutMs: 5000 });
+  const running = (n: number) => async () => (await api.service('calm')).replicas.filter((r) => r.state === 'running').length === n;
+  await waitFor(running(1), { what: 'calm running', timeoutMs: 20_000 });
+
+  const filler = fill(mnt);
+  const sizeWhenFull = statSync(logPath).size;
+  // Every change is logged; the disk is full. The daemon must still apply them and answer.
+  for (const n of [2, 3, 1]) {
+    writeFileSync(join(dir, 'calm.yaml'), sleepService(`replicas: ${n}`));
+    await waitFor(running(n), { what: `calm at ${n} replicas with the disk full`, timeoutMs: 20_000 });
+  }
+  assert.equal(child.exitCode, null, 'tend is still running');
+
+  unlinkSync(filler);
+  writeFileSync(join(dir, 'calm.yaml'), sleepService('replicas: 2'));
+  await waitFor(running(2), { what: 'calm at 2 replicas after space returned', timeoutMs: 20_000 });
+  // What was logged meanwhile was held (or dropped and counted) and reaches the file now.
+  await waitFor(() => statSync(logPath).size > sizeWhenFull, { what: 'tend.log written again', timeoutMs: 20_000 });
+  assert.equal(child.exitCode, null, 'tend is still running');
+});
