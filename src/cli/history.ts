@@ -115,7 +115,8 @@ function detailOf(e: TendEvent): string {
   const parts: string[] = [];
   if (e.exit_code !== undefined && e.exit_code !== null) parts.push(`code ${e.exit_code}`);
   if (e.signal) parts.push(e.signal);
-  if (e.reason) parts.push(e.reason);
+  if (e.message) parts.push(e.message);
+  else if (e.reason) parts.push(e.reason);
   return parts.join(', ');
 }
 

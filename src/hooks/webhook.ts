@@ -19,7 +19,7 @@ export function webhookBody(event: TendEvent): { text: string; event: TendEvent 
 export function eventSummary(e: TendEvent): string {
   const who = e.service === undefined ? '' : e.replica === undefined ? `${e.service}: ` : `${e.service}/${e.replica}: `;
   const code = e.exit_code !== undefined && e.exit_code !== null ? ` (exit code ${e.exit_code})` : e.signal ? ` (${e.signal})` : '';
-  const reason = e.reason ? ` — ${e.reason}` : '';
+  const reason = e.message ? ` — ${e.message}` : e.reason ? ` — ${e.reason}` : '';
   return `[tend] ${who}${e.type}${code}${reason}`;
 }
 

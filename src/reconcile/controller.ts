@@ -462,8 +462,9 @@ export class Controller {
         this.opts.emit({ type: 'service.scaled', service: name, message: `${old.replicas} → ${spec.replicas}`, from: old.replicas, to: spec.replicas });
       }
     }
-    this.opts.emit({ type: 'spec.loaded', reason: Reason.SpecLoaded, message: `${services.size} services, ${next.problems.length} problems` });
+    // Subscribers read the desired state on spec.loaded (hooks follow it): announce it once set.
     this.setDesired(services, graphIssues(next.services).blocked);
+    this.opts.emit({ type: 'spec.loaded', reason: Reason.SpecLoaded, message: `${services.size} services, ${next.problems.length} problems` });
     for (const name of new Set([...before.keys(), ...services.keys()])) {
       if (before.get(name) !== services.get(name)) this.changed(name);
     }
