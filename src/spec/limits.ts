@@ -1,17 +1,15 @@
 // How many replicas one service may ask for: not a number picked by tend, but what this machine
 // lets this process run. Each replica is at least one process, so the kernel's pid_max and (for a
 // user other than root) RLIMIT_NPROC bound it. A running replica holds no file descriptor in the
-// daemon (its log fd is passed to the child and closed at once), but each probe in flight holds
-// one to three (a socket, or an exec's two pipes and libuv's spawn pipe), so a service with probes
-// is also bounded by RLIMIT_NOFILE. Read from /proc, which never blocks.
+// daemon (its log fd is passed to the child and closed at once). A probe in flight holds one to
+// three, but running out of them is transient (the probe fails with EMFILE and is retried; a test
+// converges 60 probed replicas under `ulimit -n 128`), so RLIMIT_NOFILE is not a bound on
+// `replicas`. Read from /proc, which never blocks.
 
 import { readFileSync } from 'node:fs';
 
 /** Processes and descriptors left for everything that is not a replica (the daemon, its shell, probes of others). */
 const PROCESS_RESERVE = 300;
-const FD_RESERVE = 256;
-/** File descriptors one replica's probes may hold at once (an exec probe: stdout, stderr, spawn pipe). */
-export const FDS_PER_PROBED_REPLICA = 3;
 
 export interface ReplicaLimit {
   /** The largest `replicas` allowed. */
@@ -74,12 +72,7 @@ export function replicaLimit(probed: boolean, m: MachineLimits = machineLimits()
   if (m.nproc !== undefined && !m.root) {
     candidates.push({ max: Math.max(0, m.nproc - PROCESS_RESERVE), reason: `each replica is a process and tend's RLIMIT_NPROC (ulimit -u) is ${m.nproc}, less ${PROCESS_RESERVE} kept for other processes` });
   }
-  if (probed && m.nofile !== undefined) {
-    candidates.push({
-      max: Math.max(0, Math.floor((m.nofile - FD_RESERVE) / FDS_PER_PROBED_REPLICA)),
-      reason: `each probed replica may hold ${FDS_PER_PROBED_REPLICA} file descriptors while its probe runs and tend's RLIMIT_NOFILE (ulimit -n) is ${m.nofile}, less ${FD_RESERVE} kept for the daemon`,
-    });
-  }
+  void probed;
   if (candidates.length === 0) return { max: Number.MAX_SAFE_INTEGER, reason: 'no limit is known on this system' };
   return candidates.reduce((a, b) => (b.max < a.max ? b : a));
 }

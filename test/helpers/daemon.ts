@@ -50,6 +50,7 @@ export async function startDaemon(
   });
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
   await waitFor(() => api.status(), { what: 'daemon socket', timeoutMs: 15_000 });
+  markedGroups(stateDir); // remembers the state directory's token for the cleanup above
   const d: DaemonProcess = {
     child,
     pid: child.pid!,
@@ -68,17 +69,23 @@ export async function startDaemon(
   return d;
 }
 
+const tokens = new Map<string, string>();
+
 /** Group leaders alive with this state dir's token in their environment: its replicas (and any
  *  descendant of theirs that left their group). */
 export function markedGroups(stateDir: string): number[] {
-  const token = readSupervisorId(stateDir);
-  if (token === undefined) return [];
-  const needle = `TEND_SUPERVISOR_ID=${token}\0`;
+  // The token is remembered: cleanup may run after the test's directory (and its `id`) is gone.
+  const token = tokens.get(stateDir) ?? readSupervisorId(stateDir);
+  if (token !== undefined) tokens.set(stateDir, token);
+  const needle = token === undefined ? undefined : `TEND_SUPERVISOR_ID=${token}\0`;
+  // Without a token, a replica of this test's own state directory: its path and a spawn nonce.
+  const pathNeedle = `TEND_STATE_DIR=${stateDir}\0`;
   const found: number[] = [];
   for (const pid of allPids()) {
     if (!isAlive(pid)) continue;
     try {
-      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) found.push(pid);
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      if (needle !== undefined ? env.includes(needle) : env.includes(pathNeedle) && env.includes('TEND_REPLICA_NONCE=')) found.push(pid);
     } catch {
       /* gone */
     }

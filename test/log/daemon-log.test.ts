@@ -90,7 +90,7 @@ test('the daemon with its log on a full disk keeps supervising and answering, an
   if (!mnt) return;
   const { dir } = specDir(t, { 'calm.yaml': sleepService() });
   const state = join(mnt, 'state');
-  mkdirSync(state);
+  mkdirSync(state, { mode: 0o700 }); // private, as tend requires of a state directory
   // As `up -d` has it: the daemon's stdout and stderr are tend.log in the state directory.
   const logPath = join(state, 'tend.log');
   const out = openSync(logPath, 'a');
