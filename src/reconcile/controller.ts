@@ -378,7 +378,7 @@ export class Controller {
     const p = planKey(name, this.desired, this.view(), now);
     if (p.waiting) this.waiting.set(name, p.waiting);
     else this.waiting.delete(name);
-    for (const action of p.actions) this.apply(action, now);
+    for (const action of p.actions) this.apply(action);
     if (p.wakeAt !== undefined) this.queue.addAt(name, p.wakeAt);
   }
 
@@ -502,10 +502,10 @@ export class Controller {
 
   // ---- apply ---------------------------------------------------------------------------------
 
-  private apply(a: Action, now: number): void {
+  private apply(a: Action): void {
     switch (a.kind) {
       case 'start':
-        return this.startInstance(a, now);
+        return this.startInstance(a);
       case 'stop':
         return this.stopInstance(a);
       case 'forget':
@@ -517,7 +517,7 @@ export class Controller {
     }
   }
 
-  private startInstance(a: Extract<Action, { kind: 'start' }>, now: number): void {
+  private startInstance(a: Extract<Action, { kind: 'start' }>): void {
     const prev = a.continues ? this.instances.get(a.continues) : undefined;
     if (a.supersedes) this.drop(a.supersedes);
     const id = this.nextId(a.service, a.index);
@@ -548,7 +548,6 @@ export class Controller {
     this.launches.set(id, launch);
     const who = { service: a.service, replica: a.index, reason: a.reason, message: a.message };
     this.opts.emit(prev ? { type: 'replica.restarting', ...who } : { type: 'replica.starting', ...who });
-    void now;
     this.opts.runtime
       .start({ launch, logFile: logPath(this.opts.logDir, a.service, a.index), ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) =>
         this.observe(id, { kind: 'exited', exit: status }),

@@ -101,7 +101,7 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
       };
     }
     case 'probe':
-      return foldProbe(i, ev.probe, ev.state, ev.prev, who);
+      return foldProbe(i, ev.probe, ev.state, who);
     case 'usage':
       return foldUsage(i, ev.usage, who);
     case 'paused':
@@ -122,7 +122,7 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
   }
 }
 
-function foldProbe(i: Instance, kind: 'readiness' | 'liveness', state: ProbeState, prev: ProbeState, who: { service: string; replica: number; pid?: number }): Folded {
+function foldProbe(i: Instance, kind: 'readiness' | 'liveness', state: ProbeState, who: { service: string; replica: number; pid?: number }): Folded {
   const events: EventBody[] = [];
   if (kind === 'readiness') {
     const next = tr.readinessChanged(i, state);
@@ -135,7 +135,6 @@ function foldProbe(i: Instance, kind: 'readiness' | 'liveness', state: ProbeStat
     events.push({ type: 'replica.unhealthy', ...who, reason: Reason.LivenessFailed, message: next.restartRequested, detail: state.lastOutput });
     return { next: { ...next, restartReason: Reason.LivenessFailed }, events };
   }
-  void prev;
   return { next, events };
 }
 
