@@ -84,7 +84,9 @@ test('engine: a crash reconciles its own service (and its dependents), not the f
   const e = engine(services);
   t.after(() => e.c.close());
   await waitFor(() => services.every((s) => e.running(s.name).length === 1), { what: 'all running' });
-  await waitFor(() => e.c.select('s7')[0]!.ready, { what: 's7 ready (stable start)', timeoutMs: 3000 });
+  // Every replica's stable-start timer must have fired first: each one is a reconcile of its own
+  // service, and on a slow machine they land after s7's.
+  await waitFor(() => services.every((s) => e.c.select(s.name)[0]?.ready), { what: 'all ready (stable start)', timeoutMs: 10_000 });
   await new Promise((r) => setImmediate(r));
   e.reconciled.length = 0;
   const victim = e.running('s7')[0]!;
