@@ -2,6 +2,8 @@
 // its process is gone, so a script can `tend down && tend up -d` safely.
 
 import { join } from 'node:path';
+import { displayPath } from '../api/client.js';
+import { TendError } from '../errors.js';
 import { sameProcess } from '../runtime/proc.js';
 import { PID_NAME, readPidFile } from '../state/pid-file.js';
 import { delay, parseDuration, type Cli } from './context.js';
@@ -19,7 +21,16 @@ export async function downCommand(cli: Cli, opts: DownOptions): Promise<number> 
   const client = cli.client();
   const owner = readPidFile(join(cli.stateDir(), PID_NAME));
   const pid = owner?.pid;
-  await client.shutdown();
+  try {
+    await client.shutdown();
+  } catch (err) {
+    // Nothing runs: the goal of `down` holds already (like `docker compose down` on nothing).
+    if (err instanceof TendError && err.code === 'DAEMON_UNREACHABLE') {
+      cli.out.write(`nothing to stop: no tend daemon on ${displayPath(cli.stateDir())}\n`);
+      return EXIT.OK;
+    }
+    throw err;
+  }
   cli.out.write(`stopping services${pid === undefined ? '' : ` (daemon pid ${pid})`}...\n`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { TendError } from '../errors.js';
-import { makeCli, type Cli } from './context.js';
+import { describeSearch, makeCli, STATE_DIR_NAME, type Cli } from './context.js';
 import type { ReplicaVerb } from './control.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { paint, termOf } from './term.js';
@@ -24,8 +24,7 @@ function buildProgram(cli: Cli, run: (action: () => Promise<number> | number) =>
   const program = new Command('tend')
     .description('A declarative process supervisor: keeps running processes equal to services.d/*.yaml.')
     .version(version)
-    .option('--state-dir <dir>', 'state directory: socket, pid file, logs (env TEND_STATE_DIR)', process.env['TEND_STATE_DIR'] ?? '.tend')
-    .showHelpAfterError('(run with --help for usage)')
+    .option('--state-dir <dir>', 'state directory: socket, pid file, logs (env TEND_STATE_DIR; default: the nearest .tend/ here or in a parent directory, else ./.tend)')
     .exitOverride()
     .addHelpText(
       'after',
@@ -49,6 +48,7 @@ ${EXIT_CODES_HELP}`,
     .option('--timeout <duration>', 'how long -d waits for the daemon, and --wait for convergence', '60s')
     .option('--settle <duration>', 'quiet period after a file change before reading the directory')
     .option('--no-adopt', 'stop replicas left running by an earlier daemon instead of adopting them')
+    .option('--wait-for-dir', 'start even when DIR does not exist yet, and load it when it appears')
     .option('--log-level <level>', 'daemon log level: debug, info, warn, error')
     .addOption(new Option('--detached-child').hideHelp())
     .addHelpText(
@@ -162,7 +162,28 @@ Examples:
     .addHelpText('after', '\nExamples:\n  source <(tend completion bash)\n  tend completion zsh > "${fpath[1]}/_tend"')
     .action((shell: string) => run(async () => (await import('./completion.js')).completionCommand(cli, shell)));
 
+  // A usage error is one line, `tend: …`, with the help to read (docs/cli.md); commander's own
+  // output is two or three lines starting `error:`.
+  for (const cmd of [program, ...program.commands]) {
+    const where = cmd === program ? 'tend --help' : `tend ${cmd.name()} --help`;
+    cmd.configureOutput({ outputError: (text, write) => write(usageLine(text, where)) });
+  }
   return program;
+}
+
+/** `error: unknown option '--bogus'\n(Did you mean --bar?)\n` → `tend: unknown option '--bogus' (did you mean --bar?); see tend status --help\n`. */
+export function usageLine(text: string, where: string): string {
+  const parts = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const head = (parts[0] ?? 'bad usage').replace(/^error: /, '');
+  const hint = parts
+    .slice(1)
+    .map((l) => l.replace(/^\((.*)\)$/, '$1').replace(/^Did you mean/, 'did you mean'))
+    .join('; ');
+  return `tend: ${head}${hint ? ` (${hint})` : ''}; see ${where}\n`;
 }
 
 /** Prints an error the way users and scripts expect: one line on stderr, bugs marked as such. */
@@ -175,6 +196,8 @@ function report(cli: Cli, err: unknown): number {
     const code = exitCodeOf(err.code);
     const prefix = code === EXIT.INTERNAL ? 'tend: internal error: ' : 'tend: ';
     cli.err.write(paint(cli.err, 'red', prefix + err.message) + '\n');
+    const searched = err.code === 'DAEMON_UNREACHABLE' ? cli.searchedIn() : undefined;
+    if (searched) cli.err.write(`(no ${STATE_DIR_NAME}/ directory in ${describeSearch(searched)}; use --state-dir or TEND_STATE_DIR to point at one)\n`);
     if (code === EXIT.INTERNAL) cli.err.write('This is a bug in tend; please report it with the command you ran.\n');
     return code;
   }

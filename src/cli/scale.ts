@@ -69,7 +69,12 @@ function fileOf(loaded: Awaited<ReturnType<typeof loadDirectory>>, service: stri
   if (svc) return svc.file;
   for (const [file, names] of loaded.files) if (names.includes(service)) return file;
   const hints = loaded.problems.map((p) => `\n  ${specError(p)}`).join('');
-  throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}${hints}`);
+  // A file that does not parse may be the one that defines it: say the files are broken (exit 1),
+  // not that the service does not exist (exit 4), as docs/cli.md promises.
+  if (loaded.problems.length > 0) {
+    throw new TendError('SPEC_INVALID', `cannot scale "${service}": it is in no file that loads, and ${dir} has errors to fix first:${hints}`);
+  }
+  throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}`);
 }
 
 /** Atomic, keeping the file's mode; a symlinked file is written at its target, so the link stays

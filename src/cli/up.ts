@@ -2,7 +2,7 @@
 // session, its output in .tend/tend.log) and, with --wait, follow it until everything converged.
 
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { displayPath, type ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
@@ -19,6 +19,8 @@ export interface UpOptions {
   settle?: string;
   adopt: boolean;
   logLevel?: string;
+  /** Start even when DIR does not exist yet, and pick it up when it appears. */
+  waitForDir?: boolean;
   /** Hidden: set by `up -d` on the process it spawns, which then runs the daemon. */
   detachedChild?: boolean;
 }
@@ -33,6 +35,7 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
   const settleMs = opts.settle === undefined ? undefined : parseDuration(opts.settle, '--settle');
   const timeoutMs = parseDuration(opts.timeout, '--timeout');
   if (opts.wait && !opts.detach) throw new TendError('API_BAD_REQUEST', '--wait needs -d (in the foreground, tend runs until stopped)');
+  if (!opts.waitForDir && !opts.detachedChild) checkDirectory(dir);
   if (!opts.detach) {
     // Loaded here so that client commands never pay for the daemon's modules.
     const { runDaemon } = await import('../daemon.js');
@@ -49,6 +52,15 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
   const started = await startDetached(cli, dir, opts, deadline);
   if (started !== EXIT.OK || !opts.wait) return started;
   return waitConverged(cli, cli.client(), deadline, opts.timeout);
+}
+
+// A daemon on a directory that does not exist would watch nothing: say so, unless asked to wait.
+function checkDirectory(dir: string): void {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) {
+    throw new TendError('SPEC_INVALID', `the services directory ${displayPath(dir)} does not exist; create it, or add --wait-for-dir to start now and load it when it appears`);
+  }
+  if (!st.isDirectory()) throw new TendError('SPEC_INVALID', `${displayPath(dir)} is not a directory (tend up takes the directory of *.yaml files)`);
 }
 
 // Spawns this CLI again as `up DIR --detached-child` in a new session, its output appended to

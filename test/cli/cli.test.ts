@@ -2,7 +2,7 @@
 // completion scripts, and what a client says when no daemon answers.
 
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tempDir } from '../helpers/index.js';
@@ -37,19 +37,54 @@ test('--help lists every verb and each verb has examples', async (t) => {
   assert.match(scale.stdout, /Examples:\n  tend scale web=5/);
 });
 
-test('an unknown option is a usage error (exit 5)', async (t) => {
-  const r = await runCli(tempDir(t), ['status', '--bogus']);
-  assert.equal(r.code, 5);
-  assert.match(r.stderr, /unknown option '--bogus'/);
-});
-
 test('client commands without a daemon exit 3 and say how to start one', async (t) => {
   const dir = tempDir(t);
-  for (const args of [['status'], ['logs', 'web'], ['restart', 'web'], ['events'], ['down']]) {
+  for (const args of [['status'], ['logs', 'web'], ['restart', 'web'], ['events']]) {
     const r = await runCli(dir, args);
     assert.equal(r.code, 3, args.join(' '));
-    assert.equal(r.stderr, 'tend: no tend daemon on .tend/tend.sock — start one with `tend up -d`\n', args.join(' '));
+    const [first, second] = r.stderr.split('\n');
+    assert.equal(first, 'tend: no tend daemon on .tend/tend.sock — start one with `tend up -d`', args.join(' '));
+    // It says where it looked for a state directory: here and every parent up to /.
+    assert.match(second ?? '', new RegExp(`^\\(no \\.tend/ directory in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, .* and /;`));
   }
+});
+
+test('down without a daemon has nothing to stop and exits 0', async (t) => {
+  const r = await runCli(tempDir(t), ['down']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'nothing to stop: no tend daemon on .tend\n');
+});
+
+test('client commands find .tend/ in a parent directory, as git finds .git', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, '.tend'));
+  mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+  const r = await runCli(join(dir, 'a', 'b'), ['status']);
+  assert.equal(r.code, 3);
+  assert.equal(r.stderr, `tend: no tend daemon on ${join(dir, '.tend', 'tend.sock')} — start one with \`tend up -d\`\n`);
+  // --state-dir wins over the search.
+  const given = await runCli(join(dir, 'a', 'b'), ['--state-dir', 'here', 'status']);
+  assert.equal(given.stderr, 'tend: no tend daemon on here/tend.sock — start one with `tend up -d`\n');
+});
+
+test('up with a directory that does not exist is a clear error, and starts nothing', async (t) => {
+  const dir = tempDir(t);
+  for (const args of [['up', 'nope.d'], ['up', '-d', 'nope.d']]) {
+    const r = await runCli(dir, args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stderr, 'tend: the services directory nope.d does not exist; create it, or add --wait-for-dir to start now and load it when it appears\n');
+  }
+  assert.equal(existsSync(join(dir, '.tend')), false);
+});
+
+test('an unknown option or command is one line with a hint (exit 5)', async (t) => {
+  const dir = tempDir(t);
+  const option = await runCli(dir, ['status', '--bogus']);
+  assert.equal(option.code, 5);
+  assert.equal(option.stderr, "tend: unknown option '--bogus'; see tend status --help\n");
+  const verb = await runCli(dir, ['stauts']);
+  assert.equal(verb.code, 5);
+  assert.equal(verb.stderr, "tend: unknown command 'stauts' (did you mean status?); see tend --help\n");
 });
 
 test('validate: exit 0 for a good directory, 1 with file:line:col for a bad one', async (t) => {
@@ -84,6 +119,15 @@ test('scale refuses an unknown service and a malformed assignment, writing nothi
   const malformed = await runCli(dir, ['scale', 'web=-1']);
   assert.equal(malformed.code, 5);
   assert.match(malformed.stderr, /expected SERVICE=COUNT/);
+});
+
+test('scale on a file that does not parse says the files are broken (exit 1), not that the service is unknown', async (t) => {
+  const broken = 'command: [node, b.js]\nreplicas: 1\nenv: {A: 1\n';
+  const dir = tempDir(t, { 'services.d/web.yaml': WEB, 'services.d/b.yaml': broken });
+  const r = await runCli(dir, ['scale', 'b=2']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^tend: cannot scale "b": it is in no file that loads, and .*services\.d has errors to fix first:\n  services\.d\/b\.yaml:\d+:\d+: /);
+  assert.equal(readFileSync(join(dir, 'services.d/b.yaml'), 'utf8'), broken);
 });
 
 test('plan without a daemon compares against nothing; --exit-code exits 2', async (t) => {
