@@ -18,6 +18,12 @@ export interface LogsQuery {
   replica?: number;
   tail?: number;
   follow?: boolean;
+  /** Epoch ms bounds on when a line was written. */
+  since?: number;
+  until?: number;
+  timestamps?: boolean;
+  /** JSON lines (`LogLine`) instead of `svc/n | line` text. */
+  json?: boolean;
 }
 
 /** Talks to one daemon through its socket; every method throws TendError. */
@@ -64,13 +70,18 @@ export class ApiClient {
     return readText(res);
   }
 
-  /** The logs as a stream of `svc/n | line` lines; ends unless `follow`. */
-  logs(name: string, query: LogsQuery = {}): Promise<IncomingMessage> {
+  /** The logs of one service (or, without a name, of all in time order) as a stream of
+   *  `svc/n | line` lines or JSON lines; ends unless `follow`. */
+  logs(name: string | undefined, query: LogsQuery = {}): Promise<IncomingMessage> {
     const qs = new URLSearchParams();
     if (query.replica !== undefined) qs.set('replica', String(query.replica));
     if (query.tail !== undefined) qs.set('tail', String(query.tail));
     if (query.follow) qs.set('follow', '1');
-    return this.open('GET', `/v1/logs/${encodeURIComponent(name)}?${qs}`);
+    if (query.since !== undefined) qs.set('since', String(query.since));
+    if (query.until !== undefined) qs.set('until', String(query.until));
+    if (query.timestamps) qs.set('timestamps', '1');
+    if (query.json) qs.set('format', 'json');
+    return this.open('GET', `/v1/logs${name === undefined ? '' : `/${encodeURIComponent(name)}`}?${qs}`);
   }
 
   /** Past events, oldest first. */

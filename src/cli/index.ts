@@ -79,12 +79,18 @@ Examples:
 
   program
     .command('logs')
-    .description('replicas\' output, each line prefixed `svc/n |`')
-    .argument('<target>', 'SERVICE or SERVICE/INDEX')
-    .option('-f, --follow', 'keep printing new lines (across log rotation)')
+    .description('replicas\' output, each line prefixed `svc/n |`; every service, in time order, when none is named')
+    .argument('[targets...]', 'SERVICE or SERVICE/INDEX (default: every service)')
+    .option('-f, --follow', 'keep printing new lines (across log rotation, and replicas that start later)')
     .option('-n, --lines <count>', 'only the last COUNT lines of each replica')
-    .addHelpText('after', '\nExamples:\n  tend logs web -n 20\n  tend logs web/1 -f')
-    .action((target: string, opts) => run(async () => (await import('./logs.js')).logsCommand(cli, target, opts)));
+    .option('-t, --timestamps', 'show when each line was written (UTC, to within 0.1 s; see docs/logs.md)')
+    .option('--since <time>', 'lines written since a time (2026-11-30T19:00:00Z, "2026-11-30 19:00", 19:00) or a duration ago (10m, 2h, 1d)')
+    .option('--until <time>', 'lines written before a time or a duration ago')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tend logs                      every service, interleaved in time order\n  tend logs web -n 20\n  tend logs web/1 -f\n  tend logs api worker --since 10m -t\n\nA line `──── new run, started … ────` marks a restart of the replica (or a re-run job).',
+    )
+    .action((targets: string[], opts) => run(async () => (await import('./logs.js')).logsCommand(cli, targets, opts)));
 
   program
     .command('scale')
@@ -233,7 +239,11 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 main().then(
-  (code) => process.exit(code),
+  // Exit only once stdout and stderr have drained: a piped reader gets every byte (issue 12).
+  async (code) => {
+    await Promise.all([termOf(process.stdout).drained(), termOf(process.stderr).drained()]);
+    process.exit(code);
+  },
   (err: unknown) => {
     process.stderr.write(`tend: internal error: ${String(err)}\n`);
     process.exit(EXIT.INTERNAL);

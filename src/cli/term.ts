@@ -3,6 +3,8 @@
 
 export interface Term {
   write(text: string): void;
+  /** Resolves once everything written has left the process (a pipe's reader may be slow). */
+  drained(): Promise<void>;
   readonly isTTY: boolean;
   readonly color: boolean;
   /** Terminal width, or 0 when not a terminal. */
@@ -14,6 +16,20 @@ export function termOf(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = proc
   const isTTY = stream.isTTY === true;
   return {
     write: (text) => void stream.write(text),
+    drained: () =>
+      stream.writableLength === 0 || stream.destroyed
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const done = () => {
+              stream.off('drain', done);
+              stream.off('close', done);
+              stream.off('error', done);
+              resolve();
+            };
+            stream.on('drain', done);
+            stream.on('close', done);
+            stream.on('error', done);
+          }),
     isTTY,
     color: isTTY && (env['NO_COLOR'] ?? '') === '',
     get columns() {

@@ -6,7 +6,6 @@
 // timer for the plan's `wakeAt`. Effects (spawns, stops, probe results) come back later as events
 // that update an instance through the pure functions of transitions.ts and kick again.
 
-import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { TendEvent } from '../api/types.js';
 import { assertNever, errorMessage, type SpecProblem } from '../errors.js';
@@ -14,7 +13,8 @@ import type { EventLog } from '../events.js';
 import { graphIssues } from '../graph/graph.js';
 import { ProbeRunner } from '../health/probe-runner.js';
 import type { ProbeState } from '../health/types.js';
-import { logPath, rotateIfNeeded } from '../runtime/logs.js';
+import { logPath } from '../runtime/logs.js';
+import { LogRotator } from '../runtime/log-rotator.js';
 import type { ProcessRuntime } from '../runtime/process-runtime.js';
 import { sampleUsage } from '../runtime/stats.js';
 import type { ExitStatus, GroupUsage, ProcessHandle } from '../runtime/types.js';
@@ -81,6 +81,8 @@ export class Controller {
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly random: () => number;
+  /** Rotates replica logs promptly and keeps their time index (runtime/log-rotator.ts). */
+  private readonly logs = new LogRotator({ onError: (path, err) => this.opts.log.warn({ err }, `cannot rotate ${path}`) });
 
   constructor(private readonly opts: ControllerOptions) {
     this.random = opts.random ?? Math.random;
@@ -157,6 +159,7 @@ export class Controller {
     this.closed = true;
     clearTimeout(this.wakeTimer);
     clearInterval(this.statsTimer);
+    this.logs.close();
     clearTimeout(this.firstSampleTimer);
     for (const id of this.probes.keys()) this.stopProbes(id);
   }
@@ -381,6 +384,7 @@ export class Controller {
     }
     this.emit({ type: prev ? 'replica.restarting' : 'replica.starting', service: a.service, replica: a.index, reason: a.reason });
     const logFile = logPath(this.opts.logDir, a.service, a.index);
+    this.logs.track(logFile, a.spec.logs, true); // a new run begins here: the log's separator
     this.opts.runtime
       .start({ launch, logFile, ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) => this.onExit(id, status))
       .then((result) => this.onStarted(id, launch, result))
@@ -601,17 +605,9 @@ export class Controller {
           changed = true;
         }
       }
-      // A synchronous stat per log is a few µs; only a file over its size gets the (async) rotation.
-      // 1000 async stats every sample cost more than the rest of the sample (bench/FINDINGS.md).
-      const rotations: Promise<unknown>[] = [];
-      for (const i of live) {
-        const path = logPath(this.opts.logDir, i.service, i.index);
-        const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-        if (i.spec.logs.maxSizeBytes > 0 && size >= i.spec.logs.maxSizeBytes) {
-          rotations.push(rotateIfNeeded(path, i.spec.logs.maxSizeBytes, i.spec.logs.maxFiles).catch(() => false));
-        }
-      }
-      await Promise.all(rotations);
+      // Logs are rotated by the LogRotator as they grow; here it only learns which files to watch.
+      this.logs.retain(new Set([...this.instances.values()].map((i) => logPath(this.opts.logDir, i.service, i.index))));
+      for (const i of live) this.logs.track(logPath(this.opts.logDir, i.service, i.index), i.spec.logs);
       if (changed) this.kick();
     } catch (err) {
       this.opts.log.warn({ err }, 'stats sample failed');
