@@ -10,7 +10,7 @@
 // exceed it by what the child writes in that time (e.g. ~1 MiB at 10 MiB/s with CHECK_MS = 100).
 // A sweep every SWEEP_MS catches a file whose watch could not be set up (inotify limits).
 
-import { mkdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogsSpec } from '../spec/types.js';
 import { logBook, type LogBook } from './log-book.js';
@@ -59,6 +59,9 @@ export class LogRotator {
   /** Watches `path` (idempotent; a later call updates the limits). With `newRun`, records that a
    *  new run of the replica starts now, at the current end of the file. Call it before the spawn. */
   track(path: string, spec: LogsSpec, newRun = false): void {
+    // The file is created now (as the runtime would, append mode) so that it can be watched from
+    // the child's first byte.
+    if (newRun) ensureFile(path);
     let f = this.files.get(path);
     if (!f) {
       f = { spec, lastSize: sizeOf(path), rotating: false, pending: [] };
@@ -67,7 +70,6 @@ export class LogRotator {
     }
     f.spec = spec;
     if (newRun) {
-      mkdirSync(dirname(path), { recursive: true });
       const now = Date.now();
       const size = sizeOf(path);
       this.book.markRun(path, size, now);
@@ -154,6 +156,15 @@ export class LogRotator {
 
   private flushAll(): void {
     for (const [path, f] of this.files) if (!f.rotating) this.flush(path, f);
+  }
+}
+
+function ensureFile(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(path, 'a'));
+  } catch {
+    // The runtime reports an unwritable log directory when it spawns.
   }
 }
 
