@@ -40,6 +40,10 @@ export interface ServiceStatus {
   started_at: string | null;
   hash: string;
   oneshot: boolean;
+  /** The spec's labels (never restart anything; `tend status -l key=value` filters on them). */
+  labels?: Record<string, string>;
+  /** Base ports by name: replica i gets base + i. */
+  ports?: Record<string, number>;
   replicas: ReplicaStatus[];
 }
 

@@ -74,7 +74,8 @@ Examples:
     .argument('[service]', 'show this service\'s replicas')
     .option('-o, --output <format>', 'json or table')
     .option('-w, --watch', 'refresh every second')
-    .addHelpText('after', '\nExamples:\n  tend status\n  tend status web -w\n  tend status -o json | jq .converged')
+    .option('-l, --label <key=value>', 'only services with this label (repeatable; KEY alone: has the label)', (v: string, acc: string[] = []) => [...acc, v])
+    .addHelpText('after', '\nExamples:\n  tend status\n  tend status web -w\n  tend status -l tier=web\n  tend status -o json | jq .converged\n\nColumns shown when any service has them: PORTS (first-last per service), STATUS (the text replicas report, when any does), LABELS.')
     .action((service: string | undefined, opts) => run(async () => (await import('./status.js')).statusCommand(cli, service, opts)));
 
   program
@@ -162,6 +163,20 @@ Examples:
     .action((opts) => run(async () => (await import('./events.js')).eventsCommand(cli, opts)));
 
   program
+    .command('daemon-log')
+    .description('the daemon\'s own log (tend.log, JSON lines) rendered for people, with local times')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('-n, --lines <count>', 'only the last COUNT lines')
+    .option('-o, --output <format>', 'json (the lines as stored) or text')
+    .addHelpText('after', '\nExamples:\n  tend daemon-log -n 50\n  tend daemon-log -f\n  tend daemon-log -o json | jq -c \'select(.level >= 40)\'')
+    .action((opts: { follow?: boolean; lines?: string; output?: string }) =>
+      run(async () => {
+        const json = parseOutputFormat(opts.output, ['json', 'text']) === 'json';
+        return (await import('./daemon-log.js')).daemonLogCommand(cli, { ...opts, json });
+      }),
+    );
+
+  program
     .command('completion')
     .description('print a shell completion script')
     .argument('<shell>', 'bash or zsh')
@@ -190,6 +205,13 @@ export function usageLine(text: string, where: string): string {
     .map((l) => l.replace(/^\((.*)\)$/, '$1').replace(/^Did you mean/, 'did you mean'))
     .join('; ');
   return `tend: ${head}${hint ? ` (${hint})` : ''}; see ${where}\n`;
+}
+
+/** `-o FORMAT` among `allowed` (the first is the default). */
+function parseOutputFormat(arg: string | undefined, allowed: string[]): string {
+  if (arg === undefined) return allowed[allowed.length - 1] as string;
+  if (allowed.includes(arg)) return arg;
+  throw new TendError('API_BAD_REQUEST', `expected -o to be ${allowed.join(' or ')}, got "${arg}"`);
 }
 
 /** Prints an error the way users and scripts expect: one line on stderr, bugs marked as such. */

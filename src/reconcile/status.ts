@@ -83,6 +83,8 @@ function serviceStatus(
     started_at: startedAt.length > 0 ? new Date(Math.min(...startedAt)).toISOString() : null,
     hash: spec?.hash ?? insts[0]?.spec.hash ?? '',
     oneshot: spec?.oneshot ?? false,
+    labels: { ...(spec?.labels ?? insts[0]?.spec.labels ?? {}) },
+    ports: { ...(spec?.ports ?? insts[0]?.spec.ports ?? {}) },
     replicas,
   };
 }
