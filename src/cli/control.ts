@@ -3,7 +3,8 @@
 
 import { TendError } from '../errors.js';
 import { constants as osConstants } from 'node:os';
-import { parseTarget, type Cli } from './context.js';
+import { parseDuration, parseTarget, type Cli } from './context.js';
+import { restartedSince, startTimes, waitForTarget } from './wait.js';
 import { EXIT } from './exit-codes.js';
 
 export type ReplicaVerb = 'restart' | 'pause' | 'resume' | 'kill';
@@ -15,15 +16,29 @@ const DONE: Record<ReplicaVerb, string> = {
   kill: 'signalled',
 };
 
+export interface WaitOptions {
+  /** `restart --wait`: return once the replicas run again, ready. */
+  wait?: boolean;
+  timeout?: string;
+}
+
 /** Sends one operation to each target in turn; the first error stops the rest. */
-export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: string[], signalArg?: string): Promise<number> {
+export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: string[], signalArg?: string, opts: WaitOptions = {}): Promise<number> {
   const parsed = targets.map(parseTarget);
   const signal = verb === 'kill' ? signalName(signalArg ?? 'SIGTERM') : undefined;
+  const timeoutMs = parseDuration(opts.timeout ?? '60s', '--timeout');
   const client = cli.client();
+  const before = opts.wait ? await client.status() : undefined;
   for (const t of parsed) {
     await client.act(verb, t.service, { replica: t.replica, signal });
     const what = t.replica === undefined ? t.service : `${t.service}/${t.replica}`;
     cli.out.write(`${DONE[verb]} ${what}${signal ? ` (${signal})` : ''}\n`);
+  }
+  if (!before) return EXIT.OK;
+  for (const t of parsed) {
+    const what = t.replica === undefined ? `restart of ${t.service}` : `restart of ${t.service}/${t.replica}`;
+    const code = await waitForTarget(cli, what, restartedSince(t.service, t.replica, startTimes(before, t.service)), timeoutMs, opts.timeout ?? '60s');
+    if (code !== EXIT.OK) return code;
   }
   return EXIT.OK;
 }

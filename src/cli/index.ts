@@ -98,7 +98,13 @@ Examples:
     .description('set replicas in the file that defines each service (comments and layout kept)')
     .argument('<assignments...>', 'SERVICE=COUNT')
     .option('--dir <dir>', 'the services directory (default: the running daemon\'s, else ./services.d)')
-    .addHelpText('after', '\nExamples:\n  tend scale web=5\n  tend scale web=2 worker=0 --dir services.d')
+    .option('--commit', 'when git tracks the file, commit just that file ("tend scale: web: replicas 2 → 5")')
+    .option('--wait', 'return once the daemon runs each service at its new count, ready; exit 1 if not')
+    .option('--timeout <duration>', 'how long --wait waits', '60s')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tend scale web=5\n  tend scale web=2 worker=0 --dir services.d\n  tend scale web=5 --commit --wait\n\nIn a git checkout the edit leaves the work tree dirty (a warning says so): the repository is the\ntruth, so commit it (--commit) or the next git pull of the deploy may abort. See docs/gitops.md.',
+    )
     .action((assignments: string[], opts) => run(async () => (await import('./scale.js')).scaleCommand(cli, assignments, opts)));
 
   const verbs: [ReplicaVerb, string, string][] = [
@@ -107,12 +113,20 @@ Examples:
     ['resume', 'continue paused replicas with SIGCONT', 'tend resume worker/0'],
   ];
   for (const [verb, description, example] of verbs) {
-    program
+    const cmd = program
       .command(verb)
       .description(description)
-      .argument('<targets...>', 'SERVICE or SERVICE/INDEX')
-      .addHelpText('after', `\nExample:\n  ${example}`)
-      .action((targets: string[]) => run(async () => (await import('./control.js')).replicaCommand(cli, verb, targets)));
+      .argument('<targets...>', 'SERVICE or SERVICE/INDEX');
+    if (verb === 'restart') {
+      cmd
+        .option('--wait', 'return once every restarted replica runs again and is ready; exit 1 if not')
+        .option('--timeout <duration>', 'how long --wait waits', '60s');
+    }
+    cmd
+      .addHelpText('after', `\nExample:\n  ${example}${verb === 'restart' ? '\n  tend restart api --wait --timeout 2m' : ''}`)
+      .action((targets: string[], opts: { wait?: boolean; timeout?: string }) =>
+        run(async () => (await import('./control.js')).replicaCommand(cli, verb, targets, undefined, opts)),
+      );
   }
 
   program
