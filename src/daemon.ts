@@ -20,6 +20,7 @@ import { diffSpecs } from './reconcile/diff.js';
 import { Controller } from './reconcile/controller.js';
 import { buildStatus } from './reconcile/status.js';
 import { logPath } from './runtime/logs.js';
+import { inspectService } from './api/inspect-service.js';
 import type { ProcessHandle } from './runtime/types.js';
 import type { ServiceSpec } from './spec/types.js';
 import { sameProcess, startTimeToMs } from './runtime/proc.js';
@@ -262,6 +263,11 @@ function makeControlPlane(
     recentEvents: (limit) => events.recent(limit),
     subscribe: (listener) => events.subscribe(listener),
     metrics: () => metrics.render(status()),
+    // `tend inspect` / `tend exec` (src/api/inspect.ts): what each replica runs, from the spec it runs.
+    inspect(service, index, reveal, allEnv) {
+      known(service, index);
+      return inspectService(controller, service, index, reveal, allEnv ?? false);
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { relative, isAbsolute } from 'node:path';
 import { TendError } from '../errors.js';
 import { errorFromBody } from './errors-http.js';
+import type { InspectReport } from './inspect.js';
 import type { PlanReport, ServiceStatus, StatusReport, TendEvent } from './types.js';
 
 export interface ActionResult {
@@ -38,6 +39,15 @@ export class ApiClient {
   /** One service's status with its replicas. */
   service(name: string): Promise<ServiceStatus> {
     return this.json('GET', `/v1/services/${encodeURIComponent(name)}`);
+  }
+
+  /** The effective spec and each replica's argv, cwd, ports and environment. */
+  inspect(name: string, opts: { replica?: number; reveal?: boolean; allEnv?: boolean } = {}): Promise<InspectReport> {
+    const qs = new URLSearchParams();
+    if (opts.replica !== undefined) qs.set('replica', String(opts.replica));
+    if (opts.reveal) qs.set('reveal', '1');
+    if (opts.allEnv) qs.set('env', 'all');
+    return this.json('GET', `/v1/services/${encodeURIComponent(name)}/inspect?${qs}`);
   }
 
   /** Restart, pause, resume or signal a service's replicas (all, or the one at `replica`). */

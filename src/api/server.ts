@@ -116,6 +116,8 @@ async function handle(
         control.shutdown().catch((err: unknown) => log.warn({ err }, 'shutdown failed'));
       });
       return sendJson(res, 202, { ok: true });
+    case 'GET /v1/services/:name/inspect':
+      return sendJson(res, 200, inspect(url, control, serviceName(segments[2])));
     case 'GET /v1/logs/:name':
       return streamLogs(res, url, control, serviceName(segments[2]), streams);
     case 'GET /v1/logs':
@@ -151,6 +153,12 @@ function serviceName(raw: string | undefined): string {
     throw new TendError('API_BAD_REQUEST', `expected a service name matching ${NAME.source}, got ${JSON.stringify(raw)}`);
   }
   return raw;
+}
+
+// GET /v1/services/:name/inspect?replica=N&reveal=1&env=all (src/api/inspect.ts).
+function inspect(url: URL, control: ControlPlane, name: string) {
+  if (!control.inspect) throw new TendError('API_NOT_FOUND', 'this daemon cannot inspect services');
+  return control.inspect(name, queryInt(url, 'replica'), queryFlag(url, 'reveal', false), url.searchParams.get('env') === 'all');
 }
 
 function serviceStatus(control: ControlPlane, name: string) {

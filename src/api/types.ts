@@ -2,6 +2,7 @@
 // the Unix socket, the CLI and /metrics. JSON field names are snake_case and stable (DESIGN §5).
 
 import type { ReplicaState } from '../reconcile/types.js';
+import type { InspectReport } from './inspect.js';
 
 export interface ReplicaStatus {
   index: number;
@@ -115,4 +116,7 @@ export interface ControlPlane {
   subscribe(listener: (event: TendEvent) => void): () => void;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
+  /** The effective spec and each replica's argv, cwd, ports and environment (`tend inspect`);
+   *  secret-looking values masked unless `reveal`. */
+  inspect?(service: string, index: number | undefined, reveal: boolean, allEnv?: boolean): InspectReport;
 }

@@ -177,6 +177,26 @@ Examples:
     .action((opts) => run(async () => (await import('./events.js')).eventsCommand(cli, opts)));
 
   program
+    .command('inspect')
+    .description('the effective spec (defaults, interpolation, env files) and each replica\'s argv, cwd, ports and environment')
+    .argument('<target>', 'SERVICE or SERVICE/INDEX')
+    .option('--show-secrets', 'show values that look secret (masked as ****** by default)')
+    .option('-o, --output <format>', 'json or table')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tend inspect web\n  tend inspect web/1 -o json | jq .replicas[0].argv\n\nMasked: values of variables whose name has a word such as PASSWORD, SECRET, TOKEN, KEY, AUTH,\nCREDENTIALS or DSN; passwords in URLs (scheme://user:PASSWORD@host); those values inside argv.',
+    )
+    .action((target: string, opts) => run(async () => (await import('./inspect.js')).inspectCommand(cli, target, opts)));
+
+  program
+    .command('exec')
+    .description('run a command with a replica\'s environment and working directory; exits with its code')
+    .argument('<target>', 'SERVICE/INDEX (SERVICE alone: replica 0)')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .addHelpText('after', '\nExamples:\n  tend exec web/0 -- env\n  tend exec db -- psql "$DATABASE_URL"        (expanded by your shell: quote as needed)\n  tend exec worker/2 -- sh -c \'echo $TEND_REPLICA\'')
+    .action((target: string, command: string[]) => run(async () => (await import('./exec.js')).execCommand(cli, target, command)));
+
+  program
     .command('daemon-log')
     .description('the daemon\'s own log (tend.log, JSON lines) rendered for people, with local times')
     .option('-f, --follow', 'keep printing new lines')
@@ -235,7 +255,8 @@ function report(cli: Cli, err: unknown): number {
     return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
   if (err instanceof TendError) {
-    const code = exitCodeOf(err.code);
+    // A few errors carry the code a shell would give (exec: 127 command not found, 126 not executable).
+    const code = typeof err.details['exitCode'] === 'number' ? err.details['exitCode'] : exitCodeOf(err.code);
     const prefix = code === EXIT.INTERNAL ? 'tend: internal error: ' : 'tend: ';
     cli.err.write(paint(cli.err, 'red', prefix + err.message) + '\n');
     const searched = err.code === 'DAEMON_UNREACHABLE' ? cli.searchedIn() : undefined;
