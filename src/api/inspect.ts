@@ -8,7 +8,7 @@ import type { ReplicaLaunch, ServiceSpec } from '../spec/types.js';
 export const MASK = '******';
 
 /** Names that hold secrets by convention (a word of the name, any case). */
-const SECRET_NAME = /(^|_)(SECRET|SECRETS|PASSWORD|PASSWD|PASS|PWD|TOKEN|APIKEY|API_KEY|KEY|PRIVATE|CREDENTIALS?|AUTH|DSN|COOKIE|SESSION|SALT|SIGNATURE)(_|$)/i;
+const SECRET_NAME = /(^|_)(SECRET|SECRETS|PASSWORD|PASSWD|PASS|TOKEN|APIKEY|API_KEY|KEY|PRIVATE|CREDENTIALS?|AUTH|DSN|COOKIE|SESSION|SALT|SIGNATURE)(_|$)/i;
 /** `scheme://user:password@host`: the password part of a URL. */
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:)([^@\s/]+)(@)/gi;
 
@@ -71,10 +71,11 @@ export function buildInspect(input: InspectInput): InspectReport {
     if (m !== value) masked = true;
     return m;
   };
-  // Secret values spelled out inside argv (`--password=${DB_PASSWORD}`) are masked there too.
+  // Secret values spelled out inside argv (`--password=${DB_PASSWORD}`) are masked there too: the
+  // values of the spec's own secret-looking variables (the daemon's environment is not the spec's).
   const secrets = (env: Record<string, string>) =>
     Object.entries(env)
-      .filter(([k, v]) => isSecretName(k) && v.length >= 4)
+      .filter(([k, v]) => Object.hasOwn(spec.env, k) && isSecretName(k) && v.length >= 4)
       .map(([, v]) => v);
   const maskText = (text: string, values: string[]) => {
     if (reveal) return text;
