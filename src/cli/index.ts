@@ -79,6 +79,14 @@ Examples:
     .action((service: string | undefined, opts) => run(async () => (await import('./status.js')).statusCommand(cli, service, opts)));
 
   program
+    .command('top')
+    .description('a live, sortable view of every replica\'s CPU, memory and restarts (on a terminal; else one snapshot)')
+    .option('-s, --sort <key>', 'cpu, mem, restarts or name (keys c m r n while it runs)', 'cpu')
+    .option('--interval <duration>', 'refresh period', '1s')
+    .addHelpText('after', '\nExamples:\n  tend top\n  tend top -s mem\n  tend top | head -5          (not a terminal: one sorted snapshot)\n\nKeys: c cpu, m memory, r restarts, n name; q, Esc or Ctrl-C quits.')
+    .action((opts) => run(async () => (await import('./top.js')).topCommand(cli, opts)));
+
+  program
     .command('logs')
     .description('replicas\' output, each line prefixed `svc/n |`; every service, in time order, when none is named')
     .argument('[targets...]', 'SERVICE or SERVICE/INDEX (default: every service)')
