@@ -28,7 +28,7 @@ test('--help lists every verb and each verb has examples', async (t) => {
   const dir = tempDir(t);
   const top = await runCli(dir, ['--help']);
   assert.equal(top.code, 0);
-  for (const verb of ['up', 'down', 'status', 'logs', 'scale', 'restart', 'pause', 'resume', 'kill', 'validate', 'plan', 'events', 'completion']) {
+  for (const verb of ['up', 'down', 'status', 'top', 'logs', 'inspect', 'exec', 'scale', 'restart', 'pause', 'resume', 'kill', 'validate', 'plan', 'events', 'daemon-log', 'completion']) {
     assert.match(top.stdout, new RegExp(`\\n  ${verb} `), verb);
   }
   assert.match(top.stdout, /Exit codes: 0 ok/);
@@ -149,6 +149,20 @@ test('plan of a directory with spec errors prints them and exits 1', async (t) =
   const r = await runCli(dir, ['plan', '--exit-code']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /error: services\.d\/bad\.yaml:2:\d+: /);
+});
+
+test('the completion scripts know every command and every option the CLI defines', () => {
+  // Read from the program's definition (src/cli/index.ts), which --help is generated from.
+  const source = readFileSync(join(ROOT, 'src/cli/index.ts'), 'utf8');
+  const verbs = [...source.matchAll(/\.command\('([a-z][a-z-]+)'\)|\['(restart|pause|resume)', '/g)].map((m) => (m[1] ?? m[2]) as string);
+  assert.ok(verbs.length >= 17, verbs.join(' '));
+  const flags = [...source.matchAll(/\.(?:option|addOption)\((?:new Option\()?'[^']*?(--[a-z][a-z-]+)/g)].map((m) => m[1] as string).filter((f) => f !== '--detached-child');
+  assert.ok(flags.includes('--since') && flags.includes('--show-secrets'), flags.join(' '));
+  for (const file of ['completions/tend.bash', 'completions/_tend']) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    for (const verb of verbs) assert.ok(text.includes(verb), `${file} lacks the command ${verb}`);
+    for (const flag of new Set(flags)) assert.ok(text.includes(flag), `${file} lacks ${flag}`);
+  }
 });
 
 test('completion prints the committed scripts', async (t) => {
