@@ -14,7 +14,7 @@ import { runCli } from './run-cli.js';
 
 const forever = JSON.stringify([NODE, join(FIXTURE_BIN, 'forever.mjs')]);
 
-test('status columns, inspect, exec, restart --wait, scale --wait --commit, daemon-log', { timeout: 180_000 }, async (t) => {
+test('status columns, inspect, exec, restart --wait, scale --wait --commit, daemon-log', { timeout: 600_000 }, async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
   // services.d is a release symlink, and the release is a git checkout.

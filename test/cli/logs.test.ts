@@ -11,7 +11,7 @@ import { runCli, startCli } from './run-cli.js';
 
 const run = (script: string, ...args: (string | number)[]) => JSON.stringify([NODE, join(FIXTURE_BIN, script), ...args.map(String)]);
 
-test('tend logs: all services in time order, timestamps, since/until, run separators, -f through a restart', { timeout: 120_000 }, async (t) => {
+test('tend logs: all services in time order, timestamps, since/until, run separators, -f through a restart', { timeout: 600_000 }, async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
   writeFiles(join(dir, 'services.d'), {
@@ -27,10 +27,10 @@ test('tend logs: all services in time order, timestamps, since/until, run separa
     if (pid !== null) reaper.track(pid, true);
     return pid;
   };
-  const firstGreeter = await waitFor(() => pidOf('greeter'), { what: 'greeter pid' });
+  const firstGreeter = await waitFor(() => pidOf('greeter'), { what: 'greeter pid', timeoutMs: 60_000 });
 
   await t.test('with no service: every service, interleaved in time order', async () => {
-    await waitFor(async () => /ticker\/0 \| line 5\b/.test((await runCli(dir, ['logs'])).stdout), { what: 'six ticker lines' });
+    await waitFor(async () => /ticker\/0 \| line 5\b/.test((await runCli(dir, ['logs'])).stdout), { what: 'six ticker lines', timeoutMs: 60_000 });
     const r = await runCli(dir, ['logs', '-t']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
@@ -58,14 +58,14 @@ test('tend logs: all services in time order, timestamps, since/until, run separa
     const follower = startCli(dir, ['logs', 'greeter', '-f']);
     reaper.track(follower.pid);
     try {
-      await waitFor(() => follower.output().includes(`up ${firstGreeter}`), { what: 'the first run in -f' });
+      await waitFor(() => follower.output().includes(`up ${firstGreeter}`), { what: 'the first run in -f', timeoutMs: 60_000 });
       const restart = await runCli(dir, ['restart', 'greeter']);
       assert.equal(restart.code, 0, restart.stderr);
       const second = await waitFor(async () => {
         const pid = await pidOf('greeter');
         return pid !== null && pid !== firstGreeter ? pid : undefined;
-      }, { what: 'a new greeter' });
-      const out = await waitFor(() => (follower.output().includes(`up ${second}`) ? follower.output() : undefined), { what: 'the new run in -f' });
+      }, { what: 'a new greeter', timeoutMs: 60_000 });
+      const out = await waitFor(() => (follower.output().includes(`up ${second}`) ? follower.output() : undefined), { what: 'the new run in -f', timeoutMs: 60_000 });
       const bye = out.indexOf(`greeter/0 | bye ${firstGreeter}\n`);
       const sep = bye < 0 ? -1 : bye + out.slice(bye).search(/greeter\/0 \| ──── new run, started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ────\n/);
       const again = out.indexOf(`greeter/0 | up ${second}\n`);

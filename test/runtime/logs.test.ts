@@ -82,8 +82,9 @@ test('the rotator keeps a chatty log near max_size, not at the next stats tick',
   await waitFor(() => book.rotations(log) >= 4, { what: 'four rotations', timeoutMs: 20_000 });
   for (let n = 1; n <= 3; n++) {
     const size = statSync(`${log}.${n}`).size;
-    // The documented bound is what the child writes in CHECK_MS plus the copy; 3x max is generous.
-    assert.ok(size >= max && size < 3 * max, `${log}.${n} is ${size} bytes`);
+    // The documented bound is what the child writes in CHECK_MS plus the copy (~1 KiB here); 6x max
+    // leaves room for a loaded machine and still fails the old 5 s tick (~50 KiB per file).
+    assert.ok(size >= max && size < 6 * max, `${log}.${n} is ${size} bytes`);
     // Each rotated copy took its time index with it.
     const index = readIndex(`${log}.${n}`);
     assert.ok(index.some((r) => r.kind === 't' && r.offset === size), `index of .${n} ends at its size`);
