@@ -10,7 +10,7 @@
 // exceed it by what the child writes in that time (e.g. ~1 MiB at 10 MiB/s with CHECK_MS = 100).
 // A sweep every SWEEP_MS catches a file whose watch could not be set up (inotify limits).
 
-import { closeSync, mkdirSync, openSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogsSpec } from '../spec/types.js';
 import { logBook, type LogBook } from './log-book.js';
@@ -126,7 +126,7 @@ export class LogRotator {
   private check(path: string): void {
     const f = this.files.get(path);
     if (!f || f.rotating) return;
-    const st = statSync(path, { throwIfNoEntry: false });
+    const st = statOf(path);
     if (!st) return;
     if (!f.watcher) this.watch(path, f);
     if (st.size > f.lastSize) f.pending.push({ kind: 't', offset: st.size, at: Date.now() });
@@ -168,6 +168,16 @@ function ensureFile(path: string): void {
   }
 }
 
+// A log that cannot be stat'ed (missing, or a file where its directory should be: ENOTDIR) is
+// left to the runtime to report when it spawns; rotation and the index never throw into the caller.
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
 function sizeOf(path: string): number {
-  return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  return statOf(path)?.size ?? 0;
 }

@@ -115,7 +115,7 @@ test('a follower loses and repeats no line while the file is rotated under it, m
   await waitFor(async () => (await rotateIfNeeded(log, spec.maxSizeBytes, spec.maxFiles, book), true), { what: 'last rotation' });
   await follower.poll();
   await follower.flush();
-  assert.ok(book.rotations(log) >= 5, `rotated ${book.rotations(log)} times`);
+  assert.ok(book.rotations(log) >= 2, `rotated ${book.rotations(log)} times`);
   // What the follower printed is exactly what is on disk, generation by generation.
   const gens: string[] = [];
   for (let n = book.rotations(log); n >= 1; n--) if (existsSync(`${log}.${n}`)) gens.push(readFileSync(`${log}.${n}`, 'utf8'));
