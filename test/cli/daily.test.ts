@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { InspectReport } from '../../src/api/inspect.js';
@@ -158,5 +158,4 @@ test('status columns, inspect, exec, restart --wait, scale --wait --commit, daem
 
   const down = await runCli(dir, ['down']);
   assert.equal(down.code, 0, down.stderr);
-  mkdirSync(join(dir, 'unused'), { recursive: true });
 });
