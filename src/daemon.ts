@@ -24,6 +24,7 @@ import { assertDirectory, realOrSelf } from './spec/dir.js';
 import { Controller } from './reconcile/controller.js';
 import { buildStatus } from './api/status.js';
 import { logPath } from './runtime/logs.js';
+import { inspectService } from './api/inspect-service.js';
 import type { ProcessHandle } from './runtime/types.js';
 import type { ServiceSpec } from './spec/types.js';
 import { sameProcess, startTimeToMs, zombieExit } from './runtime/proc.js';
@@ -309,6 +310,11 @@ function makeControlPlane(
     recentEvents: (limit, since) => events.history(limit, since),
     subscribe: (listener) => events.subscribe(listener),
     metrics: () => metrics.render(status()),
+    // `tend inspect` / `tend exec` (src/api/inspect.ts): what each replica runs, from the spec it runs.
+    inspect(service, index, reveal, allEnv) {
+      known(service, index);
+      return inspectService(controller, service, index, reveal, allEnv ?? false);
+    },
   };
 }
 
