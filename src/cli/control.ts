@@ -4,7 +4,7 @@
 import { TendError } from '../errors.js';
 import { parseSignal } from '../util/signals.js';
 import { parseDuration, parseTarget, type Cli } from './context.js';
-import { restartedSince, scaledTo, startTimes, waitForTarget, type WaitCheck } from './wait.js';
+import { released, restartedSince, startTimes, waitForTarget, type WaitCheck } from './wait.js';
 import { EXIT } from './exit-codes.js';
 
 export type ReplicaVerb = 'restart' | 'pause' | 'resume' | 'kill' | 'stop' | 'start';
@@ -46,10 +46,8 @@ export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: strin
     let what = `restart of ${name}`;
     let check: WaitCheck = restartedSince(t.service, t.replica, startTimes(before, t.service));
     if (verb === 'start') {
-      // A lifted hold is reached when the service is back at its spec's count, every replica ready.
-      const desired = before.services.find((s) => s.name === t.service)?.replicas_desired ?? 0;
       what = `start of ${name}`;
-      check = scaledTo(t.service, desired);
+      check = released(t.service);
     }
     const code = await waitForTarget(cli, what, check, timeoutMs, opts.timeout ?? '60s');
     if (code !== EXIT.OK) return code;

@@ -64,6 +64,16 @@ export function scaledTo(service: string, replicas: number): WaitCheck {
   };
 }
 
+/** A service released from `tend stop`: no longer held, at its file's count, every replica ready. */
+export function released(service: string): WaitCheck {
+  return (report) => {
+    const svc = report.services.find((s) => s.name === service);
+    if (!svc) return { progress: [], done: false, failed: `service "${service}" is gone` };
+    if (svc.held) return { progress: [`${service}: held`], done: false };
+    return scaledTo(service, svc.replicas_desired)(report);
+  };
+}
+
 /** Every replica of `service` (or the one at `index`) started after `since` and is ready. */
 export function restartedSince(service: string, index: number | undefined, since: ReadonlyMap<string, string | null>): WaitCheck {
   return (report) => {
