@@ -13,7 +13,7 @@ import { commitFile, trackedBy } from './git.js';
 import { scaledTo, waitForTarget } from './wait.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
-import { setReplicas } from './scale-edit.js';
+import { setReplicas } from '../spec/scale-edit.js';
 
 export interface ScaleOptions {
   dir?: string;
