@@ -224,7 +224,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
   for (const c of plan.completed) controller.restoreCompleted(c.service, c.index, c.spec, c.exitedAt);
   for (const x of plan.exited) {
     const exit = x.exit ?? { code: null, signal: null, at: Date.now(), unknown: true };
-    controller.restoreExited({ service: x.service, index: x.index, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
+    controller.restoreExited({ service: x.service, index: x.index, pid: x.pid, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
   }
   for (const a of plan.adopt) {
     const inst = { service: a.service, index: a.index, state: 'running' as const, spec: a.spec, ready: false, restarts: a.restarts, deaths: a.deaths, streak: a.streak, ...(a.nonce ? { nonce: a.nonce } : {}) };

@@ -394,12 +394,8 @@ export class Controller {
         if (!m || m.size === 0) return undefined;
         return [...m.values()].sort((a, b) => a.index - b.index || seqOf(a.id) - seqOf(b.id));
       },
-      has: (name: string) => (byService.get(name)?.size ?? 0) > 0,
-      keys: () => [...byService.keys()].filter((k) => (byService.get(k)?.size ?? 0) > 0)[Symbol.iterator](),
-      get size() {
-        return byService.size;
-      },
-    } as unknown as ByService;
+      keys: () => [...byService.keys()].filter((k) => (byService.get(k)?.size ?? 0) > 0),
+    };
   }
 
   private until(cond: () => boolean): Promise<void> {
