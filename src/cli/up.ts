@@ -2,7 +2,7 @@
 // session, its output in .tend/tend.log) and, with --wait, follow it until everything converged.
 
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { displayPath, type ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
@@ -66,16 +66,28 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
 
 // A daemon on a directory that does not exist would watch nothing: say so, unless asked to wait.
 // Mid-deploy (a restart of tend while a release swaps services.d) the directory may be missing for a
-// moment while the previous daemon's replicas run: its state file holds their last good specs, so
-// the new daemon starts from those (crash safety, issue 11) and false is returned for a warning.
+// moment while the previous daemon's replicas run: when its state file holds last good specs loaded
+// from this very directory, the new daemon starts from those (crash safety, issue 11) and false is
+// returned for a warning. A mistyped directory is still an error.
 function checkDirectory(dir: string, stateDir: string): boolean {
   const st = statSync(dir, { throwIfNoEntry: false });
   if (st === undefined) {
-    if (existsSync(join(stateDir, 'state.json'))) return false;
+    if (ranFrom(stateDir, dir)) return false;
     throw new TendError('SPEC_INVALID', `the services directory ${displayPath(dir)} does not exist; create it, or add --wait-for-dir to start now and load it when it appears`);
   }
   if (!st.isDirectory()) throw new TendError('SPEC_INVALID', `${displayPath(dir)} is not a directory (tend up takes the directory of *.yaml files)`);
   return true;
+}
+
+/** Whether the state file left in `stateDir` holds services loaded from `dir`. Read only: the
+ *  daemon itself moves a corrupt state file aside, with an event. */
+function ranFrom(stateDir: string, dir: string): boolean {
+  try {
+    const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { specs?: Record<string, { file?: unknown }> };
+    return Object.values(state.specs ?? {}).some((s) => typeof s.file === 'string' && s.file.startsWith(`${dir}/`));
+  } catch {
+    return false;
+  }
 }
 
 // Spawns this CLI again as `up DIR --detached-child` in a new session, its output appended to

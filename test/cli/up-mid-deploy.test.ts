@@ -36,6 +36,11 @@ test('tend up -d on a services.d moved away mid-deploy keeps the previous daemon
   await waitFor(() => !isAlive(first), { what: 'daemon gone' });
   renameSync(join(dir, 'services.d'), join(dir, 'services.old'));
 
+  // A directory the previous daemon never ran from is a typo, state file or not.
+  const typo = await runCli(dir, ['up', '-d', 'servics.d']);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /servics\.d does not exist; create it, or add --wait-for-dir/);
+
   const again = await runCli(dir, ['up', '-d', '--timeout', '30s', '--settle', '50ms']);
   reaper.track(daemonPid(dir), true);
   assert.equal(again.code, 0, again.stdout + again.stderr);
