@@ -50,11 +50,17 @@ export function DependencyGraph(props: { services: Service[]; onSelect(name: str
             key={n.name}
             class={`node ${n.missing ? 'missing' : stateClass(st)}`}
             transform={`translate(${p.x},${p.y})`}
-            tabIndex={n.missing ? -1 : 0}
+            // Lower case: on SVG, Preact sets attributes as written, and `tabIndex` is not `tabindex`.
+            tabindex={n.missing ? undefined : 0}
             role={n.missing ? undefined : 'button'}
             aria-label={`${n.name}: ${n.missing ? 'not defined' : st}`}
             onClick={() => !n.missing && props.onSelect(n.name)}
-            onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && !n.missing && props.onSelect(n.name)}
+            onKeyDown={(e) => {
+              if ((e.key === 'Enter' || e.key === ' ') && !n.missing) {
+                e.preventDefault();
+                props.onSelect(n.name);
+              }
+            }}
           >
             <rect width={W} height={H} rx="6" />
             <text x="10" y="14">

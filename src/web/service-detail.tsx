@@ -34,13 +34,13 @@ export function ServiceDetail(props: { api: Api; service: Service; now: number; 
         <button type="button" onClick={() => props.onAction({ kind: 'scale', service: s.name, current: s.replicas_desired })}>
           Scale…
         </button>
-        <button type="button" onClick={() => act('restart')}>
+        <button type="button" onClick={() => act('restart')} disabled={s.held}>
           Restart
         </button>
-        <button type="button" onClick={() => act('pause')}>
+        <button type="button" onClick={() => act('pause')} disabled={s.held}>
           Pause
         </button>
-        <button type="button" onClick={() => act('resume')}>
+        <button type="button" onClick={() => act('resume')} disabled={s.held}>
           Resume
         </button>
         {s.held ? (

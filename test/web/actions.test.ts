@@ -201,6 +201,11 @@ test('the table sorts and filters, and charts CPU and memory over time', async (
   await waitFor(async () => JSON.stringify(await order()) === JSON.stringify(['gamma']), { what: 'only tier=edge', timeoutMs: 5000, intervalMs: 50 });
   await page.getByLabel('filter services').fill('');
 
+  // The graph's nodes are buttons too: Enter on one opens its service.
+  await page.getByRole('button', { name: 'gamma: running' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: /^gamma / }).waitFor({ timeout: 5000 });
+
   // The charts gather a sample per service every few seconds, 15 minutes' worth: a line needs two.
   const chart = page.locator('tr[data-service="beta"] td[data-col="memory"] svg.spark path');
   await waitFor(async () => ((await chart.count()) > 0 && (await chart.getAttribute('d'))?.includes('L')) === true, {
