@@ -29,7 +29,6 @@ export function ServiceDetail(props: { api: Api; service: Service; now: number; 
         <span class="muted" data-testid="detail-ready">
           {s.ready}/{s.replicas_desired} ready
         </span>
-        <span class="muted small">{s.file}</span>
         <span class="spacer" />
         <button type="button" onClick={() => props.onAction({ kind: 'scale', service: s.name, current: s.replicas_desired })}>
           Scale…
@@ -53,6 +52,7 @@ export function ServiceDetail(props: { api: Api; service: Service; now: number; 
           </button>
         )}
       </div>
+      <p class="muted small file">{s.file}</p>
       {s.held && (
         <p class="held-note" data-testid="held-note">
           Held stopped (by Stop or <code>tend stop</code>): its replicas stay stopped until Start. The file is unchanged.
@@ -105,15 +105,15 @@ export function ServiceDetail(props: { api: Api; service: Service; now: number; 
                 <button type="button" class="small" aria-label={`logs of ${s.name}/${r.index}`} onClick={() => setLogReplica(logReplica === r.index ? undefined : r.index)}>
                   logs
                 </button>
-                <button type="button" class="small" aria-label={`restart ${s.name}/${r.index}`} onClick={() => act('restart', r.index)}>
+                <button type="button" class="small" aria-label={`restart ${s.name}/${r.index}`} onClick={() => act('restart', r.index)} disabled={s.held}>
                   restart
                 </button>
                 {r.state === 'paused' ? (
-                  <button type="button" class="small" aria-label={`resume ${s.name}/${r.index}`} onClick={() => act('resume', r.index)}>
+                  <button type="button" class="small" aria-label={`resume ${s.name}/${r.index}`} onClick={() => act('resume', r.index)} disabled={s.held}>
                     resume
                   </button>
                 ) : (
-                  <button type="button" class="small" aria-label={`pause ${s.name}/${r.index}`} onClick={() => act('pause', r.index)}>
+                  <button type="button" class="small" aria-label={`pause ${s.name}/${r.index}`} onClick={() => act('pause', r.index)} disabled={s.held}>
                     pause
                   </button>
                 )}
