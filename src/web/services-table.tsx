@@ -88,10 +88,10 @@ export function ServicesTable(props: {
                     {s.restarts}
                   </td>
                   <td class="num chart" data-col="cpu">
-                    <Sparkline samples={u?.cpu ?? []} now={props.now} label={`CPU of ${s.name}, last 15 minutes`} /> {formatCpu(s.cpu)}
+                    <Sparkline samples={u?.cpu ?? []} now={props.now} label={`CPU of ${s.name}, last 15 minutes`} format={formatCpu} /> {formatCpu(s.cpu)}
                   </td>
                   <td class="num chart" data-col="memory">
-                    <Sparkline samples={u?.memory ?? []} now={props.now} label={`memory of ${s.name}, last 15 minutes`} /> {formatBytes(s.memory)}
+                    <Sparkline samples={u?.memory ?? []} now={props.now} label={`memory of ${s.name}, last 15 minutes`} format={formatBytes} /> {formatBytes(s.memory)}
                   </td>
                   <td class="num" data-col="age">
                     {formatAge(s.started_at, props.now)}

@@ -84,6 +84,7 @@ test('pause, resume, restart, stop and start from the page, by keyboard, act on 
   await confirm(page, 'Resume', 'resume: every replica of web');
   await waitFor(() => pids.every((p) => procState(p) !== 'T' && isAlive(p)), { what: 'both replicas continued', timeoutMs: 10_000, intervalMs: 50 });
   await page.locator('[data-replica="1"] .badge', { hasText: 'running' }).waitFor({ timeout: 10_000 });
+  assert.deepEqual((await statusJson(state)).services.find((s) => s.name === 'web')!.replicas.map((r) => [r.state, r.pid]), pids.map((p) => ['running', p]));
 
   // Restart one replica from its row: a new process for web/1, web/0 untouched.
   await page.getByRole('button', { name: 'restart web/1' }).focus();
@@ -213,6 +214,9 @@ test('the table sorts and filters, and charts CPU and memory over time', async (
     timeoutMs: 20_000,
     intervalMs: 200,
   });
+  // Until the page has 15 minutes of samples, the line spans what it has, not one pixel of 90.
+  const xs = [...((await chart.getAttribute('d')) ?? '').matchAll(/[ML]([\d.]+),/g)].map((m) => Number(m[1]));
+  assert.ok(Math.max(...xs) - Math.min(...xs) > 45, `the line spans the chart: x ${xs.join(' ')}`);
   assert.equal(await page.locator('tr[data-service="beta"] td[data-col="cpu"] svg.spark').getAttribute('aria-label'), 'CPU of beta, last 15 minutes');
 });
 
@@ -247,6 +251,12 @@ test('light and dark themes: all text is readable (WCAG AA contrast), and the ch
     assert.equal(await background(), bg);
     assert.deepEqual(await page.evaluate(LOW_CONTRAST), [], `${theme}: text below 4.5:1`);
     await screenshot(page, `dashboard-theme-${theme}`);
+    // A dialog, and its danger button.
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.getByRole('dialog').waitFor({ timeout: 5000 });
+    assert.deepEqual(await page.evaluate(LOW_CONTRAST), [], `${theme}, a dialog open: text below 4.5:1`);
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached', timeout: 5000 });
   }
   // The choice is kept across a reload.
   await page.reload();
