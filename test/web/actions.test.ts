@@ -250,7 +250,7 @@ test('light and dark themes: all text is readable (WCAG AA contrast), and the ch
     while ((await page.locator('html').getAttribute('data-theme')) !== theme) await page.getByRole('button', { name: /^theme:/ }).click();
     assert.equal(await background(), bg);
     assert.deepEqual(await page.evaluate(LOW_CONTRAST), [], `${theme}: text below 4.5:1`);
-    await screenshot(page, `dashboard-theme-${theme}`);
+    await screenshot(page, `dashboard-theme-${theme}`, { docs: false });
     // A dialog, and its danger button.
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await page.getByRole('dialog').waitFor({ timeout: 5000 });
