@@ -128,8 +128,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
   const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
-  // The TCP listener and dashboard (DESIGN §11), only when asked for.
-  const http = opts.http ? await startTcpListenerOrLog({ ...opts.http, stateDir }, control, log) : undefined;
+  // The TCP listener and dashboard (DESIGN §11), only when asked for: `up --http`, else tend.yaml's
+  // `http:` as it is when the daemon starts (a later edit applies at the next start).
+  const httpWanted = opts.http ?? hooks.config.config.http;
+  const http = httpWanted ? await startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
   log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   const progress = startProgress(controller, log, () => changes);
 

@@ -1,4 +1,4 @@
-// tend.yaml: the daemon-wide hooks and alert defaults. It lives beside the services directory
+// tend.yaml: the daemon-wide hooks and alert defaults, and the dashboard's TCP listener. It lives beside the services directory
 // (`./tend.yaml` next to `./services.d`, found through the path as given, so a services.d that is
 // a symlink switched between releases keeps the same tend.yaml), or where TEND_CONFIG points.
 // It is configuration deployed with the specs (same repository, same review), not state, so it is
@@ -17,15 +17,18 @@ import { normalizeAlerts, normalizeHooks } from '../spec/hooks.js';
 import type { AlertRulesSpec, HookSpec } from '../spec/hook-types.js';
 import { HOOK_DEFAULTS } from '../spec/hook-types.js';
 import { didYouMean } from '../spec/suggest.js';
+import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
 
 export const CONFIG_NAME = 'tend.yaml';
-const TOP_KEYS = ['on', 'alerts', 'hooks'];
+const TOP_KEYS = ['on', 'alerts', 'hooks', 'http'];
 
 export interface DaemonConfig {
   hooks: HookSpec[];
   alerts: AlertRulesSpec;
   concurrency: number;
   queueSize: number;
+  /** The TCP listener and dashboard when `tend up` has no --http (read when the daemon starts). */
+  http?: { address: string; allowRemote: boolean };
 }
 
 export const EMPTY_CONFIG: DaemonConfig = { hooks: [], alerts: {}, concurrency: HOOK_DEFAULTS.concurrency, queueSize: HOOK_DEFAULTS.queueSize };
@@ -55,7 +58,7 @@ export function parseConfig(text: string, file: string, display = file): { confi
   if (value === null || value === undefined) return { config: EMPTY_CONFIG, problems: [] };
   const found: PathProblem[] = [];
   if (typeof value !== 'object' || Array.isArray(value)) {
-    found.push({ path: [], code: 'SPEC_INVALID', message: `tend.yaml must be a mapping with on:, alerts: and hooks:, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}` });
+    found.push({ path: [], code: 'SPEC_INVALID', message: `tend.yaml must be a mapping with on:, alerts:, hooks: and http:, got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}` });
   }
   const raw = (found.length === 0 ? value : {}) as Record<string, unknown>;
   for (const k of Object.keys(raw)) {
@@ -78,10 +81,43 @@ export function parseConfig(text: string, file: string, display = file): { confi
       }
     }
   }
+  const http = raw.http === undefined ? undefined : parseHttp(raw.http, found);
   if (found.length > 0) {
     return { problems: found.map((p) => ({ file: display, ...locate(doc, lines, p.path, p.at), code: p.code, message: p.message })) };
   }
-  return { config: { hooks: on.hooks, alerts: alerts.alerts, ...settings }, problems: [] };
+  return { config: { hooks: on.hooks, alerts: alerts.alerts, ...settings, ...(http ? { http } : {}) }, problems: [] };
+}
+
+// `http: 127.0.0.1:7070`, or `http: { address: 0.0.0.0:7070, allow_remote: true }`: the same
+// checks as `tend up --http` and `--http-allow-remote`, reported at their line in tend.yaml.
+function parseHttp(value: unknown, found: PathProblem[]): DaemonConfig['http'] {
+  const map = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : { address: value };
+  const path = map === value ? ['http', 'address'] : ['http'];
+  for (const k of Object.keys(map)) {
+    if (k !== 'address' && k !== 'allow_remote') found.push({ path: ['http', k], at: 'key', code: 'SPEC_INVALID', message: `unknown key ${JSON.stringify(k)} in http (expected address, allow_remote)` });
+  }
+  const allowRemote = map.allow_remote ?? false;
+  if (typeof allowRemote !== 'boolean') {
+    found.push({ path: ['http', 'allow_remote'], code: 'SPEC_INVALID', message: `http.allow_remote must be true or false, got ${JSON.stringify(allowRemote)}` });
+    return undefined;
+  }
+  const address = typeof map.address === 'number' ? String(map.address) : map.address;
+  if (typeof address !== 'string') {
+    found.push({ path, code: 'SPEC_INVALID', message: `http must be HOST:PORT such as 127.0.0.1:7070, or a mapping with address and allow_remote, got ${JSON.stringify(map.address ?? value)}` });
+    return undefined;
+  }
+  let host: string;
+  try {
+    host = parseHttpAddress(address).host;
+  } catch (err) {
+    found.push({ path, code: 'SPEC_INVALID', message: errorMessage(err).replace(/^--http/, 'http') });
+    return undefined;
+  }
+  if (!isLoopbackHost(host) && !allowRemote) {
+    found.push({ path, code: 'SPEC_INVALID', message: `http: ${address} is not a loopback address; the listener has no TLS, so say allow_remote: true to serve it anyway (see docs/dashboard.md#threat-model)` });
+    return undefined;
+  }
+  return { address, allowRemote };
 }
 
 /** tend.yaml as the daemon keeps it: the last good config, the current problems, a watch. */

@@ -8,6 +8,8 @@ import type { PageEvent, ScaleResult, Status } from './types.js';
 
 const KEY = 'tend.token';
 
+export type Action = 'restart' | 'pause' | 'resume' | 'stop' | 'start';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -47,7 +49,8 @@ export class Api {
     return this.json('GET', '/v1/status');
   }
 
-  act(action: 'restart' | 'pause' | 'resume', service: string, replica?: number): Promise<unknown> {
+  /** restart, pause, resume: every replica or one; stop, start: the run-time hold of a whole service. */
+  act(action: Action, service: string, replica?: number): Promise<unknown> {
     return this.json('POST', `/v1/services/${encodeURIComponent(service)}/${action}`, replica === undefined ? {} : { replica });
   }
 

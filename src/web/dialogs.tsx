@@ -2,11 +2,11 @@
 // it, by the browser), and an error from the API is shown in the dialog that caused it.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type Api } from './api.js';
+import { ApiError, type Action, type Api } from './api.js';
 import type { ScaleResult } from './types.js';
 
 export type Pending =
-  | { kind: 'action'; action: 'restart' | 'pause' | 'resume'; service: string; replica?: number }
+  | { kind: 'action'; action: Action; service: string; replica?: number }
   | { kind: 'scale'; service: string; current: number };
 
 export function ActionDialog(props: { api: Api; pending: Pending; onClose(done?: string): void }) {
@@ -30,9 +30,24 @@ function errorText(err: unknown): string {
   return err instanceof ApiError ? `${err.message} (${err.code})` : String(err);
 }
 
+// What each action does, in the words of the dialog that asks for it. Those that interrupt work
+// (restart, pause, stop) start with the focus on Cancel, so a stray Enter does nothing.
+const ACTIONS: Record<Action, { verb: string; interrupts: boolean; explain(target: string, service: string): string }> = {
+  restart: { verb: 'Restart', interrupts: true, explain: (t) => `This restarts ${t} (by its update strategy) and resets crash-loop counters.` },
+  pause: { verb: 'Pause', interrupts: true, explain: (t) => `This stops ${t} with SIGSTOP until resumed.` },
+  resume: { verb: 'Resume', interrupts: false, explain: (t) => `This continues ${t} with SIGCONT.` },
+  stop: {
+    verb: 'Stop',
+    interrupts: true,
+    explain: (_t, s) => `This stops every replica of ${s} and holds it stopped until Start (like \`tend stop\`). Its file is not changed.`,
+  },
+  start: { verb: 'Start', interrupts: false, explain: (_t, s) => `This lifts the hold: ${s} runs as its file says again (like \`tend start\`).` },
+};
+
 function ActionForm(props: { api: Api; pending: Extract<Pending, { kind: 'action' }>; onClose(done?: string): void }) {
   const { action, service, replica } = props.pending;
   const target = replica === undefined ? `every replica of ${service}` : `${service}/${replica}`;
+  const what = ACTIONS[action];
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -41,7 +56,7 @@ function ActionForm(props: { api: Api; pending: Extract<Pending, { kind: 'action
     setError(undefined);
     try {
       await props.api.act(action, service, replica);
-      props.onClose(`${action}: ${target}`);
+      props.onClose(`${action}: ${replica === undefined && (action === 'stop' || action === 'start') ? service : target}`);
     } catch (err) {
       setError(errorText(err));
       setBusy(false);
@@ -50,24 +65,20 @@ function ActionForm(props: { api: Api; pending: Extract<Pending, { kind: 'action
   return (
     <form method="dialog" onSubmit={submit}>
       <h2 id="dialog-title">
-        {action[0]!.toUpperCase() + action.slice(1)} {replica === undefined ? service : `${service}/${replica}`}?
+        {what.verb} {replica === undefined ? service : `${service}/${replica}`}?
       </h2>
-      <p>
-        {action === 'restart' && `This restarts ${target} (by its update strategy) and resets crash-loop counters.`}
-        {action === 'pause' && `This stops ${target} with SIGSTOP until resumed.`}
-        {action === 'resume' && `This continues ${target} with SIGCONT.`}
-      </p>
+      <p>{what.explain(target, service)}</p>
       {error && (
         <p class="error" role="alert">
           {error}
         </p>
       )}
       <div class="buttons">
-        <button type="button" onClick={() => props.onClose()}>
+        <button type="button" onClick={() => props.onClose()} autofocus={what.interrupts}>
           Cancel
         </button>
-        <button type="submit" class="primary" disabled={busy} autofocus>
-          {action[0]!.toUpperCase() + action.slice(1)}
+        <button type="submit" class={what.interrupts ? 'danger' : 'primary'} disabled={busy} autofocus={!what.interrupts}>
+          {what.verb}
         </button>
       </div>
     </form>

@@ -48,11 +48,14 @@ function who(e: PageEvent): string {
 
 function detail(e: PageEvent): string {
   const parts: string[] = [];
+  if (e.alert) parts.push(e.alert);
   if (e.pid) parts.push(`pid ${e.pid}`);
   if (e.exit_code !== undefined && e.exit_code !== null) parts.push(`code ${e.exit_code}`);
   if (e.signal) parts.push(e.signal);
   if (e.reason) parts.push(e.reason);
   if (e.detail) parts.push(e.detail);
+  // What people read: an alert's summary, a STATUS text, a hold. Other messages repeat the reason.
+  if (e.message && (!e.reason || e.type.startsWith('alert.') || e.type === 'replica.status' || e.type.startsWith('service.'))) parts.push(e.message);
   return parts.join(' · ');
 }
 

@@ -44,6 +44,7 @@ export function stateClass(state: string): string {
       return 'busy';
     case 'backoff':
     case 'paused':
+    case 'held':
       return 'warn';
     case 'failed':
     case 'blocked':

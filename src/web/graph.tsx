@@ -33,10 +33,13 @@ export function DependencyGraph(props: { services: Service[]; onSelect(name: str
         const x2 = b.x;
         const y2 = b.y + H / 2;
         const mx = (x1 + x2) / 2;
+        // The label sits in the first gap after the dependency: over an edge that skips columns,
+        // the middle would be where other edges cross.
+        const label = pointAtX(x1, y1, mx, x2, y2, Math.min(mx, x1 + GX / 2));
         return (
           <g key={`${e.from}>${e.to}`} class="edge" data-edge={`${e.from}->${e.to}`}>
             <path d={`M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`} marker-end="url(#arrow)" />
-            <text x={mx} y={(y1 + y2) / 2 - 4} text-anchor="middle">
+            <text x={label.x} y={label.y - 4} text-anchor="middle">
               {e.condition}
             </text>
           </g>
@@ -50,11 +53,17 @@ export function DependencyGraph(props: { services: Service[]; onSelect(name: str
             key={n.name}
             class={`node ${n.missing ? 'missing' : stateClass(st)}`}
             transform={`translate(${p.x},${p.y})`}
-            tabIndex={n.missing ? -1 : 0}
+            // Lower case: on SVG, Preact sets attributes as written, and `tabIndex` is not `tabindex`.
+            tabindex={n.missing ? undefined : 0}
             role={n.missing ? undefined : 'button'}
             aria-label={`${n.name}: ${n.missing ? 'not defined' : st}`}
             onClick={() => !n.missing && props.onSelect(n.name)}
-            onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && !n.missing && props.onSelect(n.name)}
+            onKeyDown={(e) => {
+              if ((e.key === 'Enter' || e.key === ' ') && !n.missing) {
+                e.preventDefault();
+                props.onSelect(n.name);
+              }
+            }}
           >
             <rect width={W} height={H} rx="6" />
             <text x="10" y="14">
@@ -68,4 +77,17 @@ export function DependencyGraph(props: { services: Service[]; onSelect(name: str
       })}
     </svg>
   );
+}
+
+/** The point at `x` of the cubic curve (x1,y1) (mx,y1) (mx,y2) (x2,y2) that edges are drawn with. */
+function pointAtX(x1: number, y1: number, mx: number, x2: number, y2: number, x: number): { x: number; y: number } {
+  const at = (t: number, a: number, b: number, c: number, d: number) => (1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * d;
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 20; i++) {
+    const t = (lo + hi) / 2;
+    if (at(t, x1, mx, mx, x2) < x) lo = t;
+    else hi = t;
+  }
+  return { x, y: at(lo, y1, y1, y2, y2) };
 }

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { adoptTokenFromUrl, Api, ApiError, forgetToken, saveToken } from './api.js';
 import { ActionDialog, type Pending } from './dialogs.js';
 import { EventsPanel } from './events-panel.js';
+import { formatAge } from './format.js';
 import { DependencyGraph } from './graph.js';
 import { ServiceDetail } from './service-detail.js';
 import { ServicesTable, type Usage } from './services-table.js';
@@ -175,7 +176,7 @@ function Dashboard(props: { api: Api; onLogout(): void }) {
             </p>
           )}
         </div>
-        {status?.alerts && status.alerts.length > 0 && <Alerts alerts={status.alerts} />}
+        {status?.alerts && status.alerts.length > 0 && <Alerts alerts={status.alerts} now={now} onSelect={setSelected} />}
         {status && status.errors.length > 0 && (
           <section class="panel spec-errors" aria-labelledby="errors-title">
             <h2 id="errors-title">Spec errors</h2>
@@ -194,7 +195,7 @@ function Dashboard(props: { api: Api; onLogout(): void }) {
         {status ? (
           <div class="grid">
             <div class="col">
-              <ServicesTable services={status.services} usage={usage.current} now={now} selected={selected} onSelect={setSelected} />
+              <ServicesTable services={status.services} alerts={status.alerts ?? []} usage={usage.current} now={now} selected={selected} onSelect={setSelected} />
               {service ? (
                 <ServiceDetail api={api} service={service} now={now} onAction={setPending} />
               ) : (
@@ -232,17 +233,20 @@ function Dashboard(props: { api: Api; onLogout(): void }) {
   );
 }
 
-function Alerts(props: { alerts: Alert[] }) {
+// Firing alerts, oldest first as the daemon sends them; an alert that resolves leaves the list at
+// the next status read (an alert.* event triggers one).
+function Alerts(props: { alerts: Alert[]; now: number; onSelect(name: string): void }) {
   return (
     <section class="panel alerts" aria-labelledby="alerts-title" role="region">
-      <h2 id="alerts-title">Firing alerts</h2>
+      <h2 id="alerts-title">Firing alerts ({props.alerts.length})</h2>
       <ul>
-        {props.alerts.map((a, i) => (
-          <li key={i}>
-            <strong>{String(a.name ?? a.alert ?? 'alert')}</strong>
-            {a.service && ` ${a.service}${a.replica === undefined ? '' : `/${a.replica}`}`}
-            {a.message && ` — ${a.message}`}
-            {a.since && <span class="muted"> since {new Date(a.since).toLocaleTimeString()}</span>}
+        {props.alerts.map((a) => (
+          <li key={`${a.alert}:${a.service}/${a.replica}`} data-alert={`${a.alert}:${a.service}/${a.replica}`}>
+            <strong>{a.alert}</strong>{' '}
+            <button type="button" class="link" onClick={() => props.onSelect(a.service)}>
+              {a.service}/{a.replica}
+            </button>{' '}
+            <span class="muted">for {formatAge(a.since, props.now)}</span> — {a.summary}
           </li>
         ))}
       </ul>
@@ -293,21 +297,38 @@ function record(usage: Map<string, Usage>, status: Status, now: number): void {
   }
 }
 
+type Theme = 'auto' | 'light' | 'dark';
+const THEME_KEY = 'tend.theme';
+
+function storedTheme(): Theme {
+  const t = localStorage.getItem(THEME_KEY);
+  return t === 'light' || t === 'dark' ? t : 'auto';
+}
+
+// The theme is put on <html> in the same task as the click (and before the first render), not in
+// an effect: effects run after the next frame, so a reader right after the click (a person's eye
+// in a screenshot, a test) could still see the old theme.
+function applyTheme(theme: Theme): void {
+  if (theme === 'auto') delete document.documentElement.dataset['theme'];
+  else document.documentElement.dataset['theme'] = theme;
+}
+
 function ThemeToggle() {
-  const [theme, setTheme] = useState(() => localStorage.getItem('tend.theme') ?? 'auto');
-  useEffect(() => {
-    if (theme === 'auto') delete document.documentElement.dataset['theme'];
-    else document.documentElement.dataset['theme'] = theme;
-    localStorage.setItem('tend.theme', theme);
-  }, [theme]);
-  const next = theme === 'auto' ? 'light' : theme === 'light' ? 'dark' : 'auto';
+  const [theme, setTheme] = useState<Theme>(storedTheme);
+  const next: Theme = theme === 'auto' ? 'light' : theme === 'light' ? 'dark' : 'auto';
+  const choose = () => {
+    applyTheme(next);
+    localStorage.setItem(THEME_KEY, next);
+    setTheme(next);
+  };
   return (
-    <button type="button" onClick={() => setTheme(next)} aria-label={`theme: ${theme}; switch to ${next}`}>
+    <button type="button" onClick={choose} aria-label={`theme: ${theme}; switch to ${next}`}>
       Theme: {theme}
     </button>
   );
 }
 
+applyTheme(storedTheme());
 const root = document.getElementById('app')!;
 root.textContent = ''; // the "Loading…" placeholder
 render(<App />, root);

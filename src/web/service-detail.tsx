@@ -1,9 +1,9 @@
-// One service: its actions (scale, restart, pause, resume), its replicas (virtualised: 1000 rows
+// One service: its actions (scale, restart, pause, resume, stop/start), its replicas (virtualised: 1000 rows
 // cost what 30 do) with state, pid, reason and STATUS text, and a log tail of the service or of
 // the replica picked in the list.
 
 import { useState } from 'preact/hooks';
-import type { Api } from './api.js';
+import type { Action, Api } from './api.js';
 import type { Pending } from './dialogs.js';
 import { formatAge, formatBytes, formatCpu, stateClass } from './format.js';
 import { LogTail } from './log-tail.js';
@@ -18,7 +18,7 @@ export function ServiceDetail(props: { api: Api; service: Service; now: number; 
   const [query, setQuery] = useState('');
   const q = query.trim().toLowerCase();
   const replicas = q ? s.replicas.filter((r) => replicaText(s.name, r).includes(q)) : s.replicas;
-  const act = (action: 'restart' | 'pause' | 'resume', replica?: number) =>
+  const act = (action: Action, replica?: number) =>
     props.onAction({ kind: 'action', action, service: s.name, ...(replica === undefined ? {} : { replica }) });
   return (
     <section class="panel detail" aria-labelledby="detail-title">
@@ -29,22 +29,37 @@ export function ServiceDetail(props: { api: Api; service: Service; now: number; 
         <span class="muted" data-testid="detail-ready">
           {s.ready}/{s.replicas_desired} ready
         </span>
-        <span class="muted small">{s.file}</span>
         <span class="spacer" />
         <button type="button" onClick={() => props.onAction({ kind: 'scale', service: s.name, current: s.replicas_desired })}>
           Scale…
         </button>
-        <button type="button" onClick={() => act('restart')}>
+        <button type="button" onClick={() => act('restart')} disabled={s.held}>
           Restart
         </button>
-        <button type="button" onClick={() => act('pause')}>
+        <button type="button" onClick={() => act('pause')} disabled={s.held}>
           Pause
         </button>
-        <button type="button" onClick={() => act('resume')}>
+        <button type="button" onClick={() => act('resume')} disabled={s.held}>
           Resume
         </button>
+        {s.held ? (
+          <button type="button" class="primary" onClick={() => act('start')}>
+            Start
+          </button>
+        ) : (
+          <button type="button" class="danger" onClick={() => act('stop')}>
+            Stop
+          </button>
+        )}
       </div>
+      <p class="muted small file">{s.file}</p>
+      {s.held && (
+        <p class="held-note" data-testid="held-note">
+          Held stopped (by Stop or <code>tend stop</code>): its replicas stay stopped until Start. The file is unchanged.
+        </p>
+      )}
       {s.blocked && <p class="error">blocked: {s.blocked}</p>}
+      {s.waiting_for && <p class="muted">waiting for {s.waiting_for}</p>}
       <div class="toolbar">
         <h3>Replicas</h3>
         <input type="search" placeholder="filter replicas" aria-label="filter replicas" value={query} onInput={(e) => setQuery((e.target as HTMLInputElement).value)} />
@@ -90,15 +105,15 @@ export function ServiceDetail(props: { api: Api; service: Service; now: number; 
                 <button type="button" class="small" aria-label={`logs of ${s.name}/${r.index}`} onClick={() => setLogReplica(logReplica === r.index ? undefined : r.index)}>
                   logs
                 </button>
-                <button type="button" class="small" aria-label={`restart ${s.name}/${r.index}`} onClick={() => act('restart', r.index)}>
+                <button type="button" class="small" aria-label={`restart ${s.name}/${r.index}`} onClick={() => act('restart', r.index)} disabled={s.held}>
                   restart
                 </button>
                 {r.state === 'paused' ? (
-                  <button type="button" class="small" aria-label={`resume ${s.name}/${r.index}`} onClick={() => act('resume', r.index)}>
+                  <button type="button" class="small" aria-label={`resume ${s.name}/${r.index}`} onClick={() => act('resume', r.index)} disabled={s.held}>
                     resume
                   </button>
                 ) : (
-                  <button type="button" class="small" aria-label={`pause ${s.name}/${r.index}`} onClick={() => act('pause', r.index)}>
+                  <button type="button" class="small" aria-label={`pause ${s.name}/${r.index}`} onClick={() => act('pause', r.index)} disabled={s.held}>
                     pause
                   </button>
                 )}

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { formatAge, formatBytes, formatCpu, stateClass } from './format.js';
 import { Sparkline, type Sample } from './sparkline.js';
-import type { Service } from './types.js';
+import type { Alert, Service } from './types.js';
 
 type Key = 'name' | 'ready' | 'state' | 'restarts' | 'cpu' | 'memory' | 'age';
 
@@ -26,6 +26,7 @@ export interface Usage {
 
 export function ServicesTable(props: {
   services: Service[];
+  alerts: readonly Alert[];
   usage: Map<string, Usage>;
   now: number;
   selected: string | undefined;
@@ -81,15 +82,16 @@ export function ServicesTable(props: {
                   <td data-col="state">
                     <span class={`badge ${stateClass(s.state)}`}>{s.state}</span>
                     {s.waiting_for && <span class="muted small"> {s.waiting_for}</span>}
+                    <AlertMark alerts={props.alerts.filter((a) => a.service === s.name)} />
                   </td>
                   <td class="num" data-col="restarts">
                     {s.restarts}
                   </td>
                   <td class="num chart" data-col="cpu">
-                    <Sparkline samples={u?.cpu ?? []} now={props.now} label={`CPU of ${s.name}, last 15 minutes`} /> {formatCpu(s.cpu)}
+                    <Sparkline samples={u?.cpu ?? []} now={props.now} label={`CPU of ${s.name}, last 15 minutes`} format={formatCpu} /> {formatCpu(s.cpu)}
                   </td>
                   <td class="num chart" data-col="memory">
-                    <Sparkline samples={u?.memory ?? []} now={props.now} label={`memory of ${s.name}, last 15 minutes`} /> {formatBytes(s.memory)}
+                    <Sparkline samples={u?.memory ?? []} now={props.now} label={`memory of ${s.name}, last 15 minutes`} format={formatBytes} /> {formatBytes(s.memory)}
                   </td>
                   <td class="num" data-col="age">
                     {formatAge(s.started_at, props.now)}
@@ -108,6 +110,19 @@ export function ServicesTable(props: {
         </table>
       </div>
     </section>
+  );
+}
+
+function AlertMark(props: { alerts: Alert[] }) {
+  if (props.alerts.length === 0) return null;
+  const names = [...new Set(props.alerts.map((a) => a.alert))].join(', ');
+  return (
+    <>
+      {' '}
+      <span class="badge bad alert-mark" title={props.alerts.map((a) => a.summary).join('\n')}>
+        ⚠ {names}
+      </span>
+    </>
   );
 }
 

@@ -117,6 +117,7 @@ test('scale from the page: the diff is shown, Apply edits the file and the repli
 
   await page.getByRole('button', { name: /^theme:/ }).click(); // auto → light
   await page.getByRole('button', { name: /^theme:/ }).click(); // light → dark
+  // The click itself sets <html data-theme> (not an effect after the next frame), so it is read at once.
   assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark');
   await screenshot(page, 'dashboard-dark');
 });

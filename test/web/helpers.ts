@@ -104,10 +104,11 @@ export async function openBrowser(t: TestContext, viewport = { width: 1400, heig
   return { context, page };
 }
 
-/** Where screenshots go: test-artifacts/ always, and docs/img/ with TEND_SCREENSHOTS=docs. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** Where screenshots go: test-artifacts/ always, and docs/img/ with TEND_SCREENSHOTS=docs (unless
+ *  the picture is for the test's record only: `docs: false`). */
+export async function screenshot(page: Page, name: string, opts: { docs?: boolean } = {}): Promise<void> {
   const dirs = [join(ROOT, 'test-artifacts')];
-  if (process.env['TEND_SCREENSHOTS'] === 'docs') dirs.push(join(ROOT, 'docs', 'img'));
+  if (process.env['TEND_SCREENSHOTS'] === 'docs' && opts.docs !== false) dirs.push(join(ROOT, 'docs', 'img'));
   for (const d of dirs) {
     mkdirSync(d, { recursive: true });
     await page.screenshot({ path: join(d, `${name}.png`) });

@@ -5,10 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TOKEN_NAME } from '../../src/api/http-token.js';
+import { parseConfig } from '../../src/hooks/config.js';
 import { markedGroups } from '../helpers/daemon.js';
 import { fixture, NODE, processReaper, specDir, waitFor } from '../helpers/index.js';
 import { CLI, startHttpDaemon } from './helpers.js';
@@ -176,4 +177,42 @@ test('up -d passes --http to the detached daemon; down closes the listener', asy
   const down = spawnSync(NODE, [CLI, '--state-dir', state, 'down'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(down.status, 0, down.stderr);
   await assert.rejects(fetch(new URL('/v1/status', base)));
+});
+
+test('tend.yaml can turn the listener on (`http:`) when `tend up` has no --http; a bad or remote address is a file:line error', async (t) => {
+  const problems = (text: string) => parseConfig(text, '/srv/tend.yaml', 'tend.yaml').problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`);
+  assert.deepEqual(parseConfig('http: 127.0.0.1:7070\n', '/srv/tend.yaml').config!.http, { address: '127.0.0.1:7070', allowRemote: false });
+  assert.deepEqual(parseConfig('http: { address: "0.0.0.0:7070", allow_remote: true }\n', '/srv/tend.yaml').config!.http, { address: '0.0.0.0:7070', allowRemote: true });
+  assert.equal(parseConfig('alerts: {}\n', '/srv/tend.yaml').config!.http, undefined);
+  assert.deepEqual(problems('hooks: {}\nhttp: 0.0.0.0:7070\n'), [
+    'tend.yaml:2:7: http: 0.0.0.0:7070 is not a loopback address; the listener has no TLS, so say allow_remote: true to serve it anyway (see docs/dashboard.md#threat-model)',
+  ]);
+  assert.deepEqual(problems('http:\n  address: "localhost:99999"\n'), ['tend.yaml:2:12: http expects HOST:PORT such as 127.0.0.1:7070 or [::1]:7070, got "localhost:99999"']);
+  assert.deepEqual(problems('http: { address: "127.0.0.1:1", tls: true }\n'), ['tend.yaml:1:33: unknown key "tls" in http (expected address, allow_remote)']);
+
+  const { root, dir, state } = specDir(t, { 'web.yaml': WEB });
+  writeFileSync(join(root, 'tend.yaml'), '# the dashboard, for this host only\nhttp: 127.0.0.1:0\n');
+  const reaper = processReaper(t);
+  const up = spawnSync(NODE, [CLI, '--state-dir', state, 'up', dir, '-d', '--wait'], { encoding: 'utf8', timeout: 60_000 });
+  t.after(() => {
+    for (const g of markedGroups(state)) {
+      try {
+        process.kill(-g, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+  assert.equal(up.status, 0, up.stderr);
+  reaper.track(Number(readFileSync(join(state, 'tend.pid'), 'utf8').split(/\s/)[0]));
+  const shown = spawnSync(NODE, [CLI, '--state-dir', state, 'dashboard', '--no-open'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(shown.status, 0, shown.stderr);
+  const [base, token] = shown.stdout.trim().split('#token=');
+  assert.match(base!, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  assert.equal((await fetch(new URL('/v1/status', base))).status, 401);
+  const res = await fetch(new URL('/v1/status', base), { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(((await res.json()) as { services: { name: string }[] }).services.map((s) => s.name), ['web']);
+  const down = spawnSync(NODE, [CLI, '--state-dir', state, 'down'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(down.status, 0, down.stderr);
 });
