@@ -138,6 +138,9 @@ export class EventLog {
     const s = this.stream;
     this.stream = undefined;
     if (s) await new Promise<void>((resolve) => s.end(resolve));
+    // A file rotated just before close may still be flushing its last events; a daemon started
+    // next reads its last id from there.
+    await Promise.all([...this.ending]);
   }
 
   private open(path: string): void {

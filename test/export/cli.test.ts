@@ -116,7 +116,8 @@ test('bash completion offers export, its targets and its options', () => {
     const script = `source completions/tend.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tend; echo "\${COMPREPLY[*]}"`;
     return execFileSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8' }).trim();
   };
-  assert.match(complete('tend', 'ex'), /^export$/);
+  assert.equal(complete('tend', 'ex'), 'exec export');
+  assert.match(complete('tend', 'exp'), /^export$/);
   assert.equal(complete('tend', 'export', ''), 'nomad k8s');
   assert.match(complete('tend', 'export', 'nomad', '--st'), /^--strict$/);
   assert.equal(complete('tend', 'export', 'nomad', '--report', ''), 'table json none');
