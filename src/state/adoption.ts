@@ -50,6 +50,8 @@ interface Slot {
 export interface AdoptDecision extends Slot {
   handle: ProcessHandle;
   nonce?: string;
+  /** notify (DESIGN §9): its session, from the state file. */
+  notify?: { token: string; ready: boolean };
 }
 
 export interface ExitedDecision extends Slot {
@@ -98,7 +100,7 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
         continue;
       }
       taken.add(slot);
-      plan.adopt.push({ service: r.service, index: r.index, spec, handle, ...(r.nonce ? { nonce: r.nonce } : {}), ...history });
+      plan.adopt.push({ service: r.service, index: r.index, spec, handle, ...(r.nonce ? { nonce: r.nonce } : {}), ...(r.notify ? { notify: r.notify } : {}), ...history });
     } else if (spec && input.adopt && !taken.has(slot)) {
       taken.add(slot);
       plan.exited.push({
