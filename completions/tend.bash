@@ -25,7 +25,7 @@ _tend() {
     -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill stop start validate plan export import events completion --state-dir --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill stop start validate plan export import events history notify completion --state-dir --help --version" -- "$cur"))
     return
   fi
   local opts=""
@@ -42,6 +42,7 @@ _tend() {
     import) opts="--from -o --output --dry-run --force --strict --report --env" ;;
     events) opts="-f --follow -n --lines -o --output" ;;
     history) opts="--since -o --output" ;;
+    notify) opts="--ready --status --heartbeat --event --data" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then

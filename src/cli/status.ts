@@ -68,11 +68,13 @@ export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now 
 export function serviceView(term: Pick<Term, 'color'>, svc: ServiceStatus, now = Date.now()): string {
   const head = `${svc.name}: ${svc.ready}/${svc.replicas_desired} ready, ${stateText(svc)} (${svc.file})\n`;
   if (svc.replicas.length === 0) return head + 'no replicas\n';
+  // notify (DESIGN §9): the last STATUS a replica sent, when any did.
+  const withStatus = svc.replicas.some((r) => r.status_text);
   return (
     head +
     table(
       term,
-      ['INDEX', 'STATE', 'PID', 'READY', 'RESTARTS', 'AGE', 'REASON'],
+      ['INDEX', 'STATE', 'PID', 'READY', 'RESTARTS', 'AGE', 'REASON', ...(withStatus ? ['STATUS'] : [])],
       svc.replicas.map((r) => [
         String(r.index),
         { text: r.state, colour: stateColour(r.state) },
@@ -81,6 +83,7 @@ export function serviceView(term: Pick<Term, 'color'>, svc: ServiceStatus, now =
         String(r.restarts),
         age(r.started_at, now),
         r.reason ?? '',
+        ...(withStatus ? [r.status_text ?? ''] : []),
       ]),
     )
   );
