@@ -82,6 +82,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ...(opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {}),
     // The specs in force are what a restart must not lose: recorded at once, not on the timer.
     onLoaded: () => persist(),
+    onNotifyReady: () => persist(), // notify (DESIGN §9): READY is said once; it must survive a crash
     onChange: () => {
       changes++;
       // Coalesce: a burst of 1000 spawns writes the state file a few times, not 1000. A replica

@@ -29,6 +29,9 @@ export interface SupervisorOptions {
   onChange?: () => void;
   /** The specs in force changed (the state file records them at once). */
   onLoaded?: () => void;
+  /** notify (DESIGN §9): a replica said READY for the first time; a restart of tend must not lose
+   *  that (a datagram sender says it once), so the state file records it at once too. */
+  onNotifyReady?: () => void;
 }
 
 export class Supervisor {
@@ -50,7 +53,11 @@ export class Supervisor {
     // notify (DESIGN §9): what replicas say goes to the controller's one inlet, `report`.
     this.notify = new NotifyHub({
       dir: join(this.stateDir, 'notify'),
-      ...notifyHandlers((id, ev) => this.controller.report(id, ev)),
+      ...notifyHandlers((id, ev) => {
+        const said = this.controller.instances.get(id)?.notify?.ready;
+        this.controller.report(id, ev);
+        if (!said && this.controller.instances.get(id)?.notify?.ready) opts.onNotifyReady?.();
+      }),
       onError: (id, message) => opts.log.warn(`${id}: ${message}`),
     });
     this.source = new DirectorySource(opts.dir, opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {});

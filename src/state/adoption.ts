@@ -152,7 +152,9 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
     }
     taken.add(slot);
     if (g.nonce) nonces.set(g.nonce, spec);
-    plan.adopt.push({ service: g.service!, index: g.index!, spec: spec!, handle, ...(g.nonce ? { nonce: g.nonce } : {}), restarts: 0, deaths: [], streak: 0 });
+    // notify: whether it said READY is not in its environment; a stream client says it again.
+    const notify = g.notifyToken ? { notify: { token: g.notifyToken, ready: false } } : {};
+    plan.adopt.push({ service: g.service!, index: g.index!, spec: spec!, handle, ...(g.nonce ? { nonce: g.nonce } : {}), ...notify, restarts: 0, deaths: [], streak: 0 });
   }
   for (const g of escaped) {
     plan.escaped.push({ handle: handleOf(g.pgid, g.startTime), nonce: g.nonce!, ...(nonces.get(g.nonce!) ? { spec: nonces.get(g.nonce!)! } : {}) });

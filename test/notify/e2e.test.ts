@@ -109,14 +109,25 @@ test('watchdog: a replica whose heartbeats stop is stale and restarted; one that
       'stop_timeout: 2s',
     ].join('\n'),
     'mute.yaml': ['command: ["sleep", "1000"]', 'readiness: { notify: true, timeout: 300ms }', 'backoff: { initial: 50ms }', 'stop_timeout: 2s'].join('\n'),
+    // The same as beat, with a back-off long enough that the alert engine sees it stale before it
+    // starts again (the watchdog_stale alert, on by default, holds until then).
+    'slow.yaml': [
+      `command: ${yamlArgv(fixture('notify-client.mjs', 'heartbeat-then-stop', 800))}`,
+      'readiness: { notify: true }',
+      'watchdog: 600ms',
+      'backoff: { initial: 3s }',
+      'stop_timeout: 2s',
+    ].join('\n'),
   });
   const d = await startDaemon(t, dir, state);
+  const alertOf = (h: TendEvent[], type: string) => h.filter((e) => e.type === type && e.alert === 'watchdog_stale' && e.service === 'slow');
   const events = await waitFor(
     async () => {
-      const h = await d.api.eventHistory(500);
+      const h = await d.api.eventHistory(1000);
       const beatRestarted = ofType(h, 'replica.stale', 'beat').length >= 1 && ofType(h, 'replica.restarting', 'beat').length >= 1;
       const muteRestarted = ofType(h, 'replica.unhealthy', 'mute').length >= 1 && ofType(h, 'replica.restarting', 'mute').length >= 1;
-      return beatRestarted && muteRestarted ? h : undefined;
+      const alerted = alertOf(h, 'alert.firing').length >= 1 && alertOf(h, 'alert.resolved').length >= 1;
+      return beatRestarted && muteRestarted && alerted ? h : undefined;
     },
     { what: 'both restarted', timeoutMs: 45_000 },
   );
@@ -126,6 +137,13 @@ test('watchdog: a replica whose heartbeats stop is stale and restarted; one that
   const stopping = ofType(events, 'replica.stopping', 'beat')[0]!;
   assert.match(String(stopping.message), /watchdog/);
   assert.equal(stopping.reason, 'WatchdogStale');
+  // The alert fired after the stale event, and resolved once the replica started again.
+  const staleAt = events.findIndex((e) => e.type === 'replica.stale' && e.service === 'slow');
+  const firedAt = events.indexOf(alertOf(events, 'alert.firing')[0]!);
+  const resolvedAt = events.indexOf(alertOf(events, 'alert.resolved')[0]!);
+  const restartedAt = events.findIndex((e, n) => n > staleAt && e.type === 'replica.started' && e.service === 'slow');
+  assert.ok(staleAt >= 0 && staleAt < firedAt && firedAt < resolvedAt && restartedAt < resolvedAt, JSON.stringify({ staleAt, firedAt, resolvedAt, restartedAt }));
+  assert.equal(alertOf(events, 'alert.firing')[0]!.replica, 0);
   await d.api.shutdown();
   await d.exited;
 });
@@ -161,7 +179,18 @@ test('kill -9 of tend and a new up: datagram and stream senders carry on, watchd
 
   const d2 = await startDaemon(t, dir, state);
   const ticks = (s: StatusReport, name: string) => Number(svc(s, name).replicas[0]!.status_text?.replace('tick ', '') ?? 0);
-  const first = await d2.converged((s) => runningPids(s).length === 2 && ticks(s, 'sd') > 0 && ticks(s, 'js') > 0, 45_000);
+  let seen2 = '';
+  const first = await waitFor(
+    async () => {
+      const s = await d2.status();
+      seen2 = JSON.stringify([s.converged, s.services.map((x) => [x.name, x.state, x.replicas.map((r) => [r.state, r.pid, r.ready, r.status_text, r.reason])])]);
+      return s.converged && runningPids(s).length === 2 && ticks(s, 'sd') > 0 && ticks(s, 'js') > 0 ? s : undefined;
+    },
+    { what: 'd2 converged', timeoutMs: 45_000 },
+  ).catch(async (err) => {
+    const h = await d2.api.eventHistory(2000);
+    throw new Error(`${err.message}: ${seen2} ${JSON.stringify(h.filter((e) => e.type !== 'replica.status').map((e) => `${e.type} ${e.service} ${e.message}`))}`);
+  });
   assert.deepEqual(runningPids(first), before, 'adopted, not restarted');
   assert.ok(first.services.every((x) => x.replicas[0]!.ready), 'still ready: READY was kept with the replica');
   // Both keep talking to the new tend for longer than two watchdog periods (ticks are 200 ms apart).
