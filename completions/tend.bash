@@ -16,27 +16,34 @@ _tend() {
   done
   case "$prev" in
     --state-dir|--dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    -o|--output) if [[ "$verb" == export ]]; then COMPREPLY=($(compgen -f -- "$cur")); elif [[ "$verb" == import ]]; then COMPREPLY=($(compgen -d -- "$cur")); else COMPREPLY=($(compgen -W "json table" -- "$cur")); fi; return ;;
+    -o|--output) if [[ "$verb" == export ]]; then COMPREPLY=($(compgen -f -- "$cur")); elif [[ "$verb" == import ]]; then COMPREPLY=($(compgen -d -- "$cur")); elif [[ "$verb" == daemon-log ]]; then COMPREPLY=($(compgen -W "json text" -- "$cur")); else COMPREPLY=($(compgen -W "json table" -- "$cur")); fi; return ;;
     --report) COMPREPLY=($(compgen -W "table json none" -- "$cur")); return ;;
     --driver) COMPREPLY=($(compgen -W "raw_exec exec" -- "$cur")); return ;;
     --ports) COMPREPLY=($(compgen -W "dynamic index" -- "$cur")); return ;;
     --image) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(ls services.d 2>/dev/null | sed -n 's/\.ya\?ml$/=/p')" -- "$cur")); return ;;
     --from) COMPREPLY=($(compgen -W "process-compose supervisord pm2 procfile zinit" -- "$cur")); return ;;
-    -s|--signal) COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
+    --sort) COMPREPLY=($(compgen -W "cpu mem restarts name" -- "$cur")); return ;;
+    -s|--signal) [[ "$verb" == top ]] && { COMPREPLY=($(compgen -W "cpu mem restarts name" -- "$cur")); return; }; COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status logs scale restart pause resume kill stop start validate plan export import events history notify completion --state-dir --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status top logs inspect exec scale restart pause resume kill stop start validate plan export import events history dashboard daemon-log notify completion --state-dir --client-timeout --help --version" -- "$cur"))
     return
   fi
   local opts=""
   case "$verb" in
-    up) opts="-d --detach --wait --timeout --settle --no-adopt --log-level --max-replicas" ;;
+    up) opts="-d --detach --wait --timeout --settle --no-adopt --wait-for-dir --log-level --max-replicas --http --http-allow-remote" ;;
     down) opts="--timeout" ;;
-    status) opts="-o --output -w --watch" ;;
-    logs) opts="-f --follow -n --lines" ;;
-    scale) opts="--dir" ;;
+    status) opts="-o --output -w --watch -l --label" ;;
+    top) opts="-s --sort --interval" ;;
+    logs) opts="-f --follow -n --lines -t --timestamps --since --until" ;;
+    inspect) opts="--show-secrets -o --output" ;;
+    exec) opts="" ;;
+    scale) opts="--dir --commit --wait --timeout" ;;
+    restart|start) opts="--wait --timeout" ;;
+    dashboard) opts="--no-open" ;;
+    daemon-log) opts="-f --follow -n --lines -o --output" ;;
     kill) opts="-s --signal" ;;
-    validate) opts="-o --output" ;;
+    validate) opts="-o --output --max-replicas" ;;
     plan) opts="--exit-code --switch -o --output" ;;
     export) opts="-o --output --strict --report --driver --job --ports --image --namespace --wait-image" ;;
     import) opts="--from -o --output --dry-run --force --strict --report --env" ;;
@@ -51,10 +58,9 @@ _tend() {
   fi
   case "$verb" in
     up|plan|validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    import) COMPREPLY=($(compgen -f -- "$cur")) ;;
     export) if [[ "$prev" == export ]]; then COMPREPLY=($(compgen -W "nomad k8s" -- "$cur")); else COMPREPLY=($(compgen -d -- "$cur")); fi ;;
-    status|logs|restart|pause|resume|kill|stop|start) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
-    up|plan|validate|import) COMPREPLY=($(compgen -f -- "$cur")) ;;
-    status|logs|restart|pause|resume|kill) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
+    status|logs|inspect|exec|restart|pause|resume|kill|stop|start|history) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;
     scale) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(_tend_services | sed 's/$/=/')" -- "$cur")) ;;
   esac
 }

@@ -24,6 +24,7 @@ import { assertDirectory, realOrSelf } from './spec/dir.js';
 import { Controller } from './reconcile/controller.js';
 import { buildStatus } from './api/status.js';
 import { logPath } from './runtime/logs.js';
+import { inspectService } from './api/inspect-service.js';
 import type { ProcessHandle } from './runtime/types.js';
 import type { ServiceSpec } from './spec/types.js';
 import { sameProcess, startTimeToMs, zombieExit } from './runtime/proc.js';
@@ -225,7 +226,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
   for (const c of plan.completed) controller.restoreCompleted(c.service, c.index, c.spec, c.exitedAt);
   for (const x of plan.exited) {
     const exit = x.exit ?? { code: null, signal: null, at: Date.now(), unknown: true };
-    controller.restoreExited({ service: x.service, index: x.index, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
+    controller.restoreExited({ service: x.service, index: x.index, pid: x.pid, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
   }
   for (const a of plan.adopt) {
     const inst = { service: a.service, index: a.index, state: 'running' as const, spec: a.spec, ready: false, restarts: a.restarts, deaths: a.deaths, streak: a.streak, ...(a.nonce ? { nonce: a.nonce } : {}), ...(a.notify ? { notify: a.notify } : {}) };
@@ -311,6 +312,11 @@ function makeControlPlane(
     recentEvents: (limit, since) => events.history(limit, since),
     subscribe: (listener) => events.subscribe(listener),
     metrics: () => metrics.render(status()),
+    // `tend inspect` / `tend exec` (src/api/inspect.ts): what each replica runs, from the spec it runs.
+    inspect(service, index, reveal, allEnv) {
+      known(service, index);
+      return inspectService(controller, service, index, reveal, allEnv ?? false);
+    },
   };
 }
 

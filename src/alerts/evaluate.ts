@@ -7,6 +7,7 @@
 import { ALERT_NAMES, type AlertName } from '../spec/hook-events.js';
 import type { AlertRules } from '../spec/hook-types.js';
 import { formatDuration } from '../spec/units.js';
+import { formatBytes } from '../util/units.js';
 
 /** What the evaluator needs to know about one replica slot at `now`. */
 export interface ReplicaObservation {
@@ -133,9 +134,3 @@ export function evaluateAlerts(
   return { state: { entries }, transitions, firing };
 }
 
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)}Gi`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(0)}Mi`;
-  if (n >= 1024) return `${(n / 1024).toFixed(0)}Ki`;
-  return `${n}B`;
-}

@@ -5,6 +5,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { relative, isAbsolute } from 'node:path';
 import { TendError } from '../errors.js';
 import { errorFromBody } from './errors-http.js';
+import type { InspectReport } from './inspect.js';
 import type { PlanReport, ServiceStatus, StatusReport, TendEvent } from './types.js';
 
 export interface ActionResult {
@@ -18,6 +19,12 @@ export interface LogsQuery {
   replica?: number;
   tail?: number;
   follow?: boolean;
+  /** Epoch ms bounds on when a line was written. */
+  since?: number;
+  until?: number;
+  timestamps?: boolean;
+  /** JSON lines (`LogLine`) instead of `svc/n | line` text. */
+  json?: boolean;
 }
 
 export interface ClientOptions {
@@ -50,6 +57,15 @@ export class ApiClient {
     return this.json('GET', `/v1/services/${encodeURIComponent(name)}`);
   }
 
+  /** The effective spec and each replica's argv, cwd, ports and environment. */
+  inspect(name: string, opts: { replica?: number; reveal?: boolean; allEnv?: boolean } = {}): Promise<InspectReport> {
+    const qs = new URLSearchParams();
+    if (opts.replica !== undefined) qs.set('replica', String(opts.replica));
+    if (opts.reveal) qs.set('reveal', '1');
+    if (opts.allEnv) qs.set('env', 'all');
+    return this.json('GET', `/v1/services/${encodeURIComponent(name)}/inspect?${qs}`);
+  }
+
   /** Restart, pause, resume or signal a service's replicas (all, or the one at `replica`). */
   act(
     action: 'restart' | 'pause' | 'resume' | 'kill' | 'stop' | 'start',
@@ -79,13 +95,18 @@ export class ApiClient {
     return this.exchange('GET', '/metrics', undefined, readText);
   }
 
-  /** The logs as a stream of `svc/n | line` lines; ends unless `follow`. */
-  logs(name: string, query: LogsQuery = {}): Promise<IncomingMessage> {
+  /** The logs of one service (or, without a name, of all in time order) as a stream of
+   *  `svc/n | line` lines or JSON lines; ends unless `follow`. */
+  logs(name: string | undefined, query: LogsQuery = {}): Promise<IncomingMessage> {
     const qs = new URLSearchParams();
     if (query.replica !== undefined) qs.set('replica', String(query.replica));
     if (query.tail !== undefined) qs.set('tail', String(query.tail));
     if (query.follow) qs.set('follow', '1');
-    return this.open('GET', `/v1/logs/${encodeURIComponent(name)}?${qs}`);
+    if (query.since !== undefined) qs.set('since', String(query.since));
+    if (query.until !== undefined) qs.set('until', String(query.until));
+    if (query.timestamps) qs.set('timestamps', '1');
+    if (query.json) qs.set('format', 'json');
+    return this.open('GET', `/v1/logs${name === undefined ? '' : `/${encodeURIComponent(name)}`}?${qs}`);
   }
 
   /** Past events, oldest first: the last `tail` (default 1000), or all after the id `since`. */

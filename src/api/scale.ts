@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, relative } from 'node:path';
-import { setReplicas } from '../cli/scale-edit.js';
+import { setReplicas } from '../spec/scale-edit.js';
 import { TendError } from '../errors.js';
 import { loadDirectory } from '../spec/load.js';
 import { writeFileAtomic } from '../util/atomic-write.js';

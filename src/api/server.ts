@@ -8,7 +8,7 @@ import { isAbsolute } from 'node:path';
 import { parseSignal } from '../util/signals.js';
 import { TendError } from '../errors.js';
 import { errorBodyOf, httpStatusOf } from './errors-http.js';
-import { FileFollower, tailOffset } from './log-follow.js';
+import { streamLogRecords } from './log-stream.js';
 import { scaleService } from './scale.js';
 import type { ControlPlane, TendEvent } from './types.js';
 
@@ -147,8 +147,12 @@ async function handle(
         control.shutdown().catch((err: unknown) => log.warn({ err }, 'shutdown failed'));
       });
       return sendJson(res, 202, { ok: true });
+    case 'GET /v1/services/:name/inspect':
+      return sendJson(res, 200, inspect(url, control, serviceName(segments[2])));
     case 'GET /v1/logs/:name':
       return streamLogs(res, url, control, serviceName(segments[2]), streams);
+    case 'GET /v1/logs':
+      return streamLogs(res, url, control, undefined, streams);
     case 'GET /v1/events':
       return streamEvents(req, res, url, control, streams);
     case 'GET /metrics': {
@@ -217,6 +221,12 @@ function serviceName(raw: string | undefined): string {
     throw new TendError('API_BAD_REQUEST', `expected a service name matching ${NAME.source}, got ${JSON.stringify(raw)}`);
   }
   return raw;
+}
+
+// GET /v1/services/:name/inspect?replica=N&reveal=1&env=all (src/api/inspect.ts).
+function inspect(url: URL, control: ControlPlane, name: string) {
+  if (!control.inspect) throw new TendError('API_NOT_FOUND', 'this daemon cannot inspect services');
+  return control.inspect(name, queryInt(url, 'replica'), queryFlag(url, 'reveal', false), url.searchParams.get('env') === 'all');
 }
 
 function serviceStatus(control: ControlPlane, name: string) {
@@ -347,75 +357,82 @@ function writeAll(res: ServerResponse, text: string): Promise<void> {
   });
 }
 
-// GET /v1/logs/:name: each replica's last `tail` lines (all lines without it), one replica after the
-// other, then with follow=1 new lines from all of them as they come, including replicas added later.
+// GET /v1/logs[/:name]: the replicas' history merged in time order, then with follow=1 new lines
+// from all of them as they come (src/api/log-stream.ts). Query: replica, tail, since, until (epoch
+// ms), follow, timestamps, format=json.
 async function streamLogs(
   res: ServerResponse,
   url: URL,
   control: ControlPlane,
-  name: string,
+  name: string | undefined,
   streams: Set<() => void>,
 ): Promise<void> {
   const replica = queryInt(url, 'replica');
   const tail = queryInt(url, 'tail');
+  const since = queryInt(url, 'since');
+  const until = queryInt(url, 'until');
   const follow = queryFlag(url, 'follow', false);
-  const files = control.logFiles(name, replica);
+  const timestamps = queryFlag(url, 'timestamps', false);
+  const format = url.searchParams.get('format') ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new TendError('API_BAD_REQUEST', `expected "format" to be text or json, got ${JSON.stringify(format)}`);
+  if (name === undefined && replica !== undefined) throw new TendError('API_BAD_REQUEST', '"replica" needs a service name');
+  const sources = () => {
+    if (name !== undefined) return control.logFiles(name, replica);
+    return control.status().services.flatMap((s) => {
+      try {
+        return control.logFiles(s.name);
+      } catch {
+        return []; // removed between the status and this call
+      }
+    });
+  };
+  sources(); // an unknown service or replica is a 404 before the stream starts
 
   // Registered before the first await: a client that leaves, or a server that closes, while the
-  // tails are still being read must stop the stream too, or its poll timer would run forever.
+  // history is still being read must stop the stream too, or its poll timer would run forever.
   let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
   let stopped = false;
   const stop = () => {
     stopped = true;
     clearTimeout(timer);
+    wake?.();
     streams.delete(stop);
     if (!res.writableEnded) res.end();
   };
   streams.add(stop);
   res.on('close', stop);
 
-  const followers = new Map<string, FileFollower>();
-  const add = async (f: { service: string; index: number; path: string }, fromStart: boolean) => {
-    const prefix = `${f.service}/${f.index} | `;
-    const start = fromStart || tail === undefined ? 0 : await tailOffset(f.path, tail);
-    followers.set(
-      f.path,
-      new FileFollower(f.path, start, (lines) => writeAll(res, lines.map((l) => prefix + l + '\n').join(''))),
-    );
-  };
-  for (const f of files) await add(f, false);
-  if (stopped) return;
-
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.writeHead(200, { 'content-type': format === 'json' ? 'application/x-ndjson' : 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
   // A follower of empty files must still learn at once that the stream is open.
   res.flushHeaders();
-  for (const f of followers.values()) await f.poll();
-  if (!follow || stopped) {
-    for (const f of followers.values()) await f.flush();
-    stop();
-    return;
-  }
-
-  const tick = async () => {
-    if (replica === undefined) {
-      // A replica added by scaling up: follow its file from the start.
-      let current: ReturnType<ControlPlane['logFiles']> = [];
-      try {
-        current = control.logFiles(name);
-      } catch {
-        /* the service was removed: keep following what we have */
-      }
-      for (const f of current) if (!followers.has(f.path)) await add(f, true);
-    }
-    for (const f of followers.values()) await f.poll();
-  };
-  const loop = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      tick().then(loop, stop);
-    }, FOLLOW_POLL_MS);
-  };
-  loop();
+  const tick = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      timer = setTimeout(resolve, FOLLOW_POLL_MS);
+    });
+  await streamLogRecords(
+    {
+      ...(tail === undefined ? {} : { tail }),
+      ...(since === undefined ? {} : { since }),
+      ...(until === undefined ? {} : { until }),
+      follow,
+      json: format === 'json',
+      timestamps,
+      pollMs: FOLLOW_POLL_MS,
+      sources: () => {
+        try {
+          return sources();
+        } catch {
+          return []; // the service was removed: keep following what we have
+        }
+      },
+      write: (text) => writeAll(res, text),
+      stopped: () => stopped,
+    },
+    tick,
+  );
+  stop();
 }
 
 // GET /v1/events: server-sent events (history, then live), or with follow=0 the history as JSON lines.

@@ -85,7 +85,8 @@ function serviceStatus(
     oneshot: spec?.oneshot ?? false,
     held: input.desired.held?.has(name) ?? false,
     depends_on: Object.entries(spec?.dependsOn ?? {}).map(([service, condition]) => ({ service, condition })),
-    labels: spec?.labels ?? {},
+    labels: { ...(spec?.labels ?? insts[0]?.spec.labels ?? {}) },
+    ports: { ...(spec?.ports ?? insts[0]?.spec.ports ?? {}) },
     replicas,
   };
 }

@@ -2,6 +2,7 @@
 // the Unix socket, the CLI and /metrics. JSON field names are snake_case and stable (DESIGN §5).
 
 import type { ReplicaState } from '../reconcile/types.js';
+import type { InspectReport } from './inspect.js';
 
 export interface ReplicaStatus {
   index: number;
@@ -48,7 +49,10 @@ export interface ServiceStatus {
   held: boolean;
   /** What it waits for before starting, by condition (the dashboard draws the graph from it). */
   depends_on?: { service: string; condition: string }[];
+  /** The spec's labels (never restart anything; `tend status -l key=value` filters on them). */
   labels?: Record<string, string>;
+  /** Base ports by name: replica i gets base + i. */
+  ports?: Record<string, number>;
   replicas: ReplicaStatus[];
 }
 
@@ -123,4 +127,7 @@ export interface ControlPlane {
   subscribe(listener: (event: TendEvent) => void): () => void;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
+  /** The effective spec and each replica's argv, cwd, ports and environment (`tend inspect`);
+   *  secret-looking values masked unless `reveal`. */
+  inspect?(service: string, index: number | undefined, reveal: boolean, allEnv?: boolean): InspectReport;
 }

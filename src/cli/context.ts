@@ -1,7 +1,8 @@
 // What every command gets: where the daemon lives, a client for it, the output streams, and the
 // small argument parsers the verbs share.
 
-import { join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ApiClient } from '../api/client.js';
 import { TendError } from '../errors.js';
 import type { Term } from './term.js';
@@ -10,10 +11,15 @@ import { SOCKET_NAME } from '../state/pid-file.js';
 export interface Cli {
   out: Term;
   err: Term;
-  /** The state directory, absolute (`--state-dir`, else TEND_STATE_DIR, else `.tend`). */
+  /** The state directory, absolute: `--state-dir`, else TEND_STATE_DIR, else the nearest `.tend/`
+   *  in the working directory or its parents, else `./.tend`. */
   stateDir(): string;
+  /** When the state directory was searched for and not found: the directories looked in. */
+  searchedIn(): string[] | undefined;
   client(): ApiClient;
 }
+
+export const STATE_DIR_NAME = '.tend';
 
 /** A Cli whose state directory and client timeout are read when a command runs (global options are
  *  parsed by then). */
@@ -23,13 +29,39 @@ export function makeCli(
   stateDirOption: () => string | undefined,
   clientTimeoutOption: () => string | undefined = () => undefined,
 ): Cli {
-  const stateDir = () => resolve(stateDirOption() ?? process.env['TEND_STATE_DIR'] ?? '.tend');
+  let found: { dir: string; searched?: string[] } | undefined;
+  const locate = () => {
+    if (found) return found;
+    const given = stateDirOption() ?? process.env['TEND_STATE_DIR'];
+    if (given !== undefined && given !== '') return (found = { dir: resolve(given) });
+    const search = findStateDir(process.cwd());
+    return (found = search.dir !== undefined ? { dir: search.dir } : { dir: resolve(STATE_DIR_NAME), searched: search.searched });
+  };
+  const stateDir = () => locate().dir;
   const client = () => {
     const raw = clientTimeoutOption() ?? process.env['TEND_CLIENT_TIMEOUT'];
     const timeoutMs = raw === undefined || raw === '' ? undefined : parseDuration(raw, '--client-timeout');
     return new ApiClient(join(stateDir(), SOCKET_NAME), timeoutMs === undefined ? {} : { timeoutMs });
   };
-  return { out, err, stateDir, client };
+  return { out, err, stateDir, searchedIn: () => locate().searched, client };
+}
+
+/** The nearest `.tend/` directory in `start` or its parents, as git finds `.git`; else the
+ *  directories it looked in, nearest first. */
+export function findStateDir(start: string): { dir?: string; searched: string[] } {
+  const searched: string[] = [];
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    searched.push(dir);
+    const candidate = join(dir, STATE_DIR_NAME);
+    if (statSync(candidate, { throwIfNoEntry: false })?.isDirectory()) return { dir: candidate, searched };
+    if (dirname(dir) === dir) return { searched };
+  }
+}
+
+/** `/a/b/c, /a/b, /a and /`, shortened when the list is long. */
+export function describeSearch(searched: string[]): string {
+  const shown = searched.length > 4 ? [...searched.slice(0, 3), '…', searched[searched.length - 1] as string] : searched;
+  return shown.length === 1 ? shown[0] as string : `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
 }
 
 export interface Target {

@@ -3,7 +3,8 @@
 
 import { TendError } from '../errors.js';
 import { parseSignal } from '../util/signals.js';
-import { parseTarget, type Cli } from './context.js';
+import { parseDuration, parseTarget, type Cli } from './context.js';
+import { released, restartedSince, startTimes, waitForTarget, type WaitCheck } from './wait.js';
 import { EXIT } from './exit-codes.js';
 
 export type ReplicaVerb = 'restart' | 'pause' | 'resume' | 'kill' | 'stop' | 'start';
@@ -17,19 +18,39 @@ const DONE: Record<ReplicaVerb, string> = {
   start: 'started (hold lifted)',
 };
 
+export interface WaitOptions {
+  /** `restart --wait`: return once the replicas run again, ready. */
+  wait?: boolean;
+  timeout?: string;
+}
+
 /** Sends one operation to each target in turn; the first error stops the rest. */
-export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: string[], signalArg?: string): Promise<number> {
+export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: string[], signalArg?: string, opts: WaitOptions = {}): Promise<number> {
   const parsed = targets.map(parseTarget);
   if (verb === 'stop' || verb === 'start') {
     const one = parsed.find((t) => t.replica !== undefined);
     if (one) throw new TendError('API_BAD_REQUEST', `tend ${verb} takes whole services (a hold is per service), got "${one.service}/${one.replica}"; use \`tend kill\` or \`tend restart\` for one replica`);
   }
   const signal = verb === 'kill' ? signalName(signalArg ?? 'SIGTERM') : undefined;
+  const timeoutMs = parseDuration(opts.timeout ?? '60s', '--timeout');
   const client = cli.client();
+  const before = opts.wait ? await client.status() : undefined;
   for (const t of parsed) {
     await client.act(verb, t.service, { replica: t.replica, signal });
     const what = t.replica === undefined ? t.service : `${t.service}/${t.replica}`;
     cli.out.write(`${DONE[verb]} ${what}${signal ? ` (${signal})` : ''}\n`);
+  }
+  if (!before) return EXIT.OK;
+  for (const t of parsed) {
+    const name = t.replica === undefined ? t.service : `${t.service}/${t.replica}`;
+    let what = `restart of ${name}`;
+    let check: WaitCheck = restartedSince(t.service, t.replica, startTimes(before, t.service));
+    if (verb === 'start') {
+      what = `start of ${name}`;
+      check = released(t.service);
+    }
+    const code = await waitForTarget(cli, what, check, timeoutMs, opts.timeout ?? '60s');
+    if (code !== EXIT.OK) return code;
   }
   return EXIT.OK;
 }

@@ -10,6 +10,7 @@ import { sameProcess, startTimeToMs } from '../runtime/proc.js';
 import { ProcessRuntime } from '../runtime/process-runtime.js';
 import { planAdoption, type Liveness } from '../state/adoption.js';
 import { findMarkedGroups, readSupervisorId } from '../state/orphans.js';
+import { displayPath } from '../api/client.js';
 import { PID_NAME, readPidFile } from '../state/pid-file.js';
 import { desiredOf, readState } from '../state/state-file.js';
 import { delay, parseDuration, type Cli } from './context.js';
@@ -34,7 +35,7 @@ export async function downCommand(cli: Cli, opts: DownOptions): Promise<number> 
     if (!(err instanceof TendError && err.code === 'DAEMON_UNREACHABLE')) throw err;
     const left = await stopLeftovers(stateDir, timeoutMs);
     if (left.found === 0) {
-      cli.out.write('no tend daemon runs here: nothing to stop\n');
+      cli.out.write(`nothing to stop: no tend daemon on ${displayPath(cli.stateDir())}\n`);
       return EXIT.OK;
     }
     return reportLeftovers(cli, left, 'no tend daemon runs here, but an earlier one left');

@@ -81,3 +81,10 @@ export function specError(e: SpecErrorStatus): string {
   const file = rel !== '' && !rel.startsWith('..') ? rel : e.file;
   return `${file}:${e.line}:${e.column}: ${e.message}`;
 }
+
+/** `2026-11-30 19:00:01.123` in the local time zone: for people reading logs. */
+export function localTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}

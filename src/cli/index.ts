@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { TendError } from '../errors.js';
-import { makeCli, type Cli } from './context.js';
+import { describeSearch, makeCli, STATE_DIR_NAME, type Cli } from './context.js';
 import type { ReplicaVerb } from './control.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { flushed, paint, termOf } from './term.js';
@@ -24,12 +24,11 @@ function buildProgram(cli: Cli, run: (action: () => Promise<number> | number) =>
   const program = new Command('tend')
     .description('A declarative process supervisor: keeps running processes equal to services.d/*.yaml.')
     .version(version)
-    .option('--state-dir <dir>', 'state directory: socket, pid file, logs (env TEND_STATE_DIR)', process.env['TEND_STATE_DIR'] ?? '.tend')
+    .option('--state-dir <dir>', 'state directory: socket, pid file, logs (env TEND_STATE_DIR; default: the nearest .tend/ here or in a parent directory, else ./.tend)')
     .option(
       '--client-timeout <duration>',
       'how long to wait for the daemon to answer a request, e.g. 5s; 0s waits for ever; streams (-f) only until connected (env TEND_CLIENT_TIMEOUT, default 30s)',
     )
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText(
       'after',
@@ -54,6 +53,7 @@ ${EXIT_CODES_HELP}`,
     .option('--timeout <duration>', 'how long -d waits for the daemon, and --wait for convergence', '60s')
     .option('--settle <duration>', 'quiet period after a file change before reading the directory')
     .option('--no-adopt', 'stop replicas left running by an earlier daemon instead of adopting them')
+    .option('--wait-for-dir', 'start even when DIR does not exist yet, and load it when it appears')
     .option('--log-level <level>', 'daemon log level: debug, info, warn, error')
     .option('--max-replicas <n>', 'the largest replicas a service may ask for (default: what this machine allows; see docs/spec.md)')
     .option('--http <host:port>', 'also serve the control API and the dashboard over TCP (bearer token; see tend dashboard)')
@@ -83,24 +83,45 @@ Examples:
     .argument('[service]', 'show this service\'s replicas')
     .option('-o, --output <format>', 'json or table')
     .option('-w, --watch', 'refresh every second')
-    .addHelpText('after', '\nExamples:\n  tend status\n  tend status web -w\n  tend status -o json | jq .converged')
+    .option('-l, --label <key=value>', 'only services with this label (repeatable; KEY alone: has the label)', (v: string, acc: string[] = []) => [...acc, v])
+    .addHelpText('after', '\nExamples:\n  tend status\n  tend status web -w\n  tend status -l tier=web\n  tend status -o json | jq .converged\n\nColumns shown when any service has them: PORTS (first-last per service), STATUS (the text replicas report, when any does), LABELS.')
     .action((service: string | undefined, opts) => run(async () => (await import('./status.js')).statusCommand(cli, service, opts)));
 
   program
+    .command('top')
+    .description('a live, sortable view of every replica\'s CPU, memory and restarts (on a terminal; else one snapshot)')
+    .option('-s, --sort <key>', 'cpu, mem, restarts or name (keys c m r n while it runs)', 'cpu')
+    .option('--interval <duration>', 'refresh period', '1s')
+    .addHelpText('after', '\nExamples:\n  tend top\n  tend top -s mem\n  tend top | head -5          (not a terminal: one sorted snapshot)\n\nKeys: c cpu, m memory, r restarts, n name; q, Esc or Ctrl-C quits.')
+    .action((opts) => run(async () => (await import('./top.js')).topCommand(cli, opts)));
+
+  program
     .command('logs')
-    .description('replicas\' output, each line prefixed `svc/n |`')
-    .argument('<target>', 'SERVICE or SERVICE/INDEX')
-    .option('-f, --follow', 'keep printing new lines (across log rotation)')
+    .description('replicas\' output, each line prefixed `svc/n |`; every service, in time order, when none is named')
+    .argument('[targets...]', 'SERVICE or SERVICE/INDEX (default: every service)')
+    .option('-f, --follow', 'keep printing new lines (across log rotation, and replicas that start later)')
     .option('-n, --lines <count>', 'only the last COUNT lines of each replica')
-    .addHelpText('after', '\nExamples:\n  tend logs web -n 20\n  tend logs web/1 -f')
-    .action((target: string, opts) => run(async () => (await import('./logs.js')).logsCommand(cli, target, opts)));
+    .option('-t, --timestamps', 'show when each line was written (UTC, to within 0.1 s; see docs/logs.md)')
+    .option('--since <time>', 'lines written since a time (2026-11-30T19:00:00Z, "2026-11-30 19:00", 19:00) or a duration ago (10m, 2h, 1d)')
+    .option('--until <time>', 'lines written before a time or a duration ago')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tend logs                      every service, interleaved in time order\n  tend logs web -n 20\n  tend logs web/1 -f\n  tend logs api worker --since 10m -t\n\nA line `──── new run, started … ────` marks a restart of the replica (or a re-run job).',
+    )
+    .action((targets: string[], opts) => run(async () => (await import('./logs.js')).logsCommand(cli, targets, opts)));
 
   program
     .command('scale')
     .description('set replicas in the file that defines each service (comments and layout kept)')
     .argument('<assignments...>', 'SERVICE=COUNT')
     .option('--dir <dir>', 'the services directory (default: the running daemon\'s, else ./services.d)')
-    .addHelpText('after', '\nExamples:\n  tend scale web=5\n  tend scale web=2 worker=0 --dir services.d')
+    .option('--commit', 'when git tracks the file, commit just that file ("tend scale: web: replicas 2 → 5")')
+    .option('--wait', 'return once the daemon runs each service at its new count, ready; exit 1 if not')
+    .option('--timeout <duration>', 'how long --wait waits', '60s')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tend scale web=5\n  tend scale web=2 worker=0 --dir services.d\n  tend scale web=5 --commit --wait\n\nIn a git checkout the edit leaves the work tree dirty (a warning says so): the repository is the\ntruth, so commit it (--commit) or the next git pull of the deploy may abort. See docs/gitops.md.',
+    )
     .action((assignments: string[], opts) => run(async () => (await import('./scale.js')).scaleCommand(cli, assignments, opts)));
 
   const verbs: [ReplicaVerb, string, string][] = [
@@ -111,12 +132,20 @@ Examples:
     ['start', 'lift the hold of `tend stop`: the service runs as its file says again', 'tend start worker'],
   ];
   for (const [verb, description, example] of verbs) {
-    program
+    const cmd = program
       .command(verb)
       .description(description)
-      .argument('<targets...>', 'SERVICE or SERVICE/INDEX')
-      .addHelpText('after', `\nExample:\n  ${example}`)
-      .action((targets: string[]) => run(async () => (await import('./control.js')).replicaCommand(cli, verb, targets)));
+      .argument('<targets...>', 'SERVICE or SERVICE/INDEX');
+    if (verb === 'restart' || verb === 'start') {
+      cmd
+        .option('--wait', `return once every ${verb === 'restart' ? 'restarted' : 'started'} replica runs and is ready; exit 1 if not`)
+        .option('--timeout <duration>', 'how long --wait waits', '60s');
+    }
+    cmd
+      .addHelpText('after', `\nExample:\n  ${example}${verb === 'restart' || verb === 'start' ? `\n  tend ${verb} api --wait --timeout 2m` : ''}`)
+      .action((targets: string[], opts: { wait?: boolean; timeout?: string }) =>
+        run(async () => (await import('./control.js')).replicaCommand(cli, verb, targets, undefined, opts)),
+      );
   }
 
   program
@@ -279,13 +308,75 @@ exits 3. An event that its schema refuses exits 1 with the schema error.`,
   // ----
 
   program
+    .command('inspect')
+    .description('the effective spec (defaults, interpolation, env files) and each replica\'s argv, cwd, ports and environment')
+    .argument('<target>', 'SERVICE or SERVICE/INDEX')
+    .option('--show-secrets', 'show values that look secret (masked as ****** by default)')
+    .option('-o, --output <format>', 'json or table')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tend inspect web\n  tend inspect web/1 -o json | jq .replicas[0].argv\n\nMasked: values of variables whose name has a word such as PASSWORD, SECRET, TOKEN, KEY, AUTH,\nCREDENTIALS or DSN; passwords in URLs (scheme://user:PASSWORD@host); those values inside argv.',
+    )
+    .action((target: string, opts) => run(async () => (await import('./inspect.js')).inspectCommand(cli, target, opts)));
+
+  program
+    .command('exec')
+    .description('run a command with a replica\'s environment and working directory; exits with its code')
+    .argument('<target>', 'SERVICE/INDEX (SERVICE alone: replica 0)')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .addHelpText('after', '\nExamples:\n  tend exec web/0 -- env\n  tend exec db -- psql "$DATABASE_URL"        (expanded by your shell: quote as needed)\n  tend exec worker/2 -- sh -c \'echo $TEND_REPLICA\'')
+    .action((target: string, command: string[]) => run(async () => (await import('./exec.js')).execCommand(cli, target, command)));
+
+  program
+    .command('daemon-log')
+    .description('the daemon\'s own log (tend.log, JSON lines) rendered for people, with local times')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('-n, --lines <count>', 'only the last COUNT lines')
+    .option('-o, --output <format>', 'json (the lines as stored) or text')
+    .addHelpText('after', '\nExamples:\n  tend daemon-log -n 50\n  tend daemon-log -f\n  tend daemon-log -o json | jq -c \'select(.level >= 40)\'')
+    .action((opts: { follow?: boolean; lines?: string; output?: string }) =>
+      run(async () => {
+        const json = parseOutputFormat(opts.output, ['json', 'text']) === 'json';
+        return (await import('./daemon-log.js')).daemonLogCommand(cli, { ...opts, json });
+      }),
+    );
+
+  program
     .command('completion')
     .description('print a shell completion script')
     .argument('<shell>', 'bash or zsh')
     .addHelpText('after', '\nExamples:\n  source <(tend completion bash)\n  tend completion zsh > "${fpath[1]}/_tend"')
     .action((shell: string) => run(async () => (await import('./completion.js')).completionCommand(cli, shell)));
 
+  // A usage error is one line, `tend: …`, with the help to read (docs/cli.md); commander's own
+  // output is two or three lines starting `error:`.
+  for (const cmd of [program, ...program.commands]) {
+    const where = cmd === program ? 'tend --help' : `tend ${cmd.name()} --help`;
+    cmd.configureOutput({ outputError: (text, write) => write(usageLine(text, where)) });
+  }
   return program;
+}
+
+/** `error: unknown option '--bogus'\n(Did you mean --bar?)\n` → `tend: unknown option '--bogus' (did you mean --bar?); see tend status --help\n`. */
+export function usageLine(text: string, where: string): string {
+  const parts = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const head = (parts[0] ?? 'bad usage').replace(/^error: /, '');
+  const hint = parts
+    .slice(1)
+    .map((l) => l.replace(/^\((.*)\)$/, '$1').replace(/^Did you mean/, 'did you mean'))
+    .join('; ');
+  return `tend: ${head}${hint ? ` (${hint})` : ''}; see ${where}\n`;
+}
+
+/** `-o FORMAT` among `allowed` (the first is the default). */
+function parseOutputFormat(arg: string | undefined, allowed: string[]): string {
+  if (arg === undefined) return allowed[allowed.length - 1] as string;
+  if (allowed.includes(arg)) return arg;
+  throw new TendError('API_BAD_REQUEST', `expected -o to be ${allowed.join(' or ')}, got "${arg}"`);
 }
 
 /** Prints an error the way users and scripts expect: one line on stderr, bugs marked as such. */
@@ -295,9 +386,12 @@ function report(cli: Cli, err: unknown): number {
     return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
   if (err instanceof TendError) {
-    const code = exitCodeOf(err.code);
+    // A few errors carry the code a shell would give (exec: 127 command not found, 126 not executable).
+    const code = typeof err.details['exitCode'] === 'number' ? err.details['exitCode'] : exitCodeOf(err.code);
     const prefix = code === EXIT.INTERNAL ? 'tend: internal error: ' : 'tend: ';
     cli.err.write(paint(cli.err, 'red', prefix + err.message) + '\n');
+    const searched = err.code === 'DAEMON_UNREACHABLE' ? cli.searchedIn() : undefined;
+    if (searched) cli.err.write(`(no ${STATE_DIR_NAME}/ directory in ${describeSearch(searched)}; use --state-dir or TEND_STATE_DIR to point at one)\n`);
     if (code === EXIT.INTERNAL) cli.err.write('This is a bug in tend; please report it with the command you ran.\n');
     return code;
   }

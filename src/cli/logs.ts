@@ -1,36 +1,90 @@
-// `tend logs SVC[/N] [-f] [-n N]`: replicas' output with `svc/n | ` prefixes, like docker compose;
-// the prefix is coloured per replica on a terminal.
+// `tend logs [SVC[/N]...] [-f] [-n N] [-t] [--since T] [--until T]`: replicas' output with
+// `svc/n | ` prefixes, like docker compose; every service, interleaved in time order, when none is
+// named. The daemon sends JSON lines; the prefix is coloured per replica on a terminal, and a new
+// run of a replica (a restart, a re-run job) gets a separator line.
 
-import { parseCount, parseTarget, type Cli } from './context.js';
+import type { LogLine } from '../api/log-stream.js';
+import { TendError } from '../errors.js';
+import { parseCount, parseDuration, parseTarget, type Cli, type Target } from './context.js';
 import { EXIT } from './exit-codes.js';
+import { localTime } from './format.js';
 import { paint, replicaColour, type Term } from './term.js';
 
 export interface LogsOptions {
   follow?: boolean;
   lines?: string;
+  timestamps?: boolean;
+  since?: string;
+  until?: string;
 }
 
 /** Streams the logs until they end (or, with -f, until interrupted or the daemon goes away). */
-export async function logsCommand(cli: Cli, targetArg: string, opts: LogsOptions): Promise<number> {
-  const target = parseTarget(targetArg);
+export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOptions, now = Date.now()): Promise<number> {
+  const targets = targetArgs.map(parseTarget);
   const tail = opts.lines === undefined ? undefined : parseCount(opts.lines, '-n');
-  const res = await cli.client().logs(target.service, { replica: target.replica, tail, follow: opts.follow });
+  const since = opts.since === undefined ? undefined : parseTime(opts.since, '--since', now);
+  const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until', now);
+  const client = cli.client();
+  const one = targets.length === 1 ? targets[0] : undefined;
+  if (targets.length > 1) {
+    // Several targets: all services' stream, filtered here, so they stay in time order.
+    const known = new Set((await client.status()).services.map((s) => s.name));
+    for (const t of targets) if (!known.has(t.service)) throw new TendError('API_NOT_FOUND', `no service named "${t.service}"`);
+  }
+  const res = await client.logs(one?.service, {
+    ...(one?.replica === undefined ? {} : { replica: one.replica }),
+    ...(tail === undefined ? {} : { tail }),
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+    follow: opts.follow ?? false,
+    json: true,
+  });
+  const wanted = (l: LogLine) => targets.length <= 1 || targets.some((t) => matches(t, l));
   let partial = '';
   for await (const chunk of res) {
     const lines = (partial + String(chunk)).split('\n');
     partial = lines.pop() ?? '';
-    if (lines.length > 0) cli.out.write(lines.map((l) => colourPrefix(cli.out, l) + '\n').join(''));
-    // A slow reader (`| less`) paces the download instead of the whole log piling up in memory.
-    await cli.out.flush();
+    let text = '';
+    for (const l of lines) {
+      if (l === '') continue;
+      const line = JSON.parse(l) as LogLine;
+      if (wanted(line)) text += renderLogLine(cli.out, line, opts.timestamps ?? false) + '\n';
+    }
+    // Waits for a slow reader (a pipe), so nothing piles up in memory and nothing is cut at exit.
+    if (text !== '') {
+      cli.out.write(text);
+      await cli.out.flush();
+    }
   }
-  if (partial !== '') cli.out.write(colourPrefix(cli.out, partial) + '\n');
   return EXIT.OK;
 }
 
-/** Colours the `svc/n |` prefix of a line the daemon sent. */
-export function colourPrefix(term: Pick<Term, 'color'>, line: string): string {
-  const bar = line.indexOf(' | ');
-  if (!term.color || bar < 0) return line;
-  const key = line.slice(0, bar);
-  return paint(term, replicaColour(key), `${key} |`) + line.slice(bar + 2);
+function matches(t: Target, l: LogLine): boolean {
+  return t.service === l.service && (t.replica === undefined || t.replica === l.replica);
+}
+
+/** `web/0 | text`, `web/0 | 2026-11-30T19:00:01.123Z text` with -t, and a separator for a new run. */
+export function renderLogLine(term: Pick<Term, 'color'>, l: LogLine, timestamps: boolean): string {
+  const key = `${l.service}/${l.replica}`;
+  const prefix = term.color ? paint(term, replicaColour(key), `${key} |`) : `${key} |`;
+  if (l.run) return `${prefix} ${paint(term, 'dim', `──── new run, started ${localTime(Date.parse(l.ts))} ────`)}`;
+  return `${prefix} ${timestamps ? `${l.ts} ` : ''}${l.line}`;
+}
+
+/** `10m`, `2h`, `1d` ago, or a time: `2026-11-30T19:00:00Z`, `2026-11-30 19:00` (local), `19:00` (today, local). */
+export function parseTime(arg: string, option: string, now: number): number {
+  const ago = /^(\d+(?:\.\d+)?)d$/.exec(arg.trim());
+  if (ago) return now - Math.round(Number(ago[1]) * 86_400_000);
+  if (/^\d+(?:\.\d+)?(ms|s|m|h)$/.test(arg.trim())) return now - parseDuration(arg, option);
+  const clock = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(arg.trim());
+  if (clock) {
+    const d = new Date(now);
+    d.setHours(Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0), 0);
+    return d.getTime();
+  }
+  const t = Date.parse(arg.trim().replace(/^(\d{4}-\d{2}-\d{2}) /, '$1T'));
+  if (Number.isNaN(t)) {
+    throw new TendError('API_BAD_REQUEST', `expected ${option} to be a duration ago (10m, 2h, 1d) or a time (2026-11-30T19:00:00Z, "2026-11-30 19:00", 19:00), got "${arg}"`);
+  }
+  return t;
 }

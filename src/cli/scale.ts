@@ -7,13 +7,21 @@ import { basename, resolve } from 'node:path';
 import { TendError } from '../errors.js';
 import { loadDirectory } from '../spec/load.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { Cli } from './context.js';
+import { displayPath } from '../api/client.js';
+import { parseDuration, type Cli } from './context.js';
+import { commitFile, trackedBy } from './git.js';
+import { scaledTo, waitForTarget } from './wait.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
-import { setReplicas } from './scale-edit.js';
+import { setReplicas } from '../spec/scale-edit.js';
 
 export interface ScaleOptions {
   dir?: string;
+  /** Commit each edited file (only it) when git tracks it. */
+  commit?: boolean;
+  /** Wait until the daemon runs each service at its new count, ready. */
+  wait?: boolean;
+  timeout?: string;
 }
 
 interface Assignment {
@@ -37,11 +45,39 @@ export async function scaleCommand(cli: Cli, args: string[], opts: ScaleOptions)
     entry.changes.push(`${a.service}: replicas ${before ?? '?'} → ${a.replicas} (${basename(file)})`);
     edits.set(file, entry);
   }
+  const timeoutMs = parseDuration(opts.timeout ?? '60s', '--timeout');
   for (const [file, { text, changes }] of edits) {
     writePreservingMode(file, text);
     for (const c of changes) cli.out.write(`${c}\n`);
+    await afterEdit(cli, file, changes, opts.commit ?? false);
+  }
+  if (!opts.wait) return EXIT.OK;
+  // The watcher would notice the edit within its settle time; asking saves that wait.
+  await cli.client().reload();
+  for (const a of assignments) {
+    const code = await waitForTarget(cli, `${a.service} at ${a.replicas} replicas`, scaledTo(a.service, a.replicas), timeoutMs, opts.timeout ?? '60s');
+    if (code !== EXIT.OK) return code;
   }
   return EXIT.OK;
+}
+
+// The repository is the truth (docs/gitops.md): an edited file that git tracks leaves the work tree
+// dirty, and the next `git pull` of the deploy would abort. Say so, or commit just that file.
+async function afterEdit(cli: Cli, file: string, changes: string[], commit: boolean): Promise<void> {
+  const tracked = await trackedBy(realpathSync(file));
+  if (!tracked) {
+    if (commit) cli.err.write(`tend: ${displayPath(file)} is not tracked by git; nothing committed\n`);
+    return;
+  }
+  if (!commit) {
+    cli.err.write(
+      `warning: ${tracked.path} is tracked by git (${tracked.top}) and now differs from it; commit it (tend scale --commit) or the next git pull may abort\n`,
+    );
+    return;
+  }
+  const message = `tend scale: ${changes.map((c) => c.replace(/ \(.*\)$/, '')).join(', ')}`;
+  const hash = await commitFile(tracked, message);
+  cli.out.write(`committed ${tracked.path} as ${hash}: ${message}\n`);
 }
 
 function parseAssignment(arg: string): Assignment {
@@ -69,7 +105,12 @@ function fileOf(loaded: Awaited<ReturnType<typeof loadDirectory>>, service: stri
   if (svc) return svc.file;
   for (const [file, names] of loaded.files) if (names.includes(service)) return file;
   const hints = loaded.problems.map((p) => `\n  ${specError(p)}`).join('');
-  throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}${hints}`);
+  // A file that does not parse may be the one that defines it: say the files are broken (exit 1),
+  // not that the service does not exist (exit 4), as docs/cli.md promises.
+  if (loaded.problems.length > 0) {
+    throw new TendError('SPEC_INVALID', `cannot scale "${service}": it is in no file that loads, and ${dir} has errors to fix first:${hints}`);
+  }
+  throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}`);
 }
 
 /** Atomic, keeping the file's mode; a symlinked file is written at its target, so the link stays

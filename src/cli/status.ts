@@ -1,7 +1,8 @@
 // `tend status [SVC] [-o json] [-w]`: the services as a table with the spec errors above them, or
 // one service's replicas; -w redraws every second until interrupted.
 
-import type { ServiceStatus, StatusReport } from '../api/types.js';
+import type { ReplicaStatus, ServiceStatus, StatusReport } from '../api/types.js';
+import { TendError } from '../errors.js';
 import { delay, parseOutput, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { age, bytes, cpu, specError, stateColour, table } from './format.js';
@@ -10,20 +11,27 @@ import { paint, type Term } from './term.js';
 export interface StatusOptions {
   output?: string;
   watch?: boolean;
+  /** `-l key=value` (repeatable): only services whose labels match all of them. */
+  label?: string[];
 }
+
+/** The status text a replica may report (docs: notify); shown in a STATUS column when present. */
+type WithText = ReplicaStatus & { status_text?: string | null };
 
 const REFRESH_MS = 1000;
 
 /** Prints the status once, or keeps redrawing it with -w. */
 export async function statusCommand(cli: Cli, service: string | undefined, opts: StatusOptions): Promise<number> {
   const output = parseOutput(opts.output);
+  const selector = parseLabels(opts.label ?? []);
   const client = cli.client();
   const render = async () => {
     if (service !== undefined) {
       const svc = await client.service(service);
       return output === 'json' ? JSON.stringify(svc, null, 2) + '\n' : serviceView(cli.out, svc);
     }
-    const report = await client.status();
+    const full = await client.status();
+    const report = { ...full, services: full.services.filter((s) => matchesLabels(s, selector)) };
     return output === 'json' ? JSON.stringify(report, null, 2) + '\n' : statusView(cli.out, report);
   };
   if (!opts.watch) {
@@ -48,9 +56,12 @@ export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now 
   for (const a of alerts) text += paint(term, 'red', `alert: ${a.alert} ${a.service}/${a.replica} (for ${age(a.since, now)}): ${a.summary}`) + '\n';
   if (alerts.length > 0) text += '\n';
   if (report.services.length === 0) return text + `no services in ${report.source}\n`;
+  const withText = report.services.some((s) => s.replicas.some((r) => statusText(r) !== ''));
+  const withLabels = report.services.some((s) => Object.keys(s.labels ?? {}).length > 0);
+  const withPorts = report.services.some((s) => Object.keys(s.ports ?? {}).length > 0);
   text += table(
     term,
-    ['NAME', 'READY', 'STATE', 'RESTARTS', 'CPU', 'MEM', 'AGE'],
+    ['NAME', 'READY', 'STATE', 'RESTARTS', 'CPU', 'MEM', 'AGE', ...(withPorts ? ['PORTS'] : []), ...(withText ? ['STATUS'] : []), ...(withLabels ? ['LABELS'] : [])],
     report.services.map((s) => [
       s.name,
       s.oneshot ? `${s.replicas.filter((r) => r.state === 'completed').length}/${s.replicas_desired}` : `${s.ready}/${s.replicas_desired}`,
@@ -59,6 +70,9 @@ export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now 
       cpu(s.cpu),
       bytes(s.memory),
       age(s.started_at, now),
+      ...(withPorts ? [portRanges(s)] : []),
+      ...(withText ? [serviceText(s)] : []),
+      ...(withLabels ? [labelText(s.labels ?? {})] : []),
     ]),
   );
   return text;
@@ -68,13 +82,13 @@ export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now 
 export function serviceView(term: Pick<Term, 'color'>, svc: ServiceStatus, now = Date.now()): string {
   const head = `${svc.name}: ${svc.ready}/${svc.replicas_desired} ready, ${stateText(svc)} (${svc.file})\n`;
   if (svc.replicas.length === 0) return head + 'no replicas\n';
-  // notify (DESIGN §9): the last STATUS a replica sent, when any did.
-  const withStatus = svc.replicas.some((r) => r.status_text);
+  const withText = svc.replicas.some((r) => statusText(r) !== '');
+  const ports = Object.entries(svc.ports ?? {});
   return (
     head +
     table(
       term,
-      ['INDEX', 'STATE', 'PID', 'READY', 'RESTARTS', 'AGE', 'REASON', ...(withStatus ? ['STATUS'] : [])],
+      ['INDEX', 'STATE', 'PID', 'READY', 'RESTARTS', 'AGE', ...(ports.length > 0 ? ['PORTS'] : []), ...(withText ? ['STATUS'] : []), 'REASON'],
       svc.replicas.map((r) => [
         String(r.index),
         { text: r.state, colour: stateColour(r.state) },
@@ -82,11 +96,54 @@ export function serviceView(term: Pick<Term, 'color'>, svc: ServiceStatus, now =
         r.ready ? 'yes' : 'no',
         String(r.restarts),
         age(r.started_at, now),
+        ...(ports.length > 0 ? [ports.map(([name, base]) => `${name}=${base + r.index}`).join(',')] : []),
+        ...(withText ? [statusText(r) || '-'] : []),
         r.reason ?? '',
-        ...(withStatus ? [r.status_text ?? ''] : []),
       ]),
     )
   );
+}
+
+function statusText(r: ReplicaStatus): string {
+  return ((r as WithText).status_text ?? '').replace(/\s+/g, ' ').trim();
+}
+
+// A service's STATUS: the text its replicas report, when they agree; else the first one's and a count.
+function serviceText(s: ServiceStatus): string {
+  const texts = [...new Set(s.replicas.map(statusText).filter((t) => t !== ''))];
+  if (texts.length === 0) return '-';
+  return texts.length === 1 ? clip(texts[0] as string) : `${clip(texts[0] as string)} (+${texts.length - 1} more)`;
+}
+
+function clip(text: string, max = 40): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** `http=8080-8082,admin=9000` for a service's replicas: base + index. */
+export function portRanges(s: ServiceStatus): string {
+  const entries = Object.entries(s.ports ?? {});
+  if (entries.length === 0) return '-';
+  const n = Math.max(s.replicas_desired, 1);
+  return entries.map(([name, base]) => (n === 1 ? `${name}=${base}` : `${name}=${base}-${base + n - 1}`)).join(',');
+}
+
+function labelText(labels: Record<string, string>): string {
+  const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** `-l tier=web -l team=core` → pairs; `-l tier` alone matches any service that has the label. */
+export function parseLabels(args: string[]): [string, string | undefined][] {
+  return args.map((a) => {
+    const m = /^([^=\s]+)(?:=(.*))?$/.exec(a);
+    if (!m) throw new TendError('API_BAD_REQUEST', `expected -l to be KEY=VALUE or KEY, got "${a}"`);
+    return [m[1] as string, m[2]];
+  });
+}
+
+export function matchesLabels(s: ServiceStatus, selector: [string, string | undefined][]): boolean {
+  const labels = s.labels ?? {};
+  return selector.every(([k, v]) => Object.hasOwn(labels, k) && (v === undefined || labels[k] === v));
 }
 
 function stateText(s: ServiceStatus): string {

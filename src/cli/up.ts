@@ -2,7 +2,7 @@
 // session, its output in .tend/tend.log) and, with --wait, follow it until everything converged.
 
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { displayPath, type ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
@@ -24,6 +24,8 @@ export interface UpOptions {
   /** `HOST:PORT` of the TCP listener and dashboard; off when undefined. */
   http?: string;
   httpAllowRemote?: boolean;
+  /** Start even when DIR does not exist yet, and pick it up when it appears. */
+  waitForDir?: boolean;
   /** Hidden: set by `up -d` on the process it spawns, which then runs the daemon. */
   detachedChild?: boolean;
 }
@@ -39,6 +41,9 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
   const timeoutMs = parseDuration(opts.timeout, '--timeout');
   if (opts.wait && !opts.detach) throw new TendError('API_BAD_REQUEST', '--wait needs -d (in the foreground, tend runs until stopped)');
   const http = httpOption(opts);
+  if (!opts.waitForDir && !opts.detachedChild && !checkDirectory(dir, cli.stateDir())) {
+    cli.err.write(`tend: ${displayPath(dir)} does not exist (yet): keeping what the previous daemon ran from its last good specs, and loading the directory when it appears\n`);
+  }
   if (!opts.detach) {
     // Loaded here so that client commands never pay for the daemon's modules.
     const { runDaemon } = await import('../daemon.js');
@@ -57,6 +62,20 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
   const started = await startDetached(cli, dir, opts, deadline);
   if (started !== EXIT.OK || !opts.wait) return started;
   return waitConverged(cli, cli.client(), deadline, opts.timeout);
+}
+
+// A daemon on a directory that does not exist would watch nothing: say so, unless asked to wait.
+// Mid-deploy (a restart of tend while a release swaps services.d) the directory may be missing for a
+// moment while the previous daemon's replicas run: its state file holds their last good specs, so
+// the new daemon starts from those (crash safety, issue 11) and false is returned for a warning.
+function checkDirectory(dir: string, stateDir: string): boolean {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) {
+    if (existsSync(join(stateDir, 'state.json'))) return false;
+    throw new TendError('SPEC_INVALID', `the services directory ${displayPath(dir)} does not exist; create it, or add --wait-for-dir to start now and load it when it appears`);
+  }
+  if (!st.isDirectory()) throw new TendError('SPEC_INVALID', `${displayPath(dir)} is not a directory (tend up takes the directory of *.yaml files)`);
+  return true;
 }
 
 // Spawns this CLI again as `up DIR --detached-child` in a new session, its output appended to

@@ -12,12 +12,12 @@
 // safety net. Everything tend learns goes through `observe`, folded by the pure `fold`
 // (observe.ts), which returns the typed events to emit.
 
-import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { assertNever, errorMessage, type SpecProblem } from '../errors.js';
 import { graphIssues } from '../graph/graph.js';
 import type { ProbeState } from '../health/types.js';
-import { logPath, rotateIfNeeded } from '../runtime/logs.js';
+import { LogRotator } from '../runtime/log-rotator.js';
+import { logPath } from '../runtime/logs.js';
 import type { ExitStatus, GroupUsage, ProcessHandle, Runtime, StartResult } from '../runtime/types.js';
 import { expandReplica } from '../spec/expand.js';
 import type { SpecSource } from '../spec/source.js';
@@ -84,6 +84,8 @@ export class Controller {
   private readonly idleWaiters: (() => void)[] = [];
   private readonly random: () => number;
   private readonly now: () => number;
+  /** Rotates replica logs promptly and keeps their time index (runtime/log-rotator.ts). */
+  private readonly logs = new LogRotator({ onError: (path, err) => this.opts.log.warn({ err }, `cannot rotate ${path}`) });
 
   constructor(private readonly opts: ControllerOptions) {
     this.random = opts.random ?? Math.random;
@@ -98,7 +100,6 @@ export class Controller {
           .map((i) => ({ id: i.id, pgid: i.pgid!, limited: i.spec.limits.memoryBytes > 0 || i.spec.limits.cpuPercent > 0 })),
       onSample: (id, usage) => this.observeUsage(id, usage),
       onError: (err) => opts.log.warn({ err }, 'stats sample failed'),
-      onTick: () => this.rotateLogs(),
     });
   }
 
@@ -180,6 +181,7 @@ export class Controller {
     this.sampler.close();
     clearInterval(this.resync);
     this.probes.stopAll();
+    this.logs.close();
   }
 
   // ---- what an earlier tend left (state/adoption.ts decides; the daemon calls these) ---------
@@ -191,6 +193,7 @@ export class Controller {
     // notify: the same token (from the state file) and socket path, so that it carries on talking.
     const talk = this.opts.notify?.attach({ ...inst, id, pgid: handle.pgid });
     this.put({ ...inst, id, state: 'starting', ready: false, ...(talk ? { notify: talk.notify } : {}) });
+    this.logs.track(logPath(this.opts.logDir, inst.service, inst.index), inst.spec.logs);
     this.observe(id, { kind: 'spawned', handle, adopted: true });
     return true;
   }
@@ -399,12 +402,8 @@ export class Controller {
         if (!m || m.size === 0) return undefined;
         return [...m.values()].sort((a, b) => a.index - b.index || seqOf(a.id) - seqOf(b.id));
       },
-      has: (name: string) => (byService.get(name)?.size ?? 0) > 0,
-      keys: () => [...byService.keys()].filter((k) => (byService.get(k)?.size ?? 0) > 0)[Symbol.iterator](),
-      get size() {
-        return byService.size;
-      },
-    } as unknown as ByService;
+      keys: () => [...byService.keys()].filter((k) => (byService.get(k)?.size ?? 0) > 0),
+    };
   }
 
   private until(cond: () => boolean): Promise<void> {
@@ -560,6 +559,7 @@ export class Controller {
     this.launches.set(id, launch);
     const who = { service: a.service, replica: a.index, reason: a.reason, message: a.message };
     this.opts.emit(prev ? { type: 'replica.restarting', ...who } : { type: 'replica.starting', ...who });
+    this.logs.track(logPath(this.opts.logDir, a.service, a.index), a.spec.logs, true); // a new run begins here: the log's separator
     const start = () =>
       this.opts.runtime.start({ launch, logFile: logPath(this.opts.logDir, a.service, a.index), ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) =>
         this.observe(id, { kind: 'exited', exit: status }),
@@ -623,19 +623,6 @@ export class Controller {
     return expandReplica(inst.spec, inst.index, this.opts.baseEnv ?? process.env);
   }
 
-  /** Log rotation at each sampler tick: a synchronous stat per live log (a few µs); only a file
-   *  over its size gets the async rotation (1000 async stats a tick cost more than the rest). */
-  private async rotateLogs(): Promise<void> {
-    const rotations: Promise<unknown>[] = [];
-    for (const i of this.instances.values()) {
-      if (!isLive(i) || i.spec.logs.maxSizeBytes <= 0) continue;
-      const path = logPath(this.opts.logDir, i.service, i.index);
-      const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-      if (size >= i.spec.logs.maxSizeBytes) rotations.push(rotateIfNeeded(path, i.spec.logs.maxSizeBytes, i.spec.logs.maxFiles).catch(() => false));
-    }
-    await Promise.all(rotations);
-  }
-
   // ---- the store -----------------------------------------------------------------------------
 
   private put(i: Instance): void {
@@ -655,6 +642,8 @@ export class Controller {
     const m = this.byService.get(i.service);
     m?.delete(id);
     if (m && m.size === 0) this.byService.delete(i.service);
+    // The log is shared by every run in this slot: watched until the slot itself is gone.
+    if (![...(m?.values() ?? [])].some((o) => o.index === i.index)) this.logs.untrack(logPath(this.opts.logDir, i.service, i.index));
     this.changed(i.service);
   }
 

@@ -10,6 +10,7 @@ import { describeExit } from './backoff.js';
 import { Reason, type EventBody } from './events.js';
 import * as tr from './transitions.js';
 import type { Instance, StopIntent } from './types.js';
+import { formatBytes } from '../util/units.js';
 
 export type Observed =
   | { kind: 'spawned'; handle: ProcessHandle; adopted?: boolean }
@@ -241,9 +242,3 @@ function failReason(after: Instance, exitReason: Reason): Reason {
   return exitReason;
 }
 
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)}Gi`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)}Mi`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)}Ki`;
-  return `${n}B`;
-}

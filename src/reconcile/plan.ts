@@ -50,8 +50,12 @@ export interface KeyPlan {
   wakeAt?: number;
 }
 
-/** The instances of each service, for planning one key without walking the whole fleet. */
-export type ByService = ReadonlyMap<string, readonly Inst[]>;
+/** The instances of each service, for planning one key without walking the whole fleet: what
+ *  planKey reads (a Map satisfies it; the controller serves it lazily from its index). */
+export interface ByService {
+  get(name: string): readonly Inst[] | undefined;
+  keys(): Iterable<string>;
+}
 
 export function plan(desired: DesiredState, observed: ObservedState, now: number): Plan {
   const byService = groupByService(observed.instances.values());

@@ -5,6 +5,8 @@
 
 import { copyFile, open, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { logBook, type LogBook } from './log-book.js';
+import { appendRecords, generationPath, indexPath } from './log-index.js';
 
 // `<logDir>/<service>/<index>.log` (DESIGN §4).
 export function logPath(logDir: string, service: string, index: number): string {
@@ -16,36 +18,48 @@ const inFlight = new Map<string, Promise<boolean>>();
 
 // Rotates `path` when it has reached maxSizeBytes: x.log.1 → x.log.2 … (keeping maxFiles rotated
 // files, dropping older ones), x.log copied to x.log.1, then x.log truncated. True when rotated.
-export function rotateIfNeeded(path: string, maxSizeBytes: number, maxFiles: number): Promise<boolean> {
+// The time index (`x.log.idx`) moves with its log, and the rotation is counted in the log book
+// (under the file's lock), so a follower knows where its unread bytes went.
+export function rotateIfNeeded(path: string, maxSizeBytes: number, maxFiles: number, book: LogBook = logBook): Promise<boolean> {
   const running = inFlight.get(path);
   if (running !== undefined) return running;
-  const p = rotate(path, maxSizeBytes, maxFiles).finally(() => inFlight.delete(path));
+  const p = book.exclusive(path, () => rotate(path, maxSizeBytes, maxFiles, book)).finally(() => inFlight.delete(path));
   inFlight.set(path, p);
   return p;
 }
 
-async function rotate(path: string, maxSizeBytes: number, maxFiles: number): Promise<boolean> {
+async function rotate(path: string, maxSizeBytes: number, maxFiles: number, book: LogBook): Promise<boolean> {
   if (maxSizeBytes <= 0) return false;
   const size = await sizeOf(path);
   if (size === null || size < maxSizeBytes) return false;
   if (maxFiles <= 0) {
     await truncate(path, 0);
+    await unlinkIfExists(indexPath(path));
+    book.rotated(path);
     return true;
   }
-  await unlinkIfExists(`${path}.${maxFiles}`);
-  for (let i = maxFiles - 1; i >= 1; i--) await renameIfExists(`${path}.${i}`, `${path}.${i + 1}`);
-  const rotated = `${path}.1`;
+  for (const file of [generationPath(path, maxFiles), indexPath(generationPath(path, maxFiles))]) await unlinkIfExists(file);
+  for (let i = maxFiles - 1; i >= 1; i--) {
+    await renameIfExists(generationPath(path, i), generationPath(path, i + 1));
+    await renameIfExists(indexPath(generationPath(path, i)), indexPath(generationPath(path, i + 1)));
+  }
+  const rotated = generationPath(path, 1);
   await copyFile(path, rotated);
-  await catchUp(path, rotated);
+  const copied = await catchUp(path, rotated);
   // Copy-and-truncate's known loss window: bytes the child writes between the last catch-up read
   // and this truncate are lost. catchUp shrinks that window from the whole copy to a few syscalls.
   await truncate(path, 0);
+  book.rotated(path);
+  // Everything in the copy was written by now; the live file's index starts afresh.
+  appendRecords(path, [{ kind: 't', offset: copied, at: Date.now() }]);
+  await renameIfExists(indexPath(path), indexPath(rotated));
   return true;
 }
 
 // Appends to `rotated` whatever the child wrote to `path` while it was being copied, until a pass
-// finds nothing new (bounded, so a child writing flat out cannot keep us here).
-async function catchUp(path: string, rotated: string): Promise<void> {
+// finds nothing new (bounded, so a child writing flat out cannot keep us here). Returns the size
+// of the copy.
+async function catchUp(path: string, rotated: string): Promise<number> {
   const src = await open(path, 'r');
   const dst = await open(rotated, 'a');
   try {
@@ -53,14 +67,15 @@ async function catchUp(path: string, rotated: string): Promise<void> {
     const chunk = Buffer.allocUnsafe(1 << 16);
     for (let pass = 0; pass < 8; pass++) {
       const end = (await src.stat()).size;
-      if (end <= copied) return;
+      if (end <= copied) return copied;
       while (copied < end) {
         const { bytesRead } = await src.read(chunk, 0, Math.min(chunk.length, end - copied), copied);
-        if (bytesRead === 0) return;
+        if (bytesRead === 0) return copied;
         await dst.write(chunk, 0, bytesRead);
         copied += bytesRead;
       }
     }
+    return copied;
   } finally {
     await src.close();
     await dst.close();

@@ -55,6 +55,8 @@ export interface AdoptDecision extends Slot {
 }
 
 export interface ExitedDecision extends Slot {
+  /** The pid it had: named in the exit's events. */
+  pid: number;
   /** Undefined when the exit status cannot be known (see README "What tend guarantees"). */
   exit?: ExitStatus;
   unknown: boolean;
@@ -106,6 +108,7 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
       plan.exited.push({
         service: r.service,
         index: r.index,
+        pid: r.pid,
         spec,
         ...history,
         startedAt: r.startedAt,

@@ -12,7 +12,7 @@ import { ApiClient } from '../../src/api/client.js';
 import { startApiServer, SSE_MAX_BACKLOG_BYTES } from '../../src/api/server.js';
 import type { ControlPlane, TendEvent } from '../../src/api/types.js';
 import { EventLog } from '../../src/events.js';
-import { TendError } from '../../src/errors.js';
+import { controlPlane } from '../helpers/control-plane.js';
 import { tempDir, waitFor } from '../helpers/index.js';
 
 function lines(path: string): TendEvent[] {
@@ -109,24 +109,7 @@ test('history skips torn lines and keeps lines from before ids', async (t) => {
 // ---- over the socket ----------------------------------------------------------------------
 
 function controlOf(events: EventLog): ControlPlane {
-  const none = () => {
-    throw new TendError('API_NOT_FOUND', 'no services in this test');
-  };
-  return {
-    status: () => ({ services: [], errors: [], converged: true, source: '/specs', pid: 1 }),
-    restart: none,
-    pause: none,
-    resume: none,
-    kill: none,
-    hold: none,
-    plan: async () => ({ changes: [], errors: [] }),
-    reload: () => {},
-    shutdown: async () => {},
-    logFiles: none,
-    recentEvents: (limit, since) => events.history(limit, since),
-    subscribe: (l) => events.subscribe(l),
-    metrics: async () => '',
-  };
+  return controlPlane({ recentEvents: (limit, since) => events.history(limit, since), subscribe: (l) => events.subscribe(l) });
 }
 
 async function serve(t: TestContext, events: EventLog): Promise<string> {

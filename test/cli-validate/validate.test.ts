@@ -29,6 +29,15 @@ test('a valid relative directory prints a short success line and exits 0', async
   assert.deepEqual(await run([rel]), { code: 0, out: `${rel}: 2 services OK\n` });
 });
 
+test('a missing dependency is reported even when the same file has another error', async (t) => {
+  const dir = specDir(t, { 'web.yaml': 'command: [node]\nreplicas: -1\ndepends_on: [nope]\n' });
+  const rel = relative(process.cwd(), dir);
+  assert.deepEqual(await run([rel]), {
+    code: 1,
+    out: `${rel}/web.yaml:2:11: replicas must be an integer >= 0, got -1\n${rel}/web.yaml:3:14: depends on "nope", which is not defined\n`,
+  });
+});
+
 test('every problem is printed as path:line:col: message and the exit code is 1', async (t) => {
   const dir = specDir(t, {
     'web.yaml': 'command: [node]\nreplicas: "three"\nrestrat: always\n',

@@ -2,7 +2,7 @@
 // completion scripts, and what a client says when no daemon answers.
 
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tempDir } from '../helpers/index.js';
@@ -28,7 +28,7 @@ test('--help lists every verb and each verb has examples', async (t) => {
   const dir = tempDir(t);
   const top = await runCli(dir, ['--help']);
   assert.equal(top.code, 0);
-  for (const verb of ['up', 'down', 'status', 'logs', 'scale', 'restart', 'pause', 'resume', 'kill', 'stop', 'start', 'validate', 'plan', 'export', 'import', 'events', 'history', 'notify', 'completion']) {
+  for (const verb of ['up', 'down', 'status', 'top', 'logs', 'inspect', 'exec', 'scale', 'restart', 'pause', 'resume', 'kill', 'stop', 'start', 'validate', 'plan', 'export', 'import', 'events', 'history', 'dashboard', 'daemon-log', 'notify', 'completion']) {
     assert.match(top.stdout, new RegExp(`\\n  ${verb} `), verb);
   }
   assert.match(top.stdout, /Exit codes: 0 ok/);
@@ -37,23 +37,54 @@ test('--help lists every verb and each verb has examples', async (t) => {
   assert.match(scale.stdout, /Examples:\n  tend scale web=5/);
 });
 
-test('an unknown option is a usage error (exit 5)', async (t) => {
-  const r = await runCli(tempDir(t), ['status', '--bogus']);
-  assert.equal(r.code, 5);
-  assert.match(r.stderr, /unknown option '--bogus'/);
-});
-
 test('client commands without a daemon exit 3 and say how to start one', async (t) => {
   const dir = tempDir(t);
   for (const args of [['status'], ['logs', 'web'], ['restart', 'web'], ['events']]) {
     const r = await runCli(dir, args);
     assert.equal(r.code, 3, args.join(' '));
-    assert.equal(r.stderr, 'tend: no tend daemon on .tend/tend.sock — start one with `tend up -d`\n', args.join(' '));
+    const [first, second] = r.stderr.split('\n');
+    assert.equal(first, 'tend: no tend daemon on .tend/tend.sock — start one with `tend up -d`', args.join(' '));
+    // It says where it looked for a state directory: here and every parent up to /.
+    assert.match(second ?? '', new RegExp(`^\\(no \\.tend/ directory in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, .* and /;`));
   }
-  // `down` wants nothing to run: with no daemon and nothing left behind, that already holds.
-  const down = await runCli(dir, ['down']);
-  assert.equal(down.code, 0);
-  assert.equal(down.stdout, 'no tend daemon runs here: nothing to stop\n');
+});
+
+test('down without a daemon has nothing to stop and exits 0', async (t) => {
+  const r = await runCli(tempDir(t), ['down']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'nothing to stop: no tend daemon on .tend\n');
+});
+
+test('client commands find .tend/ in a parent directory, as git finds .git', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, '.tend'));
+  mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+  const r = await runCli(join(dir, 'a', 'b'), ['status']);
+  assert.equal(r.code, 3);
+  assert.equal(r.stderr, `tend: no tend daemon on ${join(dir, '.tend', 'tend.sock')} — start one with \`tend up -d\`\n`);
+  // --state-dir wins over the search.
+  const given = await runCli(join(dir, 'a', 'b'), ['--state-dir', 'here', 'status']);
+  assert.equal(given.stderr, 'tend: no tend daemon on here/tend.sock — start one with `tend up -d`\n');
+});
+
+test('up with a directory that does not exist is a clear error, and starts nothing', async (t) => {
+  const dir = tempDir(t);
+  for (const args of [['up', 'nope.d'], ['up', '-d', 'nope.d']]) {
+    const r = await runCli(dir, args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stderr, 'tend: the services directory nope.d does not exist; create it, or add --wait-for-dir to start now and load it when it appears\n');
+  }
+  assert.equal(existsSync(join(dir, '.tend')), false);
+});
+
+test('an unknown option or command is one line with a hint (exit 5)', async (t) => {
+  const dir = tempDir(t);
+  const option = await runCli(dir, ['status', '--bogus']);
+  assert.equal(option.code, 5);
+  assert.equal(option.stderr, "tend: unknown option '--bogus'; see tend status --help\n");
+  const verb = await runCli(dir, ['stauts']);
+  assert.equal(verb.code, 5);
+  assert.equal(verb.stderr, "tend: unknown command 'stauts' (did you mean status?); see tend --help\n");
 });
 
 test('validate: exit 0 for a good directory, 1 with file:line:col for a bad one', async (t) => {
@@ -90,6 +121,15 @@ test('scale refuses an unknown service and a malformed assignment, writing nothi
   assert.match(malformed.stderr, /expected SERVICE=COUNT/);
 });
 
+test('scale on a file that does not parse says the files are broken (exit 1), not that the service is unknown', async (t) => {
+  const broken = 'command: [node, b.js]\nreplicas: 1\nenv: {A: 1\n';
+  const dir = tempDir(t, { 'services.d/web.yaml': WEB, 'services.d/b.yaml': broken });
+  const r = await runCli(dir, ['scale', 'b=2']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^tend: cannot scale "b": it is in no file that loads, and .*services\.d has errors to fix first:\n  services\.d\/b\.yaml:\d+:\d+: /);
+  assert.equal(readFileSync(join(dir, 'services.d/b.yaml'), 'utf8'), broken);
+});
+
 test('plan without a daemon compares against nothing; --exit-code exits 2', async (t) => {
   const dir = tempDir(t, { 'services.d/web.yaml': WEB, 'services.d/jobs.yaml': JOBS });
   const r = await runCli(dir, ['plan', '--exit-code']);
@@ -109,6 +149,20 @@ test('plan of a directory with spec errors prints them and exits 1', async (t) =
   const r = await runCli(dir, ['plan', '--exit-code']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /error: services\.d\/bad\.yaml:2:\d+: /);
+});
+
+test('the completion scripts know every command and every option the CLI defines', () => {
+  // Read from the program's definition (src/cli/index.ts), which --help is generated from.
+  const source = readFileSync(join(ROOT, 'src/cli/index.ts'), 'utf8');
+  const verbs = [...source.matchAll(/\.command\('([a-z][a-z-]+)'\)|\['(restart|pause|resume|stop|start)', '/g)].map((m) => (m[1] ?? m[2]) as string);
+  assert.ok(verbs.length >= 17, verbs.join(' '));
+  const flags = [...source.matchAll(/\.(?:option|addOption)\((?:new Option\()?'[^']*?(--[a-z][a-z-]+)/g)].map((m) => m[1] as string).filter((f) => f !== '--detached-child');
+  assert.ok(flags.includes('--since') && flags.includes('--show-secrets'), flags.join(' '));
+  for (const file of ['completions/tend.bash', 'completions/_tend']) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    for (const verb of verbs) assert.ok(text.includes(verb), `${file} lacks the command ${verb}`);
+    for (const flag of new Set(flags)) assert.ok(text.includes(flag), `${file} lacks ${flag}`);
+  }
 });
 
 test('completion prints the committed scripts', async (t) => {

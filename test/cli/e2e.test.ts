@@ -22,7 +22,7 @@ function specs(dir: string): Record<string, string> {
   };
 }
 
-test('tend end to end: up -d --wait, status, logs, plan, scale, replica operations, events, down', { timeout: 180_000 }, async (t) => {
+test('tend end to end: up -d --wait, status, logs, plan, scale, replica operations, events, down', { timeout: 600_000 }, async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
   const files = specs(dir);
@@ -81,7 +81,7 @@ test('tend end to end: up -d --wait, status, logs, plan, scale, replica operatio
           const seen = [...follower.output().matchAll(/^web\/0 \| line (\d+)$/gm)].map((m) => Number(m[1]));
           return seen.length >= 3 ? seen : undefined;
         },
-        { timeoutMs: 10_000, what: 'three lines from web/0' },
+        { timeoutMs: 60_000, what: 'three lines from web/0' },
       );
       assert.ok(numbers.every((n, i) => i === 0 || n === (numbers[i - 1] as number) + 1), `consecutive: ${numbers.join(',')}`);
       assert.doesNotMatch(follower.output(), /web\/1/);
@@ -139,7 +139,7 @@ test('tend end to end: up -d --wait, status, logs, plan, scale, replica operatio
       await waitFor(async () => {
         const pid = replica(await status(), 'old', 0)?.pid;
         return pid !== null && pid !== before;
-      }, { timeoutMs: 10_000, what: 'old/0 restarted' });
+      }, { timeoutMs: 60_000, what: 'old/0 restarted' });
     } finally {
       follower.stop();
     }

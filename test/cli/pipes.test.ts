@@ -11,8 +11,9 @@ import { test, type TestContext } from 'node:test';
 import { ApiClient } from '../../src/api/client.js';
 import { startApiServer } from '../../src/api/server.js';
 import type { ControlPlane, ServiceStatus, StatusReport } from '../../src/api/types.js';
-import { TendError } from '../../src/errors.js';
+import type { TendError } from '../../src/errors.js';
 import { EventLog } from '../../src/events.js';
+import { controlPlane } from '../helpers/control-plane.js';
 import { FIXTURE_BIN, NODE, ROOT, tempDir, waitFor } from '../helpers/index.js';
 
 const BUILT_CLI = join(ROOT, 'dist', 'cli', 'index.js');
@@ -63,24 +64,12 @@ function control(logDir: string, events = new EventLog()): ControlPlane {
     source: '/specs',
     pid: 1,
   };
-  const none = () => {
-    throw new TendError('API_NOT_FOUND', 'not in this test');
-  };
-  return {
+  return controlPlane({
     status: () => report,
-    restart: none,
-    pause: none,
-    resume: none,
-    kill: none,
-    hold: none,
-    plan: async () => ({ changes: [], errors: [] }),
-    reload: () => {},
-    shutdown: async () => {},
     logFiles: (name) => [{ service: name, index: 0, path: join(logDir, `${name}.log`) }],
     recentEvents: (limit, since) => events.history(limit, since),
     subscribe: (l) => events.subscribe(l),
-    metrics: async () => '',
-  };
+  });
 }
 
 /** A daemon's state dir under `root` (`root/.tend`) with the API on its socket. */

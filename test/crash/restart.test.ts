@@ -117,6 +117,8 @@ test('a job that exits while tend is down is not run again: its exit is read, or
     const r = readState(join(state, 'state.json'));
     return r.kind === 'ok' && r.state.replicas.some((x) => x.service === 'job');
   }, { what: 'job recorded' });
+  const recorded = readState(join(state, 'state.json'));
+  const jobPid = recorded.kind === 'ok' ? recorded.state.replicas.find((x) => x.service === 'job')?.pid : undefined;
   d1.child.kill('SIGKILL');
   await d1.exited;
   // The job finishes while no tend watches it.
@@ -136,6 +138,9 @@ test('a job that exits while tend is down is not run again: its exit is read, or
   // The history spans restarts of tend: only what the new daemon did counts here.
   const events = (await d2.api.eventHistory(100)).filter((e) => Date.parse(e.ts) >= restartedAt);
   assert.ok(!events.some((e) => e.service === 'job' && (e.type === 'replica.starting' || e.type === 'replica.restarting')), 'no start of the job');
+  // The exit read after the restart names the process it was.
+  const exited = events.find((e) => e.service === 'job' && e.type === 'replica.exited');
+  assert.equal(exited?.pid, jobPid);
   assert.equal(readFileSync(count, 'utf8'), 'ran\n', 'the job ran exactly once');
 });
 

@@ -21,7 +21,16 @@ export function fixture(name: string, ...args: (string | number)[]): string[] {
 export function tempDir(t: TestContext, files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'tend-'));
   writeFiles(dir, files);
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Never throws: a hook that throws stops the hooks after it, and those kill the test's processes
+  // (a daemon still writing into the directory makes rm fail with ENOTEMPTY under load; a process
+  // left alive keeps the test file from ever exiting).
+  t.after(() => {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch (err) {
+      t.diagnostic(`could not remove ${dir}: ${(err as Error).message}`);
+    }
+  });
   return dir;
 }
 

@@ -230,7 +230,7 @@ test('limits: over memory or CPU for 3 samples, or past max_runtime, restarts th
   assert.match(cpu.message ?? '', /^limit: cpu \d+% over 20% for 3 samples$/);
   assert.equal(cpu.reason, 'CpuLimit');
   const memory = await s.waitFor(() => s.events.find((e) => e.type === 'replica.limit' && e.service === 'hog'), 'memory limit');
-  assert.match(memory.message ?? '', /^limit: memory [\d.]+Mi over 32\.0Mi for 3 samples$/);
+  assert.match(memory.message ?? '', /^limit: memory [\d.]+Mi over 32Mi for 3 samples$/);
   assert.equal(memory.reason, 'MemoryLimit');
   await s.waitFor(() => s.sup.controller.select('hog').some((i) => i.restarts >= 1), 'hog restarted');
   const runtime = await s.waitFor(() => s.events.find((e) => e.type === 'replica.stopping' && e.service === 'old'), 'max_runtime');

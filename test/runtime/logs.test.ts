@@ -1,10 +1,15 @@
-// Log paths and copy-and-truncate rotation, with a child writing to the log throughout.
+// Log paths and copy-and-truncate rotation, with a child writing to the log throughout; the
+// LogRotator (prompt rotation, time index, run marks) and following and reading across rotation.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import { FileFollower, readHistory, type LogRecord } from '../../src/api/log-follow.js';
+import { LogBook } from '../../src/runtime/log-book.js';
+import { readIndex } from '../../src/runtime/log-index.js';
+import { LogRotator } from '../../src/runtime/log-rotator.js';
 import { logPath, rotateIfNeeded } from '../../src/runtime/logs.js';
 import { fixture, tempDir, waitFor } from '../helpers/index.js';
 import { harness, launch } from './helpers.js';
@@ -59,4 +64,110 @@ test('the child keeps writing at the start of the truncated file', async (t) => 
   assert.match(fresh, /^line \d+\n/);
   assert.ok(!fresh.includes('\0'));
   assert.ok(Number(/^line (\d+)/.exec(fresh)![1]) > lastRotated);
+});
+
+// ---- LogRotator: prompt rotation, time index, run marks; following across rotation ------------
+
+test('the rotator keeps a chatty log near max_size, not at the next stats tick', async (t) => {
+  const dir = tempDir(t);
+  const h = harness(t);
+  const book = new LogBook();
+  const rotator = new LogRotator({ book });
+  t.after(() => rotator.close());
+  const log = join(dir, 'logs', 'svc', '0.log');
+  const max = 4096;
+  rotator.track(log, { maxSizeBytes: max, maxFiles: 10 }, true);
+  // About 10 KB/s: a 4 KiB file fills in ~0.4 s, far sooner than the 5 s stats tick.
+  await h.start({ launch: launch(fixture('print-lines.mjs', 0, 1), dir), logFile: log });
+  await waitFor(() => book.rotations(log) >= 4, { what: 'four rotations', timeoutMs: 20_000 });
+  for (let n = 1; n <= 3; n++) {
+    const size = statSync(`${log}.${n}`).size;
+    // The documented bound is what the child writes in CHECK_MS plus the copy (~1 KiB here); 6x max
+    // leaves room for a loaded machine and still fails the old 5 s tick (~50 KiB per file).
+    assert.ok(size >= max && size < 6 * max, `${log}.${n} is ${size} bytes`);
+    // Each rotated copy took its time index with it.
+    const index = readIndex(`${log}.${n}`);
+    assert.ok(index.some((r) => r.kind === 't' && r.offset === size), `index of .${n} ends at its size`);
+  }
+});
+
+test('a follower loses and repeats no line while the file is rotated under it, many times', async (t) => {
+  const dir = tempDir(t);
+  const h = harness(t);
+  const book = new LogBook();
+  const rotator = new LogRotator({ book, checkMs: 20 });
+  t.after(() => rotator.close());
+  const log = join(dir, 'logs', 'svc', '0.log');
+  const spec = { maxSizeBytes: 64 * 1024, maxFiles: 1000 };
+  rotator.track(log, spec, true);
+  const seen: string[] = [];
+  const follower = new FileFollower(log, 0, async (records) => {
+    for (const r of records) if (!r.run) seen.push(r.text);
+  }, { book });
+  const { exited } = await h.start({ launch: launch(fixture('write-fast.mjs', 60_000, 200), dir), logFile: log });
+  let done = false;
+  void exited.then(() => (done = true));
+  // Polls as `logs -f` does, while the rotator copies and truncates underneath.
+  while (!done) {
+    await follower.poll();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await waitFor(async () => (await rotateIfNeeded(log, spec.maxSizeBytes, spec.maxFiles, book), true), { what: 'last rotation' });
+  await follower.poll();
+  await follower.flush();
+  assert.ok(book.rotations(log) >= 2, `rotated ${book.rotations(log)} times`);
+  // What the follower printed is exactly what is on disk, generation by generation.
+  const gens: string[] = [];
+  for (let n = book.rotations(log); n >= 1; n--) if (existsSync(`${log}.${n}`)) gens.push(readFileSync(`${log}.${n}`, 'utf8'));
+  gens.push(readFileSync(log, 'utf8'));
+  const disk = gens.join('').split('\n').filter((l) => l !== '');
+  assert.equal(seen.length, disk.length);
+  assert.deepEqual(seen, disk);
+  // And in order, with no number twice.
+  const numbers = seen.map((l) => Number(/^line (\d+) /.exec(l)?.[1]));
+  for (let i = 1; i < numbers.length; i++) assert.ok(numbers[i]! > numbers[i - 1]!, `line ${numbers[i]} after ${numbers[i - 1]}`);
+});
+
+test('history: lines stamped from the index, in order, with a run record where a new run began', async (t) => {
+  const dir = tempDir(t);
+  const book = new LogBook();
+  const rotator = new LogRotator({ book });
+  t.after(() => rotator.close());
+  const log = join(dir, 'web', '0.log');
+  rotator.track(log, { maxSizeBytes: 0, maxFiles: 0 }, true);
+  writeFileSync(log, 'first run 1\nfirst run 2\n');
+  rotator.track(log, { maxSizeBytes: 0, maxFiles: 0 }, true); // a restart
+  appendFileSync(log, 'second run\n');
+  rotator.untrack(log); // flushes the index
+  const { records, end } = await readHistory(log, { book });
+  const all: LogRecord[] = [];
+  for await (const r of records) all.push(r);
+  assert.deepEqual(all.map((r) => (r.run ? '--run--' : r.text)), ['--run--', 'first run 1', 'first run 2', '--run--', 'second run']);
+  for (let i = 1; i < all.length; i++) assert.ok(all[i]!.at >= all[i - 1]!.at);
+  assert.equal(end.position, statSync(log).size);
+  // --since after everything: nothing; -n 1: the last line only.
+  const later = await readHistory(log, { book, since: Date.now() + 60_000 });
+  assert.equal((await later.records.next()).done, true);
+  const tail = await readHistory(log, { book, tail: 1 });
+  const last: string[] = [];
+  for await (const r of tail.records) if (!r.run) last.push(r.text);
+  assert.deepEqual(last, ['second run']);
+});
+
+test('a follower prints a run separator where a restart began, after the old run\'s last lines', async (t) => {
+  const dir = tempDir(t);
+  const book = new LogBook();
+  const rotator = new LogRotator({ book });
+  t.after(() => rotator.close());
+  const log = join(dir, 'web', '0.log');
+  rotator.track(log, { maxSizeBytes: 0, maxFiles: 0 }, true);
+  writeFileSync(log, 'old 1\n');
+  const got: string[] = [];
+  const follower = new FileFollower(log, 0, async (rs) => void got.push(...rs.map((r) => (r.run ? '--run--' : r.text))), { book });
+  await follower.poll();
+  appendFileSync(log, 'old 2 (while stopping)\n');
+  rotator.track(log, { maxSizeBytes: 0, maxFiles: 0 }, true);
+  appendFileSync(log, 'new 1\n');
+  await follower.poll();
+  assert.deepEqual(got, ['old 1', 'old 2 (while stopping)', '--run--', 'new 1']);
 });

@@ -3,8 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { test } from 'node:test';
 
 import { liveGroupMembers, readProcStat } from '../../src/runtime/proc.js';
@@ -198,19 +200,27 @@ test('runs as another user when tend is root', { skip: process.getuid?.() !== 0 
   assert.deepEqual(unknown, { ok: false, reason: 'unknown user "no-such-user-x" (not in /etc/passwd)', permanent: true });
 });
 
-test('the user option without root is a permanent failure', { skip: !hasNobody() }, (t) => {
-  const dir = tempDir(t);
-  const script = `
-    import { ProcessRuntime } from ${JSON.stringify(join(ROOT, 'src/runtime/process-runtime.ts'))};
+test('the user option without root is a permanent failure', { skip: !hasNobody() || !othersCanRun(process.execPath) }, (t) => {
+  // The runtime is bundled into one file in a directory `nobody` can enter, and run with plain node:
+  // the checkout itself may sit under a home directory others cannot enter (mode 0700).
+  const dir = mkdtempSync(join(othersCanRun(tmpdir()) ? tmpdir() : '/tmp', 'tend-nobody-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  const entry = join(dir, 'probe.mts');
+  writeFileSync(
+    entry,
+    `import { ProcessRuntime } from ${JSON.stringify(join(ROOT, 'src/runtime/process-runtime.ts'))};
     const rt = new ProcessRuntime();
     const res = await rt.start({ launch: { service: 's', index: 0, argv: ['sleep', '1'], cwd: '/tmp', env: {} },
       logFile: '/tmp/never-written.log', user: 'www-data' }, () => {});
-    console.log(JSON.stringify(res));`;
-  writeFileSync(join(dir, 'probe.mts'), script);
-  chmodSync(dir, 0o755);
+    console.log(JSON.stringify(res));`,
+  );
+  const bundle = join(dir, 'probe.mjs');
+  buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'error' });
+  chmodSync(bundle, 0o644);
   // Runs the runtime in a process of its own as `nobody` (uid 65534), which is not root.
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(dir, 'probe.mts')], {
-    cwd: ROOT,
+  const r = spawnSync(process.execPath, [bundle], {
+    cwd: dir,
     uid: 65534,
     gid: 65534,
     encoding: 'utf8',
@@ -223,6 +233,14 @@ test('the user option without root is a permanent failure', { skip: !hasNobody()
     permanent: true,
   });
 });
+
+// True when every directory above `path` lets others through (x for others), so `nobody` can reach it.
+function othersCanRun(path: string): boolean {
+  for (let p = dirname(path); ; p = dirname(p)) {
+    if ((statSync(p).mode & 0o001) === 0) return false;
+    if (p === dirname(p)) return true;
+  }
+}
 
 function hasNobody(): boolean {
   return /^nobody:[^:]*:65534:/m.test(readFileSync('/etc/passwd', 'utf8'));

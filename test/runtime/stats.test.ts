@@ -29,8 +29,9 @@ test('measures CPU of a busy process between samples, and forgets it once it is 
   await sampleUsage([handle.pgid]);
   const cpu = await waitFor(async () => {
     const u = (await sampleUsage([handle.pgid])).get(handle.pgid)!.cpu;
-    return u > 50 ? u : null;
-  }, { intervalMs: 100, what: 'cpu over 50%' });
+    // Over 20%: far from an idle 0, and reachable when other work shares the two cores.
+    return u > 20 ? u : null;
+  }, { intervalMs: 100, what: 'cpu over 20%' });
   assert.ok(cpu < 150, `one busy thread, measured ${cpu}%`);
   const before = usageHistorySize();
   assert.ok(before >= 1);

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setReplicas } from '../../src/cli/scale-edit.js';
+import { setReplicas } from '../../src/spec/scale-edit.js';
 import { TendError } from '../../src/errors.js';
 
 const cases: Record<string, { file?: string; service?: string; n?: number; text: string; want: string }> = {

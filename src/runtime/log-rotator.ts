@@ -1,0 +1,183 @@
+// Keeps each replica log within its `logs.max_size` promptly, and records when its bytes arrived.
+//
+// Children write straight to their log (O_APPEND, no byte through the daemon), so tend never sees a
+// write. It watches each file instead (inotify through fs.watch: nothing is added to the child's
+// write path, and an idle file costs nothing). The first change after a quiet spell is checked at
+// once; further changes within CHECK_MS are checked once at the end of that window. A check is one
+// stat: the size is recorded in the time index, and a file at or over max_size is rotated.
+//
+// Overshoot bound: a file is rotated within CHECK_MS (+ the copy) of crossing max_size, so it can
+// exceed it by what the child writes in that time (e.g. ~1 MiB at 10 MiB/s with CHECK_MS = 100).
+// A sweep every SWEEP_MS catches a file whose watch could not be set up (inotify limits).
+
+import { closeSync, mkdirSync, openSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+import type { LogsSpec } from '../spec/types.js';
+import { logBook, type LogBook } from './log-book.js';
+import { appendRecords, type IndexRecord } from './log-index.js';
+import { rotateIfNeeded } from './logs.js';
+
+export const CHECK_MS = 100;
+const SWEEP_MS = 1000;
+/** Index records are buffered and appended at most this often per file. */
+const INDEX_FLUSH_MS = 1000;
+
+interface Tracked {
+  spec: LogsSpec;
+  watcher?: FSWatcher;
+  /** Set while a check is pending at the end of the current window. */
+  timer?: NodeJS.Timeout;
+  lastSize: number;
+  rotating: boolean;
+  pending: IndexRecord[];
+}
+
+export interface LogRotatorOptions {
+  book?: LogBook;
+  checkMs?: number;
+  onError?: (path: string, err: unknown) => void;
+}
+
+export class LogRotator {
+  private readonly files = new Map<string, Tracked>();
+  private readonly book: LogBook;
+  private readonly checkMs: number;
+  private readonly sweep: NodeJS.Timeout;
+  private readonly flusher: NodeJS.Timeout;
+
+  constructor(private readonly opts: LogRotatorOptions = {}) {
+    this.book = opts.book ?? logBook;
+    this.checkMs = opts.checkMs ?? CHECK_MS;
+    this.sweep = setInterval(() => {
+      for (const [path, f] of this.files) if (!f.watcher) this.check(path);
+    }, SWEEP_MS);
+    this.flusher = setInterval(() => this.flushAll(), INDEX_FLUSH_MS);
+    this.sweep.unref();
+    this.flusher.unref();
+  }
+
+  /** Watches `path` (idempotent; a later call updates the limits). With `newRun`, records that a
+   *  new run of the replica starts now, at the current end of the file. Call it before the spawn. */
+  track(path: string, spec: LogsSpec, newRun = false): void {
+    // The file is created now (as the runtime would, append mode) so that it can be watched from
+    // the child's first byte.
+    if (newRun) ensureFile(path);
+    let f = this.files.get(path);
+    if (!f) {
+      f = { spec, lastSize: sizeOf(path), rotating: false, pending: [] };
+      this.files.set(path, f);
+      this.watch(path, f);
+    }
+    f.spec = spec;
+    if (newRun) {
+      const now = Date.now();
+      const size = sizeOf(path);
+      this.book.markRun(path, size, now);
+      f.pending.push({ kind: 'r', offset: size, at: now });
+      this.flush(path, f);
+    }
+    this.check(path);
+  }
+
+  /** Stops watching `path` (its replica is gone); the file stays. */
+  untrack(path: string): void {
+    const f = this.files.get(path);
+    if (!f) return;
+    this.flush(path, f);
+    f.watcher?.close();
+    clearTimeout(f.timer);
+    this.files.delete(path);
+  }
+
+  /** Untracks every path not in `keep`. */
+  retain(keep: ReadonlySet<string>): void {
+    for (const path of [...this.files.keys()]) if (!keep.has(path)) this.untrack(path);
+  }
+
+  close(): void {
+    clearInterval(this.sweep);
+    clearInterval(this.flusher);
+    for (const path of [...this.files.keys()]) this.untrack(path);
+  }
+
+  private watch(path: string, f: Tracked): void {
+    try {
+      f.watcher = watch(path, { persistent: false }, () => this.changed(path));
+      f.watcher.on('error', () => {
+        f.watcher?.close();
+        delete f.watcher; // the sweep takes over
+      });
+    } catch {
+      // Not created yet, or no inotify watch left: the sweep checks it and retries the watch.
+    }
+  }
+
+  // The first change in a quiet spell is checked now; the rest of the burst at the window's end.
+  private changed(path: string): void {
+    const f = this.files.get(path);
+    if (!f || f.timer) return;
+    this.check(path);
+    f.timer = setTimeout(() => {
+      f.timer = undefined;
+      this.check(path);
+    }, this.checkMs);
+  }
+
+  private check(path: string): void {
+    const f = this.files.get(path);
+    if (!f || f.rotating) return;
+    const st = statOf(path);
+    if (!st) return;
+    if (!f.watcher) this.watch(path, f);
+    if (st.size > f.lastSize) f.pending.push({ kind: 't', offset: st.size, at: Date.now() });
+    f.lastSize = st.size;
+    if (f.spec.maxSizeBytes > 0 && st.size >= f.spec.maxSizeBytes) this.rotate(path, f);
+  }
+
+  private rotate(path: string, f: Tracked): void {
+    f.rotating = true;
+    // What the index knows belongs to the generation being rotated away.
+    this.flush(path, f);
+    rotateIfNeeded(path, f.spec.maxSizeBytes, f.spec.maxFiles, this.book)
+      .catch((err: unknown) => this.opts.onError?.(path, err))
+      .finally(() => {
+        f.rotating = false;
+        f.lastSize = 0;
+        // A child writing flat out may be over the limit again already.
+        if (this.files.get(path) === f) this.check(path);
+      });
+  }
+
+  private flush(path: string, f: Tracked): void {
+    if (f.pending.length === 0) return;
+    appendRecords(path, f.pending);
+    f.pending = [];
+  }
+
+  private flushAll(): void {
+    for (const [path, f] of this.files) if (!f.rotating) this.flush(path, f);
+  }
+}
+
+function ensureFile(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(path, 'a'));
+  } catch {
+    // The runtime reports an unwritable log directory when it spawns.
+  }
+}
+
+// A log that cannot be stat'ed (missing, or a file where its directory should be: ENOTDIR) is
+// left to the runtime to report when it spawns; rotation and the index never throw into the caller.
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+function sizeOf(path: string): number {
+  return statOf(path)?.size ?? 0;
+}
