@@ -26,7 +26,7 @@ _tend() {
     -s|--signal) [[ "$verb" == top ]] && { COMPREPLY=($(compgen -W "cpu mem restarts name" -- "$cur")); return; }; COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status top logs inspect exec scale restart pause resume kill stop start validate plan export import events history dashboard daemon-log completion --state-dir --client-timeout --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status top logs inspect exec scale restart pause resume kill stop start validate plan export import events history dashboard daemon-log notify completion --state-dir --client-timeout --help --version" -- "$cur"))
     return
   fi
   local opts=""
@@ -49,6 +49,7 @@ _tend() {
     import) opts="--from -o --output --dry-run --force --strict --report --env" ;;
     events) opts="-f --follow -n --lines -o --output" ;;
     history) opts="--since -o --output" ;;
+    notify) opts="--ready --status --heartbeat --event --data" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then

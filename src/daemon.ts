@@ -83,6 +83,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ...(opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {}),
     // The specs in force are what a restart must not lose: recorded at once, not on the timer.
     onLoaded: () => persist(),
+    onNotifyReady: () => persist(), // notify (DESIGN §9): READY is said once; it must survive a crash
     onChange: () => {
       changes++;
       // Coalesce: a burst of 1000 spawns writes the state file a few times, not 1000. A replica
@@ -94,6 +95,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
   });
   const { controller, events } = sup;
+  metrics.readNotifyFrom(() => sup.notify.counters()); // notify (DESIGN §9)
   let escaped: EscapedRecord[] = [];
   // ---- hooks and alerts (src/hooks): tend.yaml, hook runner, alert engine; all off the loop ----
   const hooks = new Hooks({ events, controller, servicesDir: opts.dir, log, metrics });
@@ -229,7 +231,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
     controller.restoreExited({ service: x.service, index: x.index, pid: x.pid, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
   }
   for (const a of plan.adopt) {
-    const inst = { service: a.service, index: a.index, state: 'running' as const, spec: a.spec, ready: false, restarts: a.restarts, deaths: a.deaths, streak: a.streak, ...(a.nonce ? { nonce: a.nonce } : {}) };
+    const inst = { service: a.service, index: a.index, state: 'running' as const, spec: a.spec, ready: false, restarts: a.restarts, deaths: a.deaths, streak: a.streak, ...(a.nonce ? { nonce: a.nonce } : {}), ...(a.notify ? { notify: a.notify } : {}) };
     if (!controller.adopt(inst, a.handle)) log.warn(`replica ${a.service}/${a.index} (pid ${a.handle.pid}) exited before it could be adopted`);
   }
   await Promise.all(stops);
@@ -403,6 +405,7 @@ function snapshotOf(controller: Controller, daemonPid: number, escaped: EscapedR
         streak: i.streak,
         spec: i.spec,
         ...(i.nonce ? { nonce: i.nonce } : {}),
+        ...(i.notify?.token ? { notify: i.notify } : {}), // notify (DESIGN §9)
       });
     } else if (i.state === 'completed') {
       completions.push({ service: i.service, index: i.index, spec: i.spec, exitedAt: i.completedAt ?? 0 });

@@ -10,6 +10,8 @@ import { ProcessRuntime } from './runtime/process-runtime.js';
 import { DirectorySource } from './spec/source.js';
 import { STATE_DIR_VAR, SUPERVISOR_ID_VAR, supervisorId } from './state/orphans.js';
 import { SpecWatcher } from './watch/spec-watcher.js';
+import { NotifyHub } from './notify/hub.js';
+import { hubSeam, notifyHandlers } from './notify/wire.js';
 
 export interface SupervisorOptions {
   dir: string;
@@ -27,6 +29,9 @@ export interface SupervisorOptions {
   onChange?: () => void;
   /** The specs in force changed (the state file records them at once). */
   onLoaded?: () => void;
+  /** notify (DESIGN §9): a replica said READY for the first time; a restart of tend must not lose
+   *  that (a datagram sender says it once), so the state file records it at once too. */
+  onNotifyReady?: () => void;
 }
 
 export class Supervisor {
@@ -36,12 +41,24 @@ export class Supervisor {
   readonly source: DirectorySource;
   readonly controller: Controller;
   readonly watcher: SpecWatcher;
+  /** notify (DESIGN §9): the sockets replicas talk back on. */
+  readonly notify: NotifyHub;
 
   constructor(opts: SupervisorOptions) {
     this.stateDir = resolve(opts.stateDir);
     this.events = new EventLog({
       ...(opts.persistEvents ? { path: join(this.stateDir, 'events.jsonl') } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    });
+    // notify (DESIGN §9): what replicas say goes to the controller's one inlet, `report`.
+    this.notify = new NotifyHub({
+      dir: join(this.stateDir, 'notify'),
+      ...notifyHandlers((id, ev) => {
+        const said = this.controller.instances.get(id)?.notify?.ready;
+        this.controller.report(id, ev);
+        if (!said && this.controller.instances.get(id)?.notify?.ready) opts.onNotifyReady?.();
+      }),
+      onError: (id, message) => opts.log.warn(`${id}: ${message}`),
     });
     this.source = new DirectorySource(opts.dir, opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {});
     this.controller = new Controller({
@@ -57,6 +74,7 @@ export class Supervisor {
       ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.onChange ? { onChange: opts.onChange } : {}),
+      notify: hubSeam(this.notify, (id) => this.controller.instances.get(id)),
       // env files named by the specs are watched too; the set follows the last load.
       onLoaded: (load) => {
         this.watcher.setExtraFiles(load.services.flatMap((s) => s.envFiles));
@@ -73,6 +91,7 @@ export class Supervisor {
 
   /** Starts watching and reconciling. Replicas to adopt must be handed to the controller before. */
   async start(): Promise<void> {
+    await this.notify.start();
     await this.watcher.start();
     this.controller.start();
   }
@@ -89,5 +108,6 @@ export class Supervisor {
     void this.watcher.close();
     this.controller.close();
     this.runtime.close();
+    void this.notify.close();
   }
 }

@@ -89,6 +89,40 @@ export class TendMetrics {
 
   private defaults = false;
 
+  // ---- notify (DESIGN §9): the hub's counters, read at scrape time ----
+  private notifySource?: () => { messages: Record<string, number>; dropped: Record<string, number> };
+  private readonly notifySeen = new Map<string, number>();
+  private readonly notifyMessages = new Counter({
+    name: 'tend_notify_messages_total',
+    help: 'Messages replicas sent on the notify sockets and tend accepted, by kind.',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  private readonly notifyDropped = new Counter({
+    name: 'tend_notify_dropped_total',
+    help: 'Notify messages or connections refused, by reason (bad_token, malformed, rate_limited, ...).',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  /** Where the notify counters come from (the daemon's NotifyHub). */
+  readNotifyFrom(source: () => { messages: Record<string, number>; dropped: Record<string, number> }): void {
+    this.notifySource = source;
+  }
+
+  private syncNotify(): void {
+    if (!this.notifySource) return;
+    const { messages, dropped } = this.notifySource();
+    const bump = (counter: Counter<string>, label: string, key: string, total: number) => {
+      const seen = this.notifySeen.get(`${label}:${key}`) ?? 0;
+      if (total > seen) counter.inc({ [label]: key }, total - seen);
+      else if (seen === 0) counter.inc({ [label]: key }, 0); // every reason shows, at 0
+      this.notifySeen.set(`${label}:${key}`, total);
+    };
+    for (const [kind, n] of Object.entries(messages)) bump(this.notifyMessages, 'kind', kind, n);
+    for (const [reason, n] of Object.entries(dropped)) bump(this.notifyDropped, 'reason', reason, n);
+  }
+
   /** Counts what only events tell: a replica started again. */
   observeEvent(e: TendEvent): void {
     if (e.type === 'replica.restarting' && e.service !== undefined) this.restarts.inc({ service: e.service });
@@ -152,6 +186,7 @@ export class TendMetrics {
     this.hookQueue.set(this.hookQueueLength?.() ?? 0);
     this.specErrors.set(status.errors.length);
     this.converged.set(status.converged ? 1 : 0);
+    this.syncNotify();
     return this.registry.metrics();
   }
 

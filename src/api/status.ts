@@ -131,6 +131,7 @@ function replicaStatus(i: Readonly<Instance>, usage: GroupUsage | undefined): Re
     cpu: usage ? usage.cpu : null,
     memory: usage ? usage.memory : null,
     hash: i.spec.hash,
+    status_text: i.statusText ?? null, // notify (DESIGN §9)
     cpu_seconds: usage?.cpuSeconds ?? null,
   };
 }
@@ -150,6 +151,7 @@ function pendingReplica(index: number, spec: ServiceSpec, waitingFor: string | n
     cpu: null,
     memory: null,
     hash: spec.hash,
+    status_text: null,
   };
 }
 

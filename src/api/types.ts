@@ -24,6 +24,8 @@ export interface ReplicaStatus {
   hash: string;
   /** CPU seconds its group's live members have used (for tend_service_cpu_seconds_total); null before a sample. */
   cpu_seconds?: number | null;
+  /** notify (DESIGN §9): the last STATUS the replica sent, or null. */
+  status_text: string | null;
 }
 
 export interface ServiceStatus {

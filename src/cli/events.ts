@@ -37,6 +37,8 @@ export function eventLine(term: Pick<Term, 'color'>, e: TendEvent): string {
   if (e.pid !== undefined) parts.push(`pid=${e.pid}`);
   if (e.exit_code !== undefined && e.exit_code !== null) parts.push(`exit=${e.exit_code}`);
   if (e.signal) parts.push(`signal=${e.signal}`);
+  if (typeof e.name === 'string') parts.push(e.name); // notify: replica.event
+  if (e.data !== undefined) parts.push(clip(JSON.stringify(e.data)));
   if (e.message) parts.push(e.message);
   if (e.reason) parts.push(paint(term, 'dim', `[${e.reason}]`));
   if (e.detail) parts.push(paint(term, 'dim', e.detail));
@@ -56,4 +58,8 @@ function colourOf(type: string): Colour | undefined {
   if (/exited|restarting|stopped/.test(type)) return 'yellow';
   if (/ready|loaded|started|completed/.test(type)) return 'green';
   return undefined;
+}
+
+function clip(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }

@@ -284,6 +284,29 @@ Examples:
     )
     .action((opts: { open: boolean }) => run(async () => (await import('./dashboard.js')).dashboardCommand(cli, opts)));
 
+  // ---- notify (DESIGN §9): from inside a replica ----
+  program
+    .command('notify')
+    .description('from inside a replica: tell tend it is ready, its status, a heartbeat or a typed event')
+    .option('--ready', 'start-up is done (the readiness signal with readiness: { notify: true })')
+    .option('--status <text>', 'a one-line status, shown by tend status')
+    .option('--heartbeat', 'still alive (resets the watchdog)')
+    .option('--event <name>', 'a typed event declared under events: in the spec')
+    .option('--data <json>', "the event's data, checked against its schema")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tend notify --status "loading data" && load && tend notify --ready
+  tend notify --event progress --data '{"done": 3, "total": 10}'
+  while sleep 10; do tend notify --heartbeat; done &
+
+Uses TEND_NOTIFY_SOCKET and TEND_NOTIFY_TOKEN, which tend sets for every replica; outside tend it
+exits 3. An event that its schema refuses exits 1 with the schema error.`,
+    )
+    .action((opts) => run(async () => (await import('./notify.js')).notifyCommand(cli, opts)));
+  // ----
+
   program
     .command('inspect')
     .description('the effective spec (defaults, interpolation, env files) and each replica\'s argv, cwd, ports and environment')

@@ -24,7 +24,8 @@ import type { SpecSource } from '../spec/source.js';
 import type { LoadResult, ReplicaLaunch, ServiceSpec } from '../spec/types.js';
 import { findEscaped, newNonce, NONCE_VAR, SPEC_HASH_VAR } from '../state/orphans.js';
 import { Reason, type EventBody } from './events.js';
-import { fold, type Observed } from './observe.js';
+import { fold, type NotifyReport, type Observed } from './observe.js';
+import type { NotifySeam } from '../notify/wire.js';
 import { isLive, planKey, type ByService } from './plan.js';
 import { ProbeSet } from './probes.js';
 import { WorkQueue } from './queue.js';
@@ -52,6 +53,8 @@ export interface ControllerOptions {
   now?: () => number;
   /** Each service reconciled (tests and the bench count the work an event costs). */
   onReconcile?: (service: string) => void;
+  /** notify (DESIGN §9): replicas get its sockets at spawn and leave it when their process goes. */
+  notify?: NotifySeam;
 }
 
 /** How often every service is reconciled even if nothing asked: the level-triggered safety net. */
@@ -187,7 +190,9 @@ export class Controller {
   adopt(inst: Omit<Instance, 'id'>, handle: ProcessHandle): boolean {
     const id = this.nextId(inst.service, inst.index);
     if (!this.opts.runtime.adopt(handle, (status) => this.observe(id, { kind: 'exited', exit: status }))) return false;
-    this.put({ ...inst, id, state: 'starting', ready: false });
+    // notify: the same token (from the state file) and socket path, so that it carries on talking.
+    const talk = this.opts.notify?.attach({ ...inst, id, pgid: handle.pgid });
+    this.put({ ...inst, id, state: 'starting', ready: false, ...(talk ? { notify: talk.notify } : {}) });
     this.logs.track(logPath(this.opts.logDir, inst.service, inst.index), inst.spec.logs);
     this.observe(id, { kind: 'spawned', handle, adopted: true });
     return true;
@@ -281,7 +286,7 @@ export class Controller {
   }
 
   /** A report from a replica itself (notify): folded like every other observation. */
-  report(id: string, ev: Extract<Observed, { kind: 'notify-ready' | 'status-text' | 'stale' }>): void {
+  report(id: string, ev: NotifyReport): void {
     this.observe(id, ev);
   }
 
@@ -304,7 +309,10 @@ export class Controller {
   private afterTransition(before: Instance, after: Instance): void {
     const wasLive = isLive(before) && before.state !== 'stopping';
     const isUp = isLive(after) && after.state !== 'stopping';
-    if (!isUp && wasLive) this.probes.stop(after.id);
+    if (!isUp && wasLive) {
+      this.probes.stop(after.id);
+      this.opts.notify?.detach(after.id); // notify: its token and sockets go with its probes
+    }
     if (before.pid !== undefined && after.pid === undefined) {
       this.launches.delete(after.id);
       if (before.state !== 'stopping') {
@@ -532,6 +540,9 @@ export class Controller {
       streak: prev ? prev.streak : 0,
       nonce: newNonce(),
     };
+    // notify (DESIGN §9): registered before the spawn, so that nothing the replica says is lost.
+    const talk = this.opts.notify?.attach(inst);
+    if (talk) inst.notify = talk.notify;
     this.put(inst);
     let launch: ReplicaLaunch;
     try {
@@ -540,6 +551,7 @@ export class Controller {
       // tell it from its descendants (state/orphans.ts).
       launch.env[SPEC_HASH_VAR] = a.spec.hash;
       launch.env[NONCE_VAR] = inst.nonce!;
+      if (talk) Object.assign(launch.env, talk.env);
     } catch (err) {
       this.observe(id, { kind: 'spawn-failed', reason: errorMessage(err), permanent: true });
       return;
@@ -548,10 +560,12 @@ export class Controller {
     const who = { service: a.service, replica: a.index, reason: a.reason, message: a.message };
     this.opts.emit(prev ? { type: 'replica.restarting', ...who } : { type: 'replica.starting', ...who });
     this.logs.track(logPath(this.opts.logDir, a.service, a.index), a.spec.logs, true); // a new run begins here: the log's separator
-    this.opts.runtime
-      .start({ launch, logFile: logPath(this.opts.logDir, a.service, a.index), ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) =>
+    const start = () =>
+      this.opts.runtime.start({ launch, logFile: logPath(this.opts.logDir, a.service, a.index), ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) =>
         this.observe(id, { kind: 'exited', exit: status }),
-      )
+      );
+    // notify: a NOTIFY_SOCKET listens before the process runs (at once when it has none).
+    (talk?.bound ? talk.bound.catch(() => undefined).then(start) : start())
       .then((result) => this.onStarted(id, result))
       .catch((err) => this.opts.log.error({ err }, `start of ${id} failed`));
   }
@@ -622,6 +636,7 @@ export class Controller {
     const i = this.instances.get(id);
     if (!i) return;
     this.probes.stop(id);
+    this.opts.notify?.detach(id);
     this.launches.delete(id);
     this.instances.delete(id);
     const m = this.byService.get(i.service);

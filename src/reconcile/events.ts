@@ -37,6 +37,14 @@ export const Reason = {
   ProbeSucceeded: 'ProbeSucceeded',
   ProbeFailed: 'ProbeFailed',
   NotifyReady: 'NotifyReady',
+  NotifyReadyTimeout: 'NotifyReadyTimeout',
+  // what a replica said (src/notify)
+  NotifyStatus: 'NotifyStatus',
+  NotifyStopping: 'NotifyStopping',
+  NotifyReloading: 'NotifyReloading',
+  NotifyErrno: 'NotifyErrno',
+  EventUnknown: 'EventUnknown',
+  EventInvalid: 'EventInvalid',
   // spec and state
   SpecLoaded: 'SpecLoaded',
   SpecInvalid: 'SpecInvalid',
@@ -88,9 +96,9 @@ export interface EventFields {
   'replica.resumed': ReplicaRef & { reason: 'Resumed'; message: string };
   'replica.signalled': ReplicaRef & { reason: 'Signalled'; message: string; signal: string };
   // replicas that talk back (src/notify)
-  'replica.status': ReplicaRef & { message: string };
+  'replica.status': ReplicaRef & { reason: 'NotifyStatus' | 'NotifyStopping' | 'NotifyReloading' | 'NotifyErrno'; message: string };
   'replica.event': ReplicaRef & { name: string; data?: unknown; message?: string };
-  'replica.event.invalid': ReplicaRef & { name: string; message: string };
+  'replica.event.invalid': ReplicaRef & { name: string; reason: 'EventUnknown' | 'EventInvalid'; message: string };
   'replica.stale': ReplicaRef & { reason: 'WatchdogStale'; message: string };
   // hooks and alerts (src/hooks, src/alerts)
   'hook.failed': { service?: string; replica?: number; hook: string; event: string; message: string; exit_code?: number | null; output?: string };
@@ -142,7 +150,7 @@ export const EVENT_CATALOGUE: Record<EventType, { doc: string; fields: string[] 
   'replica.adopted': { doc: 'A replica left running by an earlier tend was taken over.', fields: ['service', 'replica', 'pid', 'reason', 'message'] },
   'replica.ready': { doc: 'Readiness passed (at once without a probe): it counts as available. Never for a oneshot.', fields: ['service', 'replica', 'pid', 'reason', 'message', 'detail'] },
   'replica.unready': { doc: 'Readiness failed after passing.', fields: ['service', 'replica', 'pid', 'reason', 'message', 'detail'] },
-  'replica.unhealthy': { doc: 'Liveness failed (or the watchdog went stale): the replica will be restarted.', fields: ['service', 'replica', 'pid', 'reason', 'message', 'detail'] },
+  'replica.unhealthy': { doc: 'Liveness failed (or, with `readiness: { notify: true }`, no READY within its timeout): the replica will be restarted.', fields: ['service', 'replica', 'pid', 'reason', 'message', 'detail'] },
   'replica.limit': { doc: 'A memory, CPU or max_runtime limit was passed: the replica will be restarted.', fields: ['service', 'replica', 'pid', 'reason', 'message'] },
   'replica.stopping': { doc: 'The stop signal was sent.', fields: ['service', 'replica', 'pid', 'reason', 'message'] },
   'replica.exited': { doc: 'The process exited (for a stop: its whole group is gone).', fields: ['service', 'replica', 'pid', 'exit_code', 'signal', 'reason', 'message'] },
@@ -153,9 +161,9 @@ export const EVENT_CATALOGUE: Record<EventType, { doc: string; fields: string[] 
   'replica.paused': { doc: '`tend pause` sent SIGSTOP.', fields: ['service', 'replica', 'pid', 'reason', 'message'] },
   'replica.resumed': { doc: '`tend resume` sent SIGCONT.', fields: ['service', 'replica', 'pid', 'reason', 'message'] },
   'replica.signalled': { doc: '`tend kill` sent a signal.', fields: ['service', 'replica', 'pid', 'reason', 'message', 'signal'] },
-  'replica.status': { doc: 'The replica reported a STATUS text (sd_notify or tend\'s protocol).', fields: ['service', 'replica', 'pid', 'message'] },
+  'replica.status': { doc: 'The replica reported a STATUS text (sd_notify or tend\'s protocol; `message` is the text), or STOPPING=1, RELOADING=1 or ERRNO= (the `reason` says which).', fields: ['service', 'replica', 'pid', 'reason', 'message'] },
   'replica.event': { doc: 'The replica sent a typed event declared in its spec.', fields: ['service', 'replica', 'pid', 'name', 'data', 'message'] },
-  'replica.event.invalid': { doc: 'The replica sent an event that is not declared or fails its schema; not forwarded.', fields: ['service', 'replica', 'pid', 'name', 'message'] },
+  'replica.event.invalid': { doc: 'The replica sent an event that is not declared (`EventUnknown`) or fails its schema (`EventInvalid`, `message` is the schema error); not forwarded.', fields: ['service', 'replica', 'pid', 'name', 'reason', 'message'] },
   'replica.stale': { doc: 'No heartbeat within `watchdog`: the replica is restarted.', fields: ['service', 'replica', 'pid', 'reason', 'message'] },
   'hook.failed': { doc: 'A hook command or webhook failed, timed out or was dropped.', fields: ['service', 'replica', 'hook', 'event', 'message', 'exit_code', 'output'] },
   'alert.firing': { doc: 'An alert condition held for its duration.', fields: ['service', 'replica', 'alert', 'message', 'labels'] },

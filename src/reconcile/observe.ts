@@ -30,10 +30,18 @@ export type Observed =
   | { kind: 'signalled'; signal: NodeJS.Signals }
   /** `tend restart`: replace by the update strategy, clearing the crash-loop counters. */
   | { kind: 'restart-requested' }
-  /** A replica's own report (notify): readiness, status text, a stale watchdog. */
+  /** A replica's own report (notify, src/notify/wire.ts): readiness, status text, a stale
+   *  watchdog, no READY in time, a typed event (or one refused), STOPPING/RELOADING/ERRNO. */
+  | NotifyReport;
+
+export type NotifyReport =
   | { kind: 'notify-ready' }
   | { kind: 'status-text'; text: string }
-  | { kind: 'stale'; message: string };
+  | { kind: 'stale'; message: string }
+  | { kind: 'ready-timeout'; message: string }
+  | { kind: 'notify-event'; name: string; data: unknown }
+  | { kind: 'notify-event-invalid'; name: string; reason: 'EventUnknown' | 'EventInvalid'; message: string }
+  | { kind: 'notify-state'; reason: 'NotifyStopping' | 'NotifyReloading' | 'NotifyErrno'; message: string };
 
 export interface Folded {
   next: Instance;
@@ -52,6 +60,8 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
       const events: EventBody[] = ev.adopted
         ? [{ type: 'replica.adopted', service: i.service, replica: i.index, pid: ev.handle.pid, reason: Reason.Adopted, message: 'taken over from an earlier tend' }]
         : [{ type: 'replica.started', service: i.service, replica: i.index, pid: ev.handle.pid }];
+      // notify: READY that came before the spawn returned.
+      if (next.ready && !ev.adopted) events.push({ type: 'replica.ready', service: i.service, replica: i.index, pid: ev.handle.pid, reason: Reason.NotifyReady, message: 'the replica reported READY' });
       return { next, events };
     }
     case 'spawn-failed': {
@@ -89,11 +99,17 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
       if (i.state !== 'running' || i.ready) return same();
       return { next: { ...i, ready: true }, events: [{ type: 'replica.ready', ...who, reason: Reason.StayedUp, message: 'stayed up (no readiness probe)' }] };
     case 'notify-ready': {
-      if (i.state !== 'starting' && !(i.state === 'running' && !i.ready)) return same();
-      return { next: { ...i, state: 'running', ready: true }, events: [{ type: 'replica.ready', ...who, reason: Reason.NotifyReady, message: 'the replica reported READY' }] };
+      // Remembered (and persisted) whatever the spec says; it is the readiness signal only with
+      // `readiness: { notify: true }`. Said before the spawn returned, `spawned` applies it.
+      const remembered: Instance = i.notify?.ready ? i : { ...i, notify: { token: i.notify?.token ?? '', ready: true } };
+      const becomesReady = tr.readyByNotify(i) && i.pid !== undefined && (i.state === 'starting' || (i.state === 'running' && !i.ready));
+      if (!becomesReady) return { next: remembered, events: [] };
+      return { next: { ...remembered, state: 'running', ready: true }, events: [{ type: 'replica.ready', ...who, reason: Reason.NotifyReady, message: 'the replica reported READY' }] };
     }
     case 'status-text':
-      return { next: { ...i, statusText: ev.text }, events: [{ type: 'replica.status', ...who, message: ev.text }] };
+      // Said again unchanged (a client reconnecting to a new tend), it is not news.
+      if (i.statusText === ev.text) return same();
+      return { next: { ...i, statusText: ev.text }, events: [{ type: 'replica.status', ...who, reason: Reason.NotifyStatus, message: ev.text }] };
     case 'stale': {
       if (i.restartRequested || (i.state !== 'running' && i.state !== 'starting')) return same();
       return {
@@ -101,6 +117,20 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
         events: [{ type: 'replica.stale', ...who, reason: Reason.WatchdogStale, message: ev.message }],
       };
     }
+    case 'ready-timeout': {
+      // No READY within readiness.timeout: the same path as a failed liveness probe.
+      if (i.restartRequested || i.ready || (i.state !== 'running' && i.state !== 'starting')) return same();
+      return {
+        next: { ...i, restartRequested: ev.message, restartReason: Reason.NotifyReadyTimeout },
+        events: [{ type: 'replica.unhealthy', ...who, reason: Reason.NotifyReadyTimeout, message: ev.message }],
+      };
+    }
+    case 'notify-event':
+      return { next: i, events: [{ type: 'replica.event', ...who, name: ev.name, data: ev.data }] };
+    case 'notify-event-invalid':
+      return { next: i, events: [{ type: 'replica.event.invalid', ...who, name: ev.name, reason: ev.reason, message: ev.message }] };
+    case 'notify-state':
+      return { next: i, events: [{ type: 'replica.status', ...who, reason: ev.reason, message: ev.message }] };
     case 'probe':
       return foldProbe(i, ev.probe, ev.state, who);
     case 'usage':
@@ -110,9 +140,10 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
       return { next: { ...i, state: 'paused', ready: false }, events: [{ type: 'replica.paused', ...who, reason: Reason.Paused, message: 'SIGSTOP by `tend pause`' }] };
     case 'resumed': {
       if (i.state !== 'paused') return same();
-      const ready = i.spec.readiness ? i.readiness?.status === 'success' : !i.spec.oneshot;
+      const byNotify = tr.readyByNotify(i);
+      const ready = i.spec.readiness ? i.readiness?.status === 'success' : byNotify ? i.notify?.ready === true : !i.spec.oneshot;
       return {
-        next: { ...i, state: ready || !i.spec.readiness ? 'running' : 'starting', ready },
+        next: { ...i, state: ready || !(i.spec.readiness || byNotify) ? 'running' : 'starting', ready },
         events: [{ type: 'replica.resumed', ...who, reason: Reason.Resumed, message: 'SIGCONT by `tend resume`' }],
       };
     }

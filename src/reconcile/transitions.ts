@@ -9,13 +9,16 @@ import type { Instance } from './types.js';
 
 /** A process was spawned for the instance (or an earlier tend's was adopted). */
 export function spawned(i: Instance, h: ProcessHandle): Instance {
-  const hasReadiness = i.spec.readiness !== undefined;
+  // notify (DESIGN §9): readiness by READY, which may have come before the spawn returned (or,
+  // for an adopted replica, under the previous tend: it is kept in the state file).
+  const saidReady = readyByNotify(i) && i.notify?.ready === true;
+  const hasReadiness = i.spec.readiness !== undefined || (readyByNotify(i) && !saidReady);
   return {
     ...i,
     // Without a probe it runs at once but is ready only after STABLE_START_MS (plan.ts), and a job
     // is never "ready": its READY is its completion.
     state: hasReadiness ? 'starting' : 'running',
-    ready: false,
+    ready: saidReady,
     pid: h.pid,
     pgid: h.pgid,
     procStart: h.startTime,
@@ -27,6 +30,11 @@ export function spawned(i: Instance, h: ProcessHandle): Instance {
     readiness: undefined,
     liveness: undefined,
   };
+}
+
+/** `readiness: { notify: true }`: READY from the replica is its readiness signal (no probe). */
+export function readyByNotify(i: Pick<Instance, 'spec'>): boolean {
+  return i.spec.readiness === undefined && i.spec.notify?.readyTimeoutMs !== undefined;
 }
 
 /** The spawn itself failed: a command that cannot run is `failed`; a passing fault backs off. */

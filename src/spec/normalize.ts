@@ -12,6 +12,7 @@ import { stableHash } from './hash.js';
 import { normalizeAlerts, normalizeHooks } from './hooks.js';
 import { templateError } from './template.js';
 import { machineLimits, replicaLimit, type MachineLimits } from './limits.js';
+import { normalizeNotify, notifyHashPart } from '../notify/spec.js';
 import { DURATION_HINT, SIGNAL_NAMES, SIZE_HINT, formatDuration, parseDuration, parseSignal, parseSize } from './units.js';
 import type { BackoffSpec, Condition, ProbeCheck, ProbeSpec, RestartPolicy, ServiceSpec } from './types.js';
 
@@ -311,6 +312,8 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
   const on = normalizeHooks(raw.on, ['on'], { dir, file: input.file, service: input.name });
   const alertRules = normalizeAlerts(raw.alerts, ['alerts']);
   problems.push(...on.problems, ...alertRules.problems);
+  // ---- notify (DESIGN §9): notify, readiness.notify, watchdog, events, metadata ----
+  const notify = normalizeNotify(raw, fail, duration);
 
   // Without a valid command (already reported by the schema) there is no spec to build.
   if (problems.length > 0 || command.length === 0) return { problems };
@@ -341,6 +344,7 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     logs,
     ...(user === undefined ? {} : { user }),
     labels: Object.fromEntries(labels),
+    ...(notify ? { notify } : {}),
     hash: '',
     ...(on.hooks.length > 0 ? { hooks: on.hooks } : {}),
     ...(Object.keys(alertRules.alerts).length > 0 ? { alerts: alertRules.alerts } : {}),
@@ -352,8 +356,9 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
 // Hash of what shapes the process: a change replaces replicas, anything else applies live.
 // env already holds the env_file entries that take effect, so an edit to a comment in an env
 // file, or to a variable that env overrides, does not restart anything.
-export function processHash(spec: Pick<ServiceSpec, 'command' | 'cwd' | 'env' | 'ports' | 'user'>): string {
-  return stableHash({ command: spec.command, cwd: spec.cwd, env: spec.env, ports: spec.ports, user: spec.user ?? null });
+export function processHash(spec: Pick<ServiceSpec, 'command' | 'cwd' | 'env' | 'ports' | 'user' | 'notify'>): string {
+  const notify = notifyHashPart(spec.notify); // only when set: other specs keep their hash
+  return stableHash({ command: spec.command, cwd: spec.cwd, env: spec.env, ports: spec.ports, user: spec.user ?? null, ...(notify ? { notify } : {}) });
 }
 
 function get(raw: Raw, path: YamlPath): unknown {

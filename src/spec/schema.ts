@@ -38,7 +38,7 @@ const EXPECTATIONS: Record<string, string> = {
   command: 'a string (run by /bin/sh -c) or a list of strings (argv)',
   depends_on: 'a list of service names or a mapping of service name to condition',
   condition: 'one of "started", "healthy", "completed"',
-  probe: 'a mapping with one of exec, http or tcp',
+  probe: 'a mapping with one of exec, http or tcp (or, for readiness, notify: true)',
   port: 'a port number from 1 to 65535',
   duration: DURATION_HINT,
   size: SIZE_HINT,
@@ -169,11 +169,12 @@ function translate(err: ErrorObject): PathProblem | undefined {
     }
     case 'oneOf': {
       const passing = (err.params as { passingSchemas: number[] | null }).passingSchemas;
-      const kinds = ['exec', 'http', 'tcp'];
+      const kinds = ['exec', 'http', 'tcp', 'notify'];
+      const choices = where === 'readiness' ? 'exec, http, tcp or notify' : 'exec, http or tcp'; // notify: readiness only
       const message =
         passing === null
           ? `${where} needs one of exec, http or tcp`
-          : `${where} must have only one of exec, http or tcp, got ${passing.map((i) => kinds[i]).join(' and ')}`;
+          : `${where} must have only one of ${choices}, got ${passing.map((i) => kinds[i]).join(' and ')}`;
       return { path, at: 'key', code: 'SPEC_INVALID', message };
     }
     case 'minLength':

@@ -80,6 +80,9 @@ export interface ServiceSpec {
   logs: LogsSpec;
   user?: string;
   labels: Record<string, string>;
+  // ---- notify (DESIGN §9, docs/notify.md) ----
+  /** Present when the spec uses notify, readiness.notify, watchdog, events or metadata. */
+  notify?: NotifySpec;
   /** Hash of the process-shaping fields (command, cwd, env, env_file contents, ports, user). */
   hash: string;
   // ---- hooks and alerts (spec/hooks.ts); present only when written; never restart anything ----
@@ -87,6 +90,20 @@ export interface ServiceSpec {
   hooks?: HookSpec[];
   /** `alerts:` — over tend.yaml's alerts and the defaults. */
   alerts?: AlertRulesSpec;
+}
+
+// ---- notify (DESIGN §9, docs/notify.md) ----
+export interface NotifySpec {
+  /** `notify: systemd`: a datagram socket (NOTIFY_SOCKET) besides tend's stream protocol. */
+  systemd: boolean;
+  /** `readiness: { notify: true }`: READY is the readiness signal, awaited this long. */
+  readyTimeoutMs?: number;
+  /** `watchdog`: no heartbeat for this long → stale → restart. */
+  watchdogMs?: number;
+  /** `events`: event name → JSON Schema of its data (checked with ajv). */
+  events: Record<string, unknown>;
+  /** `metadata`: passed as TEND_METADATA. */
+  metadata?: unknown;
 }
 
 /** What one replica is launched with, all `${VAR}` resolved. */

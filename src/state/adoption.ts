@@ -50,6 +50,8 @@ interface Slot {
 export interface AdoptDecision extends Slot {
   handle: ProcessHandle;
   nonce?: string;
+  /** notify (DESIGN §9): its session, from the state file. */
+  notify?: { token: string; ready: boolean };
 }
 
 export interface ExitedDecision extends Slot {
@@ -100,7 +102,7 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
         continue;
       }
       taken.add(slot);
-      plan.adopt.push({ service: r.service, index: r.index, spec, handle, ...(r.nonce ? { nonce: r.nonce } : {}), ...history });
+      plan.adopt.push({ service: r.service, index: r.index, spec, handle, ...(r.nonce ? { nonce: r.nonce } : {}), ...(r.notify ? { notify: r.notify } : {}), ...history });
     } else if (spec && input.adopt && !taken.has(slot)) {
       taken.add(slot);
       plan.exited.push({
@@ -153,7 +155,9 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
     }
     taken.add(slot);
     if (g.nonce) nonces.set(g.nonce, spec);
-    plan.adopt.push({ service: g.service!, index: g.index!, spec: spec!, handle, ...(g.nonce ? { nonce: g.nonce } : {}), restarts: 0, deaths: [], streak: 0 });
+    // notify: whether it said READY is not in its environment; a stream client says it again.
+    const notify = g.notifyToken ? { notify: { token: g.notifyToken, ready: false } } : {};
+    plan.adopt.push({ service: g.service!, index: g.index!, spec: spec!, handle, ...(g.nonce ? { nonce: g.nonce } : {}), ...notify, restarts: 0, deaths: [], streak: 0 });
   }
   for (const g of escaped) {
     plan.escaped.push({ handle: handleOf(g.pgid, g.startTime), nonce: g.nonce!, ...(nonces.get(g.nonce!) ? { spec: nonces.get(g.nonce!)! } : {}) });

@@ -69,6 +69,9 @@ export interface MarkedGroup {
   service?: string;
   index?: number;
   hash?: string;
+  /** notify (DESIGN §9): its TEND_NOTIFY_TOKEN, so that a replica the state file missed keeps its
+   *  session (its datagram socket path and stream token) when adopted by its environment. */
+  notifyToken?: string;
 }
 
 /** Live group leaders (pid === pgid) whose environment carries this state directory's token. */
@@ -97,6 +100,8 @@ export function findMarkedGroups(token: string): MarkedGroup[] {
     if (service) group.service = service;
     if (get('TEND_REPLICA') !== undefined && Number.isInteger(index)) group.index = index;
     if (hash) group.hash = hash;
+    const notifyToken = get('TEND_NOTIFY_TOKEN');
+    if (notifyToken) group.notifyToken = notifyToken;
     found.push(group);
   }
   return found;

@@ -26,6 +26,9 @@ export interface ReplicaRecord {
   /** Crash-loop history: exit times in the restart window, and the back-off exponent. */
   deaths?: number[];
   streak?: number;
+  /** notify (DESIGN §9): its token and whether it said READY, so that a later tend accepts the
+   *  replica again, recreates its datagram socket at the same path and keeps it ready. */
+  notify?: { token: string; ready: boolean };
 }
 
 /** A oneshot replica that exited 0 with this spec. */
@@ -128,6 +131,8 @@ export function readState(path: string, now = Date.now()): StateRead {
       if (![r.pid, r.pgid, r.procStart, r.index].every(Number.isInteger) || typeof r.service !== 'string') {
         return aside(path, now, `malformed replica record ${JSON.stringify(r).slice(0, 100)}`);
       }
+      // notify: a malformed session is dropped, not the record (the replica is still adopted).
+      if (r.notify !== undefined && (typeof r.notify?.token !== 'string' || r.notify.token === '' || typeof r.notify.ready !== 'boolean')) delete r.notify;
     }
     const completions = Array.isArray(raw.completions)
       ? raw.completions.filter((c) => typeof c?.service === 'string' && Number.isInteger(c.index) && typeof c.hash === 'string')

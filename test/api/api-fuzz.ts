@@ -138,6 +138,7 @@ function svc(name: string): ServiceStatus {
       cpu: 1,
       memory: 1024,
       hash: 'h1',
+      status_text: null,
     })),
   };
 }

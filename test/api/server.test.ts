@@ -28,6 +28,7 @@ function replica(index: number, over: Partial<ReplicaStatus> = {}): ReplicaStatu
     cpu: 1.5,
     memory: 1024,
     hash: 'h1',
+    status_text: null,
     ...over,
   };
 }

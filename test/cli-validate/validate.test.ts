@@ -20,7 +20,7 @@ async function run(paths: string[], opts: ValidateOptions = { json: false }): Pr
 test('the bundled demo directory is valid', async () => {
   const { code, out } = await run([join(ROOT, 'services.d')]);
   assert.equal(code, 0);
-  assert.equal(out, `${join(ROOT, 'services.d')}: 4 services OK\n`);
+  assert.equal(out, `${join(ROOT, 'services.d')}: 5 services OK\n`);
 });
 
 test('a valid relative directory prints a short success line and exits 0', async (t) => {
@@ -102,5 +102,5 @@ test('maxReplicas caps replicas', async (t) => {
 
 test('without a path it validates ./services.d', async (t) => {
   if (process.cwd() !== ROOT) return t.skip('needs the repository root as cwd');
-  assert.deepEqual(await run([]), { code: 0, out: 'services.d: 4 services OK\n' });
+  assert.deepEqual(await run([]), { code: 0, out: 'services.d: 5 services OK\n' });
 });

@@ -28,7 +28,7 @@ test('--help lists every verb and each verb has examples', async (t) => {
   const dir = tempDir(t);
   const top = await runCli(dir, ['--help']);
   assert.equal(top.code, 0);
-  for (const verb of ['up', 'down', 'status', 'top', 'logs', 'inspect', 'exec', 'scale', 'restart', 'pause', 'resume', 'kill', 'stop', 'start', 'validate', 'plan', 'export', 'import', 'events', 'history', 'dashboard', 'daemon-log', 'completion']) {
+  for (const verb of ['up', 'down', 'status', 'top', 'logs', 'inspect', 'exec', 'scale', 'restart', 'pause', 'resume', 'kill', 'stop', 'start', 'validate', 'plan', 'export', 'import', 'events', 'history', 'dashboard', 'daemon-log', 'notify', 'completion']) {
     assert.match(top.stdout, new RegExp(`\\n  ${verb} `), verb);
   }
   assert.match(top.stdout, /Exit codes: 0 ok/);

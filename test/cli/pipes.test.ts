@@ -50,6 +50,7 @@ function service(n: number): ServiceStatus {
         cpu: 0.5,
         memory: 1 << 20,
         hash: 'h'.repeat(64),
+        status_text: null,
       },
     ],
   };

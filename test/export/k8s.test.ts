@@ -24,9 +24,9 @@ function find(objects: K8sObject[], kind: string, name: string): Json {
 }
 
 test('the bundled demo exports to valid Deployments and a Service, matching the golden file', async () => {
-  const out = exportK8s(await servicesOf(DEMO), { images: images('api', 'db', 'migrate', 'worker') });
+  const out = exportK8s(await servicesOf(DEMO), { images: images('api', 'db', 'indexer', 'migrate', 'worker') });
   assert.deepEqual(out.errors, []);
-  assert.deepEqual(out.objects.map((o) => `${o.kind}/${o.metadata.name}`), ['Deployment/api', 'Service/api', 'Deployment/db', 'Deployment/worker']);
+  assert.deepEqual(out.objects.map((o) => `${o.kind}/${o.metadata.name}`), ['Deployment/api', 'Service/api', 'Deployment/db', 'Deployment/indexer', 'Deployment/worker']);
   for (const o of out.objects) assert.deepEqual(k8sProblems(o), [], `${o.kind}/${o.metadata.name}`);
   // The YAML is the object.
   for (const o of out.objects) {
@@ -120,8 +120,8 @@ test('a spec using every field exports valid objects and reports every field it 
 
 test('a service without --image is an error that names it', async () => {
   const out = exportK8s(await servicesOf(DEMO), { images: images('api', 'db') });
-  assert.deepEqual(out.errors.map((e) => e.service), ['migrate', 'worker']);
-  assert.match(out.errors[0]!.message, /--image migrate=IMAGE/);
+  assert.deepEqual(out.errors.map((e) => e.service), ['indexer', 'migrate', 'worker']);
+  assert.match(out.errors[1]!.message, /--image migrate=IMAGE/);
 });
 
 test('two service names that Kubernetes would merge ("a_b" and "a-b") are refused', async (t) => {
@@ -132,7 +132,7 @@ test('two service names that Kubernetes would merge ("a_b" and "a-b") are refuse
 });
 
 test('the OpenAPI check is not vacuous: a wrong type and a missing required field fail', async () => {
-  const out = exportK8s(await servicesOf(DEMO), { images: images('api', 'db', 'migrate', 'worker') });
+  const out = exportK8s(await servicesOf(DEMO), { images: images('api', 'db', 'indexer', 'migrate', 'worker') });
   const api = JSON.parse(JSON.stringify(out.objects[0])) as Json;
   api.spec.template.spec.containers[0].ports[0].containerPort = '18080';
   delete api.spec.selector;

@@ -36,7 +36,7 @@ test('the bundled demo exports to one service job that matches the jobs API sche
   const job = out.jobs[0]!.Job;
   assert.equal(job.Type, 'service');
   // One group per long-running service; the migrate oneshot runs inside api's group.
-  assert.deepEqual(job.TaskGroups.map((g) => [g.Name, g.Count]), [['api', 2], ['db', 1], ['worker', 3]]);
+  assert.deepEqual(job.TaskGroups.map((g) => [g.Name, g.Count]), [['api', 2], ['db', 1], ['indexer', 1], ['worker', 3]]);
   const api = task(job, 'api', 'api');
   assert.equal(api.Config.command, '/usr/bin/node');
   assert.deepEqual(api.Config.args, ['api.mjs']);

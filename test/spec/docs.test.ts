@@ -43,7 +43,7 @@ test('every schema property has a description', () => {
 });
 
 test('the demo files point editors at the schema', () => {
-  for (const name of ['api', 'db', 'migrate', 'worker']) {
+  for (const name of ['api', 'db', 'migrate', 'worker', 'indexer']) {
     const text = readFileSync(join(ROOT, 'services.d', `${name}.yaml`), 'utf8');
     assert.ok(text.startsWith('# yaml-language-server: $schema=../schemas/service.schema.json\n'), name);
   }

@@ -35,7 +35,7 @@ const cases: Record<string, Case> = {
   'a camelCase key gets the snake_case suggestion': { files: web('stopSignal: SIGINT\n'), expect: ['web.yaml:2:1: unknown key "stopSignal", did you mean "stop_signal"?'] },
   'an unknown key far from any lists the keys': {
     files: web('frobnicate: 1\n'),
-    expect: ['web.yaml:2:1: unknown key "frobnicate" (expected one of: name, command, cwd, env, env_file, replicas, ports, depends_on, readiness, liveness, restart, backoff, max_restarts, restart_window, stop_signal, stop_timeout, stop_escaped, oneshot, update, limits, logs, user, labels, on, alerts)'],
+    expect: ['web.yaml:2:1: unknown key "frobnicate" (expected one of: name, command, cwd, env, env_file, replicas, ports, depends_on, readiness, liveness, restart, backoff, max_restarts, restart_window, stop_signal, stop_timeout, stop_escaped, oneshot, update, limits, logs, user, labels, on, alerts, notify, watchdog, events, metadata)'],
   },
   'a misspelt nested key': { files: web('backoff: { inital: 1s }\n'), expect: ['web.yaml:2:12: unknown key "inital" in backoff, did you mean "initial"?'] },
   'no command': { files: { 'web.yaml': 'replicas: 2\n' }, expect: ['web.yaml:1:1: a service needs a "command" key'] },

@@ -88,3 +88,21 @@ test('adoption: the crash-loop history of a recorded replica carries over', () =
   });
   assert.deepEqual([p.adopt[0]!.restarts, p.adopt[0]!.deaths, p.adopt[0]!.streak], [3, [10, 20], 2]);
 });
+
+test('notify: the session is kept from the state file, or read from the environment when the file missed the replica', () => {
+  const withSession = { ...rec(0, 100, 'n0'), notify: { token: 'tok-recorded', ready: true } };
+  const recorded = planAdoption({
+    state: snapshotState({ replicas: [withSession], completions: [], desired: [W] }, 1),
+    marked: [mark(100, 'n0', { notifyToken: 'tok-recorded' })],
+    liveness: alive(100),
+    specs: new Map([['w', W]]),
+    adopt: true,
+    startedAt: (t) => t,
+    now: 5000,
+  });
+  assert.deepEqual(recorded.adopt.map((a) => a.notify), [{ token: 'tok-recorded', ready: true }]);
+  // Spawned after the last write of state.json: its token is in its environment; whether it said
+  // READY is not, so it is not assumed.
+  const byEnv = planAdoption({ marked: [mark(200, 'n1', { notifyToken: 'tok-env' }), mark(250, 'n2', { index: 1 })], liveness: new Map(), specs: new Map([['w', W]]), adopt: true, startedAt: (t) => t, now: 5000 });
+  assert.deepEqual(byEnv.adopt.map((a) => [a.index, a.notify]), [[0, { token: 'tok-env', ready: false }], [1, undefined]]);
+});
