@@ -36,6 +36,8 @@ interface Config {
   /** PM2 and supervisord take tens of seconds per start and stop at N = 1000: they stop at this N,
    *  with one run per size. */
   peersMaxN: number;
+  /** Largest fleet per system (--max-n=bare:1000), beyond peersMaxN. */
+  maxN?: Partial<Record<string, number>>;
   /** Sizes with an idle window (CPU and RSS of the supervisor), and its length. */
   idleAt: number[];
   idleSeconds: number;
@@ -123,6 +125,13 @@ function parseArgs(argv: string[]): { cfg: Config; only: Set<Workload>; systems:
   if (at) cfg.idleAt = cfg.killsAt = cfg.editsAt = at.split(',').map(Number);
   const idle = get('idle-seconds');
   if (idle) cfg.idleSeconds = Number(idle);
+  // --max-n=bare:1000,s6:5000 caps the fleet size per system (a loaded machine's time budget).
+  for (const part of get('max-n')?.split(',') ?? []) {
+    const [sys, n] = part.split(':');
+    cfg.maxN = { ...cfg.maxN, [sys!]: Number(n) };
+  }
+  const scaleN = get('scale-n');
+  if (scaleN) cfg.scaleN = Number(scaleN);
   const only = new Set((get('only')?.split(',') ?? WORKLOADS) as Workload[]);
   for (const w of only) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; one of ${WORKLOADS.join(', ')}`);
   const systems = (get('systems')?.split(',') ?? [...SYSTEMS]) as System[];
@@ -261,8 +270,9 @@ async function main(): Promise<void> {
             }
             return list;
           },
-          (s) => !isPeer(s) || n <= cfg.peersMaxN,
+          (s) => (!isPeer(s) || n <= cfg.peersMaxN) && n <= (cfg.maxN?.[s] ?? Infinity),
         );
+        for (const [sys, max] of Object.entries(cfg.maxN ?? {})) if (max !== undefined && n > max && active.includes(sys as System)) notes.push(`N = ${n}: ${sys} not run (--max-n=${sys}:${max})`);
         const c = coldRes[n]!;
         const some = <T>(l: ColdRun[], f: (x: ColdRun) => T | undefined) => l.map(f).find((v) => v !== undefined);
         if (only.has('cold')) {
