@@ -132,6 +132,7 @@ function parseArgs(argv: string[]): { cfg: Config; only: Set<Workload>; systems:
     const [sys, n] = part.split(':');
     cfg.maxN = { ...cfg.maxN, [sys!]: Number(n) };
   }
+  if (argv.includes('--no-idle-probes')) cfg.idleProbes = false;
   const scaleN = get('scale-n');
   if (scaleN) cfg.scaleN = Number(scaleN);
   const only = new Set((get('only')?.split(',') ?? WORKLOADS) as Workload[]);
@@ -267,7 +268,8 @@ async function main(): Promise<void> {
                   (x.idle ? `; idle cpu ${x.idle.cpuPercent}% rss ${x.idle.rssMiBMean} MiB` : '') +
                   (x.crashMs ? `; kill→new pid median ${med(x.crashMs)} ms` : '') +
                   (x.edit ? `; edit→running median ${med(x.edit.latencyMs)} ms` : '') +
-                  (x.idleProbes ? `; with probes cpu ${x.idleProbes.cpuPercent}% rss ${x.idleProbes.rssMiBMean} MiB, ${x.idleProbes.probesPerSecond} probes/s` : ''),
+                  (x.idleProbes && !isErrValue(x.idleProbes) ? `; with probes cpu ${x.idleProbes.cpuPercent}% rss ${x.idleProbes.rssMiBMean} MiB, ${x.idleProbes.probesPerSecond} probes/s` : '') +
+                  (x.idleProbes && isErrValue(x.idleProbes) ? `; with probes FAILED: ${x.idleProbes.error}` : ''),
               );
             }
             return list;
@@ -299,7 +301,9 @@ async function main(): Promise<void> {
           rows.push({ workload: `  tend: → replica.started event`, unit: 'ms', lowerIsBetter: true, values: pick(c, (l) => (e(l)?.eventMs ? summarize(e(l)!.eventMs!) : undefined)) });
           rows.push({ workload: `  edits that kept every running pid`, unit: 'of n', lowerIsBetter: false, values: pick(c, (l) => (e(l) ? `${e(l)!.editsKeepingPids}/${e(l)!.latencyMs.length}` : undefined)) });
         }
-        const p = (c?.tend && !isErrValue(c.tend) && some(c.tend, (x) => x.idleProbes)) || undefined;
+        const pr = (c?.tend && !isErrValue(c.tend) && some(c.tend, (x) => x.idleProbes)) || undefined;
+        if (pr && isErrValue(pr)) notes.push(`idle at ${n} with probes / tend: ${pr.error}`);
+        const p = pr && !isErrValue(pr) ? pr : undefined;
         if (p) {
           rows.push({ workload: `idle at ${n} + 1 s tcp probe each: CPU`, unit: '% core', lowerIsBetter: true, values: { tend: fmtNum(p.cpuPercent, 2) }, note: `${p.probesPerSecond} probes/s` });
           rows.push({ workload: `idle at ${n} + 1 s tcp probe each: RSS`, unit: 'MiB', lowerIsBetter: true, values: { tend: fmtNum(p.rssMiBMean, 1) } });
