@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Driver } from './lib/driver.js';
 import { TendDriver } from './lib/drivers/tend.js';
 import { BareDriver } from './lib/drivers/bare.js';
-import { CLK_TCK, ReplicaWatch, alive, tailOf, usageOf, waitGone } from './lib/procs.js';
+import { CLK_TCK, ReplicaWatch, alive, childrenOf, comm, readProcStat, registry, tailOf, usageOfAll, waitGone } from './lib/procs.js';
 import { run } from './lib/spawn.js';
 import { round } from './lib/stats.js';
 import { startTcpSink } from './lib/tcp-sink.js';
@@ -55,13 +55,15 @@ async function untilCount(
 }
 
 /** tend only: the daemon says it converged (every replica running and ready). */
-async function tendConverged(d: Driver, timeoutMs = 300_000): Promise<number | undefined> {
+async function tendConverged(d: Driver, timeoutMs = 300_000, intervalMs = 20): Promise<number | undefined> {
   if (!(d instanceof TendDriver)) return undefined;
-  const { at } = await waitFor('tend converged', async () => (await d.status())?.converged === true, { intervalMs: 20, timeoutMs });
+  const { at } = await waitFor('tend converged', async () => (await d.status())?.converged === true, { intervalMs, timeoutMs });
   return at;
 }
 
-// ---- 1, 5, 6: cold start, stop all, idle ---------------------------------------------------
+// ---- 1, 2, 3, 5, 6: one session per system and N ----------------------------------------------
+// Cold start of N, then on the same supervisor (so a 5000-replica fleet is started once, not once
+// per row): an idle window, SIGKILLs of single replicas, edits that add one replica, and stop all.
 
 export interface ColdRun {
   /** ms from launching the supervisor to n live `sleep` children. */
@@ -70,7 +72,7 @@ export interface ColdRun {
   firstMs: number;
   /** tend: ms until its status said converged (what `up -d --wait` waits for). */
   convergedMs?: number;
-  /** bare: its own in-process figure (spawn loop to the last 'spawn' event). */
+  /** bare and minimal: their own in-process figure (spawn loop to the last 'spawn' event). */
   spawnLoopMs?: number;
   /** ms from the stop request to the last replica gone. */
   stopMs: number;
@@ -78,99 +80,116 @@ export interface ColdRun {
   stopExitMs: number;
   idle?: IdleFigures;
   /** tend: the same daemon after a 1 s tcp readiness probe was added to every replica. */
-  idleProbes?: IdleFigures & { convergedMs: number; keptPids: boolean };
+  idleProbes?: (IdleFigures & { convergedMs: number; keptPids: boolean }) | { error: string };
+  /** SIGKILL of one replica → its replacement running (a new `sleep` under the same parent), ms. */
+  crashMs?: number[];
+  /** One more replica asked for (a file edit for tend) → the new replica running, ms. */
+  edit?: EditFigures;
+}
+
+export interface EditFigures {
+  /** ms from the change (file write / CLI call) to the new replica running, per edit. */
+  latencyMs: number[];
+  /** tend: ms from the file write to the replica.started event on /v1/events. */
+  eventMs?: number[];
+  /** Edits after which every earlier replica still ran with its pid. */
+  editsKeepingPids: number;
 }
 
 export interface IdleFigures {
   seconds: number;
-  /** CPU of the supervisor process over the window, percent of one core. */
+  /** CPU of the supervisor process(es) over the window, percent of one core. */
   cpuPercent: number;
   rssMiBMean: number;
   rssMiBMax: number;
+  /** How many processes the figures sum (s6: s6-svscan and every s6-supervise). */
+  processes: number;
   /** tend with probes: tcp connections the sink accepted per second. */
   probesPerSecond?: number;
   /** Replicas alive at the end of the window (should be n). */
   replicasAtEnd: number;
 }
 
-async function measureIdle(pid: number, seconds: number, watch: ReplicaWatch, probesAccepted?: () => Promise<number>): Promise<IdleFigures> {
-  const before = usageOf(pid);
+function supervisors(d: Driver): number[] {
+  return d.supervisorProcesses?.() ?? [d.supervisorPid()!];
+}
+
+async function measureIdle(d: Driver, seconds: number, watch: ReplicaWatch, probesAccepted?: () => Promise<number>): Promise<IdleFigures> {
+  const pids = supervisors(d);
+  const before = usageOfAll(pids);
   const probes0 = probesAccepted ? await probesAccepted() : 0;
   const t0 = now();
   const rss: number[] = [];
   while (now() - t0 < seconds * 1000) {
     await sleep(1000);
-    const u = usageOf(pid);
+    const u = usageOfAll(pids);
     if (u) rss.push(u.rssBytes);
   }
-  const after = usageOf(pid);
+  const after = usageOfAll(pids);
   const elapsed = (now() - t0) / 1000;
   if (!before || !after) throw new Error('the supervisor died during the idle window');
   const probes1 = probesAccepted ? await probesAccepted() : 0;
   const mib = (b: number) => b / 1024 ** 2;
   return {
     seconds: round(elapsed, 1),
-    cpuPercent: round(((after.cpuTicks - before.cpuTicks) / CLK_TCK / elapsed) * 100, 2),
+    cpuPercent: round(((after.cpuTicks - before.cpuTicks) / CLK_TCK / elapsed) * 100, 3),
     rssMiBMean: round(mib(rss.reduce((a, b) => a + b, 0) / rss.length), 1),
     rssMiBMax: round(mib(Math.max(...rss)), 1),
+    processes: after.processes,
     ...(probesAccepted ? { probesPerSecond: round((probes1 - probes0) / elapsed, 0) } : {}),
     replicasAtEnd: watch.count(),
   };
 }
 
-/** One cold start of n replicas, then (optionally) an idle window, then stop all. */
-export async function coldStart(
-  env: Env,
-  make: MakeDriver,
-  n: number,
-  opts: { idleSeconds?: number; probes?: boolean; nodeFlags?: string[] } = {},
-): Promise<ColdRun> {
+export interface SessionOptions {
+  idleSeconds?: number;
+  /** tend: after the idle window, add a 1 s tcp probe to every replica and measure idle again. */
+  probes?: boolean;
+  /** SIGKILLs of single replicas, one after another. */
+  kills?: number;
+  /** Edits adding one replica each (then the count goes back to n before stop all). */
+  edits?: number;
+  nodeFlags?: string[];
+}
+
+/** One cold start of n replicas, then what `opts` asks for, then stop all. */
+export async function coldStart(env: Env, make: MakeDriver, n: number, opts: SessionOptions = {}): Promise<ColdRun> {
   const d = make(tmpFor(env, `cold-${n}`));
   const sink = opts.probes && d instanceof TendDriver ? await startTcpSink() : undefined;
   try {
-    const watch = new ReplicaWatch(() => d.supervisorPid());
+    const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', d.replicaVia);
     const t0 = now();
     await d.launch({ replicas: n, ...(opts.nodeFlags ? { nodeFlags: opts.nodeFlags } : {}) });
     let atFirst: number | undefined;
     const atRunning = await untilCount(`${d.name}: ${n} replicas running`, watch, n, {
       intervalMs: 10,
-      extra: () => true,
+      timeoutMs: 600_000,
       onScan: (live) => {
         if (live.size > 0) atFirst ??= now();
       },
     });
-    const atConverged = await tendConverged(d);
+    const atConverged = await tendConverged(d, 600_000, n >= 1000 ? 100 : 20);
     const run: ColdRun = { coldMs: atRunning - t0, firstMs: (atFirst ?? atRunning) - t0, stopMs: NaN, stopExitMs: NaN };
     if (atConverged !== undefined) run.convergedMs = atConverged - t0;
     if (d instanceof BareDriver) {
-      await waitFor('bare spawn report', () => d.spawnLoopMs !== undefined, { intervalMs: 10, timeoutMs: 10_000 }).catch(() => undefined);
+      await waitFor('spawn loop report', () => d.spawnLoopMs !== undefined, { intervalMs: 10, timeoutMs: 10_000 }).catch(() => undefined);
       if (d.spawnLoopMs !== undefined) run.spawnLoopMs = d.spawnLoopMs;
     }
     if (opts.idleSeconds) {
       await sleep(2000); // let start-up garbage settle
-      run.idle = await measureIdle(d.supervisorPid()!, opts.idleSeconds, watch);
-      if (sink && d instanceof TendDriver) {
-        // The same replicas, now each with a 1 s tcp readiness probe (a live change: no restarts).
-        const before = watch.scan();
-        const base = await sink.accepted();
-        const t = now();
-        await d.setProbe(sink.port);
-        // Applied once every replica was probed at least once and the daemon says converged.
-        await waitFor(
-          'tend converged with probes',
-          async () => (await sink.accepted()) - base >= n && (await d.status())?.converged === true,
-          { intervalMs: 50, timeoutMs: 120_000 },
-        );
-        const convergedMs = now() - t;
-        await sleep(2000);
-        const idle = await measureIdle(d.supervisorPid()!, opts.idleSeconds, watch, sink.accepted);
-        run.idleProbes = { ...idle, convergedMs, keptPids: [...before].every(([pid, st]) => alive(pid, st)) };
-      }
+      run.idle = await measureIdle(d, opts.idleSeconds, watch);
     }
-    const pids = watch.scan();
-    const t1 = now();
+    if (opts.kills) run.crashMs = await kills(d, watch, n, opts.kills);
+    if (opts.edits) run.edit = await edits(d, watch, n, opts.edits);
+    if (opts.idleSeconds && sink && d instanceof TendDriver) {
+      // The same replicas, now each with a 1 s tcp readiness probe (a live change: no restarts).
+      // A failure here (a loaded machine can keep 1000 probes from all passing in time) is recorded
+      // and does not throw away the session's other figures.
+      run.idleProbes = await probedIdle(d, sink, watch, n, opts.idleSeconds).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+    }
+    const pids = watch.scan();    const t1 = now();
     await d.stopAll();
-    const gone = await waitGone(pids, { timeoutMs: 120_000 });
+    const gone = await waitGone(pids, { timeoutMs: 300_000 });
     run.stopMs = gone - t1;
     await d.exited();
     run.stopExitMs = now() - t1;
@@ -183,89 +202,93 @@ export async function coldStart(
   }
 }
 
-// ---- 2: edit-to-running -------------------------------------------------------------------
-
-export interface EditFigures {
-  /** ms from the change (file write / CLI call) to the new replica running, per edit. */
-  latencyMs: number[];
-  /** tend: ms from the file write to the replica.started event on /v1/events. */
-  eventMs?: number[];
-  /** Edits after which every earlier replica still ran with its pid. */
-  editsKeepingPids: number;
+async function probedIdle(d: TendDriver, sink: Awaited<ReturnType<typeof startTcpSink>>, watch: ReplicaWatch, n: number, seconds: number): Promise<IdleFigures & { convergedMs: number; keptPids: boolean }> {
+  const before = watch.scan();
+  const base = await sink.accepted();
+  const t = now();
+  await d.setProbe(sink.port);
+  // Applied once every replica was probed at least once and the daemon says converged.
+  await waitFor('tend converged with probes', async () => (await sink.accepted()) - base >= n && (await d.status())?.converged === true, {
+    intervalMs: 50,
+    timeoutMs: 120_000,
+  });
+  const convergedMs = now() - t;
+  await sleep(2000);
+  const idle = await measureIdle(d, seconds, watch, sink.accepted);
+  return { ...idle, convergedMs, keptPids: [...before].every(([pid, st]) => alive(pid, st)) };
 }
 
-export async function editLatency(env: Env, make: MakeDriver, edits: number, base = 2): Promise<EditFigures> {
-  const d = make(tmpFor(env, 'edit'));
-  try {
-    const watch = new ReplicaWatch(() => d.supervisorPid());
-    await d.launch({ replicas: base });
-    await supervisorUp(d);
-    await untilCount(`${d.name}: ${base} replicas`, watch, base);
-    await tendConverged(d);
-    if (d instanceof TendDriver) await d.followEvents();
-    await sleep(300);
-    const latencyMs: number[] = [];
-    const eventMs: number[] = [];
-    let keeping = 0;
-    for (let i = 1; i <= edits; i++) {
-      const target = base + i;
-      const before = watch.scan();
-      const t0 = now();
-      await d.scale(target);
-      const at = await untilCount(`${d.name}: scaled to ${target}`, watch, target, {
-        intervalMs: 2,
-        timeoutMs: 30_000,
-        extra: (live) => [...live.keys()].some((p) => !before.has(p)),
-      });
-      latencyMs.push(at - t0);
-      if ([...before].every(([pid, st]) => alive(pid, st))) keeping++;
-      if (d instanceof TendDriver) {
-        await tendConverged(d, 10_000);
-        const ev = d.started.get(`bench/${target - 1}`)?.at(-1);
-        if (ev !== undefined && ev >= t0) eventMs.push(ev - t0);
-      }
-      await sleep(150 + Math.random() * 100); // let the watcher's settle window close between edits
-    }
-    return { latencyMs, ...(eventMs.length ? { eventMs } : {}), editsKeepingPids: keeping };
-  } catch (err) {
-    throw withDiagnostics(err, d);
-  } finally {
-    await d.cleanup();
+/**
+ * SIGKILLs `count` replicas one at a time, spread over the fleet, and times each until its
+ * replacement runs: a `sleep` child of the victim's parent (the supervisor; for s6 its
+ * s6-supervise) that was not there before, once the victim is reaped. Only the parent's children
+ * list is read while waiting, so the figure does not grow with n because of the bench.
+ */
+async function kills(d: Driver, watch: ReplicaWatch, n: number, count: number): Promise<number[]> {
+  const out: number[] = [];
+  await sleep(300);
+  for (let k = 0; k < count; k++) {
+    const live = [...watch.scan().keys()];
+    if (live.length !== n) throw new Error(`${d.name}: ${live.length} replicas before kill ${k}, expected ${n}`);
+    const victim = live[Math.floor(((k + 0.5) * live.length) / count)]!;
+    const parent = readProcStat(victim)?.ppid;
+    if (parent === undefined) throw new Error(`${d.name}: replica ${victim} vanished before the kill`);
+    const before = new Set(childrenOf(parent));
+    const t0 = now();
+    process.kill(victim, 'SIGKILL');
+    const { at } = await waitFor(
+      `${d.name}: a new replica after kill ${k}`,
+      () => {
+        const cs = childrenOf(parent);
+        if (cs.includes(victim)) return false;
+        for (const pid of cs) {
+          if (before.has(pid) || comm(pid) !== 'sleep') continue;
+          registry.addPid(pid, undefined, true);
+          return true;
+        }
+        return false;
+      },
+      { intervalMs: 1, timeoutMs: 30_000 },
+    );
+    out.push(at - t0);
+    // Let the supervisor settle (tend: the replica's stable start, its state write) between kills.
+    await sleep(150 + Math.random() * 100);
   }
+  await untilCount(`${d.name}: ${n} replicas after the kills`, watch, n, { intervalMs: 50, timeoutMs: 60_000 });
+  await tendConverged(d, 60_000, 100);
+  return out;
 }
 
-// ---- 3: crash-to-restart -------------------------------------------------------------------
-
-export async function crashRestart(env: Env, make: MakeDriver, kills: number, replicas = 4): Promise<number[]> {
-  const d = make(tmpFor(env, 'crash'));
-  try {
-    const watch = new ReplicaWatch(() => d.supervisorPid());
-    await d.launch({ replicas });
-    await supervisorUp(d);
-    await untilCount(`${d.name}: ${replicas} replicas`, watch, replicas);
-    await tendConverged(d);
-    await sleep(300);
-    const out: number[] = [];
-    for (let k = 0; k < kills; k++) {
-      const before = watch.scan();
-      const victim = [...before.keys()][k % before.size]!;
-      const t0 = now();
-      process.kill(victim, 'SIGKILL');
-      const at = await untilCount(`${d.name}: restart after kill ${k}`, watch, replicas, {
-        intervalMs: 1,
-        timeoutMs: 30_000,
-        extra: (live) => !live.has(victim) && [...live.keys()].some((p) => !before.has(p)),
-      });
-      out.push(at - t0);
-      await tendConverged(d, 10_000);
-      await sleep(100 + Math.random() * 50);
+/** Asks for one more replica `count` times (tend: an edit of `replicas:` in the file), timing each
+ *  until the new replica runs; then goes back to n. */
+async function edits(d: Driver, watch: ReplicaWatch, n: number, count: number): Promise<EditFigures> {
+  if (d instanceof TendDriver) await d.followEvents();
+  await sleep(300);
+  const latencyMs: number[] = [];
+  const eventMs: number[] = [];
+  let keeping = 0;
+  for (let i = 1; i <= count; i++) {
+    const target = n + i;
+    const before = watch.scan();
+    const beforeSet = new Set(before.keys());
+    const beforeParents = d.replicaVia === undefined ? undefined : new Set(watch.parents());
+    const t0 = now();
+    await d.scale(target);
+    const { at } = await waitFor(`${d.name}: a new replica after scaling to ${target}`, () => watch.fresh(beforeSet, beforeParents), { intervalMs: 1, timeoutMs: 30_000 });
+    latencyMs.push(at - t0);
+    await untilCount(`${d.name}: ${target} replicas`, watch, target, { intervalMs: 20, timeoutMs: 30_000 });
+    if ([...before].every(([pid, st]) => alive(pid, st))) keeping++;
+    if (d instanceof TendDriver) {
+      await tendConverged(d, 30_000, 100);
+      const ev = d.started.get(`bench/${target - 1}`)?.at(-1);
+      if (ev !== undefined && ev >= t0) eventMs.push(ev - t0);
     }
-    return out;
-  } catch (err) {
-    throw withDiagnostics(err, d);
-  } finally {
-    await d.cleanup();
+    await sleep(150 + Math.random() * 100); // let the watcher's settle window close between edits
   }
+  await d.scale(n);
+  await untilCount(`${d.name}: back to ${n} replicas`, watch, n, { intervalMs: 20, timeoutMs: 120_000 });
+  await tendConverged(d, 60_000, 100);
+  return { latencyMs, ...(eventMs.length ? { eventMs } : {}), editsKeepingPids: keeping };
 }
 
 // ---- 4: scale N → 2N → N ---------------------------------------------------------------------
@@ -281,7 +304,7 @@ export interface ScaleRun {
 export async function scaleUpDown(env: Env, make: MakeDriver, n: number): Promise<ScaleRun> {
   const d = make(tmpFor(env, `scale-${n}`));
   try {
-    const watch = new ReplicaWatch(() => d.supervisorPid());
+    const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', d.replicaVia);
     await d.launch({ replicas: n });
     await supervisorUp(d);
     await untilCount(`${d.name}: ${n} replicas`, watch, n);

@@ -12,12 +12,17 @@ export interface LaunchOptions {
 }
 
 export interface Driver {
-  /** Short name in tables: bare, tend, pm2, supervisord. */
+  /** Short name in tables: minimal, bare, tend, s6, pm2, supervisord. */
   readonly name: string;
+  /** The replicas are grandchildren of the supervisor, one per child of this name (s6-supervise). */
+  readonly replicaVia?: string;
   /** Starts the supervisor with `replicas` configured. Resolves as soon as it was launched. */
   launch(opts: LaunchOptions): Promise<void>;
   /** The supervising process (its children are the replicas; its CPU and RSS are measured). */
   supervisorPid(): number | undefined;
+  /** Every process that supervises, the root first, when there are more than one (s6: s6-svscan
+   *  and one s6-supervise per service): their CPU and RSS are summed. */
+  supervisorProcesses?(): number[];
   /** Sets the replica count the way this tool's users do; resolves once the change was handed over. */
   scale(n: number): Promise<void>;
   /** Stops every replica and the supervisor; resolves once the request was handed over. */

@@ -39,7 +39,7 @@ export function alive(pid: number, startTime?: number): boolean {
   return s !== null && isLive(s.state) && (startTime === undefined || s.startTime === startTime);
 }
 
-function comm(pid: number): string | null {
+export function comm(pid: number): string | null {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
   } catch {
@@ -52,34 +52,82 @@ function comm(pid: number): string | null {
  * `command` (before exec, a forked child still has the supervisor's name). The same measure for
  * every system benched, so no supervisor's own bookkeeping is taken on trust. Every replica seen is
  * registered for cleanup.
+ *
+ * `via`: the replicas are grandchildren, one per intermediate child with this name (s6: one
+ * `s6-supervise` per service under `s6-svscan`).
+ *
+ * A scan reads the children lists and stats only pids it has not seen before: a child already
+ * known as a replica counts while the kernel lists it (a replica that died is listed, as a zombie,
+ * only until its supervisor reaps it). That keeps a scan of 10,000 replicas to a few reads.
  */
 export class ReplicaWatch {
   private readonly known = new Map<number, number>(); // pid -> start time, exec'd into command
+  private readonly intermediates = new Map<number, boolean>(); // pid -> is a `via` process
 
   constructor(
     private readonly supervisorPid: () => number | undefined,
     private readonly command = 'sleep',
+    private readonly via?: string,
   ) {}
+
+  /** The processes whose children are replicas. */
+  parents(): number[] {
+    const sup = this.supervisorPid();
+    if (sup === undefined) return [];
+    if (this.via === undefined) return [sup];
+    const out: number[] = [];
+    for (const pid of childrenOf(sup)) {
+      let is = this.intermediates.get(pid);
+      if (is === undefined) {
+        const c = comm(pid);
+        if (c === null) continue;
+        // A child not yet exec'd has its parent's name: decide on a later scan.
+        if (c !== this.via && c === comm(sup)) continue;
+        is = c === this.via;
+        this.intermediates.set(pid, is);
+      }
+      if (is) out.push(pid);
+    }
+    return out;
+  }
 
   /** Live replicas now (pid -> start time). */
   scan(): Map<number, number> {
-    const sup = this.supervisorPid();
     const live = new Map<number, number>();
-    if (sup === undefined) return live;
-    for (const pid of childrenOf(sup)) {
-      const st = readProcStat(pid);
-      if (!st || !isLive(st.state)) continue;
-      const seen = this.known.get(pid);
-      if (seen === st.startTime) {
+    for (const parent of this.parents()) {
+      for (const pid of childrenOf(parent)) {
+        const seen = this.known.get(pid);
+        if (seen !== undefined) {
+          live.set(pid, seen);
+          continue;
+        }
+        const st = readProcStat(pid);
+        if (!st || !isLive(st.state)) continue;
+        if (comm(pid) !== this.command) continue;
+        this.known.set(pid, st.startTime);
+        registry.addPid(pid, st.startTime, st.pgid === pid);
         live.set(pid, st.startTime);
-        continue;
       }
-      if (comm(pid) !== this.command) continue;
-      this.known.set(pid, st.startTime);
-      registry.addPid(pid, st.startTime, st.pgid === pid);
-      live.set(pid, st.startTime);
     }
     return live;
+  }
+
+  /** A live replica not among `before` (pids), or undefined: the new replica after a change. With
+   *  `via`, only children of intermediates not among `beforeParents` are looked at (a new service
+   *  is a new intermediate), so that the check stays a few reads however many replicas run. */
+  fresh(before: ReadonlySet<number>, beforeParents?: ReadonlySet<number>): number | undefined {
+    const parents = this.parents().filter((p) => beforeParents === undefined || !beforeParents.has(p));
+    for (const parent of parents) {
+      for (const pid of childrenOf(parent)) {
+        if (before.has(pid)) continue;
+        const st = readProcStat(pid);
+        if (!st || !isLive(st.state) || comm(pid) !== this.command) continue;
+        this.known.set(pid, st.startTime);
+        registry.addPid(pid, st.startTime, st.pgid === pid);
+        return pid;
+      }
+    }
+    return undefined;
   }
 
   count(): number {
@@ -196,6 +244,36 @@ export function usageOf(pid: number): { cpuTicks: number; rssBytes: number } | n
     /* gone */
   }
   return { cpuTicks: s.cpuTicks, rssBytes };
+}
+
+/** Proportional set size (shared pages divided among their sharers), or undefined. */
+function pssOf(pid: number): number | undefined {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU ticks and memory of a supervisor: its RSS when it is one process; summed over several
+ *  processes (s6: s6-svscan and every s6-supervise) their PSS, so that the libraries they share
+ *  count once rather than once per process. Null when the first (the root) is gone. */
+export function usageOfAll(pids: number[]): { cpuTicks: number; rssBytes: number; processes: number } | null {
+  let cpuTicks = 0;
+  let rssBytes = 0;
+  let processes = 0;
+  for (const [i, pid] of pids.entries()) {
+    const u = usageOf(pid);
+    if (u === null) {
+      if (i === 0) return null;
+      continue;
+    }
+    cpuTicks += u.cpuTicks;
+    rssBytes += pids.length > 1 ? (pssOf(pid) ?? u.rssBytes) : u.rssBytes;
+    processes++;
+  }
+  return { cpuTicks, rssBytes, processes };
 }
 
 /** Orphaned zombies on the machine now (parent PID 1, which here never reaps them): machine-wide,

@@ -25,13 +25,15 @@ export async function startDaemon(
   t: TestContext,
   dir: string,
   stateDir: string,
-  { flags = [], nofile }: { flags?: string[]; nofile?: number } = {},
+  { flags = [], nofile, nproc }: { flags?: string[]; nofile?: number; nproc?: number } = {},
 ): Promise<DaemonProcess> {
   const reaper = processReaper(t);
   const out = openSync(join(stateDir, '..', `daemon-${Date.now()}.log`), 'a');
   const argv = [NODE, '--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, stateDir, ...flags];
-  // With `nofile`, a shell lowers the descriptor limit and then becomes the daemon (exec).
-  const [cmd, ...args] = nofile === undefined ? argv : ['sh', '-c', `ulimit -n ${nofile} && exec "$@"`, 'sh', ...argv];
+  // With `nofile` (or `nproc`), a shell sets the descriptor (or process) limit and then becomes the
+  // daemon (exec): Node has no setrlimit.
+  const ulimits = [...(nofile === undefined ? [] : [`ulimit -n ${nofile}`]), ...(nproc === undefined ? [] : [`ulimit -u ${nproc}`])];
+  const [cmd, ...args] = ulimits.length === 0 ? argv : ['sh', '-c', `${ulimits.join(' && ')} && exec "$@"`, 'sh', ...argv];
   const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', out, out] });
   closeSync(out);
   reaper.track(child.pid);
