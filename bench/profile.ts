@@ -1,7 +1,7 @@
 // CPU profile of the tend daemon through the phases the bench found costly, summarised as the
 // functions with the most self time, mapped back to src/ through source maps.
 //
-//   node --import tsx bench/profile.ts [--n=1000] [--idle=15] [--scale=200] [--keep]
+//   node --import tsx bench/profile.ts [--n=1000] [--idle=15] [--scale=200] [--no-probes] [--keep]
 //
 // Phases (each a time window of one `node --cpu-prof` profile of the daemon process):
 //   start   launch → converged with n replicas
@@ -87,6 +87,7 @@ try {
     let a = now();
     await sleep(idle * 1000);
     mark(`idle at ${n}`, a, now());
+    if (process.argv.includes('--no-probes')) return;
     const sink = await startTcpSink();
     try {
       const base = await sink.accepted();
