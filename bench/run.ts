@@ -22,7 +22,7 @@ import { machineInfo } from './lib/machine.js';
 import { installExitCleanup, registry, zombieCount } from './lib/procs.js';
 import { round, summarize, type Summary } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
-import { coldStart, logThroughput, scaleUpDown, validateCli, type ColdRun, type Env, type MakeDriver, type SessionOptions } from './workloads.js';
+import { coldStart, logThroughput, scaleUpDown, validateCli, WATCH_EVERY_MS, type ColdRun, type Env, type MakeDriver, type SessionOptions } from './workloads.js';
 
 const SYSTEMS = ['minimal', 'bare', 'tend', 's6', 'pm2', 'supervisord'] as const;
 type System = (typeof SYSTEMS)[number];
@@ -293,6 +293,8 @@ async function main(): Promise<void> {
         if (c && Object.values(c).some((l) => Array.isArray(l) && some(l, (x) => x.idle))) {
           rows.push({ workload: `idle at ${n}: CPU (${cfg.idleSeconds} s window)`, unit: '% core', lowerIsBetter: true, values: pick(c, (l) => fmtNum(some(l, (x) => x.idle)?.cpuPercent, 3)) });
           rows.push({ workload: `idle at ${n}: RSS of the supervisor (mean)`, unit: 'MiB', lowerIsBetter: true, values: pick(c, (l) => fmtNum(some(l, (x) => x.idle)?.rssMiBMean, 1)), ...(c.s6 && !isErrValue(c.s6) ? { note: `s6: PSS summed over ${some(c.s6, (x) => x.idle)?.processes ?? '?'} processes` } : {}) });
+          const w = c.tend && !isErrValue(c.tend) ? some(c.tend, (x) => x.idleWatched) : undefined;
+          if (w) rows.push({ workload: `idle at ${n}, status read every ${WATCH_EVERY_MS / 1000} s: CPU`, unit: '% core', lowerIsBetter: true, values: { tend: fmtNum(w.cpuPercent, 3) }, note: 'usage is sampled when read' });
         }
         if (c && Object.values(c).some((l) => Array.isArray(l) && some(l, (x) => x.edit))) {
           const e = (l: ColdRun[]) => some(l, (x) => x.edit);
@@ -501,7 +503,7 @@ function evaluateGoals(rows: Row[], cfg: Config): Goal[] {
   const cpu = rows.find((r) => r.workload.startsWith('idle at 5000: CPU'));
   if (cpu && central(cpu.values.tend) !== undefined) {
     const t = central(cpu.values.tend)!;
-    goals.push({ goal: 'idle CPU at 5000 ≤ 0.2% of a core (stats on: status read just before the window)', measured: `${t.toFixed(3)}%`, met: t <= 0.2 });
+    goals.push({ goal: 'idle CPU at 5000 ≤ 0.2% of a core (status read just before the window)', measured: `${t.toFixed(3)}%`, met: t <= 0.2 });
   }
   for (const [n, limit] of [
     [1000, 70],

@@ -81,6 +81,9 @@ export interface ColdRun {
   idle?: IdleFigures;
   /** tend: the same daemon after a 1 s tcp readiness probe was added to every replica. */
   idleProbes?: (IdleFigures & { convergedMs: number; keptPids: boolean }) | { error: string };
+  /** tend: a second idle window while a reader asks for status every WATCH_EVERY_MS (a dashboard,
+   *  a Prometheus scrape): what watching costs, since tend samples usage only when read. */
+  idleWatched?: IdleFigures;
   /** SIGKILL of one replica → its replacement running (a new `sleep` under the same parent), ms. */
   crashMs?: number[];
   /** One more replica asked for (a file edit for tend) → the new replica running, ms. */
@@ -114,13 +117,21 @@ function supervisors(d: Driver): number[] {
   return d.supervisorProcesses?.() ?? [d.supervisorPid()!];
 }
 
-async function measureIdle(d: Driver, seconds: number, watch: ReplicaWatch, probesAccepted?: () => Promise<number>): Promise<IdleFigures> {
+/** How often the watched idle window reads tend's status. */
+export const WATCH_EVERY_MS = 5000;
+
+async function measureIdle(d: Driver, seconds: number, watch: ReplicaWatch, probesAccepted?: () => Promise<number>, read?: () => Promise<unknown>): Promise<IdleFigures> {
   const pids = supervisors(d);
   const before = usageOfAll(pids);
   const probes0 = probesAccepted ? await probesAccepted() : 0;
   const t0 = now();
   const rss: number[] = [];
+  let lastRead = Number.NEGATIVE_INFINITY;
   while (now() - t0 < seconds * 1000) {
+    if (read && now() - lastRead >= WATCH_EVERY_MS) {
+      lastRead = now();
+      await read();
+    }
     await sleep(1000);
     const u = usageOfAll(pids);
     if (u) rss.push(u.rssBytes);
@@ -178,6 +189,7 @@ export async function coldStart(env: Env, make: MakeDriver, n: number, opts: Ses
     if (opts.idleSeconds) {
       await sleep(2000); // let start-up garbage settle
       run.idle = await measureIdle(d, opts.idleSeconds, watch);
+      if (d instanceof TendDriver) run.idleWatched = await measureIdle(d, opts.idleSeconds, watch, undefined, () => d.status());
     }
     if (opts.kills) run.crashMs = await kills(d, watch, n, opts.kills);
     if (opts.edits) run.edit = await edits(d, watch, n, opts.edits);

@@ -247,8 +247,9 @@ function makeControlPlane(
   pid: number,
   hooks?: Hooks,
 ): ControlPlane {
-  const status = (): StatusReport =>
-    withHooks(buildStatus({
+  const status = (): StatusReport => {
+    controller.refreshUsage();
+    return withHooks(buildStatus({
       loaded: controller.lastLoad !== undefined,
       desired: controller.desiredState,
       instances: controller.instances.values(),
@@ -258,6 +259,7 @@ function makeControlPlane(
       source: controller.source.describe(),
       pid,
     }), hooks);
+  };
   const known = (service: string, index?: number) => {
     const spec = controller.desiredState.services.get(service);
     const instances = controller.select(service);

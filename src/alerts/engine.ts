@@ -14,8 +14,10 @@ export interface AlertEngineOptions {
   /** The replicas now (observeReplicas over the controller, given these facts). */
   observe: (facts: EventFacts) => ReplicaObservation[];
   rulesOf: (service: string) => AlertRules;
-  /** How often conditions with a duration are looked at again (default 1 s). */
+  /** How often the engine checks whether anything needs a new evaluation (default 1 s). */
   intervalMs?: number;
+  /** Changes whenever usage samples arrive (CPU and memory conditions depend on them). */
+  usageVersion?: () => number;
   /** Restart times older than this are forgotten (default: 24 h, the longest sensible window). */
   keepRestartsMs?: number;
   now?: () => number;
@@ -36,6 +38,11 @@ export class AlertEngine implements EventFacts {
   private unsubscribe?: () => void;
   private scheduled = false;
   private lastEvaluation = 0;
+  /** Something the observations depend on changed since the last evaluation. */
+  private dirty = true;
+  /** When the clock alone could change the answer (evaluateAlerts' nextAt). */
+  private nextAt = Number.POSITIVE_INFINITY;
+  private usageSeen = Number.NaN;
   private readonly now: () => number;
 
   constructor(private readonly opts: AlertEngineOptions) {
@@ -44,7 +51,11 @@ export class AlertEngine implements EventFacts {
 
   start(): void {
     this.unsubscribe = this.opts.events.subscribe((e) => this.onEvent(e));
-    this.timer = setInterval(() => this.evaluate(), this.opts.intervalMs ?? 1000);
+    // A tick evaluates only when an event, a usage sample or the clock may have changed a condition:
+    // evaluating walks every replica, and an idle daemon must not pay that each second.
+    this.timer = setInterval(() => {
+      if (this.dirty || this.now() >= this.nextAt || (this.opts.usageVersion?.() ?? 0) !== this.usageSeen) this.evaluate();
+    }, this.opts.intervalMs ?? 1000);
     this.timer.unref();
   }
 
@@ -66,10 +77,17 @@ export class AlertEngine implements EventFacts {
     return this.staleSlots.has(slot);
   }
 
+  /** The rules changed (tend.yaml): evaluate at the next tick. */
+  invalidate(): void {
+    this.dirty = true;
+  }
+
   /** Evaluates now and announces what changed. */
   evaluate(): void {
     const now = this.now();
     this.lastEvaluation = now;
+    this.dirty = false;
+    this.usageSeen = this.opts.usageVersion?.() ?? 0;
     const keep = this.opts.keepRestartsMs ?? 24 * 3_600_000;
     for (const [slot, times] of this.restartTimes) {
       const kept = times.filter((t) => t > now - keep);
@@ -79,6 +97,7 @@ export class AlertEngine implements EventFacts {
     const r = evaluateAlerts(this.state, this.opts.observe(this), this.opts.rulesOf, now);
     this.state = r.state;
     this.current = r.firing;
+    this.nextAt = r.nextAt ?? Number.POSITIVE_INFINITY;
     for (const t of r.transitions) {
       const body = { ...(t.service !== undefined ? { service: t.service } : {}), ...(t.replica !== undefined ? { replica: t.replica } : {}), alert: t.alert, message: t.summary };
       this.opts.events.emit(t.kind === 'firing' ? { type: 'alert.firing', ...body } : { type: 'alert.resolved', ...body });
@@ -87,6 +106,8 @@ export class AlertEngine implements EventFacts {
 
   private onEvent(e: TendEvent): void {
     if (e.service === undefined && e.type !== 'spec.loaded') return;
+    // Alerts' own events change no observation; anything else about a service may.
+    if (!e.type.startsWith('alert.')) this.dirty = true;
     const slot = `${e.service}/${e.replica}`;
     if (e.type === 'replica.restarting' && e.replica !== undefined) {
       const list = this.restartTimes.get(slot) ?? [];

@@ -106,11 +106,18 @@ export function evaluateAlerts(
   observations: readonly ReplicaObservation[],
   rulesOf: (service: string) => AlertRules,
   now: number,
-): { state: AlertState; transitions: AlertTransition[]; firing: FiringAlert[] } {
+): { state: AlertState; transitions: AlertTransition[]; firing: FiringAlert[]; nextAt?: number } {
   const entries = new Map<string, Entry>();
   const transitions: AlertTransition[] = [];
+  // The earliest time at which the same observations could give another answer by the clock alone:
+  // a pending condition reaching its `for`, or a restart leaving a rate window. Until then, and
+  // until the observations change, evaluating again would find nothing new (issue 13: an idle
+  // daemon does no work per replica).
+  let nextAt = Number.POSITIVE_INFINITY;
   for (const o of observations) {
     const rules = rulesOf(o.service);
+    const rate = rules.restart_rate;
+    if (rate) for (const t of o.restarts) if (t > now - rate.windowMs && t <= now) nextAt = Math.min(nextAt, t + rate.windowMs);
     for (const alert of ALERT_NAMES) {
       const summary = condition(alert, rules, o, now);
       if (summary === undefined) continue;
@@ -119,6 +126,7 @@ export function evaluateAlerts(
       const pendingSince = old?.pendingSince ?? now;
       const holds = now - pendingSince >= forMs(alert, rules);
       const firing = old?.firing || holds;
+      if (!firing) nextAt = Math.min(nextAt, pendingSince + forMs(alert, rules));
       if (firing && !old?.firing) transitions.push({ kind: 'firing', alert, service: o.service, replica: o.replica, summary, since: pendingSince });
       entries.set(key, { alert, service: o.service, replica: o.replica, pendingSince, firing, summary: old?.firing ? old.summary : summary });
     }
@@ -131,6 +139,6 @@ export function evaluateAlerts(
     .filter((e) => e.firing)
     .map(({ alert, service, replica, pendingSince, summary }) => ({ alert, service, replica, since: pendingSince, summary }))
     .sort((a, b) => a.service.localeCompare(b.service) || a.replica - b.replica || a.alert.localeCompare(b.alert));
-  return { state: { entries }, transitions, firing };
+  return { state: { entries }, transitions, firing, ...(Number.isFinite(nextAt) ? { nextAt } : {}) };
 }
 

@@ -12,7 +12,7 @@ import { observeReplicas } from '../alerts/observe.js';
 import type { SpecProblem } from '../errors.js';
 import type { DesiredState, Instance } from '../reconcile/types.js';
 import type { GroupUsage } from '../runtime/types.js';
-import { effectiveRules, type HookSpec } from '../spec/hook-types.js';
+import { effectiveRules, type AlertRules, type HookSpec } from '../spec/hook-types.js';
 import type { ServiceSpec } from '../spec/types.js';
 import { ConfigFile, configPath, type DaemonConfig } from './config.js';
 import { HookHost } from './host-client.js';
@@ -23,6 +23,8 @@ export interface ControllerView {
   readonly desiredState: DesiredState;
   readonly instances: { values(): Iterable<Readonly<Instance>> };
   usageOf(id: string): GroupUsage | undefined;
+  readonly usageVersion: number;
+  setUsageWanted(wanted: (service: string) => boolean): void;
 }
 
 export interface HooksOptions {
@@ -55,7 +57,8 @@ export class Hooks {
     this.alerts = new AlertEngine({
       events: opts.events,
       observe: (facts) => observeReplicas({ desired: opts.controller.desiredState, instances: opts.controller.instances.values(), usage: (id) => opts.controller.usageOf(id) }, facts),
-      rulesOf: (service) => effectiveRules(opts.controller.desiredState.services.get(service)?.alerts, this.config.config.alerts),
+      rulesOf: (service) => this.rulesOf(service),
+      usageVersion: () => opts.controller.usageVersion,
       ...(opts.alertIntervalMs !== undefined ? { intervalMs: opts.alertIntervalMs } : {}),
     });
   }
@@ -64,9 +67,13 @@ export class Hooks {
     await this.reloadConfig();
     // The hooks in force follow every spec load (a spec.loaded event) and every tend.yaml change.
     this.unsubscribe = this.opts.events.subscribe((e) => {
-      if (e.type === 'spec.loaded') this.refreshHooks();
+      if (e.type === 'spec.loaded') {
+        this.refreshHooks();
+        this.wantUsage();
+      }
     });
     this.refreshHooks();
+    this.wantUsage();
     this.runner.start();
     this.alerts.start();
     this.config.watch(() => void this.reloadConfig(), this.opts.watchIntervalMs);
@@ -108,6 +115,21 @@ export class Hooks {
     }
     this.reported = now;
     this.refreshHooks();
+    // tend.yaml's alert defaults may have changed every service's rules.
+    this.alerts.invalidate();
+    this.wantUsage();
+  }
+
+  private rulesOf(service: string): AlertRules {
+    return effectiveRules(this.opts.controller.desiredState.services.get(service)?.alerts, this.config.config.alerts);
+  }
+
+  /** CPU and memory alerts need samples whether or not anybody reads them. */
+  private wantUsage(): void {
+    this.opts.controller.setUsageWanted((service) => {
+      const r = this.rulesOf(service);
+      return Boolean(r.cpu_high || r.memory_high);
+    });
   }
 
   private refreshHooks(): void {

@@ -84,6 +84,8 @@ export class Controller {
   private readonly idleWaiters: (() => void)[] = [];
   private readonly random: () => number;
   private readonly now: () => number;
+  private usageSamples = 0;
+  private usageWanted: (service: string) => boolean = () => false;
   /** Rotates replica logs promptly and keeps their time index (runtime/log-rotator.ts). */
   private readonly logs = new LogRotator({ onError: (path, err) => this.opts.log.warn({ err }, `cannot rotate ${path}`) });
 
@@ -97,9 +99,10 @@ export class Controller {
       targets: () =>
         [...this.instances.values()]
           .filter((i) => i.pgid !== undefined && isLive(i) && i.state !== 'stopping')
-          .map((i) => ({ id: i.id, pgid: i.pgid!, limited: i.spec.limits.memoryBytes > 0 || i.spec.limits.cpuPercent > 0 })),
+          .map((i) => ({ id: i.id, pgid: i.pgid!, limited: this.needsUsage(i) })),
       onSample: (id, usage) => this.observeUsage(id, usage),
       onError: (err) => opts.log.warn({ err }, 'stats sample failed'),
+      ...(opts.now ? { now: opts.now } : {}),
     });
   }
 
@@ -143,10 +146,31 @@ export class Controller {
     return this.waiting;
   }
 
-  /** The last usage sample of an instance; reading it keeps samples coming for a while. */
+  /** Counts usage samples taken: whoever derives something from usage knows when to look again. */
+  get usageVersion(): number {
+    return this.usageSamples;
+  }
+
+  /** The last usage sample of an instance (refreshUsage() first for current figures). */
   usageOf(id: string): GroupUsage | undefined {
-    this.sampler.touch();
     return this.instances.get(id)?.usage;
+  }
+
+  /** A reader (status, top, /metrics, the dashboard) is about to read usage: sample now unless a
+   *  sample is recent. Readers are the only reason to scan a replica without limits or alerts. */
+  refreshUsage(): void {
+    this.sampler.refresh();
+  }
+
+  /** Services whose CPU and memory must be sampled even with no reader (their alerts need them).
+   *  Set by whoever evaluates alerts; limits are known here. */
+  setUsageWanted(wanted: (service: string) => boolean): void {
+    this.usageWanted = wanted;
+    this.sampler.poke();
+  }
+
+  private needsUsage(i: Pick<Instance, 'spec' | 'service'>): boolean {
+    return i.spec.limits.memoryBytes > 0 || i.spec.limits.cpuPercent > 0 || this.usageWanted(i.service);
   }
 
   /** The resolved launch of a live replica (inspect, exec, notify). */
@@ -195,6 +219,7 @@ export class Controller {
     this.put({ ...inst, id, state: 'starting', ready: false, ...(talk ? { notify: talk.notify } : {}) });
     this.logs.track(logPath(this.opts.logDir, inst.service, inst.index), inst.spec.logs);
     this.observe(id, { kind: 'spawned', handle, adopted: true });
+    if (this.needsUsage(inst)) this.sampler.poke();
     return true;
   }
 
@@ -329,6 +354,7 @@ export class Controller {
   private observeUsage(id: string, usage: GroupUsage): void {
     const before = this.instances.get(id);
     if (!before) return;
+    this.usageSamples++;
     const { next, events } = fold(before, { kind: 'usage', usage }, this.now(), this.random());
     this.put(next);
     // A sample alone changes nothing worth a reconcile; one that trips a limit does.
@@ -582,6 +608,8 @@ export class Controller {
       return;
     }
     this.observe(id, { kind: 'spawned', handle: h });
+    // The sampler's timer sleeps while no replica needs it; one that does wakes it.
+    if (this.needsUsage(inst)) this.sampler.poke();
   }
 
   private stopInstance(a: Extract<Action, { kind: 'stop' }>): void {

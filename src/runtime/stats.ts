@@ -28,7 +28,7 @@ let previous = new Map<number, Seen>();
 // Samples CPU and memory of every given group (summed over its live members), for status,
 // metrics and limits. CPU% is over the time since the previous sample of the same process (for a
 // process seen for the first time: since it started, as `ps` does). Every pgid gets an entry.
-export async function sampleUsage(pgids: number[]): Promise<Map<number, GroupUsage>> {
+export function sampleUsage(pgids: number[]): Map<number, GroupUsage> {
   const now = uptimeSeconds();
   const groups = scanGroups(pgids);
   const seen = new Map<number, Seen>();

@@ -22,10 +22,12 @@ interface Step {
   at: number;
   obs?: Partial<ReplicaObservation> | null; // null: the replica is gone
   expect: string[]; // `firing crash_loop web/0: summary` ...
+  /** When the clock alone could change the answer (nextAt); checked where given, null for never. */
+  next?: number | null;
 }
 
 const cases: Record<string, { rules?: AlertRules; steps: Step[] }> = {
-  'a healthy replica: nothing fires, ever': { steps: [{ at: 0, expect: [] }, { at: 600_000, expect: [] }] },
+  'a healthy replica: nothing fires, ever': { steps: [{ at: 0, expect: [], next: null }, { at: 600_000, expect: [], next: null }] },
   'a crash loop fires at once, once, and resolves once when the replica runs again': {
     steps: [
       { at: 0, obs: { failed: true, reason: 'exited 10 times in 5m' }, expect: ['firing crash_loop web/0: web/0 is failed (crash loop): exited 10 times in 5m'] },
@@ -37,9 +39,9 @@ const cases: Record<string, { rules?: AlertRules; steps: Step[] }> = {
   'crash loop with a duration: pending first, fires once held': {
     rules: { ...ALL, crash_loop: { forMs: 5000 } },
     steps: [
-      { at: 0, obs: { failed: true }, expect: [] },
-      { at: 4999, obs: { failed: true }, expect: [] },
-      { at: 5000, obs: { failed: true }, expect: ['firing crash_loop web/0: web/0 is failed (crash loop)'] },
+      { at: 0, obs: { failed: true }, expect: [], next: 5000 },
+      { at: 4999, obs: { failed: true }, expect: [], next: 5000 },
+      { at: 5000, obs: { failed: true }, expect: ['firing crash_loop web/0: web/0 is failed (crash loop)'], next: null },
     ],
   },
   'a condition that clears while pending never fires nor resolves': {
@@ -54,16 +56,17 @@ const cases: Record<string, { rules?: AlertRules; steps: Step[] }> = {
   },
   'more than N restarts in the window fires; it resolves when old restarts leave the window': {
     steps: [
-      { at: 10_000, obs: { restarts: [1000, 5000] }, expect: [] },
-      { at: 11_000, obs: { restarts: [1000, 5000, 11_000] }, expect: ['firing restart_rate web/0: web/0 restarted 3 times in 1m (more than 2)'] },
-      { at: 30_000, obs: { restarts: [1000, 5000, 11_000] }, expect: [] },
-      { at: 61_000, obs: { restarts: [1000, 5000, 11_000] }, expect: ['resolved restart_rate web/0: resolved: web/0 restarted 3 times in 1m (more than 2)'] },
+      { at: 10_000, obs: { restarts: [1000, 5000] }, expect: [], next: 61_000 },
+      { at: 11_000, obs: { restarts: [1000, 5000, 11_000] }, expect: ['firing restart_rate web/0: web/0 restarted 3 times in 1m (more than 2)'], next: 61_000 },
+      { at: 30_000, obs: { restarts: [1000, 5000, 11_000] }, expect: [], next: 61_000 },
+      { at: 61_000, obs: { restarts: [1000, 5000, 11_000] }, expect: ['resolved restart_rate web/0: resolved: web/0 restarted 3 times in 1m (more than 2)'], next: 65_000 },
+      { at: 71_000, obs: { restarts: [1000, 5000, 11_000] }, expect: [], next: null },
     ],
   },
   'unhealthy for D: fires after D of not being ready, resolves when ready': {
     steps: [
-      { at: 0, obs: { notReady: true }, expect: [] },
-      { at: 29_999, obs: { notReady: true }, expect: [] },
+      { at: 0, obs: { notReady: true }, expect: [], next: 30_000 },
+      { at: 29_999, obs: { notReady: true }, expect: [], next: 30_000 },
       { at: 30_000, obs: { notReady: true }, expect: ['firing unhealthy_for web/0: web/0 has not been ready for 30s'] },
       { at: 31_000, obs: {}, expect: ['resolved unhealthy_for web/0: resolved: web/0 has not been ready for 30s'] },
     ],
@@ -118,6 +121,7 @@ for (const [name, c] of Object.entries(cases)) {
       state = r.state;
       const got = r.transitions.map((t) => `${t.kind} ${t.alert} ${t.service}/${t.replica}: ${t.summary}`).sort();
       assert.deepEqual(got, [...step.expect].sort(), `at ${step.at}`);
+      if (step.next !== undefined) assert.equal(r.nextAt, step.next ?? undefined, `nextAt at ${step.at}`);
       // Every firing alert is listed as firing until it resolves.
       for (const t of r.transitions) assert.equal(r.firing.some((f) => f.alert === t.alert), t.kind === 'firing');
     }
