@@ -16,6 +16,34 @@ const svc = (s: StatusReport, name: string): ServiceStatus => s.services.find((x
 const ofType = (events: TendEvent[], type: string, service?: string) =>
   events.filter((e) => e.type === type && (service === undefined || e.service === service));
 
+test('a library client from the npm registry (systemd-daemon 1.1.2) works unchanged: STATUS, READY, WATCHDOG', async (t) => {
+  const { root, dir, state } = specDir(t, {});
+  const go = join(root, 'go');
+  writeFileSync(
+    join(dir, 'lib.yaml'),
+    [`command: ${yamlArgv(fixture('sd-daemon-client.cjs', go))}`, 'notify: systemd', 'readiness: { notify: true, timeout: 60s }', 'watchdog: 1s', 'stop_timeout: 2s'].join('\n'),
+  );
+  const d = await startDaemon(t, dir, state);
+  const warming = await waitFor(
+    async () => {
+      const s = await d.status();
+      return svc(s, 'lib')?.replicas[0]?.status_text === 'warming' ? s : undefined;
+    },
+    { what: 'lib status "warming"', timeoutMs: 15_000 },
+  );
+  assert.equal(svc(warming, 'lib').replicas[0]!.ready, false);
+  writeFileSync(go, '');
+  const s = await d.converged((x) => svc(x, 'lib').replicas[0]?.ready === true && svc(x, 'lib').replicas[0]!.status_text === 'serving');
+  const pid = svc(s, 'lib').replicas[0]!.pid;
+  // Heartbeats keep coming for more than three watchdog periods: no stale, no restart.
+  const messages = async () => [...(await d.api.metrics()).matchAll(/^tend_notify_messages_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  const base = await messages();
+  await waitFor(async () => (await messages()) - base >= 20, { what: '20 more notify messages (4 s of WATCHDOG=1)', timeoutMs: 30_000 });
+  const h = await d.api.eventHistory(500);
+  assert.deepEqual(ofType(h, 'replica.stale', 'lib'), []);
+  assert.equal(svc(await d.status(), 'lib').replicas[0]!.pid, pid);
+});
+
 test('READY from systemd-notify gates a dependent; STATUS is shown; typed events are checked and recorded', async (t) => {
   const { root, dir, state } = specDir(t, {});
   const go = join(root, 'go');
