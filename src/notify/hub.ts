@@ -11,7 +11,7 @@
 //    (systemd-notify, a shell's child) has exited before tend reads the datagram: the race systemd
 //    documents for credential lookup cannot happen. See docs/notify.md.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import {
 } from './protocol.js';
 import { RateLimiter, type Bucket } from './rate-limit.js';
 import { DatagramRelay } from './dgram-relay.js';
+import { randomBytesPooled } from '../util/random.js';
 
 const Ajv = AjvModule.default;
 
@@ -113,6 +114,8 @@ export class NotifyHub {
   private readonly sockets = new Set<Socket>();
   private sweepTimer?: NodeJS.Timeout;
   private sweepEvery = 0;
+  /** Replicas with a watchdog or a readiness deadline: the only ones the sweep looks at. */
+  private readonly timed = new Set<Entry>();
   private dirReady = false;
   private relayInstance?: DatagramRelay;
 
@@ -137,7 +140,7 @@ export class NotifyHub {
 
   /** A fresh secret for a replica: 144 random bits, URL-safe. */
   static newToken(): string {
-    return randomBytes(18).toString('base64url');
+    return randomBytesPooled(18).toString('base64url');
   }
 
   /** Opens the stream socket. A socket file left by a killed tend is replaced. */
@@ -171,7 +174,7 @@ export class NotifyHub {
     this.byToken.set(reg.token, reg.id);
     this.counts.replicas = this.entries.size;
     if (reg.systemd) this.openDatagram(e);
-    this.rearmSweep();
+    this.timeIfNeeded(e);
     return this.env(reg.id);
   }
 
@@ -199,7 +202,9 @@ export class NotifyHub {
     this.closeDatagram(e);
     for (const s of this.sockets) if ((s as TaggedSocket).replica === id) s.destroy();
     this.counts.replicas = this.entries.size;
-    this.rearmSweep();
+    this.timed.delete(e);
+    // A sweep faster than still needed is harmless; the next sweep finds the right pace again.
+    if (this.timed.size === 0) this.setSweep(0);
   }
 
   /** Resolves once everything the replica's environment points at is listening: await it before
@@ -279,7 +284,7 @@ export class NotifyHub {
         e.watchdogMs = m.ms;
         e.lastBeat = now;
         e.staleSaid = false;
-        this.rearmSweep();
+        this.timeIfNeeded(e);
         return;
       default:
         return;
@@ -314,13 +319,18 @@ export class NotifyHub {
   // ---- deadlines --------------------------------------------------------------------------
 
   /** One sweep timer for every deadline, ticking at a tenth of the shortest one (50 ms to 1 s). */
-  private rearmSweep(): void {
-    let shortest = Infinity;
-    for (const e of this.entries.values()) {
-      if (e.watchdogMs) shortest = Math.min(shortest, e.watchdogMs);
-      if (e.readyDeadline !== undefined && e.reg.readyTimeoutMs) shortest = Math.min(shortest, e.reg.readyTimeoutMs);
-    }
-    const every = shortest === Infinity ? 0 : Math.min(1000, Math.max(50, Math.floor(shortest / 10)));
+  /** Puts a replica with a watchdog or a readiness deadline under the sweep, fast enough for its
+   *  period. Only these replicas are ever looked at by the sweep: registering and removing the
+   *  others costs O(1), so a cold start or a stop of 5000 replicas is not quadratic (issue 13). */
+  private timeIfNeeded(e: Entry): void {
+    const period = periodOf(e);
+    if (period === Infinity) return;
+    this.timed.add(e);
+    const every = sweepEvery(period);
+    if (this.sweepEvery === 0 || every < this.sweepEvery) this.setSweep(every);
+  }
+
+  private setSweep(every: number): void {
     if (every === this.sweepEvery) return;
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
@@ -333,7 +343,8 @@ export class NotifyHub {
 
   private sweep(): void {
     const now = performance.now();
-    for (const e of [...this.entries.values()]) {
+    let shortest = Infinity;
+    for (const e of [...this.timed]) {
       if (e.readyDeadline !== undefined && now >= e.readyDeadline) {
         e.readyDeadline = undefined;
         this.opts.onTimeout?.(e.reg.id, 'ready', Math.round(e.reg.readyTimeoutMs ?? 0));
@@ -342,7 +353,11 @@ export class NotifyHub {
         e.staleSaid = true;
         this.opts.onTimeout?.(e.reg.id, 'watchdog', Math.round(now - e.lastBeat));
       }
+      const period = periodOf(e);
+      if (period === Infinity) this.timed.delete(e);
+      else shortest = Math.min(shortest, period);
     }
+    this.setSweep(shortest === Infinity ? 0 : sweepEvery(shortest));
   }
 
   // ---- stream protocol --------------------------------------------------------------------
@@ -543,4 +558,17 @@ function removeFile(path: string): void {
   } catch {
     // not there
   }
+}
+
+/** How often a replica needs looking at: its watchdog period or its readiness timeout. */
+function periodOf(e: Entry): number {
+  let p = Infinity;
+  if (e.watchdogMs) p = e.watchdogMs;
+  if (e.readyDeadline !== undefined && e.reg.readyTimeoutMs) p = Math.min(p, e.reg.readyTimeoutMs);
+  return p;
+}
+
+/** A tenth of the period, between 50 ms and 1 s. */
+function sweepEvery(period: number): number {
+  return Math.min(1000, Math.max(50, Math.floor(period / 10)));
 }

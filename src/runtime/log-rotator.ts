@@ -1,17 +1,18 @@
 // Keeps each replica log within its `logs.max_size` promptly, and records when its bytes arrived.
 //
 // Children write straight to their log (O_APPEND, no byte through the daemon), so tend never sees a
-// write. It watches each file instead (inotify through fs.watch: nothing is added to the child's
-// write path, and an idle file costs nothing). The first change after a quiet spell is checked at
+// write. It watches each log directory instead (inotify through fs.watch: nothing is added to the
+// child's write path, and an idle file costs nothing). The first change after a quiet spell is checked at
 // once; further changes within CHECK_MS are checked once at the end of that window. A check is one
 // stat: the size is recorded in the time index, and a file at or over max_size is rotated.
 //
 // Overshoot bound: a file is rotated within CHECK_MS (+ the copy) of crossing max_size, so it can
 // exceed it by what the child writes in that time (e.g. ~1 MiB at 10 MiB/s with CHECK_MS = 100).
-// A sweep every SWEEP_MS catches a file whose watch could not be set up (inotify limits).
+// A sweep every SWEEP_MS checks the files of a directory whose watch could not be set up (inotify
+// limits, a directory not created yet) and tries the watch again.
 
-import { closeSync, mkdirSync, openSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LogsSpec } from '../spec/types.js';
 import { logBook, type LogBook } from './log-book.js';
 import { appendRecords, type IndexRecord } from './log-index.js';
@@ -24,12 +25,17 @@ const INDEX_FLUSH_MS = 1000;
 
 interface Tracked {
   spec: LogsSpec;
-  watcher?: FSWatcher;
   /** Set while a check is pending at the end of the current window. */
   timer?: NodeJS.Timeout;
   lastSize: number;
   rotating: boolean;
   pending: IndexRecord[];
+}
+
+interface WatchedDir {
+  watcher?: FSWatcher;
+  /** The tracked files in it. */
+  paths: Set<string>;
 }
 
 export interface LogRotatorOptions {
@@ -40,6 +46,9 @@ export interface LogRotatorOptions {
 
 export class LogRotator {
   private readonly files = new Map<string, Tracked>();
+  /** One inotify watch per log directory (a service's), not per file: a spawn adds no watch and
+   *  10,000 replicas of one service take one watch, not 10,000 of the user's inotify limit. */
+  private readonly dirs = new Map<string, WatchedDir>();
   private readonly book: LogBook;
   private readonly checkMs: number;
   private readonly sweep: NodeJS.Timeout;
@@ -49,7 +58,11 @@ export class LogRotator {
     this.book = opts.book ?? logBook;
     this.checkMs = opts.checkMs ?? CHECK_MS;
     this.sweep = setInterval(() => {
-      for (const [path, f] of this.files) if (!f.watcher) this.check(path);
+      for (const [dir, d] of this.dirs) {
+        if (d.watcher) continue;
+        this.watchDir(dir, d);
+        for (const path of d.paths) this.check(path);
+      }
     }, SWEEP_MS);
     this.flusher = setInterval(() => this.flushAll(), INDEX_FLUSH_MS);
     this.sweep.unref();
@@ -59,24 +72,32 @@ export class LogRotator {
   /** Watches `path` (idempotent; a later call updates the limits). With `newRun`, records that a
    *  new run of the replica starts now, at the current end of the file. Call it before the spawn. */
   track(path: string, spec: LogsSpec, newRun = false): void {
-    // The file is created now (as the runtime would, append mode) so that it can be watched from
-    // the child's first byte.
-    if (newRun) ensureFile(path);
+    // The directory must exist to be watched from the child's first byte (the runtime creates the
+    // file itself; the watch sees it appear).
+    if (newRun && !this.dirs.get(dirname(path))?.watcher) ensureDir(dirname(path));
+    // One stat serves the new entry, the run marker and the size check: this runs once per spawn,
+    // on the cold-start path (issue 13).
+    const st = statOf(path);
+    const size = st?.size ?? 0;
     let f = this.files.get(path);
     if (!f) {
-      f = { spec, lastSize: sizeOf(path), rotating: false, pending: [] };
+      f = { spec, lastSize: size, rotating: false, pending: [] };
       this.files.set(path, f);
-      this.watch(path, f);
+      this.watch(path);
     }
     f.spec = spec;
     if (newRun) {
       const now = Date.now();
-      const size = sizeOf(path);
+      // In memory at once for this daemon's readers; on disk with the next flush (≤ 1 s), not with
+      // an append per spawn. A crash of tend in between loses only that run's separator.
       this.book.markRun(path, size, now);
       f.pending.push({ kind: 'r', offset: size, at: now });
-      this.flush(path, f);
     }
-    this.check(path);
+    if (st && !f.rotating) {
+      if (size > f.lastSize) f.pending.push({ kind: 't', offset: size, at: Date.now() });
+      f.lastSize = size;
+      if (f.spec.maxSizeBytes > 0 && size >= f.spec.maxSizeBytes) this.rotate(path, f);
+    }
   }
 
   /** Stops watching `path` (its replica is gone); the file stays. */
@@ -84,7 +105,7 @@ export class LogRotator {
     const f = this.files.get(path);
     if (!f) return;
     this.flush(path, f);
-    f.watcher?.close();
+    this.unwatch(path);
     clearTimeout(f.timer);
     this.files.delete(path);
   }
@@ -100,16 +121,45 @@ export class LogRotator {
     for (const path of [...this.files.keys()]) this.untrack(path);
   }
 
-  private watch(path: string, f: Tracked): void {
-    try {
-      f.watcher = watch(path, { persistent: false }, () => this.changed(path));
-      f.watcher.on('error', () => {
-        f.watcher?.close();
-        delete f.watcher; // the sweep takes over
-      });
-    } catch {
-      // Not created yet, or no inotify watch left: the sweep checks it and retries the watch.
+  private watch(path: string): void {
+    const dir = dirname(path);
+    let d = this.dirs.get(dir);
+    if (!d) {
+      d = { paths: new Set() };
+      this.dirs.set(dir, d);
     }
+    d.paths.add(path);
+    if (!d.watcher) this.watchDir(dir, d);
+  }
+
+  private watchDir(dir: string, d: WatchedDir): void {
+    try {
+      const w = watch(dir, { persistent: false }, (_event, name) => {
+        // No name (some kernels, overflow): any tracked file may have changed.
+        if (name === null) for (const p of d.paths) this.changed(p);
+        else {
+          const path = join(dir, name.toString());
+          if (d.paths.has(path)) this.changed(path);
+        }
+      });
+      w.on('error', () => {
+        w.close();
+        if (d.watcher === w) delete d.watcher; // the sweep checks its files and watches again
+      });
+      d.watcher = w;
+    } catch {
+      // Not created yet, or no inotify watch left: the sweep checks its files and retries.
+    }
+  }
+
+  private unwatch(path: string): void {
+    const dir = dirname(path);
+    const d = this.dirs.get(dir);
+    if (!d) return;
+    d.paths.delete(path);
+    if (d.paths.size > 0) return;
+    d.watcher?.close();
+    this.dirs.delete(dir);
   }
 
   // The first change in a quiet spell is checked now; the rest of the burst at the window's end.
@@ -128,7 +178,6 @@ export class LogRotator {
     if (!f || f.rotating) return;
     const st = statOf(path);
     if (!st) return;
-    if (!f.watcher) this.watch(path, f);
     if (st.size > f.lastSize) f.pending.push({ kind: 't', offset: st.size, at: Date.now() });
     f.lastSize = st.size;
     if (f.spec.maxSizeBytes > 0 && st.size >= f.spec.maxSizeBytes) this.rotate(path, f);
@@ -159,14 +208,6 @@ export class LogRotator {
   }
 }
 
-function ensureFile(path: string): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    closeSync(openSync(path, 'a'));
-  } catch {
-    // The runtime reports an unwritable log directory when it spawns.
-  }
-}
 
 // A log that cannot be stat'ed (missing, or a file where its directory should be: ENOTDIR) is
 // left to the runtime to report when it spawns; rotation and the index never throw into the caller.
@@ -178,6 +219,10 @@ function statOf(path: string): Stats | undefined {
   }
 }
 
-function sizeOf(path: string): number {
-  return statOf(path)?.size ?? 0;
+function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch {
+    // The runtime reports an unwritable log directory when it spawns.
+  }
 }

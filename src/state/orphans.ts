@@ -12,6 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { randomBytesPooled } from '../util/random.js';
 import { readProcStat } from '../runtime/proc.js';
 
 export const SUPERVISOR_ID_VAR = 'TEND_SUPERVISOR_ID';
@@ -59,7 +61,7 @@ function readId(path: string): string | undefined {
 
 /** A fresh nonce for one spawn. */
 export function newNonce(): string {
-  return randomBytes(8).toString('hex');
+  return randomBytesPooled(8).toString('hex');
 }
 
 export interface MarkedGroup {
