@@ -529,8 +529,24 @@ export class Controller {
         next = { ...next, state: 'running', ready: !spec.oneshot, readiness: undefined };
       }
       this.put(next);
+      this.refreshProbeLaunch(next);
       if (isLive(i) && i.state !== 'stopping' && next.pid !== undefined) this.startProbes(next);
     }
+  }
+
+  /** The cached launch keeps the replica's environment (its nonce, its notify token) but must take
+   *  the new spec's probes: without this a probe added live never ran. */
+  private refreshProbeLaunch(inst: Instance): void {
+    const cached = this.launches.get(inst.id);
+    if (!cached) return;
+    let fresh: ReplicaLaunch;
+    try {
+      fresh = this.expand(inst);
+    } catch {
+      return; // the same process-shaping hash expanded before; keep what runs
+    }
+    const { readiness: _r, liveness: _l, ...rest } = cached;
+    this.launches.set(inst.id, { ...rest, ...(fresh.readiness ? { readiness: fresh.readiness } : {}), ...(fresh.liveness ? { liveness: fresh.liveness } : {}) });
   }
 
   // ---- apply ---------------------------------------------------------------------------------

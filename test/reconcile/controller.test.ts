@@ -317,3 +317,29 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+test('a probe added to running replicas starts probing them at once, with no restart; removing it stops it', async (t) => {
+  // A real TCP listener counts the readiness checks it receives.
+  let accepted = 0;
+  const server = createServer((socket) => {
+    accepted++;
+    socket.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as AddressInfo).port;
+  const { dir, state } = specDir(t, { 'w.yaml': sleepService('replicas: 2') });
+  const s = await startSupervisor(t, dir, state);
+  const before = await s.waitReady('w', 2);
+  assert.equal(accepted, 0);
+
+  writeFileSync(join(dir, 'w.yaml'), sleepService(`replicas: 2\nreadiness: { tcp: { port: ${port} }, interval: 50ms }`));
+  await s.waitFor(() => accepted >= 6, 'readiness checks of both replicas');
+  assert.deepEqual(s.pids('w'), before, 'no replica was restarted');
+  const launches = () => s.sup.controller.select('w').map((i) => s.sup.controller.launchOf(i.id));
+  assert.ok(launches().every((l) => l?.readiness !== undefined), 'the running replicas carry the probe');
+
+  writeFileSync(join(dir, 'w.yaml'), sleepService('replicas: 2'));
+  await s.waitFor(() => launches().every((l) => l !== undefined && l.readiness === undefined), 'the probe gone from the running replicas');
+  assert.deepEqual(s.pids('w'), before, 'still no restart');
+});
