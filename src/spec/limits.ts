@@ -25,7 +25,8 @@ export interface MachineLimits {
   root: boolean;
 }
 
-function readNumber(path: string): number | undefined {
+/** A positive number from a one-line kernel file (/proc/sys/...), or undefined. */
+export function readNumber(path: string): number | undefined {
   try {
     const n = Number(readFileSync(path, 'utf8').trim());
     return Number.isFinite(n) && n > 0 ? n : undefined;

@@ -16,6 +16,7 @@ import { allPids, specDir, waitFor } from '../helpers/index.js';
 import { runningPids, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { readProcStat, isLive } from '../../src/runtime/proc.js';
 import type { StatusReport } from '../../src/api/types.js';
+import { readNumber } from '../../src/spec/limits.js';
 
 const N = 10_000;
 const UP = 12_000;
@@ -31,15 +32,6 @@ const STEP_DEADLINE_MS = 10 * 60_000;
 const STALL_MS = 120_000;
 
 const service = (replicas: number) => `command: ["sleep", "100000"]\nreplicas: ${replicas}\nstop_timeout: 5s\n`;
-
-function readNumber(path: string): number | undefined {
-  try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isFinite(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Tasks (processes and threads: each takes a pid) on the machine now, and those of `uid`. */
 function tasks(uid?: number): { all: number; mine: number } {
