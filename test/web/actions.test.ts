@@ -264,3 +264,25 @@ test('light and dark themes: all text is readable (WCAG AA contrast), and the ch
   assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark');
   assert.equal(await page.getByRole('button', { name: /^theme:/ }).innerText(), 'Theme: dark');
 });
+
+test("a replica's last STATUS text (sd_notify) is shown on its row, and follows the next one", async (t) => {
+  const { root, dir, state } = specDir(t, {});
+  const next = join(root, 'next');
+  writeFileSync(
+    join(dir, 'idx.yaml'),
+    [
+      `command: 'systemd-notify --ready --status="indexing 3/10"; while [ ! -f ${next} ]; do sleep 0.05; done; systemd-notify --status="indexing 10/10"; exec sleep 1000'`,
+      'notify: systemd',
+      'readiness: { notify: true, timeout: 60s }',
+      'stop_timeout: 2s',
+    ].join('\n'),
+  );
+  const d = await startHttpDaemon(t, dir, state);
+  const { page } = await openBrowser(t);
+  await openDashboard(page, d);
+  await selectService(page, 'idx');
+  const row = page.locator('[data-replica="0"]');
+  await waitFor(async () => ((await row.innerText()).includes('indexing 3/10') ? true : undefined), { what: 'the first STATUS text on the row', timeoutMs: 20_000, intervalMs: 100 });
+  writeFileSync(next, '');
+  await waitFor(async () => ((await row.innerText()).includes('indexing 10/10') ? true : undefined), { what: 'the next STATUS text on the row', timeoutMs: 20_000, intervalMs: 100 });
+});
