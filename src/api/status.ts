@@ -55,7 +55,10 @@ function serviceStatus(
   }
   const replicas: ReplicaStatus[] = [];
   const waitingFor = input.waiting.get(name) ?? null;
-  for (let index = 0; index < Math.max(desired, ...[...newest.keys()].map((k) => k + 1)); index++) {
+  // Computed once: in the loop's condition it made a report of 5000 replicas quadratic (~0.75 s).
+  let rows = desired;
+  for (const k of newest.keys()) rows = Math.max(rows, k + 1);
+  for (let index = 0; index < rows; index++) {
     const i = newest.get(index);
     if (i) replicas.push(replicaStatus(i, input.usage(i.id)));
     else if (index < desired) replicas.push(pendingReplica(index, spec!, waitingFor));
@@ -80,7 +83,7 @@ function serviceStatus(
     restarts: insts.reduce((n, i) => n + i.restarts, 0),
     cpu,
     memory,
-    started_at: startedAt.length > 0 ? new Date(Math.min(...startedAt)).toISOString() : null,
+    started_at: startedAt.length > 0 ? new Date(startedAt.reduce((a, b) => Math.min(a, b))).toISOString() : null,
     hash: spec?.hash ?? insts[0]?.spec.hash ?? '',
     oneshot: spec?.oneshot ?? false,
     held: input.desired.held?.has(name) ?? false,
