@@ -3,6 +3,7 @@
 import { relative } from 'node:path';
 import type { SpecErrorStatus } from '../api/types.js';
 import { paint, type Colour, type Term } from './term.js';
+import { scaleBytes } from '../util/units.js';
 
 export interface Cell {
   text: string;
@@ -37,14 +38,8 @@ export function age(since: string | null, now: number = Date.now()): string {
 /** `512B`, `12.3Ki`, `45.6Mi`, `1.2Gi`; `-` before the first sample. */
 export function bytes(n: number | null): string {
   if (n === null) return '-';
-  const units = ['B', 'Ki', 'Mi', 'Gi', 'Ti'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v}B` : `${v.toFixed(1)}${units[u]}`;
+  const { value, unit } = scaleBytes(n);
+  return unit === 'B' ? `${value}B` : `${value.toFixed(1)}${unit}`;
 }
 
 /** `12.5%`; `-` before the first sample. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
 import { FIXTURE_BIN, NODE, isAlive, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { runCli } from './run-cli.js';
@@ -16,7 +16,9 @@ function daemonPid(dir: string): number {
   return Number(readFileSync(join(dir, '.tend', 'tend.pid'), 'utf8').split('\n')[0]);
 }
 
-test('tend up -d on a services.d moved away mid-deploy keeps the previous daemon\'s replicas', { timeout: 120_000 }, async (t) => {
+/** `tend up -d --wait` on a services.d of one service `web` (2 replicas); `status` reads
+ *  `tend status -o json` and registers every replica pid it sees to be killed after the test. */
+async function upWeb(t: TestContext): Promise<{ dir: string; reaper: ReturnType<typeof processReaper>; status: () => Promise<StatusReport> }> {
   const dir = tempDir(t);
   const reaper = processReaper(t);
   writeFiles(join(dir, 'services.d'), { 'web.yaml': `command: ${forever}\nreplicas: 2\nstop_timeout: 2s\n` });
@@ -28,6 +30,11 @@ test('tend up -d on a services.d moved away mid-deploy keeps the previous daemon
     for (const svc of s.services) for (const r of svc.replicas) if (r.pid !== null) reaper.track(r.pid, true);
     return s;
   };
+  return { dir, reaper, status };
+}
+
+test('tend up -d on a services.d moved away mid-deploy keeps the previous daemon\'s replicas', { timeout: 120_000 }, async (t) => {
+  const { dir, reaper, status } = await upWeb(t);
   const before = (await status()).services[0]!.replicas.map((r) => r.pid);
   assert.equal(before.length, 2);
 
@@ -62,17 +69,8 @@ test('tend up -d on a services.d moved away mid-deploy keeps the previous daemon
 });
 
 test('tend stop holds a service; tend start --wait lifts the hold and returns once it is ready', { timeout: 120_000 }, async (t) => {
-  const dir = tempDir(t);
-  const reaper = processReaper(t);
-  writeFiles(join(dir, 'services.d'), { 'web.yaml': `command: ${forever}\nreplicas: 2\nstop_timeout: 2s\n` });
-  const up = await runCli(dir, ['up', '-d', '--wait', '--timeout', '30s', '--settle', '50ms']);
-  reaper.track(daemonPid(dir), true);
-  assert.equal(up.code, 0, up.stdout + up.stderr);
-  const status = async () => {
-    const s = JSON.parse((await runCli(dir, ['status', '-o', 'json'])).stdout) as StatusReport;
-    for (const svc of s.services) for (const r of svc.replicas) if (r.pid !== null) reaper.track(r.pid, true);
-    return s.services.find((x) => x.name === 'web')!;
-  };
+  const { dir, status: report } = await upWeb(t);
+  const status = async () => (await report()).services.find((x) => x.name === 'web')!;
   const running = (await status()).replicas.map((r) => r.pid!);
 
   const stop = await runCli(dir, ['stop', 'web']);

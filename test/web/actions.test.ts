@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import type { StatusReport } from '../../src/api/types.js';
 import { NODE, ROOT, fixture, isAlive, procState, specDir, waitFor } from '../helpers/index.js';
-import { CLI, openBrowser, screenshot, startHttpDaemon, type HttpDaemon } from './helpers.js';
+import { CLI, openBrowser, openDashboard, screenshot, selectService, startHttpDaemon, type HttpDaemon } from './helpers.js';
 
 const run = promisify(execFile);
 /** A script run in the page (test/web/low-contrast.js): the text below WCAG AA contrast. */
@@ -23,16 +23,6 @@ const forever = (extra = '') => `command: ${JSON.stringify(fixture('forever.mjs'
 async function statusJson(state: string): Promise<StatusReport> {
   const { stdout } = await run(NODE, [CLI, '--state-dir', state, 'status', '-o', 'json'], { cwd: ROOT });
   return JSON.parse(stdout) as StatusReport;
-}
-
-async function openDashboard(page: Page, d: HttpDaemon): Promise<void> {
-  await page.goto(`${d.url}#token=${d.token}`);
-  await page.getByRole('heading', { name: 'Services' }).waitFor({ timeout: 15_000 });
-}
-
-async function selectService(page: Page, name: string): Promise<void> {
-  await page.locator(`tr[data-service="${name}"] th button`).click();
-  await page.getByRole('heading', { name: new RegExp(`^${name} `) }).waitFor({ timeout: 10_000 });
 }
 
 /** Opens an action's dialog from the keyboard: focus its button, Enter. */

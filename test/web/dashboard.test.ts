@@ -6,21 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { fixture, specDir, waitFor } from '../helpers/index.js';
-import { openBrowser, screenshot, startHttpDaemon, type HttpDaemon } from './helpers.js';
+import { openBrowser, openDashboard, screenshot, selectService, startHttpDaemon } from './helpers.js';
 
 const forever = (extra = '') => `command: ${JSON.stringify(fixture('forever.mjs'))}\n${extra}`;
-
-async function openDashboard(page: Page, d: HttpDaemon): Promise<void> {
-  await page.goto(`${d.url}#token=${d.token}`);
-  await page.getByRole('heading', { name: 'Services' }).waitFor({ timeout: 15_000 });
-}
-
-async function selectService(page: Page, name: string): Promise<void> {
-  await page.locator(`tr[data-service="${name}"] th button`).click();
-  await page.getByRole('heading', { name: new RegExp(`^${name} `) }).waitFor({ timeout: 10_000 });
-}
 
 test('the token is required: the API answers 401 without it and the page asks for it', async (t) => {
   const { dir, state } = specDir(t, { 'web.yaml': forever('labels: { team: web }\n') });

@@ -106,6 +106,18 @@ export async function openBrowser(t: TestContext, viewport = { width: 1400, heig
 
 /** Where screenshots go: test-artifacts/ always, and docs/img/ with TEND_SCREENSHOTS=docs (unless
  *  the picture is for the test's record only: `docs: false`). */
+/** Opens the page with the daemon's token and waits for its services table. */
+export async function openDashboard(page: Page, d: HttpDaemon): Promise<void> {
+  await page.goto(`${d.url}#token=${d.token}`);
+  await page.getByRole('heading', { name: 'Services' }).waitFor({ timeout: 15_000 });
+}
+
+/** Opens a service's detail from its row. */
+export async function selectService(page: Page, name: string): Promise<void> {
+  await page.locator(`tr[data-service="${name}"] th button`).click();
+  await page.getByRole('heading', { name: new RegExp(`^${name} `) }).waitFor({ timeout: 10_000 });
+}
+
 export async function screenshot(page: Page, name: string, opts: { docs?: boolean } = {}): Promise<void> {
   const dirs = [join(ROOT, 'test-artifacts')];
   if (process.env['TEND_SCREENSHOTS'] === 'docs' && opts.docs !== false) dirs.push(join(ROOT, 'docs', 'img'));
