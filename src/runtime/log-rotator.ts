@@ -93,11 +93,7 @@ export class LogRotator {
       this.book.markRun(path, size, now);
       f.pending.push({ kind: 'r', offset: size, at: now });
     }
-    if (st && !f.rotating) {
-      if (size > f.lastSize) f.pending.push({ kind: 't', offset: size, at: Date.now() });
-      f.lastSize = size;
-      if (f.spec.maxSizeBytes > 0 && size >= f.spec.maxSizeBytes) this.rotate(path, f);
-    }
+    if (st) this.check(path, st);
   }
 
   /** Stops watching `path` (its replica is gone); the file stays. */
@@ -173,10 +169,11 @@ export class LogRotator {
     }, this.checkMs);
   }
 
-  private check(path: string): void {
+  /** Records the file's size and rotates it when over its limit; `st` when the caller has it. */
+  private check(path: string, known?: Stats): void {
     const f = this.files.get(path);
     if (!f || f.rotating) return;
-    const st = statOf(path);
+    const st = known ?? statOf(path);
     if (!st) return;
     if (st.size > f.lastSize) f.pending.push({ kind: 't', offset: st.size, at: Date.now() });
     f.lastSize = st.size;
