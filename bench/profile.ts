@@ -7,6 +7,8 @@
 //   start   launch → converged with n replicas
 //   idle    n replicas, nothing to do
 //   probes  the same replicas after a 1 s tcp readiness probe was added to each (live change)
+//   crash   (with n1000) --kills=K replicas SIGKILLed one at a time, each until replaced
+//   edit    (with n1000) --edits=K edits of `replicas:` adding one replica each
 //   scale   (separate daemon) --scale=M replicas → 2M: the scale-up the bench found slow
 // The .cpuprofile files are kept with --keep (open them in Chrome DevTools or speedscope).
 
@@ -18,6 +20,7 @@ import { TendDriver, buildIntoTemp } from './lib/drivers/tend.js';
 import { ReplicaWatch, installExitCleanup, registry } from './lib/procs.js';
 import { startTcpSink } from './lib/tcp-sink.js';
 import { now, sleep, waitFor } from './lib/timers.js';
+import { edits, kills } from './workloads.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
@@ -87,6 +90,18 @@ try {
     let a = now();
     await sleep(idle * 1000);
     mark(`idle at ${n}`, a, now());
+    if (phases.includes('crash')) {
+      a = now();
+      const ms = await kills(d, watch, n, arg('kills', 10));
+      mark(`${ms.length} kills at ${n}`, a, now());
+      log(`kill → new pid (ms): ${ms.map((x) => x.toFixed(1)).join(' ')}`);
+    }
+    if (phases.includes('edit')) {
+      a = now();
+      const e = await edits(d, watch, n, arg('edits', 5));
+      mark(`edits at ${n}`, a, now());
+      log(`edit → new replica (ms): ${e.latencyMs.map((x) => x.toFixed(1)).join(' ')}`);
+    }
     if (process.argv.includes('--no-probes')) return;
     const sink = await startTcpSink();
     try {

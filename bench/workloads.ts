@@ -236,7 +236,7 @@ async function probedIdle(d: TendDriver, sink: Awaited<ReturnType<typeof startTc
  * s6-supervise) that was not there before, once the victim is reaped. Only the parent's children
  * list is read while waiting, so the figure does not grow with n because of the bench.
  */
-async function kills(d: Driver, watch: ReplicaWatch, n: number, count: number): Promise<number[]> {
+export async function kills(d: Driver, watch: ReplicaWatch, n: number, count: number): Promise<number[]> {
   const out: number[] = [];
   await sleep(300);
   for (let k = 0; k < count; k++) {
@@ -273,7 +273,7 @@ async function kills(d: Driver, watch: ReplicaWatch, n: number, count: number): 
 
 /** Asks for one more replica `count` times (tend: an edit of `replicas:` in the file), timing each
  *  until the new replica runs; then goes back to n. */
-async function edits(d: Driver, watch: ReplicaWatch, n: number, count: number): Promise<EditFigures> {
+export async function edits(d: Driver, watch: ReplicaWatch, n: number, count: number): Promise<EditFigures> {
   if (d instanceof TendDriver) await d.followEvents();
   await sleep(300);
   const latencyMs: number[] = [];

@@ -32,7 +32,8 @@ import { loadDirectory } from './spec/load.js';
 import { planAdoption, type Liveness } from './state/adoption.js';
 import { findMarkedGroups, supervisorId } from './state/orphans.js';
 import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid-file.js';
-import { desiredOf, readState, snapshotState, writeState, type EscapedRecord } from './state/state-file.js';
+import { desiredOf, readState, snapshotState, StateText, writeState, type EscapedRecord, type KeyedReplica } from './state/state-file.js';
+import { StateWriter } from './state/state-writer.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
@@ -82,8 +83,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {}),
     // The specs in force are what a restart must not lose: recorded at once, not on the timer.
-    onLoaded: () => persist(),
-    onNotifyReady: () => persist(), // notify (DESIGN §9): READY is said once; it must survive a crash
+    onLoaded: () => persistNow(),
+    onNotifyReady: () => persistNow(), // notify (DESIGN §9): READY is said once; it must survive a crash
     onChange: () => {
       changes++;
       // Coalesce: a burst of 1000 spawns writes the state file a few times, not 1000. A replica
@@ -102,18 +103,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   metrics.hookQueueLength = () => hooks.runner.stats.queued;
   await hooks.start();
   // ----
-  const persist = () => {
-    try {
-      escaped = escaped.filter((e) => sameProcess({ pid: e.pgid, startTime: e.startTime }));
-      writeState(statePath, snapshotOf(controller, process.pid, escaped));
-    } catch (err) {
-      log.warn({ err }, `cannot write ${statePath}: ${errorMessage(err)}`);
-    }
+  const stateText = new StateText();
+  const stateWriter = new StateWriter(statePath, (err) => log.warn({ err }, `cannot write ${statePath}: ${errorMessage(err)}`));
+  const snapshot = () => {
+    escaped = escaped.filter((e) => sameProcess({ pid: e.pgid, startTime: e.startTime }));
+    return stateTextOf(stateText, controller, process.pid, escaped);
   };
+  // The coalesced writes go to libuv's threads (state/state-writer.ts); what tend must not act on
+  // before it is on disk is written at once.
+  const persist = () => stateWriter.write(snapshot());
+  const persistNow = () => stateWriter.writeNow(snapshot());
 
   escaped = await takeOver(stateDir, statePath, sup, opts.adopt ?? true, log);
-  // The new owner is on record at once, not at the next change.
-  persist();
+  // The new owner is on record before anything starts, not at the next change.
+  persistNow();
   await sup.start();
 
   let stopping: Promise<void> | undefined;
@@ -158,6 +161,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   clearInterval(progress);
   clearTimeout(persistTimer);
+  // A write still in flight must not rename a state file back after the one below.
+  await stateWriter.flush();
   await api.close();
   // Every replica is stopped; what still carries our token left a replica's group and was kept
   // (stop_escaped: keep). It is recorded, so that the next start does not take it for a replica.
@@ -389,29 +394,35 @@ function prepareStateDir(stateDir: string): void {
   mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
 }
 
-/** The state file's content: replicas with a process, completed jobs, and the specs in force. */
-function snapshotOf(controller: Controller, daemonPid: number, escaped: EscapedRecord[]) {
-  const replicas = [];
+/** The state file's content: replicas with a process, completed jobs, and the specs in force.
+ *  An instance is immutable (the controller replaces it on every change), so it keys the cache
+ *  of its serialised record. */
+function stateTextOf(text: StateText, controller: Controller, daemonPid: number, escaped: EscapedRecord[]): string {
+  const replicas: KeyedReplica[] = [];
   const completions = [];
   for (const i of controller.instances.values()) {
     if (i.pid !== undefined && i.pgid !== undefined && i.procStart !== undefined) {
+      const { pid, pgid, procStart } = i;
       replicas.push({
-        service: i.service,
-        index: i.index,
-        pid: i.pid,
-        pgid: i.pgid,
-        procStart: i.procStart,
-        startedAt: i.startedAt ?? 0,
-        restarts: i.restarts,
-        deaths: i.deaths,
-        streak: i.streak,
-        spec: i.spec,
-        ...(i.nonce ? { nonce: i.nonce } : {}),
-        ...(i.notify?.token ? { notify: i.notify } : {}), // notify (DESIGN §9)
+        key: i,
+        record: () => ({
+          service: i.service,
+          index: i.index,
+          pid,
+          pgid,
+          procStart,
+          startedAt: i.startedAt ?? 0,
+          restarts: i.restarts,
+          deaths: i.deaths,
+          streak: i.streak,
+          spec: i.spec,
+          ...(i.nonce ? { nonce: i.nonce } : {}),
+          ...(i.notify?.token ? { notify: i.notify } : {}), // notify (DESIGN §9)
+        }),
       });
     } else if (i.state === 'completed') {
       completions.push({ service: i.service, index: i.index, spec: i.spec, exitedAt: i.completedAt ?? 0 });
     }
   }
-  return snapshotState({ replicas, completions, desired: controller.desiredState.services.values(), escaped, held: controller.holds }, daemonPid);
+  return text.render({ replicas, completions, desired: controller.desiredState.services.values(), escaped, held: controller.holds }, daemonPid);
 }

@@ -1,7 +1,8 @@
 // The alert engine: the effectful shell around evaluateAlerts. It keeps the facts only events
 // carry (restart times, stale watchdogs), evaluates on a timer and soon after a relevant event,
 // and announces each transition as an event (`alert.firing`, `alert.resolved`) that hooks, the
-// history and the SSE stream see like any other.
+// history and the SSE stream see like any other. It evaluates per service, and only the services
+// an event, the clock or a usage sample concerns: a crash at 5000 replicas costs one service.
 
 import type { TendEvent } from '../api/types.js';
 import type { EventBody } from '../reconcile/events.js';
@@ -11,8 +12,10 @@ import type { EventFacts } from './observe.js';
 
 export interface AlertEngineOptions {
   events: { subscribe(l: (e: TendEvent) => void): () => void; emit(e: EventBody): TendEvent };
-  /** The replicas now (observeReplicas over the controller, given these facts). */
-  observe: (facts: EventFacts) => ReplicaObservation[];
+  /** The services whose alerts are evaluated (those in force). */
+  services: () => Iterable<string>;
+  /** The replicas of one service now (observeReplicas over the controller, given these facts). */
+  observe: (service: string, facts: EventFacts) => ReplicaObservation[];
   rulesOf: (service: string) => AlertRules;
   /** How often the engine checks whether anything needs a new evaluation (default 1 s). */
   intervalMs?: number;
@@ -29,8 +32,17 @@ const PROMPT_MS = 100;
 /** Events that may change a condition: evaluate soon rather than at the next tick. */
 const PROMPT = new Set(['replica.failed', 'replica.restarting', 'replica.started', 'replica.ready', 'replica.unready', 'replica.backoff', 'replica.stale', 'replica.stopped', 'spec.loaded']);
 
+/** One service's alerts: evaluateAlerts' state over its replicas, and when the clock alone could
+ *  change the answer. */
+interface ServiceAlerts {
+  state: AlertState;
+  firing: FiringAlert[];
+  nextAt: number;
+}
+
 export class AlertEngine implements EventFacts {
-  private state: AlertState = EMPTY_ALERT_STATE;
+  /** Per service: an event of one replica re-evaluates its service, not the fleet. */
+  private readonly byService = new Map<string, ServiceAlerts>();
   private current: FiringAlert[] = [];
   private readonly restartTimes = new Map<string, number[]>();
   private readonly staleSlots = new Set<string>();
@@ -38,10 +50,10 @@ export class AlertEngine implements EventFacts {
   private unsubscribe?: () => void;
   private scheduled = false;
   private lastEvaluation = 0;
-  /** Something the observations depend on changed since the last evaluation. */
-  private dirty = true;
-  /** When the clock alone could change the answer (evaluateAlerts' nextAt). */
-  private nextAt = Number.POSITIVE_INFINITY;
+  /** Services whose observations may have changed since their last evaluation. */
+  private readonly dirty = new Set<string>();
+  /** Every service may have changed (start, a spec load, new rules). */
+  private allDirty = true;
   private usageSeen = Number.NaN;
   private readonly now: () => number;
 
@@ -51,10 +63,8 @@ export class AlertEngine implements EventFacts {
 
   start(): void {
     this.unsubscribe = this.opts.events.subscribe((e) => this.onEvent(e));
-    // A tick evaluates only when an event, a usage sample or the clock may have changed a condition:
-    // evaluating walks every replica, and an idle daemon must not pay that each second.
     this.timer = setInterval(() => {
-      if (this.dirty || this.now() >= this.nextAt || (this.opts.usageVersion?.() ?? 0) !== this.usageSeen) this.evaluate();
+      if (this.allDirty || this.dirty.size > 0 || this.now() >= this.nextAt() || (this.opts.usageVersion?.() ?? 0) !== this.usageSeen) this.evaluate();
     }, this.opts.intervalMs ?? 1000);
     this.timer.unref();
   }
@@ -79,35 +89,67 @@ export class AlertEngine implements EventFacts {
 
   /** The rules changed (tend.yaml): evaluate at the next tick. */
   invalidate(): void {
-    this.dirty = true;
+    this.allDirty = true;
   }
 
-  /** Evaluates now and announces what changed. */
+  /** Evaluates what may have changed now and announces what changed. */
   evaluate(): void {
     const now = this.now();
     this.lastEvaluation = now;
-    this.dirty = false;
-    this.usageSeen = this.opts.usageVersion?.() ?? 0;
+    const usage = this.opts.usageVersion?.() ?? 0;
+    const usageMoved = usage !== this.usageSeen;
+    this.usageSeen = usage;
     const keep = this.opts.keepRestartsMs ?? 24 * 3_600_000;
     for (const [slot, times] of this.restartTimes) {
       const kept = times.filter((t) => t > now - keep);
       if (kept.length === 0) this.restartTimes.delete(slot);
       else if (kept.length !== times.length) this.restartTimes.set(slot, kept);
     }
-    const r = evaluateAlerts(this.state, this.opts.observe(this), this.opts.rulesOf, now);
-    this.state = r.state;
-    this.current = r.firing;
-    this.nextAt = r.nextAt ?? Number.POSITIVE_INFINITY;
-    for (const t of r.transitions) {
-      const body = { ...(t.service !== undefined ? { service: t.service } : {}), ...(t.replica !== undefined ? { replica: t.replica } : {}), alert: t.alert, message: t.summary };
-      this.opts.events.emit(t.kind === 'firing' ? { type: 'alert.firing', ...body } : { type: 'alert.resolved', ...body });
+    const due = new Set<string>(this.dirty);
+    if (this.allDirty) {
+      for (const name of this.opts.services()) due.add(name);
+      for (const name of this.byService.keys()) due.add(name);
+    }
+    for (const [name, s] of this.byService) if (now >= s.nextAt) due.add(name);
+    if (usageMoved) {
+      for (const name of this.opts.services()) {
+        const r = this.opts.rulesOf(name);
+        if (r.cpu_high || r.memory_high) due.add(name);
+      }
+    }
+    this.allDirty = false;
+    this.dirty.clear();
+    if (due.size === 0) return;
+    let firingChanged = false;
+    for (const name of due) {
+      const prev = this.byService.get(name);
+      const r = evaluateAlerts(prev?.state ?? EMPTY_ALERT_STATE, this.opts.observe(name, this), this.opts.rulesOf, now);
+      if (r.state.entries.size === 0 && r.nextAt === undefined) this.byService.delete(name);
+      else this.byService.set(name, { state: r.state, firing: r.firing, nextAt: r.nextAt ?? Number.POSITIVE_INFINITY });
+      if ((prev?.firing.length ?? 0) > 0 || r.firing.length > 0) firingChanged = true;
+      for (const t of r.transitions) {
+        const body = { service: t.service, replica: t.replica, alert: t.alert, message: t.summary };
+        this.opts.events.emit(t.kind === 'firing' ? { type: 'alert.firing', ...body } : { type: 'alert.resolved', ...body });
+      }
+    }
+    if (firingChanged) {
+      this.current = [...this.byService.values()]
+        .flatMap((s) => s.firing)
+        .sort((a, b) => a.service.localeCompare(b.service) || a.replica - b.replica || a.alert.localeCompare(b.alert));
     }
   }
 
+  /** The earliest moment the clock alone could change an answer. */
+  private nextAt(): number {
+    let at = Number.POSITIVE_INFINITY;
+    for (const s of this.byService.values()) at = Math.min(at, s.nextAt);
+    return at;
+  }
+
   private onEvent(e: TendEvent): void {
+    if (e.type === 'spec.loaded') this.allDirty = true;
     if (e.service === undefined && e.type !== 'spec.loaded') return;
-    // Alerts' own events change no observation; anything else about a service may.
-    if (!e.type.startsWith('alert.')) this.dirty = true;
+    if (e.service !== undefined && !e.type.startsWith('alert.')) this.dirty.add(e.service);
     const slot = `${e.service}/${e.replica}`;
     if (e.type === 'replica.restarting' && e.replica !== undefined) {
       const list = this.restartTimes.get(slot) ?? [];
@@ -116,13 +158,10 @@ export class AlertEngine implements EventFacts {
     } else if (e.type === 'replica.stale') this.staleSlots.add(slot);
     else if (e.type === 'replica.started' || e.type === 'replica.stopped') this.staleSlots.delete(slot);
     else if (e.type === 'service.restarting') {
-      // `tend restart` resets crash-loop counters; it resets the restart tally too.
       for (const key of [...this.restartTimes.keys()]) if (key.startsWith(`${e.service}/`) && (e.replica === undefined || key === slot)) this.restartTimes.delete(key);
     }
     if (PROMPT.has(e.type) && !this.scheduled) {
       this.scheduled = true;
-      // Not inside the emit of the controller, and at most every PROMPT_MS: a burst of 1000 exits
-      // is one or two evaluations over all replicas, not one per event.
       const wait = Math.max(0, this.lastEvaluation + PROMPT_MS - this.now());
       setTimeout(() => {
         this.scheduled = false;

@@ -1,5 +1,5 @@
-// The replicas as the alert evaluator sees them, read from the controller's instances: one
-// observation per wanted slot (its newest instance), in one pass.
+// The replicas of one service as the alert evaluator sees them, read from the controller's
+// instances: one observation per wanted slot (its newest instance), in one pass.
 
 import type { DesiredState, Instance } from '../reconcile/types.js';
 import type { GroupUsage } from '../runtime/types.js';
@@ -7,6 +7,7 @@ import type { ReplicaObservation } from './evaluate.js';
 
 export interface ObservedReplicas {
   desired: DesiredState;
+  /** The instances of the service evaluated. */
   instances: Iterable<Readonly<Instance>>;
   usage: (id: string) => GroupUsage | undefined;
 }

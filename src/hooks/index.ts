@@ -21,7 +21,8 @@ import { HookRunner, type HookMetricsSink } from './runner.js';
 /** The controller as seen from here: read-only. */
 export interface ControllerView {
   readonly desiredState: DesiredState;
-  readonly instances: { values(): Iterable<Readonly<Instance>> };
+  /** The instances of one service, live and terminal alike. */
+  select(service: string): readonly Readonly<Instance>[];
   usageOf(id: string): GroupUsage | undefined;
   readonly usageVersion: number;
   setUsageWanted(wanted: (service: string) => boolean): void;
@@ -56,7 +57,8 @@ export class Hooks {
     this.runner = new HookRunner({ events: opts.events, executor: new HookHost(opts.env ?? process.env), ...(opts.metrics ? { metrics: opts.metrics } : {}) });
     this.alerts = new AlertEngine({
       events: opts.events,
-      observe: (facts) => observeReplicas({ desired: opts.controller.desiredState, instances: opts.controller.instances.values(), usage: (id) => opts.controller.usageOf(id) }, facts),
+      services: () => opts.controller.desiredState.services.keys(),
+      observe: (service, facts) => observeReplicas({ desired: opts.controller.desiredState, instances: opts.controller.select(service), usage: (id) => opts.controller.usageOf(id) }, facts),
       rulesOf: (service) => this.rulesOf(service),
       usageVersion: () => opts.controller.usageVersion,
       ...(opts.alertIntervalMs !== undefined ? { intervalMs: opts.alertIntervalMs } : {}),

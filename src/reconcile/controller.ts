@@ -30,7 +30,7 @@ import { isLive, planKey, type ByService } from './plan.js';
 import { ProbeSet } from './probes.js';
 import { WorkQueue } from './queue.js';
 import { UsageSampler } from './sampler.js';
-import type { Action, DesiredState, Instance } from './types.js';
+import { withOneShape, type Action, type DesiredState, type Instance } from './types.js';
 
 export interface ControllerOptions {
   source: SpecSource;
@@ -419,14 +419,16 @@ export class Controller {
     if (p.wakeAt !== undefined) this.queue.addAt(name, p.wakeAt);
   }
 
-  /** The instances by service, read lazily: a reconcile touches only the services it asks for. */
+  /** The instances by service, read lazily: a reconcile touches only the services it asks for.
+   *  Each service's map is in creation order, so the instances of a slot come oldest first, as
+   *  the planner needs (twins keep the older); no sort. */
   private view(): ByService {
     const byService = this.byService;
     return {
       get: (name: string) => {
         const m = byService.get(name);
         if (!m || m.size === 0) return undefined;
-        return [...m.values()].sort((a, b) => a.index - b.index || seqOf(a.id) - seqOf(b.id));
+        return [...m.values()];
       },
       keys: () => [...byService.keys()].filter((k) => (byService.get(k)?.size ?? 0) > 0),
     };
@@ -521,6 +523,9 @@ export class Controller {
   /** Probes, restart policy, back-off, limits and stop settings apply to running replicas at once:
    *  an instance whose process-shaping hash is unchanged simply takes the new spec. */
   private applyLiveChanges(services: ReadonlyMap<string, ServiceSpec>): void {
+    // Whether the probes changed, once per pair of specs: a scale of 5000 replicas must not
+    // expand 5000 environments again to find that they did not.
+    const probesChanged = new Map<ServiceSpec, boolean>();
     for (const i of this.instances.values()) {
       const spec = services.get(i.service);
       if (!spec || spec === i.spec || spec.hash !== i.spec.hash) continue;
@@ -529,6 +534,9 @@ export class Controller {
         next = { ...next, state: 'running', ready: !spec.oneshot, readiness: undefined };
       }
       this.put(next);
+      let changed = probesChanged.get(i.spec);
+      if (changed === undefined) probesChanged.set(i.spec, (changed = !sameProbes(i.spec, spec)));
+      if (!changed) continue;
       this.refreshProbeLaunch(next);
       if (isLive(i) && i.state !== 'stopping' && next.pid !== undefined) this.startProbes(next);
     }
@@ -669,7 +677,8 @@ export class Controller {
 
   // ---- the store -----------------------------------------------------------------------------
 
-  private put(i: Instance): void {
+  private put(instance: Instance): void {
+    const i = withOneShape(instance);
     this.instances.set(i.id, i);
     let m = this.byService.get(i.service);
     if (!m) this.byService.set(i.service, (m = new Map()));
@@ -687,7 +696,7 @@ export class Controller {
     m?.delete(id);
     if (m && m.size === 0) this.byService.delete(i.service);
     // The log is shared by every run in this slot: watched until the slot itself is gone.
-    if (![...(m?.values() ?? [])].some((o) => o.index === i.index)) this.logs.untrack(logPath(this.opts.logDir, i.service, i.index));
+    if (!someOf(m, (o) => o.index === i.index)) this.logs.untrack(logPath(this.opts.logDir, i.service, i.index));
     this.changed(i.service);
   }
 
@@ -701,10 +710,16 @@ function handleOf(i: Instance): ProcessHandle | undefined {
   return { pid: i.pid, pgid: i.pgid, startTime: i.procStart, startedAt: i.startedAt ?? 0 };
 }
 
+function sameProbes(a: ServiceSpec, b: ServiceSpec): boolean {
+  return JSON.stringify([a.readiness, a.liveness]) === JSON.stringify([b.readiness, b.liveness]);
+}
+
 function problemKey(p: SpecProblem): string {
   return `${p.file}:${p.line}:${p.column}:${p.message}`;
 }
 
-function seqOf(id: string): number {
-  return Number(id.slice(id.lastIndexOf('#') + 1));
+/** Array.prototype.some over a map's values, without copying them into an array first. */
+function someOf<V>(m: ReadonlyMap<string, V> | undefined, test: (v: V) => boolean): boolean {
+  if (m) for (const v of m.values()) if (test(v)) return true;
+  return false;
 }

@@ -42,6 +42,12 @@ function isOutdated(i: Inst, spec: ServiceSpec): boolean {
   return i.spec.hash !== spec.hash || i.replaceRequested === true;
 }
 
+/** One current replica, running and ready, with no restart asked for and no deadline to watch:
+ *  nothing in its slot needs a decision. */
+function isSettled(i: Inst, spec: ServiceSpec): boolean {
+  return i.state === 'running' && i.ready && !isOutdated(i, spec) && !i.restartRequested && spec.limits.maxRuntimeMs === 0;
+}
+
 /** What one service needs: its verdict, and when to look again. */
 export interface KeyPlan {
   actions: Action[];
@@ -105,36 +111,60 @@ interface Gate {
 }
 
 function planService(spec: ServiceSpec, insts: readonly Inst[], gate: Gate, now: number, actions: Action[], wake: (t: number) => void): void {
-  const slots = new Map<number, Inst[]>();
+  // The wanted slots, without an array per slot: a service of 5000 replicas is planned again on
+  // every event of any of them, and nearly every slot holds one instance. `heads` holds each
+  // slot's oldest instance, `crowded` the whole list of the few slots that hold more.
+  const heads = new Array<Inst | undefined>(spec.replicas);
+  const crowded = new Map<number, Inst[]>();
   for (const i of insts) {
     if (i.index >= spec.replicas) {
       planScaledAway(i, actions);
       continue;
     }
-    const list = slots.get(i.index);
-    if (list) list.push(i);
-    else slots.set(i.index, [i]);
+    const head = heads[i.index];
+    if (head === undefined) heads[i.index] = i;
+    else {
+      const list = crowded.get(i.index);
+      if (list) list.push(i);
+      else crowded.set(i.index, [head, i]);
+    }
   }
 
   // Rolling-update budgets, counted over the wanted slots.
   let available = 0;
   let live = 0;
-  for (const list of slots.values()) {
-    if (list.some(isAvailable)) available++;
-    live += list.filter(isLive).length;
+  for (let index = 0; index < spec.replicas; index++) {
+    const head = heads[index];
+    if (head === undefined) continue;
+    const list = crowded.get(index);
+    if (list === undefined) {
+      if (isLive(head)) live++;
+      if (isAvailable(head)) available++;
+      continue;
+    }
+    let slotAvailable = false;
+    for (const i of list) {
+      if (isLive(i)) live++;
+      if (isAvailable(i)) slotAvailable = true;
+    }
+    if (slotAvailable) available++;
   }
   let unavailableBudget = available - (spec.replicas - spec.update.maxUnavailable);
   let surgeBudget = spec.update.maxSurge - Math.max(0, live - spec.replicas);
 
   for (let index = 0; index < spec.replicas; index++) {
-    const list = slots.get(index) ?? [];
+    const head = heads[index];
+    let list = crowded.get(index);
+    // The common case, skipped before anything is allocated.
+    if (list === undefined && head !== undefined && isSettled(head, spec)) continue;
     const start = (reason: Reason, message: string, extra: Partial<Extract<Action, { kind: 'start' }>> = {}) =>
       actions.push({ kind: 'start', service: spec.name, index, spec, reason, message, ...extra });
 
-    if (list.length === 0) {
+    if (head === undefined) {
       if (gate.canStart) start(Reason.NotRunning, 'not running yet');
       continue;
     }
+    list ??= [head];
 
     const current = list.filter((i) => !isOutdated(i, spec));
     const outdated = list.filter((i) => isOutdated(i, spec));

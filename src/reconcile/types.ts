@@ -76,6 +76,46 @@ export interface Instance {
   completedAt?: number;
 }
 
+/** The instance with every property of Instance, in one order, absent ones undefined: the one
+ *  hidden class of every instance the controller holds. The planner reads thousands of them on
+ *  every event of a large service, and V8 reads a property of objects of one shape about ten times
+ *  faster than of the many shapes that spreads and optional fields make (bench/plan-cost.ts). The
+ *  mapped type makes a field added to Instance and forgotten here a compile error. */
+export function withOneShape(i: Instance): Instance {
+  const shaped: { [K in keyof Required<Instance>]: Instance[K] } = {
+    id: i.id,
+    service: i.service,
+    index: i.index,
+    state: i.state,
+    spec: i.spec,
+    pid: i.pid,
+    pgid: i.pgid,
+    procStart: i.procStart,
+    startedAt: i.startedAt,
+    ready: i.ready,
+    readiness: i.readiness,
+    liveness: i.liveness,
+    restarts: i.restarts,
+    deaths: i.deaths,
+    streak: i.streak,
+    nextStartAt: i.nextStartAt,
+    exitCode: i.exitCode,
+    signal: i.signal,
+    reason: i.reason,
+    stopIntent: i.stopIntent,
+    restartRequested: i.restartRequested,
+    restartReason: i.restartReason,
+    pendingExit: i.pendingExit,
+    statusText: i.statusText,
+    notify: i.notify,
+    usage: i.usage,
+    replaceRequested: i.replaceRequested,
+    nonce: i.nonce,
+    completedAt: i.completedAt,
+  };
+  return shaped;
+}
+
 export interface DesiredState {
   services: ReadonlyMap<string, ServiceSpec>;
   /** Services that must not start (cycle, unknown dependency): name → reason. */

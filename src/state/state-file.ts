@@ -97,6 +97,57 @@ export function snapshotState(input: StateSnapshotInput, daemonPid: number): Sta
   return { version: 2, daemonPid, specs, replicas, completions, desired, escaped: [...(input.escaped ?? [])], held: [...(input.held ?? [])] };
 }
 
+/** A replica for StateText: `key` is an object that stands for the record's content (the daemon
+ *  passes its immutable instance), `record` builds the record when that key was not seen. */
+export interface KeyedReplica {
+  key: object;
+  record(): Omit<ReplicaRecord, 'hash'> & { spec: ServiceSpec };
+}
+
+/** state.json's text, built from cached pieces: each replica record and each spec is serialised
+ *  once per identity, so that a write at 5000 replicas re-serialises only the replicas that
+ *  changed since the last one. The text is JSON.stringify(snapshotState(...)) of the same input. */
+export class StateText {
+  private readonly records = new WeakMap<object, { json: string; spec: ServiceSpec }>();
+  private readonly specs = new WeakMap<ServiceSpec, string>();
+
+  render(input: Omit<StateSnapshotInput, 'replicas'> & { replicas: Iterable<KeyedReplica> }, daemonPid: number): string {
+    const specs = new Map<string, ServiceSpec>();
+    const replicas: string[] = [];
+    for (const r of input.replicas) {
+      let cached = this.records.get(r.key);
+      if (!cached) {
+        const { spec, ...rest } = r.record();
+        cached = { json: JSON.stringify({ ...rest, hash: spec.hash }), spec };
+        this.records.set(r.key, cached);
+      }
+      specs.set(keyOf(cached.spec), cached.spec);
+      replicas.push(cached.json);
+    }
+    const completions: CompletionRecord[] = [];
+    for (const c of input.completions) {
+      specs.set(keyOf(c.spec), c.spec);
+      completions.push({ service: c.service, index: c.index, hash: c.spec.hash, exitedAt: c.exitedAt });
+    }
+    const desired: Record<string, string> = {};
+    for (const spec of input.desired) {
+      specs.set(keyOf(spec), spec);
+      desired[spec.name] = keyOf(spec);
+    }
+    const specText: string[] = [];
+    for (const [key, spec] of specs) {
+      let json = this.specs.get(spec);
+      if (json === undefined) this.specs.set(spec, (json = JSON.stringify(spec)));
+      specText.push(`${JSON.stringify(key)}:${json}`);
+    }
+    return (
+      `{"version":2,"daemonPid":${JSON.stringify(daemonPid)},"specs":{${specText.join(',')}},"replicas":[${replicas.join(',')}],` +
+      `"completions":${JSON.stringify(completions)},"desired":${JSON.stringify(desired)},` +
+      `"escaped":${JSON.stringify([...(input.escaped ?? [])])},"held":${JSON.stringify([...(input.held ?? [])])}}`
+    );
+  }
+}
+
 export function specOf(state: StateFile, r: { service: string; hash: string }): ServiceSpec | undefined {
   return state.specs[`${r.hash}:${r.service}`];
 }
@@ -108,8 +159,8 @@ export function desiredOf(state: StateFile): ServiceSpec[] {
     .filter((s): s is ServiceSpec => s !== undefined);
 }
 
-export function writeState(path: string, state: StateFile): void {
-  writeFileAtomic(path, JSON.stringify(state));
+export function writeState(path: string, state: StateFile | string): void {
+  writeFileAtomic(path, typeof state === 'string' ? state : JSON.stringify(state));
 }
 
 /** Reads state.json (version 2, or version 1 from an older tend); a corrupt file is moved aside
