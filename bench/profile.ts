@@ -48,8 +48,10 @@ async function profiled(name: string, body: (d: TendDriver, mark: (phase: string
   try {
     await d.launch({ replicas, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=1000'] });
     await body(d, mark);
+    const t = now();
     await d.stopAll();
     await d.exited();
+    mark('stop all → daemon exited', t, now());
   } finally {
     await d.cleanup();
   }

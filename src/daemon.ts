@@ -82,8 +82,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
     ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {}),
-    // The specs in force are what a restart must not lose: recorded at once, not on the timer.
-    onLoaded: () => persistNow(),
+    // The specs in force are what a restart must not lose: recorded at once, not on the timer;
+    // just after the pass that applies them, whose spawns must not wait for 5000 records.
+    onLoaded: () => setImmediate(persist),
     onNotifyReady: () => persistNow(), // notify (DESIGN §9): READY is said once; it must survive a crash
     onChange: () => {
       changes++;

@@ -8,7 +8,8 @@
 // - a failed write (ENOSPC, EIO, EPIPE, ...) is retried after `retryMs` with a timer that does not
 //   keep the process alive; nothing is ever emitted as 'error';
 // - when a write succeeds again, one line says how many lines were lost, and the counters in
-//   `logLoss()` (which /metrics can read) keep the total.
+//   `logLoss()` (which /metrics can read) keep the total; so does a write after lines were
+//   dropped only because more was logged than written meanwhile, once the queue is empty.
 
 import { fstatSync, write, writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
@@ -35,7 +36,8 @@ export interface LogWriterOptions {
   maxBufferBytes?: number;
   /** Pause before retrying a failed write (default 1 s). */
   retryMs?: number;
-  /** Called once a write succeeds after lines were dropped, with how many were. */
+  /** Called once a write succeeds after lines were dropped (a failure, or writes that fell behind),
+   *  with how many were and why. */
   onRecovered?: (droppedLines: number, error: string) => void;
 }
 
@@ -117,7 +119,8 @@ export class BoundedLogWriter {
       this.writing = false;
       if (err) return this.failed(err as NodeJS.ErrnoException);
       this.consume(written);
-      if (this.failedWith !== null) this.recovered();
+      // Lines dropped because writes fell behind (no failure) are reported once it caught up.
+      if (this.failedWith !== null || (this.droppedSinceOk > 0 && this.queued === 0)) this.recovered();
       if (this.queued === 0) this.drained();
       this.kick();
     });
@@ -171,7 +174,7 @@ export class BoundedLogWriter {
 
   private recovered(): void {
     const dropped = this.droppedSinceOk;
-    const error = this.failedWith ?? 'EIO';
+    const error = this.failedWith ?? 'buffer full: writes fell behind';
     this.failedWith = null;
     this.droppedSinceOk = 0;
     loss.lastError = null;

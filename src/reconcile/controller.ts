@@ -60,6 +60,11 @@ export interface ControllerOptions {
 /** How often every service is reconciled even if nothing asked: the level-triggered safety net. */
 const RESYNC_MS = 60_000;
 
+/** A pass hands the event loop back after this long. A cold start of 5000 replicas is a minute of
+ *  spawning: in one pass, exits, the API, signals and the daemon's log all waited for its end
+ *  (and the log dropped what did not fit its buffer). The keys left are queued again. */
+const PASS_BUDGET_MS = 50;
+
 export class Controller {
   /** Every instance by id. Read-only outside: written through put/drop only. */
   readonly instances = new Map<string, Instance>();
@@ -393,8 +398,17 @@ export class Controller {
         const keys = this.queue.take();
         if (keys.length === 0 || this.closed) break;
         const started = performance.now();
-        for (const key of keys) this.reconcile(key);
+        const deadline = started + PASS_BUDGET_MS;
+        let done = true;
+        for (const key of keys) {
+          // Out of time: the keys left wait for the next turn of the event loop.
+          if (!done || performance.now() > deadline) {
+            this.queue.add(key);
+            done = false;
+          } else done = this.reconcile(key, deadline);
+        }
         this.opts.metrics?.observePass((performance.now() - started) / 1000);
+        if (!done) break;
       }
     } catch (err) {
       // A reconcile must never take the daemon down: log, and try every key again a little later.
@@ -408,15 +422,24 @@ export class Controller {
     for (const w of waiters) w();
   }
 
-  /** One service: plan it against its own state (and its dependencies'), then apply. */
-  private reconcile(name: string): void {
+  /** One service: plan it against its own state (and its dependencies'), then apply. Past the
+   *  pass's deadline the rest of the plan is left: the key is queued again and planned afresh
+   *  (level-triggered, the actions applied are already in its state). False when it stopped early. */
+  private reconcile(name: string, deadline: number): boolean {
     this.opts.onReconcile?.(name);
     const now = this.now();
     const p = planKey(name, this.desired, this.view(), now);
     if (p.waiting) this.waiting.set(name, p.waiting);
     else this.waiting.delete(name);
-    for (const action of p.actions) this.apply(action);
     if (p.wakeAt !== undefined) this.queue.addAt(name, p.wakeAt);
+    for (let k = 0; k < p.actions.length; k++) {
+      this.apply(p.actions[k]!);
+      if (k < p.actions.length - 1 && performance.now() > deadline) {
+        this.queue.add(name);
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The instances by service, read lazily: a reconcile touches only the services it asks for.
@@ -529,10 +552,9 @@ export class Controller {
     for (const i of this.instances.values()) {
       const spec = services.get(i.service);
       if (!spec || spec === i.spec || spec.hash !== i.spec.hash) continue;
-      let next: Instance = { ...i, spec };
-      if (!spec.readiness && i.spec.readiness && (i.state === 'starting' || i.state === 'running')) {
-        next = { ...next, state: 'running', ready: !spec.oneshot, readiness: undefined };
-      }
+      const next: Instance = !spec.readiness && i.spec.readiness && (i.state === 'starting' || i.state === 'running')
+        ? { ...i, spec, state: 'running', ready: !spec.oneshot, readiness: undefined }
+        : { ...i, spec };
       this.put(next);
       let changed = probesChanged.get(i.spec);
       if (changed === undefined) probesChanged.set(i.spec, (changed = !sameProbes(i.spec, spec)));

@@ -29,6 +29,9 @@ interface PendingStop {
   handle: ProcessHandle;
   deadline: number;
   killed: boolean;
+  /** The leader has exited, or is no process of ours to hear from: only a scan of /proc can tell
+   *  whether its group still has members. Until then its exit says when to look. */
+  scan: boolean;
   promise: Promise<StopResult>;
   resolve: (r: StopResult) => void;
   reject: (err: unknown) => void;
@@ -200,7 +203,8 @@ export class ProcessRuntime implements Runtime {
     let resolve!: (r: StopResult) => void;
     let reject!: (err: unknown) => void;
     const promise = new Promise<StopResult>((res, rej) => ((resolve = res), (reject = rej)));
-    const stop: PendingStop = { handle, deadline: Date.now() + timeoutMs, killed: false, promise, resolve, reject };
+    const ours = this.children.has(handle.pid) || this.adopted.has(handle.pid);
+    const stop: PendingStop = { handle, deadline: Date.now() + timeoutMs, killed: false, scan: !ours, promise, resolve, reject };
     this.stops.set(handle.pgid, stop);
     try {
       signalGroup(handle, sig);
@@ -209,7 +213,8 @@ export class ProcessRuntime implements Runtime {
       this.settle(stop, err);
       return promise;
     }
-    if (!this.finishIfEmpty(stop)) this.armStopTimer(Math.min(Date.now() + this.stopPollMs, stop.deadline));
+    if (!stop.scan) this.armStopTimer(stop.deadline); // its leader's exit says when to look
+    else if (!this.finishIfEmpty(stop)) this.armStopTimer(Math.min(Date.now() + this.stopPollMs, stop.deadline));
     return promise;
   }
 
@@ -227,7 +232,9 @@ export class ProcessRuntime implements Runtime {
 
   private leaderExited(pgid: number): void {
     const stop = this.stops.get(pgid);
-    if (stop !== undefined) this.finishIfEmpty(stop);
+    if (stop === undefined) return;
+    stop.scan = true;
+    if (!this.finishIfEmpty(stop)) this.armStopTimer(Date.now() + this.stopPollMs);
   }
 
   // Fast path: once no process at all (not even a zombie) has the pgid, kill(-pgid, 0) fails with
@@ -262,24 +269,30 @@ export class ProcessRuntime implements Runtime {
     this.stopTimer = setTimeout(() => this.tickStops(), Math.max(0, at - Date.now()));
   }
 
-  // One tick for every pending stop: the fast path first, then ONE /proc scan for the groups that
-  // still have some process (live or zombie: an orphan that died stays a zombie here), then SIGKILL
-  // to the groups past their deadline.
+  // One tick for every pending stop: for groups whose leader is gone, the fast path first, then
+  // ONE /proc scan for those that still have some process (live or zombie: an orphan that died
+  // stays a zombie here); then SIGKILL to the groups past their deadline. Groups whose leader
+  // still runs are not scanned: its exit comes as an event. Stopping 5000 replicas used to scan
+  // every process of the machine ten times a second until the last one was gone.
   private tickStops(): void {
     this.stopTimer = undefined;
     this.stopTimerAt = Infinity;
-    const remaining = [...this.stops.values()].filter((s) => !this.finishIfEmpty(s));
+    const remaining = [...this.stops.values()].filter((s) => !s.scan || !this.finishIfEmpty(s));
     if (remaining.length === 0) return;
-    const groups = scanGroups(remaining.map((s) => s.handle.pgid));
+    const scanned = remaining.filter((s) => s.scan);
+    const groups = scanned.length > 0 ? scanGroups(scanned.map((s) => s.handle.pgid)) : undefined;
     const now = Date.now();
-    let next = now + this.stopPollMs;
+    let next = Infinity;
     for (const stop of remaining) {
-      const members = groups.get(stop.handle.pgid) ?? [];
-      // A live leader with another start time means our group is gone and the number was reused.
-      const reused = members.some((m) => m.pid === stop.handle.pgid && m.startTime !== stop.handle.startTime);
-      if (members.length === 0 || reused) {
-        this.settle(stop);
-        continue;
+      if (groups !== undefined && stop.scan) {
+        const members = groups.get(stop.handle.pgid) ?? [];
+        // A live leader with another start time means our group is gone and the number was reused.
+        const reused = members.some((m) => m.pid === stop.handle.pgid && m.startTime !== stop.handle.startTime);
+        if (members.length === 0 || reused) {
+          this.settle(stop);
+          continue;
+        }
+        next = Math.min(next, now + this.stopPollMs);
       }
       if (!stop.killed) {
         if (now >= stop.deadline) {
@@ -294,7 +307,7 @@ export class ProcessRuntime implements Runtime {
         }
       }
     }
-    if (this.stops.size > 0) this.armStopTimer(next);
+    if (next < Infinity) this.armStopTimer(next);
   }
 }
 

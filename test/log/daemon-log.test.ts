@@ -128,3 +128,22 @@ test('the daemon with its log on a full disk keeps supervising and answering, an
   await waitFor(() => statSync(logPath).size > sizeWhenFull, { what: 'tend.log written again', timeoutMs: 20_000 });
   assert.equal(child.exitCode, null, 'tend is still running');
 });
+
+test('lines dropped because writes fell behind (no failure) are reported once the writer caught up', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tend-log-behind-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const logPath = join(dir, 'tend.log');
+  const fd = openSync(logPath, 'a');
+  t.after(() => closeSync(fd));
+  const recovered: [number, string][] = [];
+  const writer = new BoundedLogWriter(fd, { maxBufferBytes: 8 * 1024, onRecovered: (n, why) => recovered.push([n, why]) });
+  const log = pino({ level: 'info' }, writer);
+  // One long synchronous stretch (as a long pass of the loop was): nothing can be written meanwhile.
+  for (let i = 0; i < 1000; i++) log.info({ i }, 'y'.repeat(100));
+  await waitFor(() => recovered.length > 0, { what: 'the drop reported' });
+  const [[n, why]] = recovered as [[number, string]];
+  assert.ok(n > 900, `most of the 1000 lines were dropped (${n})`);
+  assert.match(why, /fell behind/);
+  await waitFor(() => writer.pendingBytes === 0, { what: 'the queue written' });
+  assert.ok(readFileSync(logPath, 'utf8').includes('"i":0,'), 'what fitted the buffer was written');
+});
