@@ -162,8 +162,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   clearInterval(progress);
   clearTimeout(persistTimer);
-  // A write still in flight must not rename a state file back after the one below.
-  await stateWriter.flush();
+  // No background write (in flight, or asked for by a timer later) may bring back the file removed below.
+  await stateWriter.close();
   await api.close();
   // Every replica is stopped; what still carries our token left a replica's group and was kept
   // (stop_escaped: keep). It is recorded, so that the next start does not take it for a replica.

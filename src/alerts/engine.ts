@@ -64,6 +64,8 @@ export class AlertEngine implements EventFacts {
   start(): void {
     this.unsubscribe = this.opts.events.subscribe((e) => this.onEvent(e));
     this.timer = setInterval(() => {
+      // A tick evaluates only when an event, a usage sample or the clock may have changed a
+      // condition: an idle daemon must not walk its replicas each second.
       if (this.allDirty || this.dirty.size > 0 || this.now() >= this.nextAt() || (this.opts.usageVersion?.() ?? 0) !== this.usageSeen) this.evaluate();
     }, this.opts.intervalMs ?? 1000);
     this.timer.unref();
@@ -149,6 +151,7 @@ export class AlertEngine implements EventFacts {
   private onEvent(e: TendEvent): void {
     if (e.type === 'spec.loaded') this.allDirty = true;
     if (e.service === undefined && e.type !== 'spec.loaded') return;
+    // Alerts' own events change no observation; anything else about a service may.
     if (e.service !== undefined && !e.type.startsWith('alert.')) this.dirty.add(e.service);
     const slot = `${e.service}/${e.replica}`;
     if (e.type === 'replica.restarting' && e.replica !== undefined) {
@@ -158,8 +161,11 @@ export class AlertEngine implements EventFacts {
     } else if (e.type === 'replica.stale') this.staleSlots.add(slot);
     else if (e.type === 'replica.started' || e.type === 'replica.stopped') this.staleSlots.delete(slot);
     else if (e.type === 'service.restarting') {
+      // `tend restart` resets crash-loop counters; it resets the restart tally too.
       for (const key of [...this.restartTimes.keys()]) if (key.startsWith(`${e.service}/`) && (e.replica === undefined || key === slot)) this.restartTimes.delete(key);
     }
+    // Not inside the emit of the controller, and at most every PROMPT_MS: a burst of 1000 exits is
+    // one or two evaluations of the services concerned, not one per event.
     if (PROMPT.has(e.type) && !this.scheduled) {
       this.scheduled = true;
       const wait = Math.max(0, this.lastEvaluation + PROMPT_MS - this.now());

@@ -6,7 +6,8 @@
 // time; a newer text asked for meanwhile replaces any older one still waiting.
 // writeNow(): synchronous, for what must be on disk before tend acts on it (a spec load, a
 // replica's READY); a background write of an older text that finishes after it is thrown away.
-// flush(): waits for the background write (shutdown removes the file and must not race it).
+// close(): waits for the background write and refuses any later one (shutdown removes the file;
+// neither a write in flight nor one asked for by a timer that fires afterwards may bring it back).
 
 import { renameSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -19,6 +20,7 @@ export class StateWriter {
   /** Counts synchronous writes: a background write taken before one is stale. */
   private generation = 0;
   private readonly tmp: string;
+  private closed = false;
 
   constructor(
     private readonly path: string,
@@ -29,6 +31,7 @@ export class StateWriter {
 
   /** Writes `text` in the background, after the write in flight (a later call supersedes it). */
   write(text: string): void {
+    if (this.closed) return;
     this.next = text;
     this.running ??= this.drain();
   }
@@ -47,6 +50,12 @@ export class StateWriter {
   /** Resolves once every background write asked for is done (or failed and was reported). */
   async flush(): Promise<void> {
     while (this.running) await this.running;
+  }
+
+  /** flush(), and no background write after it: the file is the caller's again. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
   }
 
   private async drain(): Promise<void> {

@@ -54,3 +54,16 @@ test('a directory that vanished is reported through onError; nothing throws', as
   w.writeNow('b');
   assert.deepEqual(errors.map((e) => e.code), ['ENOENT', 'ENOENT']);
 });
+
+test('after close() no background write lands: the caller may remove the file for good', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'state.json');
+  const w = new StateWriter(path, (e) => assert.fail(String(e)));
+  w.write(`in flight:${'z'.repeat(4 << 20)}`);
+  await w.close();
+  assert.ok(readFileSync(path, 'utf8').startsWith('in flight:'), 'the write in flight finished first');
+  rmSync(path);
+  w.write('too late'); // a timer that fired after shutdown began
+  await w.flush();
+  assert.deepEqual(readdirSync(dir), []);
+});
