@@ -132,6 +132,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return stopping;
   };
 
+  // `tend up -d && tend pause web` must find web: the API answers once the files have been read.
+  await controller.firstLoad;
   const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
   const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
   // The TCP listener and dashboard (DESIGN §11), only when asked for: `up --http`, else tend.yaml's
@@ -314,10 +316,14 @@ function makeControlPlane(
       const spec = controller.desiredState.services.get(service);
       const indexes = new Set(controller.select(service).map((i) => i.index));
       for (let n = 0; n < (spec?.replicas ?? 0); n++) indexes.add(n);
-      return [...indexes]
+      const files = [...indexes]
         .filter((n) => index === undefined || n === index)
         .sort((a, b) => a - b)
         .map((n) => ({ service, index: n, path: logPath(join(stateDir, 'logs'), service, n) }));
+      // Run marks reach the index on disk once a second (not one append per spawn); the reader
+      // about to read it must see a restart of a moment ago.
+      controller.flushLogIndex(files.map((f) => f.path));
+      return files;
     },
     recentEvents: (limit, since) => events.history(limit, since),
     subscribe: (listener) => events.subscribe(listener),

@@ -82,6 +82,10 @@ export class Controller {
   private readonly launches = new Map<string, ReplicaLaunch>();
   private seq = 0;
   private specDirty = true;
+  private firstLoadOver: () => void = () => {};
+  /** Settles once the first read of the spec is over (loaded, or the source failed): commands that
+   *  name a service must not get "unknown service" from a daemon that has not read its files yet. */
+  readonly firstLoad = new Promise<void>((resolve) => (this.firstLoadOver = resolve));
   private scheduled = false;
   private passing = false;
   private closed = false;
@@ -178,6 +182,11 @@ export class Controller {
     return i.spec.limits.memoryBytes > 0 || i.spec.limits.cpuPercent > 0 || this.usageWanted(i.service);
   }
 
+  /** Before a reader reads these logs' history from disk: their pending index records written. */
+  flushLogIndex(paths: Iterable<string>): void {
+    for (const path of paths) this.logs.flushIndex(path);
+  }
+
   /** The resolved launch of a live replica (inspect, exec, notify). */
   launchOf(id: string): ReplicaLaunch | undefined {
     return this.launches.get(id);
@@ -206,6 +215,7 @@ export class Controller {
   /** Stops timers and probes; replicas keep running (they outlive tend by design). */
   close(): void {
     this.closed = true;
+    this.firstLoadOver();
     this.queue.close();
     this.sampler.close();
     clearInterval(this.resync);
@@ -393,7 +403,7 @@ export class Controller {
       for (;;) {
         if (this.specDirty && !this.desired.shuttingDown) {
           this.specDirty = false;
-          await this.reload();
+          await this.reload().finally(this.firstLoadOver);
         }
         const keys = this.queue.take();
         if (keys.length === 0 || this.closed) break;

@@ -96,6 +96,13 @@ export class LogRotator {
     if (st) this.check(path, st);
   }
 
+  /** Writes `path`'s pending index records now: a reader of the history on disk (`tend logs`) must
+   *  see a run that began a moment ago, not wait for the next flush. */
+  flushIndex(path: string): void {
+    const f = this.files.get(path);
+    if (f && !f.rotating) this.flush(path, f);
+  }
+
   /** Stops watching `path` (its replica is gone); the file stays. */
   untrack(path: string): void {
     const f = this.files.get(path);
