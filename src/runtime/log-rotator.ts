@@ -30,6 +30,8 @@ interface Tracked {
   lastSize: number;
   rotating: boolean;
   pending: IndexRecord[];
+  /** Records were appended to its index (or the log had bytes when first tracked). */
+  indexed: boolean;
 }
 
 interface WatchedDir {
@@ -69,45 +71,61 @@ export class LogRotator {
     this.flusher.unref();
   }
 
-  /** Watches `path` (idempotent; a later call updates the limits). With `newRun`, records that a
-   *  new run of the replica starts now, at the current end of the file. Call it before the spawn. */
-  track(path: string, spec: LogsSpec, newRun = false): void {
-    // The directory must exist to be watched from the child's first byte (the runtime creates the
-    // file itself; the watch sees it appear).
-    if (newRun && !this.dirs.get(dirname(path))?.watcher) ensureDir(dirname(path));
-    // One stat serves the new entry, the run marker and the size check: this runs once per spawn,
-    // on the cold-start path (issue 13).
+  /** Watches `path` (idempotent; a later call updates the limits): an adopted replica's log. */
+  track(path: string, spec: LogsSpec): void {
     const st = statOf(path);
-    const size = st?.size ?? 0;
+    const f = this.entry(path, spec, st?.size ?? 0);
+    f.spec = spec;
+    if (st) this.check(path, st);
+  }
+
+  /** Before the spawn of a new run: the directory exists and is watched from the child's first
+   *  byte. Where the run starts in the file comes after the spawn (runStarted), from the runtime
+   *  that opened it: no stat here, and no race between a stat and the fork. */
+  prepareRun(path: string, spec: LogsSpec): void {
+    if (!this.dirs.get(dirname(path))?.watcher) ensureDir(dirname(path));
+    this.entry(path, spec, 0).spec = spec;
+  }
+
+  /** The new run's output starts at `offset` (the log's size when the runtime opened it, before the
+   *  fork): the separator `tend logs` shows, and a size check. */
+  runStarted(path: string, offset: number): void {
+    const f = this.files.get(path);
+    if (!f) return;
+    const now = Date.now();
+    // In memory at once for this daemon's readers; on disk with the next flush (≤ 1 s), not with
+    // an append per spawn. A crash of tend in between loses only that run's separator.
+    this.book.markRun(path, offset, now);
+    f.pending.push({ kind: 'r', offset, at: now });
+    if (offset > f.lastSize) f.lastSize = offset;
+    if (f.spec.maxSizeBytes > 0 && offset >= f.spec.maxSizeBytes && !f.rotating) this.check(path);
+  }
+
+  private entry(path: string, spec: LogsSpec, size: number): Tracked {
     let f = this.files.get(path);
     if (!f) {
-      f = { spec, lastSize: size, rotating: false, pending: [] };
+      f = { spec, lastSize: size, rotating: false, pending: [], indexed: size > 0 };
       this.files.set(path, f);
       this.watch(path);
     }
-    f.spec = spec;
-    if (newRun) {
-      const now = Date.now();
-      // In memory at once for this daemon's readers; on disk with the next flush (≤ 1 s), not with
-      // an append per spawn. A crash of tend in between loses only that run's separator.
-      this.book.markRun(path, size, now);
-      f.pending.push({ kind: 'r', offset: size, at: now });
-    }
-    if (st) this.check(path, st);
+    return f;
   }
 
   /** Writes `path`'s pending index records now: a reader of the history on disk (`tend logs`) must
    *  see a run that began a moment ago, not wait for the next flush. */
   flushIndex(path: string): void {
     const f = this.files.get(path);
-    if (f && !f.rotating) this.flush(path, f);
+    if (!f || f.rotating) return;
+    this.check(path); // bytes the watcher has not reported yet
+    this.flush(path, f);
   }
 
   /** Stops watching `path` (its replica is gone); the file stays. */
   untrack(path: string): void {
     const f = this.files.get(path);
     if (!f) return;
-    this.flush(path, f);
+    this.check(path);
+    this.flush(path, f, true);
     this.unwatch(path);
     clearTimeout(f.timer);
     this.files.delete(path);
@@ -201,10 +219,20 @@ export class LogRotator {
       });
   }
 
-  private flush(path: string, f: Tracked): void {
+  // With `final` (the replica is gone), what cannot wait is written or dropped.
+  private flush(path: string, f: Tracked, final = false): void {
     if (f.pending.length === 0) return;
+    // A new replica's log that is still empty has nothing to stamp: its run mark waits in memory
+    // (this daemon's readers have it from the book) until the first bytes arrive. A cold start
+    // of replicas that stay quiet then creates one file per replica, not two: creating a file is
+    // what a fresh start waits for on a slow disk (1000 new files took 1 s here).
+    if (!f.indexed && f.lastSize === 0 && f.pending.every((r) => r.offset === 0)) {
+      if (final) f.pending = []; // it never wrote a byte: no line to separate
+      return;
+    }
     appendRecords(path, f.pending);
     f.pending = [];
+    f.indexed = true;
   }
 
   private flushAll(): void {

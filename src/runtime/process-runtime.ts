@@ -8,7 +8,7 @@
 // run on. A later tend adopts them by pid + start time.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import { errorMessage } from '../errors.js';
@@ -103,10 +103,17 @@ export class ProcessRuntime implements Runtime {
     if (cwdProblem !== null) return failure(cwdProblem, true);
 
     let fd: number;
+    let offset: number;
     try {
       fd = this.openLog(req.logFile);
     } catch (err) {
       return failure(`cannot open log file ${req.logFile}: ${errorMessage(err)}`, false);
+    }
+    try {
+      offset = fstatSync(fd).size; // where this run's output starts
+    } catch (err) {
+      closeSync(fd);
+      return failure(`cannot read the size of log file ${req.logFile}: ${errorMessage(err)}`, false);
     }
 
     let child;
@@ -143,7 +150,7 @@ export class ProcessRuntime implements Runtime {
     // Never null here: Node reaps children only from the event loop, which has not run since the
     // fork, so the process is at least a zombie with its start time still readable.
     const startTime = readProcStat(pid)?.startTime ?? 0;
-    return { ok: true, handle: { pid, pgid: pid, startTime, startedAt: Date.now() } };
+    return { ok: true, handle: { pid, pgid: pid, startTime, startedAt: Date.now() }, logOffset: offset };
   }
 
   private openLog(file: string): number {

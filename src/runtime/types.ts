@@ -32,7 +32,9 @@ export interface StartRequest {
 }
 
 export type StartResult =
-  | { ok: true; handle: ProcessHandle }
+  /** `logOffset`: the log's size when it was opened for this run, before the fork (where the
+   *  run's output starts); absent from a runtime that writes no log. */
+  | { ok: true; handle: ProcessHandle; logOffset?: number }
   /** `permanent`: retrying cannot help (command not found, not executable, missing cwd, unknown
    *  user) so the replica is `failed`; otherwise (EMFILE, EAGAIN, log dir unwritable) it backs off. */
   | { ok: false; reason: string; permanent: boolean };

@@ -13,6 +13,13 @@ import { LogRotator } from '../../src/runtime/log-rotator.js';
 import { logPath, rotateIfNeeded } from '../../src/runtime/logs.js';
 import { fixture, tempDir, waitFor } from '../helpers/index.js';
 import { harness, launch } from './helpers.js';
+import type { LogsSpec } from '../../src/spec/types.js';
+
+/** What the controller does around a spawn: prepare the log, then record where the run begins. */
+function newRun(rotator: LogRotator, log: string, spec: LogsSpec): void {
+  rotator.prepareRun(log, spec);
+  rotator.runStarted(log, existsSync(log) ? statSync(log).size : 0);
+}
 
 test('logPath is <logDir>/<svc>/<n>.log', () => {
   assert.equal(logPath('/s/logs', 'web', 3), '/s/logs/web/3.log');
@@ -76,7 +83,7 @@ test('the rotator keeps a chatty log near max_size, not at the next stats tick',
   t.after(() => rotator.close());
   const log = join(dir, 'logs', 'svc', '0.log');
   const max = 4096;
-  rotator.track(log, { maxSizeBytes: max, maxFiles: 10 }, true);
+  newRun(rotator, log, { maxSizeBytes: max, maxFiles: 10 });
   // About 10 KB/s: a 4 KiB file fills in ~0.4 s, far sooner than the 5 s stats tick.
   await h.start({ launch: launch(fixture('print-lines.mjs', 0, 1), dir), logFile: log });
   await waitFor(() => book.rotations(log) >= 4, { what: 'four rotations', timeoutMs: 20_000 });
@@ -99,7 +106,7 @@ test('a follower loses and repeats no line while the file is rotated under it, m
   t.after(() => rotator.close());
   const log = join(dir, 'logs', 'svc', '0.log');
   const spec = { maxSizeBytes: 64 * 1024, maxFiles: 1000 };
-  rotator.track(log, spec, true);
+  newRun(rotator, log, spec);
   const seen: string[] = [];
   const follower = new FileFollower(log, 0, async (records) => {
     for (const r of records) if (!r.run) seen.push(r.text);
@@ -142,9 +149,9 @@ test('history: lines stamped from the index, in order, with a run record where a
   const rotator = new LogRotator({ book });
   t.after(() => rotator.close());
   const log = join(dir, 'web', '0.log');
-  rotator.track(log, { maxSizeBytes: 0, maxFiles: 0 }, true);
+  newRun(rotator, log, { maxSizeBytes: 0, maxFiles: 0 });
   writeFileSync(log, 'first run 1\nfirst run 2\n');
-  rotator.track(log, { maxSizeBytes: 0, maxFiles: 0 }, true); // a restart
+  newRun(rotator, log, { maxSizeBytes: 0, maxFiles: 0 }); // a restart
   appendFileSync(log, 'second run\n');
   rotator.untrack(log); // flushes the index
   const { records, end } = await readHistory(log, { book });
@@ -168,13 +175,13 @@ test('a follower prints a run separator where a restart began, after the old run
   const rotator = new LogRotator({ book });
   t.after(() => rotator.close());
   const log = join(dir, 'web', '0.log');
-  rotator.track(log, { maxSizeBytes: 0, maxFiles: 0 }, true);
+  newRun(rotator, log, { maxSizeBytes: 0, maxFiles: 0 });
   writeFileSync(log, 'old 1\n');
   const got: string[] = [];
   const follower = new FileFollower(log, 0, async (rs) => void got.push(...rs.map((r) => (r.run ? '--run--' : r.text))), { book });
   await follower.poll();
   appendFileSync(log, 'old 2 (while stopping)\n');
-  rotator.track(log, { maxSizeBytes: 0, maxFiles: 0 }, true);
+  newRun(rotator, log, { maxSizeBytes: 0, maxFiles: 0 });
   appendFileSync(log, 'new 1\n');
   await follower.poll();
   assert.deepEqual(got, ['old 1', 'old 2 (while stopping)', '--run--', 'new 1']);
