@@ -24,7 +24,7 @@ const d = new TendDriver(join(tmp, 'tend'), pickLauncher(wanted, join(tmp, 'buil
 const seen: { at: number; e: TendEvent }[] = [];
 try {
   await d.launch({ replicas: n });
-  const watch = new ReplicaWatch(() => d.supervisorPid());
+  const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', undefined, () => d.replicaParents?.() ?? []);
   await waitFor('running', () => watch.count() === n, { intervalMs: 50, timeoutMs: 600_000 });
   await waitFor('converged', async () => (await d.status())?.converged === true, { intervalMs: 200, timeoutMs: 600_000 });
   const ac = new AbortController();

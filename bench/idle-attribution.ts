@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findMarkedGroups, readSupervisorId } from '../src/state/orphans.js';
 import { buildIntoTemp } from './lib/drivers/tend.js';
-import { ReplicaWatch, installExitCleanup, registry, usageOf } from './lib/procs.js';
+import { ReplicaWatch, childrenOf, cmdlineOf, installExitCleanup, registry, usageOf } from './lib/procs.js';
 import { launch } from './lib/spawn.js';
 import { renderTable } from './lib/table.js';
 import { sleep, waitFor } from './lib/timers.js';
@@ -33,7 +33,9 @@ async function measure(label: string, build: string, replicas: number, statsMs: 
   if (replicas > 0) writeFileSync(join(dir, 'bench.yaml'), `command: ["sleep", "1000"]\nreplicas: ${replicas}\n`);
   const args = [...(eld1s ? ['--import', join(LIB, 'eld-1s.mjs')] : []), join(LIB, 'run-daemon-built.mjs'), build, dir, join(base, 'state'), String(statsMs)];
   const child = launch(process.execPath, args, { logFile: join(base, 'daemon.log') });
-  const watch = new ReplicaWatch(() => child.pid);
+  // Replicas are children of the daemon's spawn helper (or of the daemon, before it is up).
+  const helpers = () => childrenOf(child.pid!).filter((pid) => cmdlineOf(pid).includes('tend-spawn-helper'));
+  const watch = new ReplicaWatch(() => child.pid, 'sleep', undefined, helpers);
   try {
     await waitFor(`${replicas} replicas`, () => watch.count() === replicas, { timeoutMs: 300_000 });
     await sleep(3000);

@@ -74,13 +74,13 @@ try {
   if (phases.includes('boot')) {
     // A daemon started with one replica already in its directory: launch → first replica running.
     await profiled('boot', async (d, mark) => {
-      const watch = new ReplicaWatch(() => d.supervisorPid());
+      const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', undefined, () => d.replicaParents?.() ?? []);
       await waitFor('first replica', () => watch.count() === 1, { intervalMs: 2, timeoutMs: 60_000 });
       mark('boot: launch → first replica running', -Infinity, now());
     }, 1);
   }
   if (phases.includes('n1000')) await profiled('n1000', async (d, mark) => {
-    const watch = new ReplicaWatch(() => d.supervisorPid());
+    const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', undefined, () => d.replicaParents?.() ?? []);
     await waitFor('api', () => d.status(), { intervalMs: 20, timeoutMs: 60_000 });
     const t1 = now();
     await d.scale(n);
@@ -119,7 +119,7 @@ try {
     }
   });
   if (phases.includes('scale')) await profiled('scale', async (d, mark) => {
-    const watch = new ReplicaWatch(() => d.supervisorPid());
+    const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', undefined, () => d.replicaParents?.() ?? []);
     await waitFor('api', () => d.status(), { intervalMs: 20, timeoutMs: 60_000 });
     await d.scale(scaleN);
     await waitFor('running', () => watch.count() === scaleN, { intervalMs: 10, timeoutMs: 300_000 });

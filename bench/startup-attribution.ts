@@ -23,7 +23,7 @@ installExitCleanup();
 const tmp = mkdtempSync(join(tmpdir(), 'tend-startup-'));
 
 async function once(d: Driver, flags: string[]): Promise<{ first: number; api?: number }> {
-  const watch = new ReplicaWatch(() => d.supervisorPid());
+  const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', undefined, () => d.replicaParents?.() ?? []);
   const t0 = now();
   await d.launch({ replicas: 1, nodeFlags: flags });
   let api: number | undefined;

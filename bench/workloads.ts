@@ -168,7 +168,7 @@ export async function coldStart(env: Env, make: MakeDriver, n: number, opts: Ses
   const d = make(tmpFor(env, `cold-${n}`));
   const sink = opts.probes && d instanceof TendDriver ? await startTcpSink() : undefined;
   try {
-    const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', d.replicaVia);
+    const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', d.replicaVia, () => d.replicaParents?.() ?? []);
     const t0 = now();
     await d.launch({ replicas: n, ...(opts.nodeFlags ? { nodeFlags: opts.nodeFlags } : {}) });
     let atFirst: number | undefined;
@@ -316,7 +316,7 @@ export interface ScaleRun {
 export async function scaleUpDown(env: Env, make: MakeDriver, n: number): Promise<ScaleRun> {
   const d = make(tmpFor(env, `scale-${n}`));
   try {
-    const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', d.replicaVia);
+    const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', d.replicaVia, () => d.replicaParents?.() ?? []);
     await d.launch({ replicas: n });
     await supervisorUp(d);
     await untilCount(`${d.name}: ${n} replicas`, watch, n);

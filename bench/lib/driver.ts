@@ -23,6 +23,8 @@ export interface Driver {
   /** Every process that supervises, the root first, when there are more than one (s6: s6-svscan
    *  and one s6-supervise per service): their CPU and RSS are summed. */
   supervisorProcesses?(): number[];
+  /** Processes other than the supervisor whose children are replicas (tend's spawn helper). */
+  replicaParents?(): number[];
   /** Sets the replica count the way this tool's users do; resolves once the change was handed over. */
   scale(n: number): Promise<void>;
   /** Stops every replica and the supervisor; resolves once the request was handed over. */

@@ -39,6 +39,15 @@ export function alive(pid: number, startTime?: number): boolean {
   return s !== null && isLive(s.state) && (startTime === undefined || s.startTime === startTime);
 }
 
+/** The command line, arguments joined by spaces ('' when gone). */
+export function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
 export function comm(pid: number): string | null {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
@@ -68,13 +77,15 @@ export class ReplicaWatch {
     private readonly supervisorPid: () => number | undefined,
     private readonly command = 'sleep',
     private readonly via?: string,
+    /** Other processes whose children are replicas (tend's spawn helper). */
+    private readonly moreParents: () => number[] = () => [],
   ) {}
 
   /** The processes whose children are replicas. */
   parents(): number[] {
     const sup = this.supervisorPid();
     if (sup === undefined) return [];
-    if (this.via === undefined) return [sup];
+    if (this.via === undefined) return [sup, ...this.moreParents()];
     const out: number[] = [];
     for (const pid of childrenOf(sup)) {
       let is = this.intermediates.get(pid);

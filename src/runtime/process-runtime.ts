@@ -14,6 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { isLive, readProcStat, sameProcess, scanGroups, zombieExit } from './proc.js';
 import type { ExitStatus, ProcessHandle, Runtime, StartRequest, StartResult, StopResult } from './types.js';
+import { SpawnHelper } from './spawn-helper.js';
 import { resolveUser, type UserIds } from './user.js';
 
 export interface ProcessRuntimeOptions {
@@ -21,6 +22,12 @@ export interface ProcessRuntimeOptions {
   adoptPollMs?: number;
   /** How often groups being stopped that still have members are scanned, in ms (default 100). */
   stopPollMs?: number;
+  /** Fork through the spawn helper (runtime/spawn-helper.ts) once it is up; in process until then,
+   *  and for good if it cannot start or dies. */
+  helper?: boolean;
+  /** Spawns wait until the helper is up (or failed to come up) instead of forking in process
+   *  meanwhile: the daemon does not wait (its first replica would start later); tests do. */
+  waitForHelper?: boolean;
 }
 
 type OnExit = (status: ExitStatus) => void;
@@ -62,6 +69,10 @@ export class ProcessRuntime implements Runtime {
   private readonly logDirs = new Set<string>();
   /** Our running children: referenced (awaiting an exit keeps Node alive) until close(). */
   private readonly children = new Map<number, ChildProcess>();
+  /** Replicas the spawn helper forked: their exits come from it. */
+  private readonly helped = new Map<number, { handle: ProcessHandle; onExit: OnExit }>();
+  private readonly helper: SpawnHelper | undefined;
+  private readonly waitForHelper: boolean;
   private readonly adopted = new Map<number, { handle: ProcessHandle; onExit: OnExit }>();
   private adoptTimer: NodeJS.Timeout | undefined;
   /** Stops in progress, by process group. */
@@ -72,6 +83,33 @@ export class ProcessRuntime implements Runtime {
   constructor(options: ProcessRuntimeOptions = {}) {
     this.adoptPollMs = options.adoptPollMs ?? 250;
     this.stopPollMs = options.stopPollMs ?? 100;
+    this.waitForHelper = options.waitForHelper ?? false;
+    if (options.helper) {
+      this.helper = new SpawnHelper({
+        onExit: (pid, code, signal) => {
+          const h = this.helped.get(pid);
+          if (!h) return;
+          this.helped.delete(pid);
+          const at = Date.now();
+          // Its fork's reply may have come in the same read: the start it answers resolves first
+          // (as a child's 'exit' comes after its spawn returned).
+          setImmediate(() => {
+            h.onExit({ code, signal, at });
+            this.leaderExited(pid);
+          });
+        },
+        // Its replicas run on, reparented: watched from /proc as an earlier tend's are.
+        onDeath: () => {
+          for (const [pid, h] of this.helped) this.watchAdopted(pid, h.handle, h.onExit);
+          this.helped.clear();
+        },
+      });
+    }
+  }
+
+  /** Whether spawns go through the helper from now on (false without one, or when it failed). */
+  helperReady(): Promise<boolean> {
+    return this.helper?.whenReady ?? Promise.resolve(false);
   }
 
   // Spawns one replica with its output appended straight to its log file. Resolves with the
@@ -86,7 +124,7 @@ export class ProcessRuntime implements Runtime {
   }
 
   private spawnReplica(req: StartRequest, onExit: OnExit): StartResult | Promise<StartResult> {
-    const { argv, cwd, env } = req.launch;
+    const { argv, cwd } = req.launch;
     const command = argv[0];
     if (command === undefined || command === '') return failure('empty command', true);
 
@@ -101,6 +139,16 @@ export class ProcessRuntime implements Runtime {
     // Node reports a missing cwd as ENOENT of the command, which would blame the wrong thing.
     const cwdProblem = checkCwd(cwd);
     if (cwdProblem !== null) return failure(cwdProblem, true);
+
+    if (this.helper && this.waitForHelper) return this.helper.whenReady.then(() => this.spawnWith(req, ids, onExit));
+    return this.spawnWith(req, ids, onExit);
+  }
+
+  // Through the helper when it is up, else in process: the same checks came first either way.
+  private spawnWith(req: StartRequest, ids: UserIds | undefined, onExit: OnExit): StartResult | Promise<StartResult> {
+    if (this.helper?.usable) return this.spawnByHelper(req, ids, onExit);
+    const { argv, cwd, env } = req.launch;
+    const command = argv[0]!;
 
     let fd: number;
     let offset: number;
@@ -153,6 +201,20 @@ export class ProcessRuntime implements Runtime {
     return { ok: true, handle: { pid, pgid: pid, startTime, startedAt: Date.now() }, logOffset: offset };
   }
 
+  private async spawnByHelper(req: StartRequest, ids: UserIds | undefined, onExit: OnExit): Promise<StartResult> {
+    const { argv, cwd, env } = req.launch;
+    let handle: ProcessHandle | undefined;
+    const r = await this.helper!.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
+      handle = { pid, pgid: pid, startTime, startedAt: Date.now() };
+      this.helped.set(pid, { handle, onExit });
+    });
+    if (r.ok) return { ok: true, handle: handle!, logOffset: r.offset };
+    if (r.stage === 'unsent') return this.spawnWith(req, ids, onExit); // the helper died before: in process
+    if (r.stage === 'log') return failure(`cannot open log file ${req.logFile}: ${r.message}`, false);
+    if (r.stage === 'helper') return failure(`cannot start ${JSON.stringify(argv[0])}: ${r.message}`, false);
+    return spawnFailure(Object.assign(new Error(r.message), { code: r.code }), req);
+  }
+
   private openLog(file: string): number {
     const dir = dirname(file);
     if (!this.logDirs.has(dir)) {
@@ -173,11 +235,15 @@ export class ProcessRuntime implements Runtime {
   // False unless the handle's pid still runs with the same start time.
   adopt(handle: ProcessHandle, onExit: OnExit): boolean {
     if (!sameProcess(handle)) return false;
-    this.adopted.set(handle.pid, { handle, onExit });
+    this.watchAdopted(handle.pid, handle, onExit);
+    return true;
+  }
+
+  private watchAdopted(pid: number, handle: ProcessHandle, onExit: OnExit): void {
+    this.adopted.set(pid, { handle, onExit });
     // One timer for all adopted replicas. Their exit is noticed up to adoptPollMs late, and its
     // code is unknown: only the parent can wait() for it, and that was the earlier tend.
     this.adoptTimer ??= setInterval(() => this.pollAdopted(), this.adoptPollMs);
-    return true;
   }
 
   private pollAdopted(): void {
@@ -210,7 +276,7 @@ export class ProcessRuntime implements Runtime {
     let resolve!: (r: StopResult) => void;
     let reject!: (err: unknown) => void;
     const promise = new Promise<StopResult>((res, rej) => ((resolve = res), (reject = rej)));
-    const ours = this.children.has(handle.pid) || this.adopted.has(handle.pid);
+    const ours = this.children.has(handle.pid) || this.helped.has(handle.pid) || this.adopted.has(handle.pid);
     const stop: PendingStop = { handle, deadline: Date.now() + timeoutMs, killed: false, scan: !ours, promise, resolve, reject };
     this.stops.set(handle.pgid, stop);
     try {
@@ -229,6 +295,8 @@ export class ProcessRuntime implements Runtime {
   // kills a replica. Stops still pending are abandoned and never settle: await them first.
   close(): void {
     for (const child of this.children.values()) child.unref();
+    this.helper?.close();
+    this.helped.clear();
     clearInterval(this.adoptTimer);
     this.adoptTimer = undefined;
     this.adopted.clear();

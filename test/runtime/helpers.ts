@@ -21,8 +21,12 @@ export interface Harness {
   track(pid: number): void;
 }
 
+/** `TEND_TEST_RUNTIME=helper` (set by process-runtime-helper.test.ts): the same tests, every
+ *  replica forked by the spawn helper. */
+const viaHelper = process.env['TEND_TEST_RUNTIME'] === 'helper';
+
 export function harness(t: TestContext, options: ProcessRuntimeOptions = {}): Harness {
-  const rt = new ProcessRuntime(options);
+  const rt = new ProcessRuntime(viaHelper ? { ...options, helper: true, waitForHelper: true } : options);
   const reaper = processReaper(t);
   t.after(() => rt.close());
   return {

@@ -9,7 +9,7 @@ import { ApiClient } from '../../../src/api/client.js';
 import type { StatusReport, TendEvent } from '../../../src/api/types.js';
 import { findMarkedGroups, readSupervisorId } from '../../../src/state/orphans.js';
 import type { Driver, LaunchOptions } from '../driver.js';
-import { registry, tailOf } from '../procs.js';
+import { alive, childrenOf, cmdlineOf, registry, tailOf } from '../procs.js';
 import { exitOf, launch } from '../spawn.js';
 import { SOCKET_NAME } from '../../../src/state/pid-file.js';
 
@@ -37,7 +37,7 @@ function newestMtime(dir: string): number {
 }
 
 /** Compiles src/ with the project's tsconfig into `<tmp>/dist`, beside links to package.json's
- *  neighbours (node_modules, schemas), so the CLI runs exactly as the built package does. */
+ *  neighbours (node_modules, schemas, libexec), so the CLI runs exactly as the built package does. */
 export function buildIntoTemp(tmp: string, log: (s: string) => void, sourceMap = false): string | undefined {
   mkdirSync(tmp, { recursive: true });
   const t0 = Date.now();
@@ -47,7 +47,7 @@ export function buildIntoTemp(tmp: string, log: (s: string) => void, sourceMap =
     timeout: 180_000,
   });
   copyFileSync(join(ROOT, 'package.json'), join(tmp, 'package.json'));
-  for (const link of ['node_modules', 'schemas']) if (!existsSync(join(tmp, link))) symlinkSync(join(ROOT, link), join(tmp, link));
+  for (const link of ['node_modules', 'schemas', 'libexec']) if (!existsSync(join(tmp, link))) symlinkSync(join(ROOT, link), join(tmp, link));
   const entry = join(tmp, 'dist/cli/index.js');
   if (r.status !== 0) log(`tsc reported errors (emitted anyway): ${(r.stdout + r.stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
   log(`compiled src/ into ${tmp} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -141,6 +141,22 @@ export class TendDriver implements Driver {
 
   supervisorPid(): number | undefined {
     return this.child?.pid;
+  }
+
+  private helper: number | undefined;
+  /** tend's spawn helper (libexec/tend-spawn-helper.mjs): the parent of the replicas it forked. */
+  replicaParents(): number[] {
+    const root = this.child?.pid;
+    if (root === undefined) return [];
+    if (this.helper !== undefined && alive(this.helper)) return [this.helper];
+    this.helper = childrenOf(root).find((pid) => cmdlineOf(pid).includes('tend-spawn-helper'));
+    return this.helper === undefined ? [] : [this.helper];
+  }
+
+  /** The daemon and its spawn helper: their CPU is summed, their memory is their PSS summed. */
+  supervisorProcesses(): number[] {
+    const root = this.child?.pid;
+    return root === undefined ? [] : [root, ...this.replicaParents()];
   }
 
   async status(): Promise<StatusReport | undefined> {

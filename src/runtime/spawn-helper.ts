@@ -1,0 +1,132 @@
+// tend's side of the spawn helper (libexec/tend-spawn-helper.mjs): a small node process that forks
+// replicas and reports their exits, so that the daemon neither forks from its large heap nor
+// reaps thousands of children (libuv calls waitpid() once per live child on every SIGCHLD).
+// The runtime uses it once it said it is ready and until it dies; before, after, or when it cannot
+// start at all, the runtime spawns in process as it always did (issue 13: chosen at run time).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface HelperRequest {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  log: string;
+  uid?: number;
+  gid?: number;
+}
+
+export type HelperReply =
+  | { ok: true; pid: number; startTime: number; offset: number }
+  /** `stage`: opening the log, or the fork and exec (`code` is the OS error: ENOENT, EACCES...). */
+  | { ok: false; stage: 'log' | 'spawn' | 'helper'; code: string; message: string }
+  /** The helper was gone before the request was sent: nothing was forked. */
+  | { ok: false; stage: 'unsent' };
+
+export interface HelperEvents {
+  /** A replica the helper forked exited (its leader; the group may live on). */
+  onExit: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** The helper is gone: every replica it forked is now nobody's child that tend can wait for. */
+  onDeath: () => void;
+}
+
+const HELPER = fileURLToPath(new URL('../../libexec/tend-spawn-helper.mjs', import.meta.url));
+
+export class SpawnHelper {
+  private child?: ChildProcess;
+  private ready = false;
+  private dead = false;
+  private seq = 0;
+  private settleReady: (usable: boolean) => void = () => {};
+  /** True once it is up, false if it never came up (the runtime forks in process meanwhile). */
+  readonly whenReady = new Promise<boolean>((resolve) => (this.settleReady = resolve));
+  private readonly waiting = new Map<number, { resolve: (r: HelperReply) => void; forked: (pid: number, startTime: number) => void }>();
+
+  constructor(private readonly events: HelperEvents) {
+    let child: ChildProcess;
+    try {
+      // A small young generation: the helper allocates little, and its page tables are what each
+      // fork copies.
+      child = spawn(process.execPath, ['--max-semi-space-size=1', HELPER], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        // Its own session: a Ctrl-C meant for tend does not reach it; it leaves with its stdin.
+        detached: true,
+      });
+    } catch {
+      this.dead = true;
+      this.settleReady(false);
+      return;
+    }
+    this.child = child;
+    child.on('error', () => this.died());
+    child.stdin!.on('error', () => this.died());
+    child.once('exit', () => this.died());
+    createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
+  }
+
+  /** It answered and has not died: spawns may go to it. */
+  get usable(): boolean {
+    return this.ready && !this.dead;
+  }
+
+  /** `forked` is called as soon as the reply is read, before any exit the same read may carry:
+   *  the caller must know the pid by then. */
+  spawn(req: HelperRequest, forked: (pid: number, startTime: number) => void): Promise<HelperReply> {
+    if (this.dead || !this.child) return Promise.resolve({ ok: false, stage: 'unsent' });
+    const id = ++this.seq;
+    return new Promise((resolve) => {
+      this.waiting.set(id, { resolve, forked });
+      this.child!.stdin!.write(JSON.stringify({ id, ...req }) + '\n');
+    });
+  }
+
+  /** Lets tend exit: the helper leaves when its stdin closes; replicas run on. */
+  close(): void {
+    this.settleReady(false);
+    this.dead = true;
+    this.child?.stdin?.end();
+    this.child?.unref();
+    for (const w of this.waiting.values()) w.resolve(gone());
+    this.waiting.clear();
+  }
+
+  private onLine(line: string): void {
+    let m: { ready?: true; id?: number; pid?: number; start?: number; offset?: number; err?: string; msg?: string; stage?: 'log' | 'spawn'; exit?: number; code?: number | null; signal?: NodeJS.Signals | null };
+    try {
+      m = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (m.ready) {
+      this.ready = true;
+      this.settleReady(true);
+      return;
+    }
+    if (m.exit !== undefined) return this.events.onExit(m.exit, m.code ?? null, m.signal ?? null);
+    const w = m.id === undefined ? undefined : this.waiting.get(m.id);
+    if (!w) return;
+    this.waiting.delete(m.id!);
+    if (m.pid !== undefined) {
+      w.forked(m.pid, m.start ?? 0);
+      w.resolve({ ok: true, pid: m.pid, startTime: m.start ?? 0, offset: m.offset ?? 0 });
+    } else w.resolve({ ok: false, stage: m.stage ?? 'spawn', code: m.err ?? 'UNKNOWN', message: m.msg ?? 'unknown error' });
+  }
+
+  private died(): void {
+    this.settleReady(false);
+    if (this.dead) return;
+    this.dead = true;
+    this.child = undefined;
+    // A request in flight may or may not have forked: its reply is lost. The replica is retried;
+    // a process forked in that instant carries tend's token and nonce, and the next start of tend
+    // finds it (state/orphans.ts).
+    for (const w of this.waiting.values()) w.resolve(gone());
+    this.waiting.clear();
+    this.events.onDeath();
+  }
+}
+
+function gone(): HelperReply {
+  return { ok: false, stage: 'helper', code: 'EHELPER', message: 'the spawn helper is gone' };
+}
