@@ -37,7 +37,7 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly stateDir: string;
   readonly events: EventLog;
-  /** Replicas fork from a small helper process (runtime/spawn-helper.ts); TEND_SPAWN_HELPER=0 keeps
+  /** Replicas fork from small helper processes (runtime/spawn-helper.ts); TEND_SPAWN_HELPER=0 keeps
    *  every fork in the daemon itself. */
   readonly runtime = new ProcessRuntime({ helper: process.env['TEND_SPAWN_HELPER'] !== '0' });
   readonly source: DirectorySource;

@@ -6,7 +6,7 @@
 
 import type { TendEvent } from '../api/types.js';
 import type { EventBody } from '../reconcile/events.js';
-import { inProcessExecutor, type HookExecutor } from './executor.js';
+import type { HookExecutor } from './executor.js';
 import type { HookAction, HookSpec } from '../spec/hook-types.js';
 import type { HookOutcome } from './types.js';
 import { HOOK_DEFAULTS } from '../spec/hook-types.js';
@@ -28,10 +28,9 @@ export interface HookRunnerOptions {
   concurrency?: number;
   queueSize?: number;
   metrics?: HookMetricsSink;
-  /** Environment of command hooks and of ${VAR} in webhooks (default: tend's); for the default executor. */
-  env?: NodeJS.ProcessEnv;
-  /** Where runs execute (default: in this process; the daemon uses a HookHost). */
-  executor?: HookExecutor;
+  /** Where runs execute: a HookHost (the daemon), or inProcessExecutor (executor.ts). Not a default
+   *  here: the in-process executor loads execa, ~140 modules the daemon's start-up does not need. */
+  executor: HookExecutor;
   /** A full queue is reported at most this often (one `hook.failed` per burst, not per run). */
   overflowReportMs?: number;
 }
@@ -68,7 +67,7 @@ export class HookRunner {
   private readonly executor: HookExecutor;
 
   constructor(private readonly opts: HookRunnerOptions) {
-    this.executor = opts.executor ?? inProcessExecutor(opts.env ?? process.env);
+    this.executor = opts.executor;
     this.concurrency = Math.max(1, opts.concurrency ?? HOOK_DEFAULTS.concurrency);
     this.queueSize = Math.max(0, opts.queueSize ?? HOOK_DEFAULTS.queueSize);
   }

@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import AjvModule, { type ValidateFunction } from 'ajv';
+import type AjvModule from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import {
   DROP_REASONS,
   MAX_DATAGRAM_BYTES,
@@ -27,9 +28,8 @@ import {
 } from './protocol.js';
 import { RateLimiter, type Bucket } from './rate-limit.js';
 import { DatagramRelay } from './dgram-relay.js';
+import { compiler } from './spec.js';
 import { randomBytesPooled } from '../util/random.js';
-
-const Ajv = AjvModule.default;
 
 /** What the hub must know of a replica. `token` is its secret; keep it with the replica (state
  *  file) so that the replica can reconnect to a later tend and its datagram socket comes back at
@@ -109,7 +109,8 @@ export class NotifyHub {
   private readonly limiter: RateLimiter;
   private readonly counts: NotifyCounters;
   private readonly validators = new WeakMap<object, Map<string, ValidateFunction>>();
-  private readonly ajv = new Ajv({ allErrors: false, strict: false });
+  /** Compiles event schemas; made on the first typed event (ajv costs start-up time to load). */
+  private ajv?: InstanceType<typeof AjvModule.default>;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private sweepTimer?: NodeJS.Timeout;
@@ -302,14 +303,14 @@ export class NotifyHub {
     let validate = cache.get(name);
     if (!validate) {
       try {
-        validate = this.ajv.compile(schemas[name] as object);
+        validate = (this.ajv ??= compiler()).compile(schemas[name] as object);
       } catch (err) {
         return { reason: 'invalid_event', detail: `the schema of event "${name}" does not compile: ${(err as Error).message}` };
       }
       cache.set(name, validate);
     }
     if (validate(data)) return undefined;
-    return { reason: 'invalid_event', detail: `event "${name}": data${this.ajv.errorsText(validate.errors, { dataVar: '' })}` };
+    return { reason: 'invalid_event', detail: `event "${name}": data${this.ajv!.errorsText(validate.errors, { dataVar: '' })}` };
   }
 
   private drop(reason: DropReason): void {

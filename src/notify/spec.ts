@@ -12,7 +12,7 @@ import type { NotifySpec } from '../spec/types.js';
 // the precompiled validator alone (test/spec/schema-build.test.ts), and start-up stays quick.
 let Ajv: typeof AjvModule.default | undefined;
 /** A fresh compiler per schema: two specs' schemas with the same $id must not collide. */
-function compiler(): InstanceType<typeof AjvModule.default> {
+export function compiler(): InstanceType<typeof AjvModule.default> {
   Ajv ??= (createRequire(import.meta.url)('ajv') as typeof AjvModule).default;
   return new Ajv({ strict: false });
 }

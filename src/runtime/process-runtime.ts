@@ -9,6 +9,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 
 import { errorMessage } from '../errors.js';
@@ -22,10 +23,13 @@ export interface ProcessRuntimeOptions {
   adoptPollMs?: number;
   /** How often groups being stopped that still have members are scanned, in ms (default 100). */
   stopPollMs?: number;
-  /** Fork through the spawn helper (runtime/spawn-helper.ts) once it is up; in process until then,
-   *  and for good if it cannot start or dies. */
+  /** Fork through spawn helpers (runtime/spawn-helper.ts) once they are up; in process until then,
+   *  and for good if none can start or all died. */
   helper?: boolean;
-  /** Spawns wait until the helper is up (or failed to come up) instead of forking in process
+  /** How many helpers fork side by side (default: 2, or 1 on a single CPU). A fork blocks its
+   *  process until the child has exec'd; two of them fork 1000 replicas 25% sooner than one here. */
+  helpers?: number;
+  /** Spawns wait until the helpers are up (or failed to come up) instead of forking in process
    *  meanwhile: the daemon does not wait (its first replica would start later); tests do. */
   waitForHelper?: boolean;
 }
@@ -70,8 +74,8 @@ export class ProcessRuntime implements Runtime {
   /** Our running children: referenced (awaiting an exit keeps Node alive) until close(). */
   private readonly children = new Map<number, ChildProcess>();
   /** Replicas the spawn helper forked: their exits come from it. */
-  private readonly helped = new Map<number, { handle: ProcessHandle; onExit: OnExit }>();
-  private readonly helper: SpawnHelper | undefined;
+  private readonly helped = new Map<number, { handle: ProcessHandle; onExit: OnExit; by: SpawnHelper }>();
+  private readonly helpers: SpawnHelper[] = [];
   private readonly waitForHelper: boolean;
   private readonly adopted = new Map<number, { handle: ProcessHandle; onExit: OnExit }>();
   private adoptTimer: NodeJS.Timeout | undefined;
@@ -84,8 +88,12 @@ export class ProcessRuntime implements Runtime {
     this.adoptPollMs = options.adoptPollMs ?? 250;
     this.stopPollMs = options.stopPollMs ?? 100;
     this.waitForHelper = options.waitForHelper ?? false;
-    if (options.helper) {
-      this.helper = new SpawnHelper({
+    // Started at once: they come up while tend reads its files. Started with the first replica
+    // instead, the first replica ran 50 ms sooner but 1000 of them 30% later (the first hundreds
+    // forked from tend while the helpers booted beside them).
+    const count = options.helper ? (options.helpers ?? Math.min(2, availableParallelism())) : 0;
+    for (let k = 0; k < count; k++) {
+      const helper: SpawnHelper = new SpawnHelper({
         onExit: (pid, code, signal) => {
           const h = this.helped.get(pid);
           if (!h) return;
@@ -100,16 +108,27 @@ export class ProcessRuntime implements Runtime {
         },
         // Its replicas run on, reparented: watched from /proc as an earlier tend's are.
         onDeath: () => {
-          for (const [pid, h] of this.helped) this.watchAdopted(pid, h.handle, h.onExit);
-          this.helped.clear();
+          for (const [pid, h] of this.helped) {
+            if (h.by !== helper) continue;
+            this.helped.delete(pid);
+            this.watchAdopted(pid, h.handle, h.onExit);
+          }
         },
       });
+      this.helpers.push(helper);
     }
+  }
+
+  /** The helper with the fewest forks waiting, among those up. */
+  private helper(): SpawnHelper | undefined {
+    let best: SpawnHelper | undefined;
+    for (const h of this.helpers) if (h.usable && (best === undefined || h.inFlight < best.inFlight)) best = h;
+    return best;
   }
 
   /** Whether spawns go through the helper from now on (false without one, or when it failed). */
   helperReady(): Promise<boolean> {
-    return this.helper?.whenReady ?? Promise.resolve(false);
+    return Promise.all(this.helpers.map((h) => h.whenReady)).then((up) => up.some(Boolean));
   }
 
   // Spawns one replica with its output appended straight to its log file. Resolves with the
@@ -140,13 +159,14 @@ export class ProcessRuntime implements Runtime {
     const cwdProblem = checkCwd(cwd);
     if (cwdProblem !== null) return failure(cwdProblem, true);
 
-    if (this.helper && this.waitForHelper) return this.helper.whenReady.then(() => this.spawnWith(req, ids, onExit));
+    if (this.helpers.length > 0 && this.waitForHelper) return this.helperReady().then(() => this.spawnWith(req, ids, onExit));
     return this.spawnWith(req, ids, onExit);
   }
 
   // Through the helper when it is up, else in process: the same checks came first either way.
   private spawnWith(req: StartRequest, ids: UserIds | undefined, onExit: OnExit): StartResult | Promise<StartResult> {
-    if (this.helper?.usable) return this.spawnByHelper(req, ids, onExit);
+    const helper = this.helper();
+    if (helper) return this.spawnByHelper(helper, req, ids, onExit);
     const { argv, cwd, env } = req.launch;
     const command = argv[0]!;
 
@@ -201,15 +221,15 @@ export class ProcessRuntime implements Runtime {
     return { ok: true, handle: { pid, pgid: pid, startTime, startedAt: Date.now() }, logOffset: offset };
   }
 
-  private async spawnByHelper(req: StartRequest, ids: UserIds | undefined, onExit: OnExit): Promise<StartResult> {
+  private async spawnByHelper(helper: SpawnHelper, req: StartRequest, ids: UserIds | undefined, onExit: OnExit): Promise<StartResult> {
     const { argv, cwd, env } = req.launch;
     let handle: ProcessHandle | undefined;
-    const r = await this.helper!.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
+    const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
       handle = { pid, pgid: pid, startTime, startedAt: Date.now() };
-      this.helped.set(pid, { handle, onExit });
+      this.helped.set(pid, { handle, onExit, by: helper });
     });
     if (r.ok) return { ok: true, handle: handle!, logOffset: r.offset };
-    if (r.stage === 'unsent') return this.spawnWith(req, ids, onExit); // the helper died before: in process
+    if (r.stage === 'unsent') return this.spawnWith(req, ids, onExit); // it died before: another, or in process
     if (r.stage === 'log') return failure(`cannot open log file ${req.logFile}: ${r.message}`, false);
     if (r.stage === 'helper') return failure(`cannot start ${JSON.stringify(argv[0])}: ${r.message}`, false);
     return spawnFailure(Object.assign(new Error(r.message), { code: r.code }), req);
@@ -295,7 +315,7 @@ export class ProcessRuntime implements Runtime {
   // kills a replica. Stops still pending are abandoned and never settle: await them first.
   close(): void {
     for (const child of this.children.values()) child.unref();
-    this.helper?.close();
+    for (const h of this.helpers) h.close();
     this.helped.clear();
     clearInterval(this.adoptTimer);
     this.adoptTimer = undefined;

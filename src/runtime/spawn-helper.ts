@@ -65,6 +65,11 @@ export class SpawnHelper {
     createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
   }
 
+  /** Forks asked for and not answered yet. */
+  get inFlight(): number {
+    return this.waiting.size;
+  }
+
   /** It answered and has not died: spawns may go to it. */
   get usable(): boolean {
     return this.ready && !this.dead;

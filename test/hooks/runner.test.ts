@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { EventLog } from '../../src/events.js';
 import type { TendEvent } from '../../src/api/types.js';
 import { HookRunner, matches } from '../../src/hooks/runner.js';
+import { inProcessExecutor } from '../../src/hooks/executor.js';
 import { isAlive, processReaper, tempDir, waitFor } from '../helpers/index.js';
 import { commandHook, webhook } from './hooks.js';
 import { failThenOk, never, ok, startReceiver } from './receivers.js';
@@ -15,7 +16,7 @@ function setup(t: import('node:test').TestContext, opts: { concurrency?: number;
   const events = new EventLog();
   const seen: TendEvent[] = [];
   events.subscribe((e) => seen.push(e));
-  const runner = new HookRunner({ events, ...opts, overflowReportMs: 20 });
+  const runner = new HookRunner({ events, executor: inProcessExecutor(), ...opts, overflowReportMs: 20 });
   runner.start();
   t.after(() => runner.stop());
   const failures = () => seen.filter((e) => e.type === 'hook.failed');
@@ -110,7 +111,7 @@ test('a hanging command hook is killed at its timeout with its whole process gro
 test('a webhook posts a Slack-style body with the event, and headers from the environment', async (t) => {
   const r = await startReceiver(t, ok);
   const events = new EventLog();
-  const runner = new HookRunner({ events, env: { ...process.env, HOOK_TOKEN: 's3cret', HOOK_URL: r.url } });
+  const runner = new HookRunner({ events, executor: inProcessExecutor({ ...process.env, HOOK_TOKEN: 's3cret', HOOK_URL: r.url }) });
   runner.start();
   t.after(() => runner.stop());
   runner.setHooks([webhook('failed', '${HOOK_URL}', { headers: { authorization: 'Bearer ${HOOK_TOKEN}' } })]);

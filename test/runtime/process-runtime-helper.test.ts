@@ -14,12 +14,13 @@ import { launch, logIn, waitForLog } from './helpers.js';
 process.env['TEND_TEST_RUNTIME'] = 'helper';
 await import('./process-runtime.test.js');
 
-/** The helper's pid: the one child of this process running tend-spawn-helper.mjs. */
-function helperPid(): number {
+/** The helpers' pids: this process's children running tend-spawn-helper.mjs. */
+function helperPids(): number[] {
   const out = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
-  const line = out.split('\n').find((l) => l.includes('tend-spawn-helper.mjs'));
-  assert.ok(line, `no helper among this process's children:\n${out}`);
-  return Number(line.trim().split(/\s+/)[0]);
+  return out
+    .split('\n')
+    .filter((l) => l.includes('tend-spawn-helper.mjs'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
 test('helper: a replica that exits at once is seen to start, then to exit', async (t) => {
@@ -43,33 +44,42 @@ test('helper: a replica that exits at once is seen to start, then to exit', asyn
   assert.equal(await rt.helperReady(), true);
 });
 
-test('helper: killed, its replicas are watched from /proc and new ones fork in process', async (t) => {
+test('helper: killed, its replicas are watched from /proc; new ones go to the other, then in process', async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
-  const rt = new ProcessRuntime({ helper: true, waitForHelper: true, adoptPollMs: 20 });
+  const rt = new ProcessRuntime({ helper: true, helpers: 2, waitForHelper: true, adoptPollMs: 20 });
   t.after(() => rt.close());
+  const started = async (n: number, onExit: (s: ExitStatus) => void = () => {}) => {
+    const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, `svc/${n}.log`) }, onExit);
+    assert.ok(res.ok, res.ok ? '' : res.reason);
+    reaper.track(res.handle.pgid, true);
+    return res.handle;
+  };
   const exits: ExitStatus[] = [];
-  const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, (s) => exits.push(s));
-  assert.ok(res.ok);
-  reaper.track(res.handle.pgid, true);
-  await waitForLog(logIn(dir), 'READY');
-  const helper = helperPid();
-  assert.notEqual(readProcStat(res.handle.pid)?.ppid, process.pid, 'the helper, not tend, is its parent');
-  process.kill(helper, 'SIGKILL');
+  const first = await started(0, (s) => exits.push(s));
+  await waitForLog(logIn(dir, 'svc/0.log'), 'READY');
+  const helpers = helperPids();
+  assert.equal(helpers.length, 2);
+  const parent = readProcStat(first.pid)!.ppid;
+  assert.ok(helpers.includes(parent), 'a helper, not tend, is its parent');
+  process.kill(parent, 'SIGKILL');
   // Reaped by this process: its runtime has heard of the death by then.
-  await waitFor(() => readProcStat(helper) === null, { what: 'the helper gone' });
-  assert.ok(isAlive(res.handle.pid), 'the replica outlives its helper');
+  await waitFor(() => readProcStat(parent) === null, { what: 'the helper gone' });
+  assert.ok(isAlive(first.pid), 'the replica outlives its helper');
 
-  // A new replica forks in process: this process is its parent.
-  const next = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, 'svc/1.log') }, () => {});
-  assert.ok(next.ok);
-  reaper.track(next.handle.pgid, true);
-  assert.equal(readProcStat(next.handle.pid)?.ppid, process.pid);
+  // The next replica goes to the helper still up.
+  const other = helpers.find((p) => p !== parent)!;
+  assert.equal(readProcStat((await started(1)).pid)?.ppid, other);
+  // With no helper left, this process forks it.
+  process.kill(other, 'SIGKILL');
+  await waitFor(() => readProcStat(other) === null, { what: 'the other helper gone' });
+  const last = await started(2);
+  assert.equal(readProcStat(last.pid)?.ppid, process.pid);
 
   // The orphan's exit is still noticed (from /proc: its parent is gone).
-  process.kill(res.handle.pid, 'SIGKILL');
-  await waitFor(() => exits.length === 1, { what: 'the exit of the helper\'s replica' });
-  const stop = await rt.stop(next.handle, 'SIGTERM', 2000);
+  process.kill(first.pid, 'SIGKILL');
+  await waitFor(() => exits.length === 1, { what: "the exit of the helper's replica" });
+  const stop = await rt.stop(last, 'SIGTERM', 2000);
   assert.equal(stop.killed, false);
 });
 
@@ -80,8 +90,9 @@ test('helper: closing the runtime ends the helper and leaves the replicas runnin
   const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
   assert.ok(res.ok);
   reaper.track(res.handle.pgid, true);
-  const helper = helperPid();
+  const helpers = helperPids();
+  assert.ok(helpers.length > 0);
   rt.close();
-  await waitFor(() => !isAlive(helper), { what: 'the helper to leave with its stdin' });
+  await waitFor(() => helpers.every((p) => !isAlive(p)), { what: 'the helpers to leave with their stdin' });
   assert.ok(isAlive(res.handle.pid));
 });

@@ -9,7 +9,7 @@ import { ApiClient } from '../../../src/api/client.js';
 import type { StatusReport, TendEvent } from '../../../src/api/types.js';
 import { findMarkedGroups, readSupervisorId } from '../../../src/state/orphans.js';
 import type { Driver, LaunchOptions } from '../driver.js';
-import { alive, childrenOf, cmdlineOf, registry, tailOf } from '../procs.js';
+import { childrenOf, cmdlineOf, comm, registry, tailOf } from '../procs.js';
 import { exitOf, launch } from '../spawn.js';
 import { SOCKET_NAME } from '../../../src/state/pid-file.js';
 
@@ -143,17 +143,26 @@ export class TendDriver implements Driver {
     return this.child?.pid;
   }
 
-  private helper: number | undefined;
-  /** tend's spawn helper (libexec/tend-spawn-helper.mjs): the parent of the replicas it forked. */
+  /** tend's children: whether each is a spawn helper (those not exec'd yet are not recorded). */
+  private readonly isHelper = new Map<number, boolean>();
+  /** tend's spawn helpers (libexec/tend-spawn-helper.mjs): the parents of the replicas they forked. */
   replicaParents(): number[] {
     const root = this.child?.pid;
     if (root === undefined) return [];
-    if (this.helper !== undefined && alive(this.helper)) return [this.helper];
-    this.helper = childrenOf(root).find((pid) => cmdlineOf(pid).includes('tend-spawn-helper'));
-    return this.helper === undefined ? [] : [this.helper];
+    const out: number[] = [];
+    for (const pid of childrenOf(root)) {
+      let is = this.isHelper.get(pid);
+      if (is === undefined) {
+        is = cmdlineOf(pid).includes('tend-spawn-helper');
+        // A child still running tend's own image may exec into a helper yet: decide later.
+        if (is || comm(pid) !== comm(root)) this.isHelper.set(pid, is);
+      }
+      if (is) out.push(pid);
+    }
+    return out;
   }
 
-  /** The daemon and its spawn helper: their CPU is summed, their memory is their PSS summed. */
+  /** The daemon and its spawn helpers: their CPU is summed, their memory is their PSS summed. */
   supervisorProcesses(): number[] {
     const root = this.child?.pid;
     return root === undefined ? [] : [root, ...this.replicaParents()];
