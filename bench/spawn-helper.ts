@@ -3,8 +3,9 @@
 // spawns slower than a small process. Measured here, in one run, alternating:
 //   in-process, small heap   this process spawns n `sleep` (detached, O_APPEND log fd, full env)
 //   in-process, big heap     the same after `--ballast` MiB of live JS objects (tend's heap at n)
-//   helper                   the big-heap process hands each spawn to lib/spawn-helper.mjs, a
-//                            small node process, over a pipe (one JSON line per replica, a pid back)
+//   helper                   the big-heap process hands each spawn to tend's own spawn helper
+//                            (libexec/tend-spawn-helper.mjs, a small node process) over a pipe:
+//                            one JSON line per replica, a pid back
 // Time: request of the first spawn to the last pid known. Every group is killed between runs.
 //   node --import tsx bench/spawn-helper.ts [--n=1000] [--runs=3] [--ballast=80]
 
@@ -20,7 +21,7 @@ const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWi
 const n = arg('n', 1000);
 const runs = arg('runs', 3);
 const ballastMiB = arg('ballast', 80);
-const HELPER = resolve(import.meta.dirname, 'lib/spawn-helper.mjs');
+const HELPER = resolve(import.meta.dirname, '../libexec/tend-spawn-helper.mjs');
 
 installExitCleanup();
 const dir = mkdtempSync(join(tmpdir(), 'tend-spawnhelper-'));
@@ -44,8 +45,8 @@ function startHelper(): { child: ChildProcess; request: (tag: string) => Promise
   registry.addPid(child.pid!, undefined, true);
   let waiting: { left: number; pids: number[]; done: () => void } | undefined;
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    const r = JSON.parse(line) as { pid?: number };
-    if (!waiting) return;
+    const r = JSON.parse(line) as { id?: number; pid?: number };
+    if (!waiting || r.id === undefined) return; // its ready line, and exits
     if (r.pid) waiting.pids.push(r.pid);
     if (--waiting.left === 0) waiting.done();
   });
