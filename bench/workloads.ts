@@ -84,7 +84,7 @@ export interface ColdRun {
   /** tend: a second idle window while a reader asks for status every WATCH_EVERY_MS (a dashboard,
    *  a Prometheus scrape): what watching costs, since tend samples usage only when read. */
   idleWatched?: IdleFigures;
-  /** SIGKILL of one replica → its replacement running (a new `sleep` under the same parent), ms. */
+  /** SIGKILL of one replica → its replacement running (a new `sleep` under the same parent, or another of tend's helpers), ms. */
   crashMs?: number[];
   /** One more replica asked for (a file edit for tend) → the new replica running, ms. */
   edit?: EditFigures;
@@ -233,8 +233,9 @@ async function probedIdle(d: TendDriver, sink: Awaited<ReturnType<typeof startTc
 /**
  * SIGKILLs `count` replicas one at a time, spread over the fleet, and times each until its
  * replacement runs: a `sleep` child of the victim's parent (the supervisor; for s6 its
- * s6-supervise) that was not there before, once the victim is reaped. Only the parent's children
- * list is read while waiting, so the figure does not grow with n because of the bench.
+ * s6-supervise; for tend whichever of its spawn helpers forks it, or tend itself) that was not
+ * there before, once the victim is reaped. Only those parents' children lists are read while
+ * waiting, so the figure does not grow with n because of the bench.
  */
 export async function kills(d: Driver, watch: ReplicaWatch, n: number, count: number): Promise<number[]> {
   const out: number[] = [];
@@ -245,13 +246,14 @@ export async function kills(d: Driver, watch: ReplicaWatch, n: number, count: nu
     const victim = live[Math.floor(((k + 0.5) * live.length) / count)]!;
     const parent = readProcStat(victim)?.ppid;
     if (parent === undefined) throw new Error(`${d.name}: replica ${victim} vanished before the kill`);
-    const before = new Set(childrenOf(parent));
+    const parents = [...new Set([parent, ...(d.replicaParents?.() ?? [])])];
+    const before = new Set(parents.flatMap((p) => childrenOf(p)));
     const t0 = now();
     process.kill(victim, 'SIGKILL');
     const { at } = await waitFor(
       `${d.name}: a new replica after kill ${k}`,
       () => {
-        const cs = childrenOf(parent);
+        const cs = parents.flatMap((p) => childrenOf(p));
         if (cs.includes(victim)) return false;
         for (const pid of cs) {
           if (before.has(pid) || comm(pid) !== 'sleep') continue;
