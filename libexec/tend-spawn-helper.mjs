@@ -17,7 +17,7 @@
 // replica: replicas outlive tend and its helper alike, and a later tend adopts them.
 
 import { spawn } from 'node:child_process';
-import { closeSync, fstat, mkdirSync, open, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstat, fstatSync, mkdirSync, open, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -89,7 +89,20 @@ function pump() {
   }
 }
 
+// A log that exists already (a restart) opens at once, without a trip through libuv's threads:
+// those trips were most of a restart's latency here. Only creating a file can wait for the disk.
+function openExisting(path) {
+  try {
+    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND);
+    return { fd, offset: fstatSync(fd).size };
+  } catch {
+    return undefined;
+  }
+}
+
 async function prepare(req) {
+  const existing = openExisting(req.log);
+  if (existing) return fork(req, existing.fd, existing.offset);
   let fd;
   let offset;
   try {

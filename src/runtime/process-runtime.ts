@@ -74,7 +74,7 @@ export class ProcessRuntime implements Runtime {
   /** Our running children: referenced (awaiting an exit keeps Node alive) until close(). */
   private readonly children = new Map<number, ChildProcess>();
   /** Replicas the spawn helper forked: their exits come from it. */
-  private readonly helped = new Map<number, { handle: ProcessHandle; onExit: OnExit; by: SpawnHelper }>();
+  private readonly helped = new Map<number, { handle: ProcessHandle; onExit: OnExit; by: SpawnHelper; answered: boolean }>();
   private readonly helpers: SpawnHelper[] = [];
   private readonly waitForHelper: boolean;
   private readonly adopted = new Map<number, { handle: ProcessHandle; onExit: OnExit }>();
@@ -99,12 +99,15 @@ export class ProcessRuntime implements Runtime {
           if (!h) return;
           this.helped.delete(pid);
           const at = Date.now();
-          // Its fork's reply may have come in the same read: the start it answers resolves first
-          // (as a child's 'exit' comes after its spawn returned).
-          setImmediate(() => {
+          const exited = () => {
             h.onExit({ code, signal, at });
             this.leaderExited(pid);
-          });
+          };
+          // Its fork's reply may have come in the same read: then the start it answers resolves
+          // first (as a child's 'exit' comes after its spawn returned). Otherwise at once: a crash's
+          // replacement waits for this.
+          if (h.answered) exited();
+          else setImmediate(exited);
         },
         // Its replicas run on, reparented: watched from /proc as an earlier tend's are.
         onDeath: () => {
@@ -226,9 +229,13 @@ export class ProcessRuntime implements Runtime {
     let handle: ProcessHandle | undefined;
     const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
       handle = { pid, pgid: pid, startTime, startedAt: Date.now() };
-      this.helped.set(pid, { handle, onExit, by: helper });
+      this.helped.set(pid, { handle, onExit, by: helper, answered: false });
     });
-    if (r.ok) return { ok: true, handle: handle!, logOffset: r.offset };
+    if (r.ok) {
+      const h = this.helped.get(r.pid);
+      if (h) h.answered = true;
+      return { ok: true, handle: handle!, logOffset: r.offset };
+    }
     if (r.stage === 'unsent') return this.spawnWith(req, ids, onExit); // it died before: another, or in process
     if (r.stage === 'log') return failure(`cannot open log file ${req.logFile}: ${r.message}`, false);
     if (r.stage === 'helper') return failure(`cannot start ${JSON.stringify(argv[0])}: ${r.message}`, false);
