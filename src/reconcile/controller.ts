@@ -487,9 +487,8 @@ export class Controller {
     for (const name of this.byService.keys()) this.queue.add(name);
   }
 
-  /** Something of `service` changed: it, its dependents (their conditions) and its dependencies
-   *  (the stop order of leaving services) are reconciled again. */
-  /** `service` changed: its spec (no `inst`), or the instance `inst`. */
+  /** Something of `service` changed (its spec, or the instance `inst`): it, its dependents (their
+   *  conditions) and its dependencies (the stop order of leaving services) are reconciled again. */
   private changed(service: string, inst?: Readonly<Instance>): void {
     this.enqueue(service);
     for (const d of this.dependents.get(service) ?? []) this.enqueue(d);
@@ -647,13 +646,8 @@ export class Controller {
     this.opts.emit(prev ? { type: 'replica.restarting', ...who } : { type: 'replica.starting', ...who });
     this.logs.prepareRun(logPath(this.opts.logDir, a.service, a.index), a.spec.logs);
     const start = () =>
-      this.opts.runtime.start(
-        {
-          launch,
-          logFile: logPath(this.opts.logDir, a.service, a.index),
-          ...(a.spec.user ? { user: a.spec.user } : {}),
-        },
-        (status) => this.observe(id, { kind: 'exited', exit: status }),
+      this.opts.runtime.start({ launch, logFile: logPath(this.opts.logDir, a.service, a.index), ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) =>
+        this.observe(id, { kind: 'exited', exit: status }),
       );
     // notify: a NOTIFY_SOCKET listens before the process runs (at once when it has none).
     (talk?.bound ? talk.bound.catch(() => undefined).then(start) : start())
