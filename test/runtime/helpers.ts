@@ -21,11 +21,11 @@ export interface Harness {
   track(pid: number): void;
 }
 
-/** `TEND_TEST_RUNTIME=helper` (set by process-runtime-helper.test.ts): the same tests, every
- *  replica forked by the spawn helper. */
-const viaHelper = process.env['TEND_TEST_RUNTIME'] === 'helper';
-
 export function harness(t: TestContext, options: ProcessRuntimeOptions = {}): Harness {
+  // `TEND_TEST_RUNTIME=helper` (set by process-runtime-helper.test.ts): the same tests, every
+  // replica forked by the spawn helpers. Read here, not when this module loads: that file imports
+  // this one before it sets the variable.
+  const viaHelper = process.env['TEND_TEST_RUNTIME'] === 'helper';
   const rt = new ProcessRuntime(viaHelper ? { ...options, helper: true, waitForHelper: true } : options);
   const reaper = processReaper(t);
   t.after(() => rt.close());

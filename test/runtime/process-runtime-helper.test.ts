@@ -9,7 +9,7 @@ import { ProcessRuntime } from '../../src/runtime/process-runtime.js';
 import { readProcStat } from '../../src/runtime/proc.js';
 import type { ExitStatus } from '../../src/runtime/types.js';
 import { fixture, isAlive, processReaper, tempDir, waitFor } from '../helpers/index.js';
-import { launch, logIn, waitForLog } from './helpers.js';
+import { harness, launch, logIn, waitForLog } from './helpers.js';
 
 process.env['TEND_TEST_RUNTIME'] = 'helper';
 await import('./process-runtime.test.js');
@@ -22,6 +22,14 @@ function helperPids(): number[] {
     .filter((l) => l.includes('tend-spawn-helper.mjs'))
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
+
+test('helper: the tests above ran through the helpers (a replica of their harness is a helper\'s child)', async (t) => {
+  const dir = tempDir(t);
+  const { handle } = await harness(t).start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) });
+  const parent = readProcStat(handle.pid)?.ppid;
+  assert.notEqual(parent, process.pid);
+  assert.ok(helperPids().includes(parent!), `its parent ${parent} is a helper`);
+});
 
 test('helper: a replica that exits at once is seen to start, then to exit', async (t) => {
   const dir = tempDir(t);
