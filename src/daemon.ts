@@ -132,17 +132,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return stopping;
   };
 
-  // `tend up -d && tend pause web` must find web: the API answers once the files have been read.
-  await controller.firstLoad;
-  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
-  const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
-  // The TCP listener and dashboard (DESIGN §11), only when asked for: `up --http`, else tend.yaml's
-  // `http:` as it is when the daemon starts (a later edit applies at the next start).
-  const httpWanted = opts.http ?? hooks.config.config.http;
-  const http = httpWanted ? await startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
-  log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
-  const progress = startProgress(controller, log, () => changes);
-
+  // Before the first read of the files is awaited (thousands of them take a while): a SIGTERM then
+  // still stops what has started, rather than killing tend by the default action.
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -158,6 +149,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHup);
+
+  // `tend up -d && tend pause web` must find web: the API answers once the files have been read.
+  await controller.firstLoad;
+  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
+  const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
+  // The TCP listener and dashboard (DESIGN §11), only when asked for: `up --http`, else tend.yaml's
+  // `http:` as it is when the daemon starts (a later edit applies at the next start).
+  const httpWanted = opts.http ?? hooks.config.config.http;
+  const http = httpWanted ? await startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
+  log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
+  const progress = startProgress(controller, log, () => changes);
 
   await requested;
   await stopping;
@@ -316,15 +318,13 @@ function makeControlPlane(
       const spec = controller.desiredState.services.get(service);
       const indexes = new Set(controller.select(service).map((i) => i.index));
       for (let n = 0; n < (spec?.replicas ?? 0); n++) indexes.add(n);
-      const files = [...indexes]
+      return [...indexes]
         .filter((n) => index === undefined || n === index)
         .sort((a, b) => a - b)
         .map((n) => ({ service, index: n, path: logPath(join(stateDir, 'logs'), service, n) }));
-      // Run marks reach the index on disk once a second (not one append per spawn); the reader
-      // about to read it must see a restart of a moment ago.
-      controller.flushLogIndex(files.map((f) => f.path));
-      return files;
     },
+    // Run marks reach the index on disk once a second (not one append per spawn).
+    syncLogIndex: (paths) => controller.flushLogIndex(paths),
     recentEvents: (limit, since) => events.history(limit, since),
     subscribe: (listener) => events.subscribe(listener),
     metrics: () => metrics.render(status()),

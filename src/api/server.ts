@@ -386,7 +386,9 @@ async function streamLogs(
       }
     });
   };
-  sources(); // an unknown service or replica is a 404 before the stream starts
+  // An unknown service or replica is a 404 before the stream starts. Only here, not on each
+  // follow tick (a stat per replica every 100 ms): the history about to be read sees every run.
+  control.syncLogIndex(sources().map((s) => s.path));
 
   // Registered before the first await: a client that leaves, or a server that closes, while the
   // history is still being read must stop the stream too, or its poll timer would run forever.

@@ -120,6 +120,9 @@ export interface ControlPlane {
   shutdown(): Promise<void>;
   /** Log files of a service's replicas (all indexes, or one). */
   logFiles(service: string, index?: number): { service: string; index: number; path: string }[];
+  /** Before their history is read from disk: these logs' time index made current (a run that
+   *  began a moment ago has its separator). */
+  syncLogIndex(paths: string[]): void;
   /** Past events (oldest first): at most the last `limit` of those with an id above `since` (all
    *  when undefined), served from events.jsonl when memory does not reach back far enough; and a
    *  live subscription, whose returned function unsubscribes. */

@@ -172,6 +172,7 @@ export function fakeControl(dir: string): ControlPlane & { calls: number } {
       known(n, i)
         .replicas.filter((r) => i === undefined || r.index === i)
         .map((r) => ({ service: n, index: r.index, path: join(logDir, `${n}-${r.index}.log`) })),
+    syncLogIndex: () => {},
     recentEvents: (limit: number, since?: number) => events.history(limit, since),
     subscribe: (l: Parameters<ControlPlane['subscribe']>[0]) => events.subscribe(l),
     metrics: async () => 'tend_up 1\n',

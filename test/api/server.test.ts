@@ -107,6 +107,7 @@ function fakeControl(dir: string): Fake {
       known(name)
         .replicas.filter((r) => index === undefined || r.index === index)
         .map((r) => ({ service: name, index: r.index, path: join(logDir, name, `${r.index}.log`) })),
+    syncLogIndex: () => {},
     recentEvents: (limit) => history.slice(-limit),
     subscribe: (l) => {
       listeners.add(l);

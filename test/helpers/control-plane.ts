@@ -19,6 +19,7 @@ export function controlPlane(over: Partial<ControlPlane> = {}): ControlPlane {
     reload: () => {},
     shutdown: async () => {},
     logFiles: none,
+    syncLogIndex: () => {},
     recentEvents: () => [],
     subscribe: () => () => {},
     metrics: async () => '',
