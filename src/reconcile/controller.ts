@@ -27,6 +27,7 @@ import { Reason, type EventBody } from './events.js';
 import { fold, type NotifyReport, type Observed } from './observe.js';
 import type { NotifySeam } from '../notify/wire.js';
 import { isLive, planKey, type ByService } from './plan.js';
+import { LaunchStore } from './launches.js';
 import { ProbeSet } from './probes.js';
 import { WorkQueue } from './queue.js';
 import { UsageSampler } from './sampler.js';
@@ -79,7 +80,7 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly probes: ProbeSet;
   private readonly sampler: UsageSampler;
-  private readonly launches = new Map<string, ReplicaLaunch>();
+  private readonly launches: LaunchStore;
   private seq = 0;
   private specDirty = true;
   private firstLoadOver: () => void = () => {};
@@ -94,12 +95,15 @@ export class Controller {
   private readonly random: () => number;
   private readonly now: () => number;
   private usageSamples = 0;
+  /** When (this.now()) the loop last reconciled anything: the memory reducer waits for quiet. */
+  lastPassAt = Number.NEGATIVE_INFINITY;
   private usageWanted: (service: string) => boolean = () => false;
   /** Rotates replica logs promptly and keeps their time index (runtime/log-rotator.ts). */
   private readonly logs = new LogRotator({ onError: (path, err) => this.opts.log.warn({ err }, `cannot rotate ${path}`) });
 
   constructor(private readonly opts: ControllerOptions) {
     this.random = opts.random ?? Math.random;
+    this.launches = new LaunchStore(this.opts.baseEnv ?? process.env);
     this.now = opts.now ?? Date.now;
     this.queue = new WorkQueue(() => this.schedule(), this.now);
     this.probes = new ProbeSet((id, kind, state, prev) => this.onProbe(id, kind, state, prev));
@@ -228,7 +232,7 @@ export class Controller {
   /** Adds a replica found alive from an earlier run of tend. */
   adopt(inst: Omit<Instance, 'id'>, handle: ProcessHandle): boolean {
     const id = this.nextId(inst.service, inst.index);
-    if (!this.opts.runtime.adopt(handle, (status) => this.observe(id, { kind: 'exited', exit: status }))) return false;
+    if (!this.opts.runtime.adopt(handle, this.exitObserver(id))) return false;
     // notify: the same token (from the state file) and socket path, so that it carries on talking.
     const talk = this.opts.notify?.attach({ ...inst, id, pgid: handle.pgid });
     this.put({ ...inst, id, state: 'starting', ready: false, ...(talk ? { notify: talk.notify } : {}) });
@@ -407,6 +411,7 @@ export class Controller {
         }
         const keys = this.queue.take();
         if (keys.length === 0 || this.closed) break;
+        this.lastPassAt = this.now();
         const started = performance.now();
         const deadline = started + PASS_BUDGET_MS;
         let done = true;
@@ -645,14 +650,18 @@ export class Controller {
     const who = { service: a.service, replica: a.index, reason: a.reason, message: a.message };
     this.opts.emit(prev ? { type: 'replica.restarting', ...who } : { type: 'replica.starting', ...who });
     this.logs.prepareRun(logPath(this.opts.logDir, a.service, a.index), a.spec.logs);
-    const start = () =>
-      this.opts.runtime.start({ launch, logFile: logPath(this.opts.logDir, a.service, a.index), ...(a.spec.user ? { user: a.spec.user } : {}) }, (status) =>
-        this.observe(id, { kind: 'exited', exit: status }),
-      );
+    const onExit = this.exitObserver(id);
+    const start = () => this.opts.runtime.start({ launch, logFile: logPath(this.opts.logDir, a.service, a.index), ...(a.spec.user ? { user: a.spec.user } : {}) }, onExit);
     // notify: a NOTIFY_SOCKET listens before the process runs (at once when it has none).
     (talk?.bound ? talk.bound.catch(() => undefined).then(start) : start())
       .then((result) => this.onStarted(id, result))
       .catch((err) => this.opts.log.error({ err }, `start of ${id} failed`));
+  }
+
+  /** Made apart from startInstance: a closure made there would share its scope, and so keep the
+   *  launch (a copy of the environment) alive for as long as the process runs. */
+  private exitObserver(id: string): (status: ExitStatus) => void {
+    return (status) => this.observe(id, { kind: 'exited', exit: status });
   }
 
   private onStarted(id: string, result: StartResult): void {
@@ -703,13 +712,15 @@ export class Controller {
   }
 
   private startProbes(inst: Instance): void {
-    const launch = this.launches.get(inst.id) ?? this.expand(inst);
-    this.launches.set(inst.id, launch);
+    // Most replicas have no probe: their launch is not read back (a copy of the environment each).
+    if (!inst.spec.readiness && !inst.spec.liveness && !this.probes.has(inst.id)) return;
+    let launch = this.launches.get(inst.id);
+    if (!launch) this.launches.set(inst.id, (launch = this.expand(inst))); // adopted: none kept yet
     this.probes.sync(inst.id, launch, inst.spec.user, inst.startedAt ?? this.now());
   }
 
   private expand(inst: Instance): ReplicaLaunch {
-    return expandReplica(inst.spec, inst.index, this.opts.baseEnv ?? process.env);
+    return expandReplica(inst.spec, inst.index, this.launches.base);
   }
 
   // ---- the store -----------------------------------------------------------------------------

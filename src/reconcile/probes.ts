@@ -43,6 +43,10 @@ export class ProbeSet {
     }
   }
 
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
   stop(id: string): void {
     const entry = this.entries.get(id);
     if (!entry) return;
