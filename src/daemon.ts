@@ -37,6 +37,7 @@ import { StateWriter } from './state/state-writer.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
+import { exposeGc, MemoryReducer } from './util/memory-reducer.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -119,6 +120,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // The new owner is on record before anything starts, not at the next change.
   persistNow();
   await sup.start();
+  const reducer = new MemoryReducer({
+    gc: exposeGc(),
+    quietForMs: () => Date.now() - controller.lastPassAt,
+    onCollected: (before, after, ms) => log.debug(`heap collected after a burst of work: ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB in ${ms.toFixed(0)} ms`),
+  });
+  reducer.start();
 
   let stopping: Promise<void> | undefined;
   let stopRequested!: () => void;
@@ -166,6 +173,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   clearInterval(progress);
   clearTimeout(persistTimer);
+  reducer.close();
   // No background write (in flight, or asked for by a timer later) may bring back the file removed below.
   await stateWriter.close();
   await api.close();

@@ -1,0 +1,98 @@
+// The memory reducer collects once a burst of work has left garbage and the daemon is quiet, and
+// at no other time. The rule is checked with a heap figure the test sets; the collection itself is
+// V8's real one, reached the way the daemon reaches it.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { getHeapStatistics } from 'node:v8';
+import { exposeGc, MemoryReducer } from '../../src/util/memory-reducer.js';
+import { waitFor } from '../helpers/index.js';
+
+const MiB = 2 ** 20;
+
+function reducer(start: number) {
+  let used = start;
+  let quiet = 60_000;
+  const calls: string[] = [];
+  let afterGc = start;
+  const r = new MemoryReducer({
+    gc: (o) => {
+      calls.push(o?.execution ?? 'sync');
+      used = afterGc;
+    },
+    quietForMs: () => quiet,
+    heapUsed: () => used,
+  });
+  return {
+    r,
+    set used(v: number) {
+      used = v;
+    },
+    set quiet(v: number) {
+      quiet = v;
+    },
+    set afterGc(v: number) {
+      afterGc = v;
+    },
+    calls,
+  };
+}
+
+test('a heap grown well past the last collection is collected once the daemon is quiet', async (t) => {
+  const h = reducer(40 * MiB);
+  t.after(() => h.r.close());
+  h.used = 100 * MiB;
+  h.quiet = 1000; // a pass a second ago: a cold start still going
+  assert.equal(h.r.check(), false, 'not while busy');
+  h.quiet = 6000;
+  h.afterGc = 45 * MiB;
+  assert.equal(h.r.check(), true);
+  assert.deepEqual(h.calls, ['sync']);
+  // Then an incremental one, a moment later: it is the one that gives the freed pages back.
+  await waitFor(() => h.calls.length === 2, { what: 'the incremental collection', timeoutMs: 10_000 });
+  assert.deepEqual(h.calls, ['sync', 'async']);
+  assert.equal(h.r.check(), false, 'the new baseline is what the collection left');
+  h.used = 70 * MiB; // +25 MiB: under the 32 MiB floor
+  assert.equal(h.r.check(), false);
+  h.used = 80 * MiB;
+  assert.equal(h.r.check(), true);
+  assert.equal(h.calls.length, 3);
+});
+
+test('growth that is small next to a large live heap is left to V8', (t) => {
+  const h = reducer(200 * MiB);
+  t.after(() => h.r.close());
+  h.used = 260 * MiB; // +60 MiB, under half of 200
+  assert.equal(h.r.check(), false);
+  h.used = 150 * MiB; // V8 collected on its own: that is the new baseline
+  assert.equal(h.r.check(), false);
+  h.used = 230 * MiB; // +80 MiB over 150: more than half
+  h.afterGc = 150 * MiB;
+  assert.equal(h.r.check(), true);
+});
+
+test('no gc to be had: the reducer does nothing', () => {
+  const r = new MemoryReducer({ gc: undefined, quietForMs: () => 60_000, heapUsed: () => 1e12 });
+  r.start();
+  assert.equal(r.check(), false);
+  r.close();
+});
+
+test("exposeGc gives V8's full collection on this Node, and the flag stays off for later contexts", async () => {
+  const gc = exposeGc();
+  assert.equal(typeof gc, 'function');
+  const { runInNewContext } = await import('node:vm');
+  assert.equal(runInNewContext('typeof gc'), 'undefined');
+  gc!();
+  const base = getHeapStatistics().used_heap_size;
+  // Garbage that survives the young generation: reachable until the list is dropped.
+  let keep: unknown[] | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `x${i}` }));
+  for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+  const grown = getHeapStatistics().used_heap_size;
+  assert.ok(grown > base + 5 * MiB, `the list takes room (${((grown - base) / MiB).toFixed(1)} MiB)`);
+  keep = undefined;
+  gc!();
+  const after = getHeapStatistics().used_heap_size;
+  assert.equal(keep, undefined);
+  assert.ok(after < grown - 5 * MiB, `collected: ${(grown / MiB).toFixed(1)} → ${(after / MiB).toFixed(1)} MiB`);
+});
