@@ -25,7 +25,7 @@ export async function startDaemon(
   t: TestContext,
   dir: string,
   stateDir: string,
-  { flags = [], nofile, nproc }: { flags?: string[]; nofile?: number; nproc?: number } = {},
+  { flags = [], nofile, nproc, env }: { flags?: string[]; nofile?: number; nproc?: number; env?: Record<string, string> } = {},
 ): Promise<DaemonProcess> {
   const reaper = processReaper(t);
   const out = openSync(join(stateDir, '..', `daemon-${Date.now()}.log`), 'a');
@@ -34,7 +34,7 @@ export async function startDaemon(
   // daemon (exec): Node has no setrlimit.
   const ulimits = [...(nofile === undefined ? [] : [`ulimit -n ${nofile}`]), ...(nproc === undefined ? [] : [`ulimit -u ${nproc}`])];
   const [cmd, ...args] = ulimits.length === 0 ? argv : ['sh', '-c', `${ulimits.join(' && ')} && exec "$@"`, 'sh', ...argv];
-  const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', out, out] });
+  const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', out, out], ...(env ? { env: { ...process.env, ...env } } : {}) });
   closeSync(out);
   reaper.track(child.pid);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

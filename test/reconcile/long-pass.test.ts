@@ -2,6 +2,10 @@
 // ran as one pass of the loop, and for its whole length the API did not answer, a SIGTERM waited,
 // and the daemon's log dropped lines it could not write. A pass now hands the loop back every
 // few tens of milliseconds; seen from the user's side with a real daemon and 400 replicas.
+//
+// Forks block the loop only where tend forks in process: the fallback when its spawn helpers
+// cannot start (TEND_SPAWN_HELPER=0 here). Through the helpers, 400 replicas run before the first
+// status answers, and there is no long pass to see.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +18,7 @@ const N = 400;
 
 test('during a cold start of 400 replicas, status answers with part of them running, and a SIGTERM stops the start', async (t) => {
   const { dir, state } = specDir(t, { 'w.yaml': `command: ["sleep", "1000"]\nreplicas: ${N}\nstop_timeout: 2s\n` });
-  const d = await startDaemon(t, dir, state);
+  const d = await startDaemon(t, dir, state, { env: { TEND_SPAWN_HELPER: '0' } });
   // Some running, not all: the API was served in the middle of the start.
   const mid = await waitFor(
     async () => {
