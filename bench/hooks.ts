@@ -71,7 +71,7 @@ interface Round {
 }
 
 async function main(): Promise<void> {
-  const entry = join(ROOT, 'dist/cli/index.js');
+  const entry = join(ROOT, 'dist/bin/tend.js');
   if (!existsSync(entry)) throw new Error('run npm run build first');
   const root = mkdtempSync(join(tmpdir(), 'tend-hooks-bench-'));
   const dir = join(root, 'services.d');

@@ -3,13 +3,13 @@
 // runs with and without prom-client's default metrics (a preload turns collectDefaultMetrics into a
 // no-op), and a bare node process for the floor.
 //
-//   node --import tsx bench/startup-attribution.ts [--runs=7]
+//   node --import tsx bench/startup-attribution.ts [--runs=7] [--tend=dist|build|path/to/cli.js]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BareDriver } from './lib/drivers/bare.js';
-import { TendDriver, buildIntoTemp } from './lib/drivers/tend.js';
+import { TendDriver, pickLauncher } from './lib/drivers/tend.js';
 import type { Driver } from './lib/driver.js';
 import { ReplicaWatch, installExitCleanup, registry } from './lib/procs.js';
 import { summarize } from './lib/stats.js';
@@ -17,6 +17,7 @@ import { renderTable } from './lib/table.js';
 import { now, waitFor } from './lib/timers.js';
 
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 7);
+const wanted = process.argv.find((a) => a.startsWith('--tend='))?.slice(7);
 const PRELOAD = resolve(import.meta.dirname, 'lib/no-default-metrics.mjs');
 
 installExitCleanup();
@@ -39,9 +40,8 @@ async function once(d: Driver, flags: string[]): Promise<{ first: number; api?: 
 }
 
 try {
-  const entry = buildIntoTemp(join(tmp, 'build'), (s) => process.stderr.write(`${s}\n`));
-  if (!entry) throw new Error('build failed');
-  const launcher = { kind: 'build' as const, entry };
+  const launcher = pickLauncher(wanted ?? 'build', join(tmp, 'build'), (s) => process.stderr.write(`${s}\n`));
+  if (launcher.kind !== 'build' && launcher.kind !== 'dist') throw new Error(`no compiled CLI to measure (${launcher.kind})`);
   const res: Record<string, { first: number[]; api: number[] }> = { bare: { first: [], api: [] }, default: { first: [], api: [] }, 'no default metrics': { first: [], api: [] } };
   for (let r = 0; r < runs; r++) {
     for (const [name, make, flags] of [

@@ -12,12 +12,12 @@ import type { HookExecutor } from './executor.js';
 import type { HostReply, HostRequest } from './host.js';
 import type { HookOutcome } from './types.js';
 
-/** host.js beside this file (host.ts when running from the sources under tsx). */
+/** host.js beside this module: in dist/hooks after tsc, in dist/bin in the bundle, whose chunks
+ *  sit beside its `host` entry (scripts/bundle-cli.mjs); host.ts when run from the sources by tsx. */
 function hostEntry(): string {
-  const self = fileURLToPath(import.meta.url);
-  const js = self.replace(/host-client\.(ts|js)$/, 'host.js');
-  const ts = self.replace(/host-client\.(ts|js)$/, 'host.ts');
-  return self.endsWith('.ts') && !existsSync(js) ? ts : js;
+  const js = fileURLToPath(new URL('./host.js', import.meta.url));
+  const ts = fileURLToPath(new URL('./host.ts', import.meta.url));
+  return import.meta.url.endsWith('.ts') && !existsSync(js) ? ts : js;
 }
 
 /** A grace on top of a run's own timeouts: the host runs at nice 10, and on a loaded machine it

@@ -16,7 +16,7 @@ import { EventLog } from '../../src/events.js';
 import { controlPlane } from '../helpers/control-plane.js';
 import { FIXTURE_BIN, NODE, ROOT, tempDir, waitFor } from '../helpers/index.js';
 
-const BUILT_CLI = join(ROOT, 'dist', 'cli', 'index.js');
+const BUILT_CLI = join(ROOT, 'dist', 'bin', 'tend.js');
 const SLOW_READER = join(FIXTURE_BIN, 'slow-reader.mjs');
 
 function service(n: number): ServiceStatus {

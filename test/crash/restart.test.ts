@@ -34,7 +34,7 @@ test('a caller with TEND_STATE_DIR exported is never signalled: `timeout 60 tend
   const other = bystander(t, state);
   // The user's report: `export TEND_STATE_DIR=…; timeout 30 tend up DIR -d --wait` died with 143.
   const up = await new Promise<number | null>((resolve) => {
-    const child = spawn('timeout', ['60', NODE, join(ROOT, 'dist/cli/index.js'), 'up', dir, '-d', '--wait'], {
+    const child = spawn('timeout', ['60', NODE, join(ROOT, 'dist/bin/tend.js'), 'up', dir, '-d', '--wait'], {
       cwd: root,
       env: { ...process.env, TEND_STATE_DIR: state },
       stdio: 'ignore',

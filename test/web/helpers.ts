@@ -13,7 +13,7 @@ import { SOCKET_NAME } from '../../src/state/pid-file.js';
 import { markedGroups } from '../helpers/daemon.js';
 import { NODE, ROOT, processReaper, waitFor } from '../helpers/index.js';
 
-export const CLI = join(ROOT, 'dist', 'cli', 'index.js');
+export const CLI = join(ROOT, 'dist', 'bin', 'tend.js');
 export const CHROMIUM = process.env['TEND_CHROMIUM'] ?? '/usr/bin/chromium';
 
 export interface HttpDaemon {

@@ -16,9 +16,9 @@ import { SOCKET_NAME } from '../../../src/state/pid-file.js';
 const ROOT = resolve(import.meta.dirname, '../../..');
 
 export type TendLauncher =
-  /** The CLI as built by `npm run build` (dist/cli/index.js), when it is at least as new as src/. */
+  /** The CLI as built by `npm run build` (dist/bin/tend.js), when it is at least as new as src/. */
   | { kind: 'dist'; entry: string }
-  /** src/ compiled by tsc (as `npm run build` does) into a temp dir by the bench: the same JS. */
+  /** src/ compiled and bundled (as `npm run build` does) into a temp dir by the bench: the same JS. */
   | { kind: 'build'; entry: string }
   /** The CLI run through tsx (slower start-up: transpiles on load). */
   | { kind: 'tsx-cli' }
@@ -36,8 +36,9 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Compiles src/ with the project's tsconfig into `<tmp>/dist`, beside links to package.json's
- *  neighbours (node_modules, schemas, libexec), so the CLI runs exactly as the built package does. */
+/** Compiles src/ with the project's tsconfig into `<tmp>/dist` and bundles the CLI into
+ *  `<tmp>/dist/bin`, beside links to package.json's neighbours (node_modules, schemas, libexec), so
+ *  the CLI runs exactly as the built package does. Returns the bundled CLI. */
 export function buildIntoTemp(tmp: string, log: (s: string) => void, sourceMap = false): string | undefined {
   mkdirSync(tmp, { recursive: true });
   const t0 = Date.now();
@@ -48,8 +49,10 @@ export function buildIntoTemp(tmp: string, log: (s: string) => void, sourceMap =
   });
   copyFileSync(join(ROOT, 'package.json'), join(tmp, 'package.json'));
   for (const link of ['node_modules', 'schemas', 'libexec']) if (!existsSync(join(tmp, link))) symlinkSync(join(ROOT, link), join(tmp, link));
-  const entry = join(tmp, 'dist/cli/index.js');
   if (r.status !== 0) log(`tsc reported errors (emitted anyway): ${(r.stdout + r.stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
+  const b = spawnSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs'), join(tmp, 'dist/bin'), ...(sourceMap ? ['--sourcemap'] : [])], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  if (b.status !== 0) log(`bundling failed: ${(b.stdout + b.stderr).trim().split('\n').slice(0, 3).join(' | ')}`);
+  const entry = join(tmp, 'dist/bin/tend.js');
   log(`compiled src/ into ${tmp} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return existsSync(entry) && works([entry, 'up', '--help']) ? entry : undefined;
 }
@@ -59,7 +62,7 @@ export function buildIntoTemp(tmp: string, log: (s: string) => void, sourceMap =
  * dist/ is current, else a fresh tsc build in a temp dir, else the CLI through tsx, else the launcher.
  */
 export function pickLauncher(wanted: string | undefined, buildDir: string, log: (s: string) => void): TendLauncher {
-  const dist = join(ROOT, 'dist/cli/index.js');
+  const dist = join(ROOT, 'dist/bin/tend.js');
   const distOk = () => existsSync(dist) && works([dist, 'up', '--help']);
   if (wanted !== undefined && wanted.endsWith('.js')) {
     // An explicit CLI entry (e.g. another commit's build, for an A/B comparison).
@@ -67,7 +70,7 @@ export function pickLauncher(wanted: string | undefined, buildDir: string, log: 
     return { kind: 'dist', entry: resolve(wanted) };
   }
   if (wanted === 'dist') {
-    if (!distOk()) throw new Error('--tend=dist: node dist/cli/index.js up --help does not work (npm run build?)');
+    if (!distOk()) throw new Error('--tend=dist: node dist/bin/tend.js up --help does not work (npm run build?)');
     return { kind: 'dist', entry: dist };
   }
   if (wanted === undefined && distOk() && statSync(dist).mtimeMs >= newestMtime(join(ROOT, 'src'))) return { kind: 'dist', entry: dist };
@@ -107,8 +110,8 @@ export class TendDriver implements Driver {
 
   describe(): string {
     const how = {
-      dist: 'node dist/cli/index.js up (built CLI)',
-      build: 'node <tmp>/dist/cli/index.js up (src/ compiled by tsc into a temp dir, as npm run build does)',
+      dist: 'node dist/bin/tend.js up (built CLI)',
+      build: 'node <tmp>/dist/bin/tend.js up (src/ compiled and bundled into a temp dir, as npm run build does)',
       'tsx-cli': 'node --import tsx src/cli/index.ts up (transpiled on load: slower start-up)',
       launcher: 'node --import tsx bench/lib/run-daemon.ts (runDaemon, transpiled on load)',
     }[this.launcher.kind];

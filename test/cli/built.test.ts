@@ -1,0 +1,62 @@
+// The built `tend` as a user runs it from a project: dist/bin/tend.js is one bundle
+// (scripts/bundle-cli.mjs) whose code sits in chunks, so everything it finds beside itself is
+// checked here from the user's side: the detached daemon (it runs the bundle again), the hook host
+// (a second entry of the bundle), the spawn helpers (libexec/, found from a chunk), the logs.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { StatusReport } from '../../src/api/types.js';
+import { markedGroups, runningPids } from '../helpers/daemon.js';
+import { NODE, procStat, tempDir, waitFor } from '../helpers/index.js';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.js');
+
+test('the built tend runs a project: a detached daemon, a hook through the hook host, a restart through a spawn helper, logs, down', async (t) => {
+  assert.ok(existsSync(CLI), 'npm run build made dist/bin/tend.js');
+  const root = tempDir(t, {
+    'services.d/web.yaml': 'command: ["sh", "-c", "echo hello from $TEND_REPLICA; exec sleep 1000"]\nreplicas: 2\n',
+    'tend.yaml': 'on:\n  spec.loaded:\n    - command: ["sh", "-c", "echo $TEND_EVENT_TYPE >> hook.out"]\n',
+  });
+  const state = join(root, '.tend');
+  // The project's own .tend, whatever the caller's shell exports.
+  const env = { ...process.env };
+  delete env['TEND_STATE_DIR'];
+  const tend = (...args: string[]) => spawnSync(NODE, [CLI, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env });
+  t.after(() => {
+    tend('down');
+    for (const pid of markedGroups(state)) for (const target of [-pid, pid]) try { process.kill(target, 'SIGKILL'); } catch { /* gone */ }
+  });
+
+  const up = tend('up', '-d', '--wait');
+  assert.equal(up.status, 0, up.stderr);
+  markedGroups(state); // remembers the daemon's token for the cleanup
+  const status = (): StatusReport => JSON.parse(tend('status', '-o', 'json').stdout) as StatusReport;
+  assert.equal(runningPids(status(), 'web').length, 2);
+
+  await waitFor(() => existsSync(join(root, 'hook.out')) && readFileSync(join(root, 'hook.out'), 'utf8').includes('spec.loaded'), { what: 'the spec.loaded hook', timeoutMs: 30_000 });
+
+  // The helpers are up by now: a replica killed is forked again by one of them.
+  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split(/\s/)[0]);
+  const [victim] = runningPids(status(), 'web');
+  process.kill(victim!, 'SIGKILL');
+  const fresh = await waitFor(() => {
+    const pids = runningPids(status(), 'web');
+    return pids.length === 2 && !pids.includes(victim!) ? pids : undefined;
+  }, { what: 'the replica running again', timeoutMs: 30_000 });
+  const parents = fresh.map((pid) => procStat(pid)?.ppid);
+  const helper = parents.find((ppid) => ppid !== undefined && ppid !== daemon);
+  assert.ok(helper !== undefined, `a replica forked by a spawn helper (parents ${parents.join(', ')}, daemon ${daemon})`);
+  assert.match(readFileSync(`/proc/${helper}/cmdline`, 'utf8'), /tend-spawn-helper\.mjs/);
+
+  const logs = tend('logs', 'web');
+  assert.equal(logs.status, 0, logs.stderr);
+  assert.match(logs.stdout, /hello from 0/);
+  assert.match(logs.stdout, /hello from 1/);
+
+  const down = tend('down');
+  assert.equal(down.status, 0, down.stderr);
+  assert.deepEqual(markedGroups(state), [], 'no replica left');
+});
