@@ -123,7 +123,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const reducer = new MemoryReducer({
     gc: exposeGc(),
     quietForMs: () => Date.now() - controller.lastPassAt,
-    onCollected: (before, after, ms) => log.debug(`heap collected after a burst of work: ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB in ${ms.toFixed(0)} ms`),
+    onCollected: (before, after, ms) => log.debug(`heap collected after a burst of work: ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB committed, in ${ms.toFixed(0)} ms`),
   });
   reducer.start();
 
