@@ -1,7 +1,11 @@
 // Where an idle tend daemon's CPU goes: the same compiled daemon at N replicas, idle, in four
 // configurations that switch off one periodic cost at a time, measured from /proc like run.ts.
 //
-//   node --import tsx bench/idle-attribution.ts [--n=1000] [--seconds=20]
+//   node --import tsx bench/idle-attribution.ts [--n=1000] [--seconds=20] [--wait=3] [--only=default]
+//
+// --wait: seconds between the last replica running and the window (a longer wait leaves out the
+// one collection the memory reducer makes after a cold start, src/util/memory-reducer.ts);
+// --only: the configurations whose label starts with one of these words (default, eld, empty).
 //
 //   default            what users run (stats every 5 s, prom-client default metrics)
 //   eld 1 s            prom-client's event-loop-delay monitor at 1 s instead of 10 ms resolution
@@ -21,6 +25,8 @@ import { sleep, waitFor } from './lib/timers.js';
 const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
 const n = arg('n', 1000);
 const seconds = arg('seconds', 20);
+const waitSeconds = arg('wait', 3);
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const LIB = resolve(import.meta.dirname, 'lib');
 
 installExitCleanup();
@@ -38,13 +44,17 @@ async function measure(label: string, build: string, replicas: number, statsMs: 
   const watch = new ReplicaWatch(() => child.pid, 'sleep', undefined, helpers);
   try {
     await waitFor(`${replicas} replicas`, () => watch.count() === replicas, { timeoutMs: 300_000 });
-    await sleep(3000);
+    await sleep(waitSeconds * 1000);
+    // The daemon's CPU and RSS, and its helpers' CPU (they fork; idle, they should cost nothing).
+    const helperTicks = () => helpers().reduce((sum, pid) => sum + (usageOf(pid)?.cpuTicks ?? 0), 0);
     const a = usageOf(child.pid!)!;
+    const ha = helperTicks();
     await sleep(seconds * 1000);
     const b = usageOf(child.pid!)!;
     const cpu = ((b.cpuTicks - a.cpuTicks) / 100 / seconds) * 100;
-    process.stderr.write(`${label}: ${cpu.toFixed(2)}% of a core, RSS ${(b.rssBytes / 2 ** 20).toFixed(1)} MiB\n`);
-    return [label, String(replicas), cpu.toFixed(2), (b.rssBytes / 2 ** 20).toFixed(1)];
+    const hcpu = ((helperTicks() - ha) / 100 / seconds) * 100;
+    process.stderr.write(`${label}: ${cpu.toFixed(2)}% of a core (helpers ${hcpu.toFixed(2)}%), RSS ${(b.rssBytes / 2 ** 20).toFixed(1)} MiB\n`);
+    return [label, String(replicas), cpu.toFixed(2), hcpu.toFixed(2), (b.rssBytes / 2 ** 20).toFixed(1)];
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
@@ -56,15 +66,20 @@ async function measure(label: string, build: string, replicas: number, statsMs: 
 try {
   const build = join(tmp, 'build');
   if (!buildIntoTemp(build, (s) => process.stderr.write(`${s}\n`))) throw new Error('build failed');
-  const rows = [
-    await measure('default (stats 5 s, eld 10 ms)', build, n, 5000, false),
-    await measure('eld 1 s', build, n, 5000, true),
-    await measure('eld 1 s, no stats', build, n, 0, true),
-    await measure('empty: eld 1 s, no stats', build, 0, 0, true),
-    await measure('empty: default', build, 0, 5000, false),
+  const configs: [string, number, number, boolean][] = [
+    ['default (stats 5 s, eld 10 ms)', n, 5000, false],
+    ['eld 1 s', n, 5000, true],
+    ['eld 1 s, no stats', n, 0, true],
+    ['empty: eld 1 s, no stats', 0, 0, true],
+    ['empty: default', 0, 5000, false],
   ];
+  const rows: string[][] = [];
+  for (const [label, replicas, statsMs, eld1s] of configs) {
+    if (only && !only.some((w) => label.startsWith(w))) continue;
+    rows.push(await measure(label, build, replicas, statsMs, eld1s));
+  }
   process.stdout.write(`\nidle tend daemon, ${seconds} s windows (CPU % of one core from /proc/<pid>/stat, all threads):\n`);
-  process.stdout.write(renderTable(['configuration', 'replicas', 'cpu %', 'rss MiB'], rows) + '\n');
+  process.stdout.write(renderTable(['configuration', 'replicas', 'daemon cpu %', 'helpers cpu %', 'daemon rss MiB'], rows) + '\n');
 } finally {
   await registry.killAndWait().catch(() => undefined);
   rmSync(tmp, { recursive: true, force: true });
