@@ -95,8 +95,7 @@ export class Controller {
   private readonly random: () => number;
   private readonly now: () => number;
   private usageSamples = 0;
-  /** When (this.now()) the loop last reconciled anything: the memory reducer waits for quiet. */
-  lastPassAt = Number.NEGATIVE_INFINITY;
+  private lastPass = Number.NEGATIVE_INFINITY;
   private usageWanted: (service: string) => boolean = () => false;
   /** Rotates replica logs promptly and keeps their time index (runtime/log-rotator.ts). */
   private readonly logs = new LogRotator({ onError: (path, err) => this.opts.log.warn({ err }, `cannot rotate ${path}`) });
@@ -189,6 +188,11 @@ export class Controller {
   /** Before a reader reads these logs' history from disk: their pending index records written. */
   flushLogIndex(paths: Iterable<string>): void {
     for (const path of paths) this.logs.flushIndex(path);
+  }
+
+  /** When (this.now()) the loop last reconciled anything: the memory reducer waits for quiet. */
+  get lastPassAt(): number {
+    return this.lastPass;
   }
 
   /** The resolved launch of a live replica (inspect, exec, notify). */
@@ -411,7 +415,7 @@ export class Controller {
         }
         const keys = this.queue.take();
         if (keys.length === 0 || this.closed) break;
-        this.lastPassAt = this.now();
+        this.lastPass = this.now();
         const started = performance.now();
         const deadline = started + PASS_BUDGET_MS;
         let done = true;
