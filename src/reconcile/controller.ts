@@ -96,6 +96,8 @@ export class Controller {
   private readonly now: () => number;
   private usageSamples = 0;
   private lastPass = Number.NEGATIVE_INFINITY;
+  /** The specs of a reload whose live changes wait for the pass after it (applyPendingLive). */
+  private pendingLive?: ReadonlyMap<string, ServiceSpec>;
   private usageWanted: (service: string) => boolean = () => false;
   /** Rotates replica logs promptly and keeps their time index (runtime/log-rotator.ts). */
   private readonly logs = new LogRotator({ onError: (path, err) => this.opts.log.warn({ err }, `cannot rotate ${path}`) });
@@ -426,6 +428,7 @@ export class Controller {
             done = false;
           } else done = this.reconcile(key, deadline);
         }
+        this.applyPendingLive();
         this.opts.metrics?.observePass((performance.now() - started) / 1000);
         if (!done) break;
       }
@@ -436,6 +439,7 @@ export class Controller {
     } finally {
       this.passing = false;
     }
+    this.applyPendingLive(); // a reload that queued no pass
     if (this.specDirty || this.queue.size > 0) this.schedule();
     const waiters = this.idleWaiters.splice(0);
     for (const w of waiters) w();
@@ -548,8 +552,19 @@ export class Controller {
     for (const name of new Set([...before.keys(), ...services.keys()])) {
       if (before.get(name) !== services.get(name)) this.changed(name);
     }
-    this.applyLiveChanges(services);
+    // Applied after the pass that follows (applyPendingLive): the pass starts what the new specs
+    // ask for first. The running replicas' live settings are not what it plans by (it reads the
+    // desired spec), and at 5000 replicas applying them took ~5 ms of a new replica's latency.
+    this.pendingLive = services;
     this.opts.onLoaded?.(next);
+  }
+
+  /** The live changes of the last reload, if not applied yet; their services are planned again. */
+  private applyPendingLive(): void {
+    const services = this.pendingLive;
+    if (!services) return;
+    this.pendingLive = undefined;
+    for (const name of this.applyLiveChanges(services)) this.enqueue(name);
   }
 
   private setDesired(services: Map<string, ServiceSpec>, blocked: ReadonlyMap<string, string>): void {
@@ -567,13 +582,15 @@ export class Controller {
 
   /** Probes, restart policy, back-off, limits and stop settings apply to running replicas at once:
    *  an instance whose process-shaping hash is unchanged simply takes the new spec. */
-  private applyLiveChanges(services: ReadonlyMap<string, ServiceSpec>): void {
+  private applyLiveChanges(services: ReadonlyMap<string, ServiceSpec>): Set<string> {
     // Whether the probes changed, once per pair of specs: a scale of 5000 replicas must not
     // expand 5000 environments again to find that they did not.
     const probesChanged = new Map<ServiceSpec, boolean>();
+    const touched = new Set<string>();
     for (const i of this.instances.values()) {
       const spec = services.get(i.service);
       if (!spec || spec === i.spec || spec.hash !== i.spec.hash) continue;
+      touched.add(i.service);
       const next: Instance = !spec.readiness && i.spec.readiness && (i.state === 'starting' || i.state === 'running')
         ? { ...i, spec, state: 'running', ready: !spec.oneshot, readiness: undefined }
         : { ...i, spec };
@@ -584,6 +601,7 @@ export class Controller {
       this.refreshProbeLaunch(next);
       if (isLive(i) && i.state !== 'stopping' && next.pid !== undefined) this.startProbes(next);
     }
+    return touched;
   }
 
   /** The cached launch keeps the replica's environment (its nonce, its notify token) but must take
