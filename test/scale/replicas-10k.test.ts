@@ -110,7 +110,7 @@ function reapSeen(t: TestContext): Map<number, number> {
  *  a second: a status of 12,000 replicas is megabytes of JSON, and the daemon has work to do.
  *  On a loaded machine each spawn waits for the child to be scheduled (Node learns that exec worked
  *  from the child), so the pace varies tenfold with the load: besides the deadline, it fails when
- *  the daemon's children stop changing for STALL_MS while not yet converged. */
+ *  the replicas' parents' children stop changing for STALL_MS while not yet converged. */
 async function convergedAt(d: DaemonProcess, n: number, timeoutMs: number, seen: Map<number, number>): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   let lastCount = -1;
@@ -118,13 +118,13 @@ async function convergedAt(d: DaemonProcess, n: number, timeoutMs: number, seen:
   let movedAt = Date.now();
   let last = '';
   for (;;) {
-    // The kernel's count of children first (one small read): a status is asked for only near the end.
+    // The kernel's count of children first (a few small reads): a status is asked for only near the end.
     const children = childCount(d.pid);
     if (children !== lastCount) {
       lastCount = children;
       movedAt = Date.now();
     }
-    last = `${children} children of the daemon`;
+    last = `${children} children of the daemon and its spawn helpers`;
     if (children === n) {
       const r: StatusReport | undefined = await d.status().catch(() => undefined);
       if (r) {
@@ -144,34 +144,55 @@ async function convergedAt(d: DaemonProcess, n: number, timeoutMs: number, seen:
   }
 }
 
-/** How many children (of any state) the daemon has now, from /proc/<pid>/task/<tid>/children. */
-function childCount(daemonPid: number): number {
-  let n = 0;
-  for (const task of readdirSync(`/proc/${daemonPid}/task`)) {
+/** Children (of any state) of `pid`, from /proc/<pid>/task/<tid>/children. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // gone
+  }
+  for (const task of tasks) {
     try {
-      n += readFileSync(`/proc/${daemonPid}/task/${task}/children`, 'latin1').split(' ').filter((p) => p !== '' && p !== '\n').length;
+      for (const p of readFileSync(`/proc/${pid}/task/${task}/children`, 'latin1').split(' ')) if (Number(p) > 0) out.push(Number(p));
     } catch {
       /* the thread ended */
     }
   }
-  return n;
+  return out;
 }
 
-/** Live `sleep` children of the daemon, read from /proc (not the daemon's word). */
+/** The replicas' parents: the daemon's spawn helpers (runtime/spawn-helper.ts), and the daemon,
+ *  which forks the first replicas itself while the helpers come up. */
+function replicaParents(daemonPid: number): { helpers: number[]; all: number[] } {
+  const helpers = childrenOf(daemonPid).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('tend-spawn-helper');
+    } catch {
+      return false;
+    }
+  });
+  return { helpers, all: [daemonPid, ...helpers] };
+}
+
+/** How many children (of any state) the daemon and its helpers have now, the helpers left out. */
+function childCount(daemonPid: number): number {
+  const { helpers, all } = replicaParents(daemonPid);
+  return all.reduce((n, pid) => n + childrenOf(pid).length, 0) - helpers.length;
+}
+
+/** Live `sleep` children of the daemon and its helpers, read from /proc (not the daemon's word). */
 function liveChildren(daemonPid: number): Set<number> {
   const out = new Set<number>();
-  for (const task of readdirSync(`/proc/${daemonPid}/task`)) {
-    let text = '';
-    try {
-      text = readFileSync(`/proc/${daemonPid}/task/${task}/children`, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const p of text.split(' ')) {
-      const pid = Number(p);
-      if (!Number.isInteger(pid) || pid <= 0) continue;
+  for (const parent of replicaParents(daemonPid).all) {
+    for (const pid of childrenOf(parent)) {
       const st = readProcStat(pid);
-      if (st !== null && isLive(st.state) && readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'sleep') out.add(pid);
+      try {
+        if (st !== null && isLive(st.state) && readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'sleep') out.add(pid);
+      } catch {
+        /* gone */
+      }
     }
   }
   return out;
@@ -200,8 +221,8 @@ test(`a service of ${N} replicas starts, scales to ${UP} and back keeping every 
   phase(`${N} running and converged`);
   assert.equal(new Set(first).size, N, `${N} distinct pids`);
   const kernel = liveChildren(d.pid);
-  assert.equal(kernel.size, N, `the kernel sees ${N} live sleep children of the daemon`);
-  for (const pid of first) assert.ok(kernel.has(pid), `pid ${pid} reported running is a live child of the daemon`);
+  assert.equal(kernel.size, N, `the kernel sees ${N} live sleep children of the daemon and its spawn helpers`);
+  for (const pid of first) assert.ok(kernel.has(pid), `pid ${pid} reported running is a live child of the daemon or a helper`);
 
   writeFileSync(join(dir, 'big.yaml'), service(UP));
   const up = await convergedAt(d, UP, STEP_DEADLINE_MS, seen);
