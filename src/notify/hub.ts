@@ -102,15 +102,22 @@ export const STREAM_SOCKET_NAME = 'notify.sock';
 const HEARTBEAT_LINE = Buffer.from(JSON.stringify({ type: 'heartbeat' }));
 const HEARTBEAT: NotifyMessage = { kind: 'heartbeat' };
 
+interface Checker {
+  ajv: InstanceType<typeof AjvModule.default>;
+  validate: ValidateFunction;
+}
+
 export class NotifyHub {
   readonly streamPath: string;
   private readonly entries = new Map<string, Entry>();
   private readonly byToken = new Map<string, string>();
   private readonly limiter: RateLimiter;
   private readonly counts: NotifyCounters;
-  private readonly validators = new WeakMap<object, Map<string, ValidateFunction>>();
-  /** Compiles event schemas; made on the first typed event (ajv costs start-up time to load). */
-  private ajv?: InstanceType<typeof AjvModule.default>;
+  /** Each event schema compiled by a compiler of its own (notify/spec.ts's `compiler()`): one
+   *  shared compiler refused a second schema with the same `$id` ("already exists"), so after a
+   *  reload, or in a second service, every such typed event was dropped. By the specs' schemas
+   *  object: a reload's new object compiles afresh, and the old one goes with its spec. */
+  private readonly validators = new WeakMap<object, Map<string, Checker>>();
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private sweepTimer?: NodeJS.Timeout;
@@ -300,17 +307,18 @@ export class NotifyHub {
     }
     let cache = this.validators.get(schemas);
     if (!cache) this.validators.set(schemas, (cache = new Map()));
-    let validate = cache.get(name);
-    if (!validate) {
+    let check = cache.get(name);
+    if (!check) {
       try {
-        validate = (this.ajv ??= compiler()).compile(schemas[name] as object);
+        const ajv = compiler();
+        check = { ajv, validate: ajv.compile(schemas[name] as object) };
       } catch (err) {
         return { reason: 'invalid_event', detail: `the schema of event "${name}" does not compile: ${(err as Error).message}` };
       }
-      cache.set(name, validate);
+      cache.set(name, check);
     }
-    if (validate(data)) return undefined;
-    return { reason: 'invalid_event', detail: `event "${name}": data${this.ajv!.errorsText(validate.errors, { dataVar: '' })}` };
+    if (check.validate(data)) return undefined;
+    return { reason: 'invalid_event', detail: `event "${name}": data${check.ajv.errorsText(check.validate.errors, { dataVar: '' })}` };
   }
 
   private drop(reason: DropReason): void {

@@ -198,6 +198,19 @@ test('stream protocol: the package client says status, ready and typed events; b
   assert.equal(h.hub.counters().dropped.unknown_event, 1);
 });
 
+test('two specs whose event schemas have the same $id (a reload, or two services) each validate their events', async (t) => {
+  // A reload gives a new spec object with the same schema; two services may share one too.
+  const schema = () => ({ $id: 'urn:example:progress', type: 'object', required: ['done', 'total'], properties: { done: { type: 'integer' }, total: { type: 'integer' } } });
+  const h = await startHub(t);
+  for (const id of ['a#1', 'b#1']) {
+    const env = h.register(id, { service: id.split('#')[0]!, events: { progress: schema() } });
+    run(t, fixture('notify-client.mjs', 'ready-events', 2), env);
+    await waitFor(() => h.of(id, 'event').length === 2 || h.rejected.some((r) => r.id === id), { what: `${id}: two events or a rejection` });
+    assert.deepEqual(h.rejected.filter((r) => r.id === id), [], `${id}: nothing refused`);
+    assert.deepEqual(h.of(id, 'event')[1], { kind: 'event', name: 'progress', data: { done: 2, total: 2 } });
+  }
+});
+
 test('stream protocol: a wrong token, no hello, malformed JSON and a 10 MB line are refused and counted', async (t) => {
   const h = await startHub(t);
   const env = h.register('good#1');
