@@ -97,6 +97,16 @@ export function sameProcess(handle: { pid: number; startTime: number }): boolean
 
 // Every live process of the given groups, from ONE pass over /proc however many groups are asked
 // for. Each requested pgid gets an entry (empty when the group has no live member).
+/** Every pid that has an entry in /proc now (zombies included): one directory listing. */
+export function listPids(): Set<number> {
+  const pids = new Set<number>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (pid > 0) pids.add(pid);
+  }
+  return pids;
+}
+
 export function scanGroups(pgids: Iterable<number>): Map<number, ProcStat[]> {
   const out = new Map<number, ProcStat[]>();
   for (const g of pgids) out.set(g, []);

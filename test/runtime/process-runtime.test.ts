@@ -188,6 +188,38 @@ test('adopt counts an orphan that became a zombie as exited', async (t) => {
   assert.equal(isAlive(orphan), false);
 });
 
+test('with more adopted replicas than one poll reads, one reaped and one left a zombie are both noticed, and only they', async (t) => {
+  const dir = tempDir(t);
+  const h = harness(t, { adoptPollMs: 20 });
+  const exits = new Map<number, ExitStatus>();
+  const adopt = (pid: number) => {
+    const st = readProcStat(pid)!;
+    assert.equal(h.rt.adopt({ pid, pgid: st.pgid, startTime: st.startTime, startedAt: 0 }, (s) => exits.set(pid, s)), true);
+  };
+  // 250 of "an earlier tend's" replicas: more than the 200 whose /proc stat one poll reads.
+  const sleepers: number[] = [];
+  for (let k = 0; k < 250; k++) {
+    const child = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+    h.track(child.pid!);
+    sleepers.push(child.pid!);
+  }
+  await waitFor(() => sleepers.every((pid) => readProcStat(pid) !== null), { what: 'the sleepers running' });
+  for (const pid of sleepers) adopt(pid);
+  // An orphan whose parent exited: where init does not reap, it stays a zombie once killed.
+  const log = logIn(dir);
+  await h.start({ launch: launch(fixture('spawn-grandchild.mjs', 'exit'), dir), logFile: log });
+  const orphan = Number(/PIDS \d+ (\d+)/.exec(await waitForLog(log, /PIDS \d+ \d+/))![1]);
+  adopt(orphan); // the last in line: its stat is read only when its turn comes
+
+  const reaped = sleepers[123]!; // this process reaps it: gone from /proc
+  process.kill(reaped, 'SIGKILL');
+  process.kill(orphan, 'SIGKILL');
+  await waitFor(() => exits.has(reaped) && exits.has(orphan), { what: 'both exits noticed', timeoutMs: 10_000 });
+  assert.equal(exits.size, 2, `only those two: ${[...exits.keys()].join(', ')}`);
+  const z = exits.get(orphan)!;
+  assert.ok(z.unknown === true || z.signal === 'SIGKILL', JSON.stringify(z));
+});
+
 test('runs as another user when tend is root', { skip: process.getuid?.() !== 0 || !hasNobody() }, async (t) => {
   const dir = tempDir(t);
   const h = harness(t);
