@@ -95,8 +95,6 @@ export function sameProcess(handle: { pid: number; startTime: number }): boolean
   return s !== null && isLive(s.state) && s.startTime === handle.startTime;
 }
 
-// Every live process of the given groups, from ONE pass over /proc however many groups are asked
-// for. Each requested pgid gets an entry (empty when the group has no live member).
 /** Every pid that has an entry in /proc now (zombies included): one directory listing. */
 export function listPids(): Set<number> {
   const pids = new Set<number>();
@@ -107,6 +105,8 @@ export function listPids(): Set<number> {
   return pids;
 }
 
+// Every live process of the given groups, from ONE pass over /proc however many groups are asked
+// for. Each requested pgid gets an entry (empty when the group has no live member).
 export function scanGroups(pgids: Iterable<number>): Map<number, ProcStat[]> {
   const out = new Map<number, ProcStat[]>();
   for (const g of pgids) out.set(g, []);

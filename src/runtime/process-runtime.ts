@@ -48,7 +48,6 @@ interface PendingStop {
   reject: (err: unknown) => void;
 }
 
-// OS errors after which a retry can succeed: the planner backs off instead of failing the replica.
 /** A replica this runtime did not fork (an earlier tend's, or a dead helper's): watched from /proc. */
 interface Adopted {
   handle: ProcessHandle;
@@ -60,6 +59,7 @@ const ADOPTED_CHECKS_PER_POLL = 200;
 /** Polls of adopted replicas are at least this many times their own cost apart. */
 const ADOPTED_POLL_COST_FACTOR = 50;
 
+// OS errors after which a retry can succeed: the planner backs off instead of failing the replica.
 const TRANSIENT: Record<string, string> = {
   EMFILE: 'too many open files in tend',
   ENFILE: 'too many open files in the system',

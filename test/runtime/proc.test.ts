@@ -1,5 +1,5 @@
 // /proc readers: parsing a stat line whose comm holds spaces and parentheses, liveness, identity
-// by start time, group membership and dating a process from its start time.
+// by start time, group membership, dating a process from its start time, and listing /proc.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -7,6 +7,7 @@ import { test } from 'node:test';
 
 import {
   isLive,
+  listPids,
   liveGroupMembers,
   parseProcStat,
   readProcStat,
@@ -63,4 +64,18 @@ test('converts a start time in ticks to wall-clock ms', () => {
   const expected = Date.now() - process.uptime() * 1000;
   // btime has whole-second precision.
   assert.ok(Math.abs(started - expected) < 1500, `${started} vs ${expected}`);
+});
+
+test('listPids: every process with a /proc entry, this one included; a reaped child is not', async () => {
+  const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  const pid = child.pid!;
+  try {
+    const before = listPids();
+    assert.ok(before.has(process.pid));
+    assert.ok(before.has(pid));
+  } finally {
+    child.kill('SIGKILL');
+  }
+  await new Promise((r) => child.once('exit', r)); // Node reaps it
+  assert.equal(listPids().has(pid), false);
 });
