@@ -13,7 +13,7 @@ import { importSources } from '../../src/import/index.js';
 import type { FieldReport, ImportFormat } from '../../src/import/types.js';
 import { loadDirectory } from '../../src/spec/load.js';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon.js';
-import { ROOT, isAlive, tempDir } from '../helpers/index.js';
+import { ROOT, isAlive, tempDir, waitFor } from '../helpers/index.js';
 import { runCli, type CliResult } from '../cli/run-cli.js';
 
 export const IMPORT_FIXTURES = join(ROOT, 'test', 'import', 'fixtures');
@@ -107,6 +107,18 @@ export function environOf(pid: number): Record<string, string> {
 }
 
 /** Events of the daemon's state directory, oldest first. */
+/** events.jsonl once it holds each of `wanted` ([type, service]): a status can answer before the
+ *  last events are written (they go to the file after, off the daemon's loop). */
+export async function eventsWith(servicesDir: string, wanted: [string, string][]): Promise<ReturnType<typeof eventsOf>> {
+  return waitFor(
+    () => {
+      const events = eventsOf(servicesDir);
+      return wanted.every(([type, svc]) => events.some((e) => e.type === type && e.service === svc)) ? events : undefined;
+    },
+    { what: `${wanted.map(([type, svc]) => `${type} of ${svc}`).join(', ')} in events.jsonl`, timeoutMs: 15_000 },
+  );
+}
+
 export function eventsOf(servicesDir: string): { type: string; service?: string; replica?: number; ts: string }[] {
   const path = join(servicesDir, '..', 'state', 'events.jsonl');
   if (!existsSync(path)) return [];

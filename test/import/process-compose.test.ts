@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { waitFor } from '../helpers/index.js';
 import { runningPids } from '../helpers/daemon.js';
 import {
-  assertNothingWritten, assertReportComplete, assertValid, convertFixture, environOf, eventsOf, field, fixtureCopy, readSpecs,
+  assertNothingWritten, assertReportComplete, assertValid, convertFixture, environOf, eventsWith, field, fixtureCopy, readSpecs,
   service, superviseImported, tendImport,
 } from './helpers.js';
 
@@ -129,7 +129,7 @@ test('imported process-compose project runs in the source\'s dependency order wi
   assert.deepEqual(webPids.map((p) => environOf(p).PC_REPLICA_NUM).sort(), ['0', '1']);
 
   // Dependency order, from the event log: db ready → migrate started … completed → web started.
-  const events = eventsOf(services);
+  const events = await eventsWith(services, [['replica.ready', 'db'], ['replica.started', 'migrate'], ['replica.completed', 'migrate'], ['replica.started', 'web']]);
   const first = (type: string, svc: string) => events.findIndex((e) => e.type === type && e.service === svc);
   assert.ok(first('replica.ready', 'db') >= 0 && first('replica.ready', 'db') < first('replica.started', 'migrate'), 'migrate waits for db healthy');
   assert.ok(first('replica.completed', 'migrate') < first('replica.started', 'web'), 'web waits for migrate to complete');

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { waitFor } from '../helpers/index.js';
 import { runningPids } from '../helpers/daemon.js';
 import {
-  assertNothingWritten, assertReportComplete, assertValid, convertFixture, environOf, eventsOf, field, fixtureCopy, readSpecs,
+  assertNothingWritten, assertReportComplete, assertValid, convertFixture, environOf, eventsWith, field, fixtureCopy, readSpecs,
   service, superviseImported, tendImport,
 } from './helpers.js';
 
@@ -127,7 +127,7 @@ test('imported supervisord programs run in priority order with numprocs replicas
     assert.equal(env.STACK, 'imported');
   }
   // Priority order: queue (1) started before any worker or the job (10).
-  const events = eventsOf(services);
+  const events = await eventsWith(services, [['replica.started', 'queue'], ['replica.started', 'worker'], ['replica.started', 'job']]);
   const first = (svc: string) => events.findIndex((e) => e.type === 'replica.started' && e.service === svc);
   assert.ok(first('queue') >= 0 && first('queue') < first('worker') && first('queue') < first('job'), 'queue starts first');
   // autorestart=true: a killed worker comes back.

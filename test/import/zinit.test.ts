@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { waitFor } from '../helpers/index.js';
 import { runningPids } from '../helpers/daemon.js';
 import {
-  assertNothingWritten, assertReportComplete, assertValid, convertFixture, environOf, eventsOf, field, fixtureCopy, readSpecs,
+  assertNothingWritten, assertReportComplete, assertValid, convertFixture, environOf, eventsWith, field, fixtureCopy, readSpecs,
   service, superviseImported, tendImport,
 } from './helpers.js';
 
@@ -79,7 +79,7 @@ test('imported zinit services run in `after` order: the test gates dependents, t
   assert.ok(existsSync(join(dir, 'init.txt')), 'the oneshot ran in the directory of its file');
   const app = service(s, 'app').replicas[0]!;
   assert.equal(environOf(app.pid!).STACK, 'imported');
-  const events = eventsOf(services);
+  const events = await eventsWith(services, [['replica.ready', 'db'], ['replica.started', 'init'], ['replica.completed', 'init'], ['replica.started', 'app']]);
   const at = (type: string, svc: string) => events.findIndex((e) => e.type === type && e.service === svc);
   assert.ok(at('replica.ready', 'db') >= 0 && at('replica.ready', 'db') < at('replica.started', 'init'), 'init waits for db\'s test');
   assert.ok(at('replica.completed', 'init') < at('replica.started', 'app'), 'app waits for the oneshot to exit 0');
