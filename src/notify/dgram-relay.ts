@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { helperEnv } from '../runtime/spawn-helper.js';
 
 export interface RelayOptions {
   ratePerSec: number;
@@ -57,6 +58,7 @@ export class DatagramRelay {
     if (this.child) return this.child;
     const child = spawn(process.execPath, [HELPER, String(this.opts.ratePerSec), String(this.opts.burst), String(this.opts.maxBytes)], {
       stdio: ['pipe', 'pipe', 'inherit'],
+      env: helperEnv(),
       // Its own session: a Ctrl-C meant for tend does not kill it mid-shutdown; it leaves when
       // tend does, by the end of its stdin.
       detached: true,

@@ -33,6 +33,14 @@ export interface HelperEvents {
 
 const HELPER = fileURLToPath(new URL('../../libexec/tend-spawn-helper.mjs', import.meta.url));
 
+/** The environment of tend's own helper processes: tend's, without NODE_OPTIONS. A `--require` a
+ *  user exported for tend's shell (a tracer, say) was loaded into every helper too; a replica still
+ *  gets it, from its own environment. */
+export function helperEnv(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _ignored, ...env } = process.env;
+  return env;
+}
+
 export class SpawnHelper {
   private child?: ChildProcess;
   private ready = false;
@@ -50,6 +58,7 @@ export class SpawnHelper {
       // fork copies.
       child = spawn(process.execPath, ['--max-semi-space-size=1', HELPER], {
         stdio: ['pipe', 'pipe', 'inherit'],
+        env: helperEnv(),
         // Its own session: a Ctrl-C meant for tend does not reach it; it leaves with its stdin.
         detached: true,
       });

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { ProcessRuntime } from '../../src/runtime/process-runtime.js';
@@ -103,4 +104,30 @@ test('helper: closing the runtime ends the helper and leaves the replicas runnin
   rt.close();
   await waitFor(() => helpers.every((p) => !isAlive(p)), { what: 'the helpers to leave with their stdin' });
   assert.ok(isAlive(res.handle.pid));
+});
+
+test("helper: a NODE_OPTIONS exported in tend's shell (a tracer's --require) is not loaded into the helpers; replicas still get it", async (t) => {
+  const dir = tempDir(t);
+  const marker = `${dir}/loaded-by`;
+  const preload = `${dir}/preload.cjs`;
+  writeFileSync(preload, `require('node:fs').appendFileSync(${JSON.stringify(marker)}, process.pid + '\\n');\n`);
+  const before = process.env['NODE_OPTIONS'];
+  process.env['NODE_OPTIONS'] = `--require ${preload}`;
+  let rt: ProcessRuntime;
+  try {
+    rt = new ProcessRuntime({ helper: true, waitForHelper: true });
+  } finally {
+    if (before === undefined) delete process.env['NODE_OPTIONS'];
+    else process.env['NODE_OPTIONS'] = before;
+  }
+  t.after(() => rt.close());
+  const reaper = processReaper(t);
+  const res = await rt.start({ launch: launch(['sh', '-c', 'echo "opts=$NODE_OPTIONS"; exec sleep 1000'], dir, { NODE_OPTIONS: `--require ${preload}` }), logFile: logIn(dir) }, () => {});
+  assert.ok(res.ok);
+  reaper.track(res.handle.pgid, true);
+  const helper = readProcStat(res.handle.pid)!.ppid;
+  assert.ok(helperPids().includes(helper), 'forked by a helper');
+  await waitForLog(logIn(dir), /opts=--require/);
+  const loadedBy = existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+  assert.equal(loadedBy.includes(helper), false, `the helper (pid ${helper}) did not load the preload`);
 });
