@@ -11,6 +11,8 @@ import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
 import { markedGroups, runningPids } from '../helpers/daemon.js';
 import { NODE, procStat, tempDir, waitFor } from '../helpers/index.js';
+import { sameProcess } from '../../src/runtime/proc.js';
+import { PID_NAME, readPidFile } from '../../src/state/pid-file.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.js');
 
@@ -25,21 +27,27 @@ test('the built tend runs a project: a detached daemon, a hook through the hook 
   const env = { ...process.env };
   delete env['TEND_STATE_DIR'];
   const tend = (...args: string[]) => spawnSync(NODE, [CLI, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env });
+  let daemonProc: { pid: number; startTime: number } | undefined;
   t.after(() => {
     tend('down');
+    // Whatever the test left: the daemon (by pid and start time) if down did not stop it, and
+    // every replica group carrying its token.
+    if (daemonProc && sameProcess(daemonProc)) process.kill(daemonProc.pid, 'SIGKILL');
     for (const pid of markedGroups(state)) for (const target of [-pid, pid]) try { process.kill(target, 'SIGKILL'); } catch { /* gone */ }
   });
 
   const up = tend('up', '-d', '--wait');
   assert.equal(up.status, 0, up.stderr);
   markedGroups(state); // remembers the daemon's token for the cleanup
+  daemonProc = readPidFile(join(state, PID_NAME));
+  assert.ok(daemonProc, 'the daemon wrote its pid file');
+  const daemon = daemonProc.pid;
   const status = (): StatusReport => JSON.parse(tend('status', '-o', 'json').stdout) as StatusReport;
   assert.equal(runningPids(status(), 'web').length, 2);
 
   await waitFor(() => existsSync(join(root, 'hook.out')) && readFileSync(join(root, 'hook.out'), 'utf8').includes('spec.loaded'), { what: 'the spec.loaded hook', timeoutMs: 30_000 });
 
   // The helpers are up by now: a replica killed is forked again by one of them.
-  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split(/\s/)[0]);
   const [victim] = runningPids(status(), 'web');
   process.kill(victim!, 'SIGKILL');
   const fresh = await waitFor(() => {
