@@ -1,8 +1,9 @@
 // The alert engine: the effectful shell around evaluateAlerts. It keeps the facts only events
 // carry (restart times, stale watchdogs), evaluates on a timer and soon after a relevant event,
 // and announces each transition as an event (`alert.firing`, `alert.resolved`) that hooks, the
-// history and the SSE stream see like any other. It evaluates per service, and only the services
-// an event, the clock or a usage sample concerns: a crash at 5000 replicas costs one service.
+// history and the SSE stream see like any other. It evaluates per replica slot, and only the
+// slots an event, the clock or a usage sample concerns: a crash at 5000 replicas costs one slot
+// (it cost the whole service, 7 ms, twice per crash: the exit and the restart).
 
 import type { TendEvent } from '../api/types.js';
 import type { EventBody } from '../reconcile/events.js';
@@ -14,8 +15,9 @@ export interface AlertEngineOptions {
   events: { subscribe(l: (e: TendEvent) => void): () => void; emit(e: EventBody): TendEvent };
   /** The services whose alerts are evaluated (those in force). */
   services: () => Iterable<string>;
-  /** The replicas of one service now (observeReplicas over the controller, given these facts). */
-  observe: (service: string, facts: EventFacts) => ReplicaObservation[];
+  /** The replicas of one service now (observeReplicas over the controller, given these facts),
+   *  or only those of the slots in `only`. */
+  observe: (service: string, facts: EventFacts, only?: ReadonlySet<number>) => ReplicaObservation[];
   rulesOf: (service: string) => AlertRules;
   /** How often the engine checks whether anything needs a new evaluation (default 1 s). */
   intervalMs?: number;
@@ -36,17 +38,17 @@ const PROMPT_MIN_DELAY_MS = 25;
 /** Events that may change a condition: evaluate soon rather than at the next tick. */
 const PROMPT = new Set(['replica.failed', 'replica.restarting', 'replica.started', 'replica.ready', 'replica.unready', 'replica.backoff', 'replica.stale', 'replica.stopped', 'spec.loaded']);
 
-/** One service's alerts: evaluateAlerts' state over its replicas, and when the clock alone could
- *  change the answer. */
-interface ServiceAlerts {
+/** One replica slot's alerts: evaluateAlerts' state over it, and when the clock alone could change
+ *  the answer. */
+interface SlotAlerts {
   state: AlertState;
   firing: FiringAlert[];
   nextAt: number;
 }
 
 export class AlertEngine implements EventFacts {
-  /** Per service: an event of one replica re-evaluates its service, not the fleet. */
-  private readonly byService = new Map<string, ServiceAlerts>();
+  /** Per service, per replica index: only slots with an alert pending or firing, or a clock. */
+  private readonly byService = new Map<string, Map<number, SlotAlerts>>();
   private current: FiringAlert[] = [];
   private readonly restartTimes = new Map<string, number[]>();
   private readonly staleSlots = new Set<string>();
@@ -54,8 +56,8 @@ export class AlertEngine implements EventFacts {
   private unsubscribe?: () => void;
   private scheduled = false;
   private lastEvaluation = 0;
-  /** Services whose observations may have changed since their last evaluation. */
-  private readonly dirty = new Set<string>();
+  /** Slots whose observations may have changed since their last evaluation ('all': the service's). */
+  private readonly dirty = new Map<string, Set<number> | 'all'>();
   /** Every service may have changed (start, a spec load, new rules). */
   private allDirty = true;
   private usageSeen = Number.NaN;
@@ -111,52 +113,82 @@ export class AlertEngine implements EventFacts {
       if (kept.length === 0) this.restartTimes.delete(slot);
       else if (kept.length !== times.length) this.restartTimes.set(slot, kept);
     }
-    const due = new Set<string>(this.dirty);
+    const due = new Map(this.dirty);
+    const all = (name: string) => due.set(name, 'all');
     if (this.allDirty) {
-      for (const name of this.opts.services()) due.add(name);
-      for (const name of this.byService.keys()) due.add(name);
+      for (const name of this.opts.services()) all(name);
+      for (const name of this.byService.keys()) all(name);
     }
-    for (const [name, s] of this.byService) if (now >= s.nextAt) due.add(name);
     if (usageMoved) {
       for (const name of this.opts.services()) {
         const r = this.opts.rulesOf(name);
-        if (r.cpu_high || r.memory_high) due.add(name);
+        if (r.cpu_high || r.memory_high) all(name);
       }
+    }
+    for (const [name, slots] of this.byService) {
+      const d = due.get(name);
+      if (d === 'all') continue;
+      for (const [index, s] of slots) if (now >= s.nextAt) due.set(name, (d ?? new Set<number>()).add(index));
     }
     this.allDirty = false;
     this.dirty.clear();
-    if (due.size === 0) return;
     let firingChanged = false;
-    for (const name of due) {
-      const prev = this.byService.get(name);
-      const r = evaluateAlerts(prev?.state ?? EMPTY_ALERT_STATE, this.opts.observe(name, this), this.opts.rulesOf, now);
-      if (r.state.entries.size === 0 && r.nextAt === undefined) this.byService.delete(name);
-      else this.byService.set(name, { state: r.state, firing: r.firing, nextAt: r.nextAt ?? Number.POSITIVE_INFINITY });
+    for (const [name, which] of due) if (this.evaluateService(name, which === 'all' ? undefined : which, now)) firingChanged = true;
+    if (firingChanged) {
+      this.current = [...this.byService.values()]
+        .flatMap((slots) => [...slots.values()].flatMap((s) => s.firing))
+        .sort((a, b) => a.service.localeCompare(b.service) || a.replica - b.replica || a.alert.localeCompare(b.alert));
+    }
+  }
+
+  /** Evaluates these slots of a service (all of them without `only`); whether its firing changed. */
+  private evaluateService(name: string, only: ReadonlySet<number> | undefined, now: number): boolean {
+    const observed = new Map<number, ReplicaObservation>();
+    for (const o of this.opts.observe(name, this, only)) observed.set(o.replica, o);
+    let slots = this.byService.get(name);
+    // A slot with alert state but no observation now resolves (its replica is gone).
+    const indices = only ?? new Set([...observed.keys(), ...(slots?.keys() ?? [])]);
+    let firingChanged = false;
+    for (const index of indices) {
+      const prev = slots?.get(index);
+      const o = observed.get(index);
+      if (!prev && !o) continue;
+      const r = evaluateAlerts(prev?.state ?? EMPTY_ALERT_STATE, o ? [o] : [], this.opts.rulesOf, now);
+      if (r.state.entries.size === 0 && r.nextAt === undefined) slots?.delete(index);
+      else {
+        if (!slots) this.byService.set(name, (slots = new Map()));
+        slots.set(index, { state: r.state, firing: r.firing, nextAt: r.nextAt ?? Number.POSITIVE_INFINITY });
+      }
       if ((prev?.firing.length ?? 0) > 0 || r.firing.length > 0) firingChanged = true;
       for (const t of r.transitions) {
         const body = { service: t.service, replica: t.replica, alert: t.alert, message: t.summary };
         this.opts.events.emit(t.kind === 'firing' ? { type: 'alert.firing', ...body } : { type: 'alert.resolved', ...body });
       }
     }
-    if (firingChanged) {
-      this.current = [...this.byService.values()]
-        .flatMap((s) => s.firing)
-        .sort((a, b) => a.service.localeCompare(b.service) || a.replica - b.replica || a.alert.localeCompare(b.alert));
-    }
+    if (slots?.size === 0) this.byService.delete(name);
+    return firingChanged;
   }
 
   /** The earliest moment the clock alone could change an answer. */
   private nextAt(): number {
     let at = Number.POSITIVE_INFINITY;
-    for (const s of this.byService.values()) at = Math.min(at, s.nextAt);
+    for (const slots of this.byService.values()) for (const s of slots.values()) at = Math.min(at, s.nextAt);
     return at;
+  }
+
+  private markDirty(service: string, replica: number | undefined): void {
+    const d = this.dirty.get(service);
+    if (d === 'all') return;
+    if (replica === undefined) this.dirty.set(service, 'all');
+    else this.dirty.set(service, (d ?? new Set<number>()).add(replica));
   }
 
   private onEvent(e: TendEvent): void {
     if (e.type === 'spec.loaded') this.allDirty = true;
     if (e.service === undefined && e.type !== 'spec.loaded') return;
-    // Alerts' own events change no observation; anything else about a service may.
-    if (e.service !== undefined && !e.type.startsWith('alert.')) this.dirty.add(e.service);
+    // Alerts' own events change no observation; anything else about a replica may change its
+    // slot's, and anything about the service as a whole (a scale, a restart of all) any slot's.
+    if (e.service !== undefined && !e.type.startsWith('alert.')) this.markDirty(e.service, e.replica);
     const slot = `${e.service}/${e.replica}`;
     if (e.type === 'replica.restarting' && e.replica !== undefined) {
       const list = this.restartTimes.get(slot) ?? [];

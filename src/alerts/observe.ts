@@ -18,10 +18,11 @@ export interface EventFacts {
   stale(slot: string): boolean;
 }
 
-// One observation per replica that the spec still wants.
-export function observeReplicas(o: ObservedReplicas, facts: EventFacts): ReplicaObservation[] {
+// One observation per replica that the spec still wants (of the slots in `only`, if given).
+export function observeReplicas(o: ObservedReplicas, facts: EventFacts, only?: ReadonlySet<number>): ReplicaObservation[] {
   const newest = new Map<string, Readonly<Instance>>();
   for (const i of o.instances) {
+    if (only && !only.has(i.index)) continue;
     const spec = o.desired.services.get(i.service);
     if (!spec || i.index >= spec.replicas || o.desired.shuttingDown) continue;
     const slot = `${i.service}/${i.index}`;

@@ -58,7 +58,7 @@ export class Hooks {
     this.alerts = new AlertEngine({
       events: opts.events,
       services: () => opts.controller.desiredState.services.keys(),
-      observe: (service, facts) => observeReplicas({ desired: opts.controller.desiredState, instances: opts.controller.select(service), usage: (id) => opts.controller.usageOf(id) }, facts),
+      observe: (service, facts, only) => observeReplicas({ desired: opts.controller.desiredState, instances: opts.controller.select(service), usage: (id) => opts.controller.usageOf(id) }, facts, only),
       rulesOf: (service) => this.rulesOf(service),
       usageVersion: () => opts.controller.usageVersion,
       ...(opts.alertIntervalMs !== undefined ? { intervalMs: opts.alertIntervalMs } : {}),
