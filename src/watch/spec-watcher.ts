@@ -8,10 +8,10 @@
 //
 // A release switched by renaming a symlink (`services.d -> releases/42/services.d`) is invisible
 // to a watch on the link (chokidar 5 keeps watching the old target), so the link's parent is
-// watched too and the real path is resolved again on every wake-up.
+// watched too (for renames only, see start()) and the real path is resolved again on every wake-up.
 
 import { existsSync, realpathSync, statSync, watch as fsWatch, type FSWatcher as NodeFSWatcher } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 // chokidar emits at most one `change` per path every 50 ms and *drops* the others (index.js,
@@ -44,6 +44,11 @@ export class SpecWatcher {
   private relevant = false;
   private firstEventAt?: number;
   private lockSince?: number;
+  /** A switch to a new directory being watched (settled() waits for it before a reload). */
+  private retargeting: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** The parent reported a rename of the directory's own name since the last switch. */
+  private replaced = false;
   private readonly settleMs: number;
   private readonly maxWaitMs: number;
   private readonly gitLockMaxMs: number;
@@ -61,36 +66,44 @@ export class SpecWatcher {
   async start(): Promise<void> {
     this.realDir = realOrSelf(this.dir);
     this.realIno = inodeOf(this.realDir);
-    const dirAbs = resolve(this.dir);
-    this.watcher = watch([this.realDir, dirname(dirAbs)], {
-      ignoreInitial: true,
-      depth: 0,
-      // Events for our own state dir or git's internals are noise; the fingerprint catches the rest.
-      ignored: (path: string) => path.includes(`${'/'}.git${'/'}`) || path.includes('/.tend/'),
-    });
-    const parent = dirname(dirAbs);
-    this.watcher.on('all', (_event, path) => {
-      // The parent is watched only to see the services directory (or its link) itself change. A
-      // link renamed over it is reported under the temp link's name, or not at all (chokidar stats
-      // the temp link after it is gone), so any other name in the parent only asks for a look when
-      // the window ends: without pushing back a pending window (a log file written beside
-      // services.d must not hold changes back), and without a reload unless the directory moved.
-      if (dirname(path) === parent && path !== dirAbs && !this.extra.has(path)) this.glance();
-      else this.poke();
-    });
-    this.watcher.on('error', (err) => this.opts.onError?.(err));
-    await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
-    // chokidar misses a link renamed over services.d when the parent also holds another directory
-    // (found with the state directory beside services.d, as `.tend` usually is): inotify on the
-    // parent itself reports every rename in it, so any rename there asks for a look.
+    this.watcher = await this.watchTree(this.realDir);
+    // The parent is watched only to see the services directory (or its link) itself replaced,
+    // removed or made: every such change is a rename in the parent, and inotify reports each one
+    // (chokidar missed a link renamed over services.d when the parent also held another
+    // directory). A rename asks for a look when the window ends, without pushing back a pending
+    // window (a log file rotated beside services.d must not hold changes back), and reloads only
+    // if the directory moved. Other events (a write to a file there) are ignored: chokidar on the
+    // parent re-read the directory for each one, and `tend up > tend.log` beside services.d
+    // doubled the daemon's CPU (bench/log-beside.ts).
     try {
-      this.parentWatch = fsWatch(parent, { persistent: false }, (event) => {
-        if (event === 'rename') this.glance();
+      const name = basename(resolve(this.dir));
+      this.parentWatch = fsWatch(dirname(resolve(this.dir)), { persistent: false }, (event, file) => {
+        if (event !== 'rename') return;
+        // services.d itself removed, made, or renamed over: watched anew even if the directory
+        // there now has the inode of the old one (ext4 gives a directory removed and made again
+        // the same inode at once, and the old watch is dead).
+        if (file === name) this.replaced = true;
+        this.glance();
       });
       this.parentWatch.on('error', (err) => this.opts.onError?.(err));
     } catch (err) {
       this.opts.onError?.(err);
     }
+  }
+
+  /** A chokidar watcher of the directory and the env files, once ready: its watches are in place. */
+  private async watchTree(dir: string): Promise<FSWatcher> {
+    const w = watch([dir, ...this.extra], {
+      ignoreInitial: true,
+      depth: 0,
+      // Events for our own state dir or git's internals are noise; the fingerprint catches the rest.
+      ignored: (path: string) => path.includes(`${'/'}.git${'/'}`) || path.includes('/.tend/'),
+    });
+    // Inside the directory, and env files (setExtraFiles): a change there (re)starts the window.
+    w.on('all', () => this.poke());
+    w.on('error', (err) => this.opts.onError?.(err));
+    await new Promise<void>((r) => w.once('ready', () => r()));
+    return w;
   }
 
   /** Watch these files too (env files referenced by specs); the set replaces the previous one. */
@@ -122,6 +135,7 @@ export class SpecWatcher {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.settleTimer);
     this.parentWatch?.close();
     await this.watcher?.close();
@@ -142,26 +156,39 @@ export class SpecWatcher {
     const relevant = this.relevant || this.moved();
     this.relevant = false;
     if (!relevant) return;
-    this.retarget();
-    this.opts.onSettled();
+    // The reload comes once the directory there now is watched: a file written in it meanwhile is
+    // then either read by the reload or seen by the new watch.
+    this.retargeting = this.retargeting
+      .then(() => this.retarget())
+      .catch((err: unknown) => this.opts.onError?.(err))
+      .then(() => {
+        if (!this.closed) this.opts.onSettled();
+      });
   }
 
   /** Whether the services directory now resolves to another directory than the one watched. */
   private moved(): boolean {
     const real = realOrSelf(this.dir);
-    return real !== this.realDir || inodeOf(real) !== this.realIno;
+    return this.replaced || real !== this.realDir || inodeOf(real) !== this.realIno;
   }
 
   /** The symlink now points elsewhere, or the directory was removed and made again: watch the
-   *  directory that is there now instead of the old one. */
-  private retarget(): void {
+   *  directory that is there now instead of the old one, with a new watcher (chokidar's `add`
+   *  returns before its watch is in place: a file written in the new directory right after the
+   *  switch was never seen). */
+  private async retarget(): Promise<void> {
     const real = realOrSelf(this.dir);
     const ino = inodeOf(real);
-    if (!this.watcher || (real === this.realDir && ino === this.realIno)) return;
-    if (this.realDir) this.watcher.unwatch(this.realDir);
-    if (ino !== undefined) this.watcher.add(real);
+    if (this.closed || !this.watcher || (real === this.realDir && ino === this.realIno && !this.replaced)) return;
+    this.replaced = false;
     this.realDir = real;
     this.realIno = ino;
+    // Closed first: chokidar shares one fs.watch per path between its watchers, and a directory
+    // made again under the same path would get the dead watch of the old one. What is written
+    // before the new watch is ready is read by the reload that follows.
+    await this.watcher.close();
+    this.watcher = await this.watchTree(real);
+    if (this.closed) await this.watcher.close();
   }
 }
 

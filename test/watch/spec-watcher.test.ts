@@ -1,0 +1,62 @@
+// The spec watcher on a real directory tree: what wakes a reload and what does not, for the
+// changes a deployment makes to services.d itself (removed and made again, made after tend
+// started, a release link renamed over it) and for a chatty neighbour (tend's own log beside it).
+
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SpecWatcher } from '../../src/watch/spec-watcher.js';
+import { tempDir, waitFor } from '../helpers/index.js';
+
+async function watching(t: TestContext, dir: string) {
+  let settled = 0;
+  const w = new SpecWatcher(dir, { settleMs: 60, onSettled: () => settled++ });
+  await w.start();
+  t.after(() => w.close());
+  return { settled: () => settled };
+}
+
+test('services.d removed and made again, or made after start, wakes a reload; changes in the new one too', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'services.d');
+  const w = await watching(t, dir); // does not exist yet
+  mkdirSync(dir);
+  await waitFor(() => w.settled() === 1, { what: 'services.d made' });
+  writeFileSync(join(dir, 'a.yaml'), 'command: ["true"]\n');
+  await waitFor(() => w.settled() === 2, { what: 'a file in it' });
+  rmSync(dir, { recursive: true });
+  mkdirSync(dir);
+  await waitFor(() => w.settled() === 3, { what: 'removed and made again' });
+  writeFileSync(join(dir, 'b.yaml'), 'command: ["true"]\n');
+  await waitFor(() => w.settled() === 4, { what: 'a file in the new directory' });
+});
+
+test('a release link renamed over services.d wakes a reload; the new release is watched', async (t) => {
+  const root = tempDir(t);
+  for (const r of ['1', '2']) mkdirSync(join(root, 'releases', r), { recursive: true });
+  mkdirSync(join(root, 'other')); // a second directory beside the link (chokidar once missed the switch then)
+  symlinkSync(join(root, 'releases/1'), join(root, 'services.d'));
+  const w = await watching(t, join(root, 'services.d'));
+  symlinkSync(join(root, 'releases/2'), join(root, 'services.d.tmp'));
+  renameSync(join(root, 'services.d.tmp'), join(root, 'services.d'));
+  await waitFor(() => w.settled() === 1, { what: 'release switched' });
+  writeFileSync(join(root, 'releases/2/late.yaml'), 'command: ["true"]\n');
+  await waitFor(() => w.settled() === 2, { what: 'a file in release 2' });
+});
+
+test('writes to a log beside services.d never wake a reload, and do not hold one back', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'services.d');
+  mkdirSync(dir);
+  writeFileSync(join(root, 'tend.log'), '');
+  const w = await watching(t, dir);
+  // `tend up services.d > tend.log`: a line every 5 ms, for 20 settle windows.
+  let lines = 0;
+  const chatter = setInterval(() => writeFileSync(join(root, 'tend.log'), `line ${++lines}\n`, { flag: 'a' }), 5);
+  t.after(() => clearInterval(chatter));
+  await waitFor(() => lines >= 240, { what: '240 log lines', timeoutMs: 30_000 });
+  assert.equal(w.settled(), 0, 'a log line woke a reload');
+  writeFileSync(join(dir, 'a.yaml'), 'command: ["true"]\n');
+  await waitFor(() => w.settled() === 1, { what: 'the change inside services.d, while the log goes on' });
+});
