@@ -7,14 +7,22 @@
 // And it lets the daemon plan the next replica while this one forks and creates log files.
 //
 // stdin (from tend), JSON lines: {"id":N,"argv":[…],"cwd":"…","env":{…},"log":"…","uid":U,"gid":G}
+//                                {"kill":PGID,"pid":P,"start":TICKS,"sigs":["SIGTERM","SIGCONT"]}
 // stdout (to tend), JSON lines:  {"id":N,"pid":P,"start":TICKS,"offset":BYTES}
 //                                {"id":N,"err":"ECODE","msg":"…","stage":"log"|"spawn"}
 //                                {"exit":P,"code":C,"signal":S}
+//                                {"killErr":PGID,"err":"ECODE","msg":"…"}
 // A replica is detached (its own session and group), its stdout and stderr one O_APPEND descriptor
 // on its log; `offset` is the log's size before the fork (where the run's output starts), `start`
 // the replica's start time (field 22 of /proc/P/stat: with the pid, its identity). Nothing here
-// decides anything. The helper exits when its stdin closes (tend is gone) and never signals a
-// replica: replicas outlive tend and its helper alike, and a later tend adopts them.
+// decides anything. The helper exits when its stdin closes (tend is gone); replicas outlive tend
+// and its helper alike, and a later tend adopts them.
+//
+// It signals a replica's group only when tend asks (a stop), as the leader's parent: while the
+// leader is not reaped (alive, or a zombie) its group id cannot have been reused, so no look at
+// /proc is needed, and the signals' cost (each wakes a process that then runs its exit) falls on
+// the helpers, side by side, not on the daemon: stopping 5000 replicas kept the daemon busy 1.4 s,
+// 40% of it inside kill().
 
 import { spawn } from 'node:child_process';
 import { closeSync, constants, fstat, fstatSync, mkdirSync, open, openSync, readSync } from 'node:fs';
@@ -39,16 +47,44 @@ function reply(obj) {
 }
 
 const statBuf = Buffer.allocUnsafe(4096);
-function startTimeOf(pid) {
+/** State and start time of a process (fields 3 and 22 of /proc/P/stat), or undefined if none. */
+function statOf(pid) {
   let fd;
   try {
     fd = openSync(`/proc/${pid}/stat`, 'r');
     const text = statBuf.toString('latin1', 0, readSync(fd, statBuf, 0, statBuf.length, 0));
-    return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[19]);
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], start: Number(fields[19]) };
   } catch {
-    return 0;
+    return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function startTimeOf(pid) {
+  return statOf(pid)?.start ?? 0;
+}
+
+/** Children forked here and not reaped yet (Node reaps a child just before its 'exit' event). */
+const unreaped = new Set();
+
+// A stop asked by tend: the signals, in order, to the replica's group. A leader already reaped
+// leaves its group id free for reuse: then, as tend itself does, no signal if a live process with
+// that pid has another start time (the group we started is gone).
+function signalGroup(req) {
+  if (!unreaped.has(req.pid)) {
+    const st = statOf(req.kill);
+    if (st && st.state !== 'Z' && st.state !== 'X' && st.start !== req.start) return;
+  }
+  for (const sig of req.sigs) {
+    try {
+      process.kill(-req.kill, sig);
+    } catch (err) {
+      if (err?.code === 'ESRCH') continue;
+      reply({ killErr: req.kill, err: err?.code ?? 'UNKNOWN', msg: String(err?.message ?? err) });
+      return;
+    }
   }
 }
 
@@ -137,9 +173,13 @@ function fork(req, fd, offset) {
     return;
   }
   child.on('error', () => {});
+  unreaped.add(pid);
   // Read before this loop turns: the child cannot have been reaped yet, so the pid is still its own.
   reply({ id: req.id, pid, start: startTimeOf(pid), offset });
-  child.once('exit', (code, signal) => reply({ exit: pid, code, signal }));
+  child.once('exit', (code, signal) => {
+    unreaped.delete(pid);
+    reply({ exit: pid, code, signal });
+  });
   child.unref(); // this process lives as long as its stdin, not as long as its children
 }
 
@@ -154,6 +194,9 @@ lines.on('line', (line) => {
   } catch {
     return;
   }
+  // Signals at once, not behind forks that wait for a log file: tend asks for a stop only of a
+  // replica whose fork it has heard of, so its spawn is not in the queue.
+  if (req.kill !== undefined) return signalGroup(req);
   queue.push(req);
   pump();
 });

@@ -410,8 +410,7 @@ function prepareStateDir(stateDir: string): void {
 }
 
 /** The state file's content: replicas with a process, completed jobs, and the specs in force.
- *  An instance is immutable (the controller replaces it on every change), so it keys the cache
- *  of its serialised record. */
+ *  Each replica's record is cached by the values it is made of (StateText). */
 function stateTextOf(text: StateText, controller: Controller, daemonPid: number, escaped: EscapedRecord[]): string {
   const replicas: KeyedReplica[] = [];
   const completions = [];
@@ -419,7 +418,8 @@ function stateTextOf(text: StateText, controller: Controller, daemonPid: number,
     if (i.pid !== undefined && i.pgid !== undefined && i.procStart !== undefined) {
       const { pid, pgid, procStart } = i;
       replicas.push({
-        key: i,
+        id: i.id,
+        parts: [i.service, i.index, pid, pgid, procStart, i.startedAt, i.restarts, i.deaths, i.streak, i.spec, i.nonce, i.notify],
         record: () => ({
           service: i.service,
           index: i.index,

@@ -122,6 +122,10 @@ export class ProcessRuntime implements Runtime {
           if (h.answered) exited();
           else setImmediate(exited);
         },
+        onSignalError: (pgid, err) => {
+          const stop = this.stops.get(pgid);
+          if (stop) this.settle(stop, err);
+        },
         // Its replicas run on, reparented: watched from /proc as an earlier tend's are.
         onDeath: () => {
           for (const [pid, h] of this.helped) {
@@ -342,12 +346,15 @@ export class ProcessRuntime implements Runtime {
     const ours = this.children.has(handle.pid) || this.helped.has(handle.pid) || this.adopted.has(handle.pid);
     const stop: PendingStop = { handle, deadline: Date.now() + timeoutMs, killed: false, scan: !ours, promise, resolve, reject };
     this.stops.set(handle.pgid, stop);
-    try {
-      signalGroup(handle, sig);
-      if (sig !== 'SIGCONT' && sig !== 'SIGKILL') signalGroup(handle, 'SIGCONT');
-    } catch (err) {
-      this.settle(stop, err);
-      return promise;
+    const sigs: NodeJS.Signals[] = sig !== 'SIGCONT' && sig !== 'SIGKILL' ? [sig, 'SIGCONT'] : [sig];
+    // A replica a helper forked is signalled by it (an EPERM comes back as onSignalError).
+    if (!this.helped.get(handle.pid)?.by.signal(handle, sigs)) {
+      try {
+        signalGroup(handle, ...sigs);
+      } catch (err) {
+        this.settle(stop, err);
+        return promise;
+      }
     }
     if (!stop.scan) this.armStopTimer(stop.deadline); // its leader's exit says when to look
     else if (!this.finishIfEmpty(stop)) this.armStopTimer(Math.min(Date.now() + this.stopPollMs, stop.deadline));
@@ -452,13 +459,15 @@ export class ProcessRuntime implements Runtime {
 // Signals a group unless its number now belongs to someone else: a group id is free for reuse
 // once the group is empty, and a new group's id is its leader's pid, so a live process with that
 // pid and another start time means the group we started is gone.
-function signalGroup(handle: ProcessHandle, sig: NodeJS.Signals): void {
+function signalGroup(handle: ProcessHandle, ...sigs: NodeJS.Signals[]): void {
   const leader = readProcStat(handle.pgid);
   if (leader !== null && isLive(leader.state) && leader.startTime !== handle.startTime) return;
-  try {
-    process.kill(-handle.pgid, sig);
-  } catch (err) {
-    if (errCode(err) !== 'ESRCH') throw err;
+  for (const sig of sigs) {
+    try {
+      process.kill(-handle.pgid, sig);
+    } catch (err) {
+      if (errCode(err) !== 'ESRCH') throw err;
+    }
   }
 }
 

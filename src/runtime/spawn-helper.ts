@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { ProcessHandle } from './types.js';
 
 export interface HelperRequest {
   argv: string[];
@@ -29,6 +30,8 @@ export interface HelperEvents {
   onExit: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
   /** The helper is gone: every replica it forked is now nobody's child that tend can wait for. */
   onDeath: () => void;
+  /** A group it was asked to signal could not be (EPERM): the stop of that group fails with it. */
+  onSignalError?: (pgid: number, err: NodeJS.ErrnoException) => void;
 }
 
 const HELPER = fileURLToPath(new URL('../../libexec/tend-spawn-helper.mjs', import.meta.url));
@@ -95,6 +98,15 @@ export class SpawnHelper {
     });
   }
 
+  /** Asks the helper to send `sigs` to the group of a replica it forked (see the helper's header:
+   *  as the leader's parent it knows whether the group id can have been reused). False if it is
+   *  gone: the caller signals the group itself. */
+  signal(handle: ProcessHandle, sigs: readonly NodeJS.Signals[]): boolean {
+    if (this.dead || !this.child) return false;
+    this.child.stdin!.write(JSON.stringify({ kill: handle.pgid, pid: handle.pid, start: handle.startTime, sigs }) + '\n');
+    return true;
+  }
+
   /** Lets tend exit: the helper leaves when its stdin closes; replicas run on. */
   close(): void {
     this.settleReady(false);
@@ -106,7 +118,7 @@ export class SpawnHelper {
   }
 
   private onLine(line: string): void {
-    let m: { ready?: true; id?: number; pid?: number; start?: number; offset?: number; err?: string; msg?: string; stage?: 'log' | 'spawn'; exit?: number; code?: number | null; signal?: NodeJS.Signals | null };
+    let m: { ready?: true; id?: number; pid?: number; start?: number; offset?: number; err?: string; msg?: string; stage?: 'log' | 'spawn'; exit?: number; code?: number | null; signal?: NodeJS.Signals | null; killErr?: number };
     try {
       m = JSON.parse(line);
     } catch {
@@ -118,6 +130,7 @@ export class SpawnHelper {
       return;
     }
     if (m.exit !== undefined) return this.events.onExit(m.exit, m.code ?? null, m.signal ?? null);
+    if (m.killErr !== undefined) return this.events.onSignalError?.(m.killErr, Object.assign(new Error(m.msg ?? 'kill failed'), { code: m.err ?? 'UNKNOWN' }));
     const w = m.id === undefined ? undefined : this.waiting.get(m.id);
     if (!w) return;
     this.waiting.delete(m.id!);

@@ -97,33 +97,47 @@ export function snapshotState(input: StateSnapshotInput, daemonPid: number): Sta
   return { version: 2, daemonPid, specs, replicas, completions, desired, escaped: [...(input.escaped ?? [])], held: [...(input.held ?? [])] };
 }
 
-/** A replica for StateText: `key` is an object that stands for the record's content (the daemon
- *  passes its immutable instance), `record` builds the record when that key was not seen. */
+/** A replica for StateText: `id` names it (the daemon passes the instance id), `parts` are the
+ *  values its record is made of, `record` builds the record when those changed since the last
+ *  render. */
 export interface KeyedReplica {
-  key: object;
+  id: string;
+  parts: readonly unknown[];
   record(): Omit<ReplicaRecord, 'hash'> & { spec: ServiceSpec };
 }
 
+interface CachedRecord {
+  parts: readonly unknown[];
+  json: string;
+  spec: ServiceSpec;
+}
+
 /** state.json's text, built from cached pieces: each replica record and each spec is serialised
- *  once per identity, so that a write at 5000 replicas re-serialises only the replicas that
- *  changed since the last one. The text is JSON.stringify(snapshotState(...)) of the same input. */
+ *  once, so that a write at 5000 replicas re-serialises only the replicas whose record changed
+ *  since the last one. A record is cached by what it is made of, not by the instance object: an
+ *  instance replaced for a change its record does not hold (running → stopping, ready) reuses it;
+ *  keyed by instance object, every write while 5000 replicas stopped re-serialised all of them
+ *  (100 ms of the stop). The text is JSON.stringify(snapshotState(...)) of the same input. */
 export class StateText {
-  private readonly records = new WeakMap<object, { json: string; spec: ServiceSpec }>();
+  private records = new Map<string, CachedRecord>();
   private readonly specs = new WeakMap<ServiceSpec, string>();
 
   render(input: Omit<StateSnapshotInput, 'replicas'> & { replicas: Iterable<KeyedReplica> }, daemonPid: number): string {
     const specs = new Map<string, ServiceSpec>();
     const replicas: string[] = [];
+    // Only the replicas of this render are kept for the next.
+    const next = new Map<string, CachedRecord>();
     for (const r of input.replicas) {
-      let cached = this.records.get(r.key);
-      if (!cached) {
+      let cached = this.records.get(r.id);
+      if (!cached || !sameParts(cached.parts, r.parts)) {
         const { spec, ...rest } = r.record();
-        cached = { json: JSON.stringify({ ...rest, hash: spec.hash }), spec };
-        this.records.set(r.key, cached);
+        cached = { parts: r.parts, json: JSON.stringify({ ...rest, hash: spec.hash }), spec };
       }
+      next.set(r.id, cached);
       specs.set(keyOf(cached.spec), cached.spec);
       replicas.push(cached.json);
     }
+    this.records = next;
     const completions: CompletionRecord[] = [];
     for (const c of input.completions) {
       specs.set(keyOf(c.spec), c.spec);
@@ -146,6 +160,12 @@ export class StateText {
       `"escaped":${JSON.stringify([...(input.escaped ?? [])])},"held":${JSON.stringify([...(input.held ?? [])])}}`
     );
   }
+}
+
+function sameParts(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 export function specOf(state: StateFile, r: { service: string; hash: string }): ServiceSpec | undefined {

@@ -131,3 +131,34 @@ test("helper: a NODE_OPTIONS exported in tend's shell (a tracer's --require) is 
   const loadedBy = existsSync(marker) ? readFileSync(marker, 'utf8').split('\n').filter(Boolean).map(Number) : [];
   assert.equal(loadedBy.includes(helper), false, `the helper (pid ${helper}) did not load the preload`);
 });
+
+const hasPython = spawnSync('python3', ['-c', 'import signal; signal.sigwaitinfo'], { stdio: 'ignore' }).status === 0;
+
+test("helper: a stop is signalled by the replica's parent, the helper, not by the daemon (the sender, as the replica's siginfo tells it)", { skip: !hasPython && 'no python3 (sigwaitinfo tells a signal\'s sender)' }, async (t) => {
+  const dir = tempDir(t);
+  const script = `${dir}/who.py`;
+  writeFileSync(
+    script,
+    [
+      'import os, signal',
+      'signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])',
+      'print("READY", flush=True)',
+      'info = signal.sigwaitinfo([signal.SIGTERM])',
+      'print("SIGTERM from", info.si_pid, "parent", os.getppid(), flush=True)',
+    ].join('\n') + '\n',
+  );
+  const rt = new ProcessRuntime({ helper: true, waitForHelper: true });
+  t.after(() => rt.close());
+  const reaper = processReaper(t);
+  const res = await rt.start({ launch: launch(['python3', script], dir), logFile: logIn(dir) }, () => {});
+  assert.ok(res.ok);
+  reaper.track(res.handle.pgid, true);
+  await waitForLog(logIn(dir), 'READY');
+  const parent = readProcStat(res.handle.pid)!.ppid;
+  assert.ok(helperPids().includes(parent), 'forked by a helper');
+  await rt.stop(res.handle, 'SIGTERM', 10_000);
+  const m = /SIGTERM from (\d+) parent (\d+)/.exec(readFileSync(logIn(dir), 'utf8'));
+  assert.ok(m, 'the replica reported its SIGTERM');
+  assert.equal(Number(m[1]), parent, 'sent by the helper');
+  assert.notEqual(Number(m[1]), process.pid);
+});
