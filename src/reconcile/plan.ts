@@ -48,6 +48,15 @@ function isSettled(i: Inst, spec: ServiceSpec): boolean {
   return i.state === 'running' && i.ready && !isOutdated(i, spec) && !i.restartRequested && spec.limits.maxRuntimeMs === 0;
 }
 
+/** A slot's lone instance that no decision can concern now: settled, or on its way (starting,
+ *  stopping, pending) with the current spec and no restart asked for. During a cold start of 5000
+ *  replicas every slot is `starting`, and each pass planned each of them the long way. */
+function needsNothing(i: Inst, spec: ServiceSpec): boolean {
+  if (i.state === 'stopping' || i.state === 'pending') return true;
+  if (i.state === 'starting') return !isOutdated(i, spec) && !i.restartRequested;
+  return isSettled(i, spec);
+}
+
 /** What one service needs: its verdict, and when to look again. */
 export interface KeyPlan {
   actions: Action[];
@@ -155,8 +164,8 @@ function planService(spec: ServiceSpec, insts: readonly Inst[], gate: Gate, now:
   for (let index = 0; index < spec.replicas; index++) {
     const head = heads[index];
     let list = crowded.get(index);
-    // The common case, skipped before anything is allocated.
-    if (list === undefined && head !== undefined && isSettled(head, spec)) continue;
+    // The common cases, skipped before anything is allocated.
+    if (list === undefined && head !== undefined && needsNothing(head, spec)) continue;
     const start = (reason: Reason, message: string, extra: Partial<Extract<Action, { kind: 'start' }>> = {}) =>
       actions.push({ kind: 'start', service: spec.name, index, spec, reason, message, ...extra });
 

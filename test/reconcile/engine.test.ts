@@ -57,7 +57,7 @@ class MemorySource implements SpecSource {
   }
 }
 
-function engine(services: ServiceSpec[]) {
+function engine(services: ServiceSpec[], extra: Partial<ConstructorParameters<typeof Controller>[0]> = {}) {
   const runtime = new FakeRuntime();
   const source = new MemorySource(services);
   const events: EventBody[] = [];
@@ -71,6 +71,7 @@ function engine(services: ServiceSpec[]) {
     baseEnv: {},
     statsIntervalMs: 0,
     onReconcile: (s) => reconciled.push(s),
+    ...extra,
   });
   c.start();
   return { c, runtime, source, events, reconciled, running: (svc: string) => c.select(svc).filter((i) => i.state === 'running') };
@@ -159,4 +160,28 @@ test('engine: a scale keeps the running replicas as they are; a live change stil
   e.c.markSpecDirty();
   await waitFor(() => e.running('w').length === 5 && e.running('w').every((i) => i.spec.stopSignal === 'SIGINT'), { what: 'scaled to 5 with SIGINT' });
   assert.deepEqual(e.c.select('w').map((i) => i.pid).slice(0, 3), before.map((i) => i.pid));
+});
+
+test('engine: a service whose plan is costly is planned again only after a pause in proportion; every crash of a burst is still restarted', async (t) => {
+  // The clock stands still until the test moves it (from now: the fake runtime stamps exits with
+  // the real time): the pause after a plan is on that clock. Every
+  // plan counts as costly here (paceMinCostMs 0); by default only one that takes 0.2 ms does (a
+  // service of thousands of replicas), whose 1450 plans were most of the daemon's CPU during a
+  // cold start of 5000.
+  let clock = Date.now();
+  const e = engine([spec('big', { ...fast, replicas: 300 })], { now: () => clock, paceMinCostMs: 0 });
+  t.after(() => e.c.close());
+  await waitFor(() => e.running('big').length === 300, { what: 'all running' });
+  e.reconciled.length = 0;
+  const victims = e.running('big').slice(0, 50);
+  for (const v of victims) {
+    e.runtime.exit(v.pid!, { code: 1, signal: null });
+    await new Promise((r) => setImmediate(r)); // one exit per turn of the loop, as helpers report them
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(e.reconciled.length, 0, 'planned again before its pause was over');
+  assert.equal(e.running('big').length, 250);
+  clock += 60_000;
+  await waitFor(() => e.running('big').length === 300, { what: 'the 50 restarted', timeoutMs: 10_000 });
+  assert.ok(e.reconciled.length <= 2, `50 exits, ${e.reconciled.length} plans`);
 });
