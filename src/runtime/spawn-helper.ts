@@ -58,8 +58,11 @@ export class SpawnHelper {
     let child: ChildProcess;
     try {
       // A small young generation: the helper allocates little, and its page tables are what each
-      // fork copies.
-      child = spawn(process.execPath, ['--max-semi-space-size=1', HELPER], {
+      // fork copies. No optimising compiler (its JavaScript is a few dozen lines; the cost of a
+      // spawn is the kernel's) and no V8 worker threads: 52 instead of 60 MiB with 2500 replicas,
+      // and fewer threads for the copy-on-write after each fork to interrupt
+      // (bench/FINDINGS.md §9).
+      child = spawn(process.execPath, ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm', '--v8-pool-size=0', '--single-threaded-gc', HELPER], {
         stdio: ['pipe', 'pipe', 'inherit'],
         env: helperEnv(),
         // Its own session: a Ctrl-C meant for tend does not reach it; it leaves with its stdin.
