@@ -43,6 +43,10 @@ interface PendingStop {
   /** The leader has exited, or is no process of ours to hear from: only a scan of /proc can tell
    *  whether its group still has members. Until then its exit says when to look. */
   scan: boolean;
+  /** Sent to the group (by its helper, when a helper forked it). */
+  sigs: NodeJS.Signals[];
+  /** The helper asked to send them: if it dies first, they are sent again from here. */
+  via?: SpawnHelper;
   promise: Promise<StopResult>;
   resolve: (r: StopResult) => void;
   reject: (err: unknown) => void;
@@ -132,6 +136,17 @@ export class ProcessRuntime implements Runtime {
             if (h.by !== helper) continue;
             this.helped.delete(pid);
             this.watchAdopted(pid, h.handle, h.onExit);
+          }
+          // Stops it was asked to signal may have died with it: signalled again from here (a
+          // second SIGTERM rather than none, and a SIGKILL only at the deadline).
+          for (const stop of this.stops.values()) {
+            if (stop.via !== helper || stop.killed) continue;
+            stop.via = undefined;
+            try {
+              signalGroup(stop.handle, ...stop.sigs);
+            } catch (err) {
+              this.settle(stop, err);
+            }
           }
         },
       });
@@ -344,14 +359,16 @@ export class ProcessRuntime implements Runtime {
     let reject!: (err: unknown) => void;
     const promise = new Promise<StopResult>((res, rej) => ((resolve = res), (reject = rej)));
     const ours = this.children.has(handle.pid) || this.helped.has(handle.pid) || this.adopted.has(handle.pid);
-    const stop: PendingStop = { handle, deadline: Date.now() + timeoutMs, killed: false, scan: !ours, promise, resolve, reject };
+    const sigs: NodeJS.Signals[] = sig !== 'SIGCONT' && sig !== 'SIGKILL' ? [sig, 'SIGCONT'] : [sig];
+    const stop: PendingStop = { handle, deadline: Date.now() + timeoutMs, killed: false, scan: !ours, sigs, promise, resolve, reject };
     this.stops.set(handle.pgid, stop);
     // A group whose leader is gone and that has no process left (a crash's usual case) needs no
     // signal: one syscall, instead of two looks at /proc and three kills that fail.
     if (stop.scan && this.finishIfEmpty(stop)) return promise;
-    const sigs: NodeJS.Signals[] = sig !== 'SIGCONT' && sig !== 'SIGKILL' ? [sig, 'SIGCONT'] : [sig];
     // A replica a helper forked is signalled by it (an EPERM comes back as onSignalError).
-    if (!this.helped.get(handle.pid)?.by.signal(handle, sigs)) {
+    const helper = this.helped.get(handle.pid)?.by;
+    if (helper?.signal(handle, sigs)) stop.via = helper;
+    else {
       try {
         signalGroup(handle, ...sigs);
       } catch (err) {

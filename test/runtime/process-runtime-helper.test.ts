@@ -162,3 +162,23 @@ test("helper: a stop is signalled by the replica's parent, the helper, not by th
   assert.equal(Number(m[1]), parent, 'sent by the helper');
   assert.notEqual(Number(m[1]), process.pid);
 });
+
+test('helper: a stop asked of a helper that dies before sending it is signalled by tend (SIGTERM, not SIGKILL at the deadline)', async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  const rt = new ProcessRuntime({ helper: true, helpers: 1, waitForHelper: true, adoptPollMs: 20 });
+  t.after(() => rt.close());
+  const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
+  assert.ok(res.ok);
+  reaper.track(res.handle.pgid, true);
+  await waitForLog(logIn(dir), 'READY');
+  const helper = readProcStat(res.handle.pid)!.ppid;
+  assert.ok(helperPids().includes(helper), 'forked by the helper');
+  // Stopped, it cannot read the request tend writes to it; killed, it never will.
+  process.kill(helper, 'SIGSTOP');
+  const stopping = rt.stop(res.handle, 'SIGTERM', 20_000);
+  process.kill(helper, 'SIGKILL');
+  const r = await stopping;
+  assert.equal(r.killed, false, 'ended by its SIGTERM, before the deadline');
+  assert.equal(isAlive(res.handle.pid), false);
+});
