@@ -485,17 +485,17 @@ export class Controller {
     const t0 = performance.now();
     const p = planKey(name, this.desired, this.view(), now);
     const cost = performance.now() - t0;
-    if (cost >= this.paceMinCostMs) this.pacedUntil.set(name, now + Math.min(PASS_BUDGET_MS, Math.max(1, Math.ceil(cost * PACE_FACTOR))));
     if (p.waiting) this.waiting.set(name, p.waiting);
     else this.waiting.delete(name);
     if (p.wakeAt !== undefined) this.queue.addAt(name, p.wakeAt);
     for (let k = 0; k < p.actions.length; k++) {
       this.apply(p.actions[k]!);
       if (k < p.actions.length - 1 && performance.now() > deadline) {
-        this.queue.add(name);
+        this.queue.add(name); // the rest at once, not paced: a cold start goes on
         return false;
       }
     }
+    if (cost >= this.paceMinCostMs) this.pacedUntil.set(name, now + Math.min(PASS_BUDGET_MS, Math.max(1, Math.ceil(cost * PACE_FACTOR))));
     return true;
   }
 

@@ -18,8 +18,11 @@ class FakeRuntime implements Runtime {
   private pid = 1000;
   private readonly exits = new Map<number, (s: ExitStatus) => void>();
   stopError?: NodeJS.ErrnoException;
+  /** Each start holds the loop this long (ms), as a fork in process does. */
+  startCostMs = 0;
 
   async start(req: StartRequest, onExit: (s: ExitStatus) => void): Promise<StartResult> {
+    for (const until = performance.now() + this.startCostMs; performance.now() < until; );
     const pid = ++this.pid;
     this.calls.push(`start ${req.launch.service}/${req.launch.index}`);
     this.exits.set(pid, onExit);
@@ -184,4 +187,17 @@ test('engine: a service whose plan is costly is planned again only after a pause
   clock += 60_000;
   await waitFor(() => e.running('big').length === 300, { what: 'the 50 restarted', timeoutMs: 10_000 });
   assert.ok(e.reconciled.length <= 2, `50 exits, ${e.reconciled.length} plans`);
+});
+
+test('engine: a plan cut short by the pass budget goes on at once, not paced (a cold start continues)', async (t) => {
+  // Starts that take 0.2 ms each: 1000 of them cannot fit one 50 ms pass. The clock stands still,
+  // so a continuation held back by pacing would never come.
+  const clock = Date.now();
+  const e = engine([], { now: () => clock, paceMinCostMs: 0 });
+  t.after(() => e.c.close());
+  e.runtime.startCostMs = 0.2;
+  e.source.services = [spec('big', { ...fast, replicas: 1000 })];
+  e.c.markSpecDirty();
+  await waitFor(() => e.running('big').length === 1000, { what: 'all 1000 started', timeoutMs: 20_000 });
+  assert.ok(e.reconciled.filter((s) => s === 'big').length > 1, 'the start took more than one pass');
 });
