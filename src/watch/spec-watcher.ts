@@ -66,7 +66,12 @@ export class SpecWatcher {
   async start(): Promise<void> {
     this.realDir = realOrSelf(this.dir);
     this.realIno = inodeOf(this.realDir);
-    this.watcher = await this.watchTree(this.realDir);
+    const w = await this.watchTree(this.realDir);
+    if (this.closed) {
+      await w.close();
+      return;
+    }
+    this.watcher = w;
     // The parent is watched only to see the services directory (or its link) itself replaced,
     // removed or made: every such change is a rename in the parent, and inotify reports each one
     // (chokidar missed a link renamed over services.d when the parent also held another
@@ -91,9 +96,11 @@ export class SpecWatcher {
     }
   }
 
-  /** A chokidar watcher of the directory and the env files, once ready: its watches are in place. */
+  /** A chokidar watcher of the directory and the env files, once ready: its watches are in place.
+   *  Env files set meanwhile (setExtraFiles while there is no watcher) are added then. */
   private async watchTree(dir: string): Promise<FSWatcher> {
-    const w = watch([dir, ...this.extra], {
+    const extra = this.extra;
+    const w = watch([dir, ...extra], {
       ignoreInitial: true,
       depth: 0,
       // Events for our own state dir or git's internals are noise; the fingerprint catches the rest.
@@ -103,17 +110,15 @@ export class SpecWatcher {
     w.on('all', () => this.poke());
     w.on('error', (err) => this.opts.onError?.(err));
     await new Promise<void>((r) => w.once('ready', () => r()));
+    if (this.extra !== extra) applyExtra(w, extra, this.extra);
     return w;
   }
 
   /** Watch these files too (env files referenced by specs); the set replaces the previous one. */
   setExtraFiles(paths: Iterable<string>): void {
-    if (!this.watcher) return;
     const next = new Set(paths);
-    const add = [...next].filter((p) => !this.extra.has(p));
-    const remove = [...this.extra].filter((p) => !next.has(p));
-    if (add.length) this.watcher.add(add);
-    if (remove.length) this.watcher.unwatch(remove);
+    // Without a watcher (starting, or switching to a new directory) the next one takes them.
+    if (this.watcher) applyExtra(this.watcher, this.extra, next);
     this.extra = next;
   }
 
@@ -186,10 +191,21 @@ export class SpecWatcher {
     // Closed first: chokidar shares one fs.watch per path between its watchers, and a directory
     // made again under the same path would get the dead watch of the old one. What is written
     // before the new watch is ready is read by the reload that follows.
-    await this.watcher.close();
-    this.watcher = await this.watchTree(real);
-    if (this.closed) await this.watcher.close();
+    const old = this.watcher;
+    this.watcher = undefined; // a closed chokidar watcher comes back to life on add()
+    await old.close();
+    const next = await this.watchTree(real);
+    if (this.closed) await next.close();
+    else this.watcher = next;
   }
+}
+
+/** Brings a watcher's env files from the set `before` to the set `next`. */
+function applyExtra(w: FSWatcher, before: ReadonlySet<string>, next: ReadonlySet<string>): void {
+  const add = [...next].filter((p) => !before.has(p));
+  const remove = [...before].filter((p) => !next.has(p));
+  if (add.length) w.add(add);
+  if (remove.length) w.unwatch(remove);
 }
 
 function inodeOf(path: string): number | undefined {
