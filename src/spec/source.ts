@@ -2,7 +2,7 @@
 // that a deployment applies per revision and never per file. The controller only sees this.
 
 import type { LoadResult } from './types.js';
-import { loadDirectory } from './load.js';
+import { FileCache, loadDirectory } from './load.js';
 
 export interface SpecSource {
   /** For logs and status: `services.d`, `git:origin/main@4f2a9c1`. */
@@ -13,6 +13,9 @@ export interface SpecSource {
 
 // A spec directory, re-resolved on every load (a symlinked release switch takes effect).
 export class DirectorySource implements SpecSource {
+  /** Files unchanged since the last load are not parsed again (load.ts, FileCache). */
+  private readonly cache = new FileCache();
+
   constructor(
     readonly dir: string,
     private readonly opts: { maxReplicas?: number } = {},
@@ -23,6 +26,6 @@ export class DirectorySource implements SpecSource {
   }
 
   load(previous?: LoadResult): Promise<LoadResult> {
-    return loadDirectory(this.dir, { ...this.opts, ...(previous ? { previous } : {}) });
+    return loadDirectory(this.dir, { ...this.opts, cache: this.cache, ...(previous ? { previous } : {}) });
   }
 }

@@ -171,3 +171,49 @@ test('loadFiles loads the given files as one set, paths resolved against each fi
   assert.deepEqual(result.problems, []);
   assert.deepEqual(result.services.map((s) => [s.name, s.cwd]), [['web', join(dir, 'a')], ['db', join(dir, 'b')], ['odd', join(dir, 'b')]]);
 });
+
+test('a directory source parses again only the files whose text, env files or limits changed; the rest keep their spec objects', async (t) => {
+  const dir = specDir(t, {
+    'a.yaml': svc('a'),
+    'b.yaml': 'command: [b]\nenv_file: b.env\n',
+    'b.env': 'X=1\n',
+    'c.yaml': svc('c'),
+  });
+  const source = new DirectorySource(dir);
+  const first = await source.load();
+  const byName = (r: typeof first) => new Map(r.services.map((s) => [s.name, s]));
+  const one = byName(first);
+  assert.deepEqual([...one.keys()], ['a', 'b', 'c']);
+
+  // Nothing changed: the same objects, the same fingerprint.
+  const again = await source.load(first);
+  for (const [name, s] of byName(again)) assert.equal(s, one.get(name), `${name} parsed again`);
+  assert.equal(again.fingerprint, first.fingerprint);
+
+  // One file edited, one env file edited: those two services are new, c is the same object.
+  writeFileSync(join(dir, 'a.yaml'), svc('a2'));
+  writeFileSync(join(dir, 'b.env'), 'X=2\n');
+  const second = await source.load(again);
+  const two = byName(second);
+  assert.deepEqual(two.get('a')!.command, ['a2']);
+  assert.equal(two.get('b')!.env.X, '2');
+  assert.equal(two.get('c'), one.get('c'));
+  assert.notEqual(two.get('a'), one.get('a'));
+  assert.notEqual(two.get('b'), one.get('b'));
+
+  // Broken, then written back as it was: its last good version while broken, then parsed anew.
+  writeFileSync(join(dir, 'c.yaml'), 'command: [');
+  const broken = await source.load(second);
+  assert.equal(broken.problems.length, 1);
+  assert.equal(byName(broken).get('c'), one.get('c'), 'the last good version stays in force');
+  writeFileSync(join(dir, 'c.yaml'), svc('c'));
+  const fixed = await source.load(broken);
+  assert.deepEqual(fixed.problems, []);
+  assert.deepEqual(byName(fixed).get('c')!.command, ['c']);
+
+  // A limit of the source is part of what a file yields.
+  const capped = new DirectorySource(dir, { maxReplicas: 1 });
+  writeFileSync(join(dir, 'a.yaml'), 'command: [a]\nreplicas: 2\n');
+  assert.equal((await capped.load()).problems.length, 1);
+  assert.deepEqual((await source.load(fixed)).problems, []);
+});
