@@ -126,9 +126,13 @@ export class AlertEngine implements EventFacts {
       }
     }
     for (const [name, slots] of this.byService) {
-      const d = due.get(name);
-      if (d === 'all') continue;
-      for (const [index, s] of slots) if (now >= s.nextAt) due.set(name, (d ?? new Set<number>()).add(index));
+      if (due.get(name) === 'all') continue;
+      for (const [index, s] of slots) {
+        if (now < s.nextAt) continue;
+        const d = due.get(name);
+        if (d instanceof Set) d.add(index);
+        else due.set(name, new Set([index]));
+      }
     }
     this.allDirty = false;
     this.dirty.clear();

@@ -78,6 +78,20 @@ test('alerts: an event re-evaluates its replica slot; a service event, a spec lo
     assert.deepEqual(step(() => {}), { observed: [], emitted: [] }, 'not due yet');
     now += 1;
     assert.deepEqual(step(() => {}), { observed: ['big:9'], emitted: ['alert.firing unhealthy_for big/9'] });
+    // Two slots whose `for` runs out at the same moment: the clock re-evaluates both.
+    step(() => {
+      for (const replica of [20, 21]) {
+        notReady.add(`big/${replica}`);
+        deliver({ type: 'replica.unready', service: 'big', replica, message: 'probe failed' });
+      }
+    });
+    now += 1000;
+    assert.deepEqual(step(() => {}), { observed: ['big:20,21'], emitted: ['alert.firing unhealthy_for big/20', 'alert.firing unhealthy_for big/21'] });
+    for (const replica of [20, 21]) {
+      notReady.delete(`big/${replica}`);
+      deliver({ type: 'replica.ready', service: 'big', replica, message: 'probe passed' });
+    }
+    engine.evaluate();
 
     // An event about the service as a whole (a scale) re-evaluates all of its slots: scaled down
     // to 5 replicas, big/9 is no longer observed and its alert resolves.
