@@ -6,9 +6,9 @@
 //
 // Workload: 20 replicas that crash every 0.2 s and are restarted at once (≈ 500 log lines a second).
 //
-//   node --import tsx bench/log-beside.ts [--runs=3] [--seconds=10] [--tend=dist/bin/tend.js]
+//   npm run build && node --import tsx bench/log-beside.ts [--runs=3] [--seconds=10] [--tend=dist/bin/tend.js]
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findMarkedGroups, readSupervisorId } from '../src/state/orphans.js';
@@ -22,6 +22,7 @@ const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.sp
 const runs = Number(arg('runs') ?? 3);
 const seconds = Number(arg('seconds') ?? 10);
 const cli = resolve(arg('tend') ?? resolve(import.meta.dirname, '../dist/bin/tend.js'));
+if (!existsSync(cli)) throw new Error(`${cli} does not exist: run \`npm run build\` first, or pass --tend=path/to/tend.js`);
 
 installExitCleanup();
 const tmp = mkdtempSync(join(tmpdir(), 'tend-log-beside-'));
