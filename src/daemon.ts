@@ -84,8 +84,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {}),
     // The specs in force are what a restart must not lose: recorded at once, not on the timer;
-    // just after the pass that applies them, whose spawns must not wait for 5000 records.
-    onLoaded: () => setImmediate(persist),
+    // just after the pass that applies them, and once the helpers have answered its spawns (at
+    // most 50 ms later): rendering 5000 records took ~8 ms, by which a new replica's start was
+    // known later (bench/edit-timeline.ts).
+    onLoaded: () => setImmediate(() => sup.runtime.afterSpawns(persist, 50)),
     onNotifyReady: () => persistNow(), // notify (DESIGN §9): READY is said once; it must survive a crash
     onChange: () => {
       changes++;

@@ -100,6 +100,9 @@ export class ProcessRuntime implements Runtime {
   private readonly stops = new Map<number, PendingStop>();
   private stopTimer: NodeJS.Timeout | undefined;
   private stopTimerAt = Infinity;
+  /** Starts asked for and not answered yet, and who waits for them (afterSpawns). */
+  private starting = 0;
+  private spawnWaiters: (() => void)[] = [];
 
   constructor(options: ProcessRuntimeOptions = {}) {
     this.adoptPollMs = options.adoptPollMs ?? 250;
@@ -169,11 +172,15 @@ export class ProcessRuntime implements Runtime {
   // Spawns one replica with its output appended straight to its log file. Resolves with the
   // handle, or with a readable reason when it cannot be spawned; never rejects.
   async start(req: StartRequest, onExit: OnExit): Promise<StartResult> {
+    this.starting++;
     try {
       return await this.spawnReplica(req, onExit);
     } catch (err) {
       // Only a bug or an OS surprise gets here; it still must not reach the daemon as an exception.
       return failure(`cannot start ${JSON.stringify(req.launch.argv[0] ?? '')}: ${errorMessage(err)}`, false);
+    } finally {
+      // After the caller has taken the answer (its continuation runs before the next turn).
+      if (--this.starting === 0 && this.spawnWaiters.length > 0) setImmediate(() => this.startsAnswered());
     }
   }
 
@@ -272,6 +279,26 @@ export class ProcessRuntime implements Runtime {
     if (r.stage === 'log') return failure(`cannot open log file ${req.logFile}: ${r.message}`, false);
     if (r.stage === 'helper') return failure(`cannot start ${JSON.stringify(argv[0])}: ${r.message}`, false);
     return spawnFailure(Object.assign(new Error(r.message), { code: r.code }), req);
+  }
+
+  /** Runs fn once every start asked for so far is answered, or after maxMs at the latest. For work
+   *  that can wait a moment (a state file write): done synchronously between a helper's fork and
+   *  its reply, it delays the reply, and the replica's start is known that much later. */
+  afterSpawns(fn: () => void, maxMs: number): void {
+    if (this.starting === 0) return fn();
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const timer = setTimeout(once, maxMs);
+    this.spawnWaiters.push(once);
+  }
+
+  private startsAnswered(): void {
+    if (this.starting === 0) for (const w of this.spawnWaiters.splice(0)) w();
   }
 
   private openLog(file: string): number {

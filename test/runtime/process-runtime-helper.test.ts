@@ -182,3 +182,41 @@ test('helper: a stop asked of a helper that dies before sending it is signalled 
   assert.equal(r.killed, false, 'ended by its SIGTERM, before the deadline');
   assert.equal(isAlive(res.handle.pid), false);
 });
+
+test('helper: afterSpawns runs once the starts asked for are answered, or after maxMs when a fork hangs', async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  const rt = new ProcessRuntime({ helper: true, helpers: 1, waitForHelper: true });
+  t.after(() => rt.close());
+  assert.equal(await rt.helperReady(), true);
+  let ran = 0;
+  rt.afterSpawns(() => ran++, 60_000);
+  assert.equal(ran, 1, 'nothing in flight: at once');
+
+  // One start in flight: after its answer (as the daemon writes state.json after a load's spawns).
+  const order: string[] = [];
+  const first = rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {}).then((r) => (order.push('answered'), r));
+  rt.afterSpawns(() => order.push('after'), 60_000);
+  assert.deepEqual(order, []);
+  const r1 = await first;
+  assert.ok(r1.ok);
+  reaper.track(r1.handle.pgid, true);
+  await waitFor(() => order.length === 2, { what: 'afterSpawns ran' });
+  assert.deepEqual(order, ['answered', 'after']);
+
+  // A helper that cannot answer (stopped): the wait ends at maxMs.
+  const helper = readProcStat(r1.handle.pid)!.ppid;
+  process.kill(helper, 'SIGSTOP');
+  t.after(() => process.kill(helper, 'SIGCONT'));
+  const second = rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, 'svc/1.log') }, () => {});
+  let late = false;
+  let answered = false;
+  void second.then(() => (answered = true));
+  rt.afterSpawns(() => (late = true), 200);
+  await waitFor(() => late, { what: 'afterSpawns after maxMs' });
+  assert.equal(answered, false, 'ran before the hung start was answered');
+  process.kill(helper, 'SIGCONT');
+  const r2 = await second;
+  assert.ok(r2.ok);
+  reaper.track(r2.handle.pgid, true);
+});
