@@ -6,19 +6,29 @@
 // repository (git is still writing) we keep waiting. The controller then re-reads the whole tree and
 // compares fingerprints, so a spurious wake-up costs one read and nothing else.
 //
+// The directory itself is watched with one plain `fs.watch` (inotify): the files are one level
+// deep, any event there asks for a reload, and the reload reads every file, so there is nothing for
+// chokidar to add. It cost ~2.5 ms per event (a stat before it reports a change, after which the
+// window started), and ~10 ms before the first replica (its initial scan of the directory).
+// chokidar watches the env files the specs name, which may live anywhere or not exist yet.
+//
 // A release switched by renaming a symlink (`services.d -> releases/42/services.d`) is invisible
-// to a watch on the link (chokidar 5 keeps watching the old target), so the link's parent is
-// watched too (for renames only, see start()) and the real path is resolved again on every wake-up.
+// to a watch on the link (it keeps watching the old target), so the link's parent is watched too
+// (for renames only, see start()) and the real path is resolved again on every wake-up.
 
 import { existsSync, realpathSync, statSync, watch as fsWatch, type FSWatcher as NodeFSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 // chokidar emits at most one `change` per path every 50 ms and *drops* the others (index.js,
-// `_throttle(EV.CHANGE, path, 50)`): a write inside that window is never reported. Reading no
-// sooner than this after the last reported event means such a write is already on disk when we read.
+// `_throttle(EV.CHANGE, path, 50)`): a write to an env file inside that window is never reported.
+// Reading no sooner than this after the last reported event means such a write is already on disk
+// when we read.
 const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
 const MIN_SETTLE_MS = CHOKIDAR_CHANGE_THROTTLE_MS + 10;
+
+/** Names in the directory whose events are not about specs: a repository's or tend's own. */
+const IGNORED_NAMES = new Set(['.git', '.tend']);
 
 export interface SpecWatcherOptions {
   /** Quiet period before a change is acted on (at least 60 ms, see above). */
@@ -33,8 +43,11 @@ export interface SpecWatcherOptions {
 }
 
 export class SpecWatcher {
-  private watcher?: FSWatcher;
+  /** The directory (its real path); undefined while there is none to watch. */
+  private dirWatch?: NodeFSWatcher;
   private parentWatch?: NodeFSWatcher;
+  /** The env files (setExtraFiles); made with the first one. */
+  private envWatch?: FSWatcher;
   private realDir?: string;
   /** Inode of the watched directory: a directory removed and created again is a new one to watch. */
   private realIno?: number;
@@ -44,8 +57,6 @@ export class SpecWatcher {
   private relevant = false;
   private firstEventAt?: number;
   private lockSince?: number;
-  /** A switch to a new directory being watched (settled() waits for it before a reload). */
-  private retargeting: Promise<void> = Promise.resolve();
   private closed = false;
   /** The parent reported a rename of the directory's own name since the last switch. */
   private replaced = false;
@@ -62,16 +73,10 @@ export class SpecWatcher {
     this.gitLockMaxMs = opts.gitLockMaxMs ?? 30_000;
   }
 
-  /** Starts watching; resolves once chokidar is ready. */
+  /** Starts watching: the directory's watch is in place when this resolves. */
   async start(): Promise<void> {
-    this.realDir = realOrSelf(this.dir);
-    this.realIno = inodeOf(this.realDir);
-    const w = await this.watchTree(this.realDir);
-    if (this.closed) {
-      await w.close();
-      return;
-    }
-    this.watcher = w;
+    if (this.closed) return;
+    this.watchDir();
     // The parent is watched only to see the services directory (or its link) itself replaced,
     // removed or made: every such change is a rename in the parent, and inotify reports each one
     // (chokidar missed a link renamed over services.d when the parent also held another
@@ -96,30 +101,49 @@ export class SpecWatcher {
     }
   }
 
-  /** A chokidar watcher of the directory and the env files, once ready: its watches are in place.
-   *  Env files set meanwhile (setExtraFiles while there is no watcher) are added then. */
-  private async watchTree(dir: string): Promise<FSWatcher> {
-    const extra = this.extra;
-    const w = watch([dir, ...extra], {
-      ignoreInitial: true,
-      depth: 0,
-      // Events for our own state dir or git's internals are noise; the fingerprint catches the rest.
-      ignored: (path: string) => path.includes(`${'/'}.git${'/'}`) || path.includes('/.tend/'),
-    });
-    // Inside the directory, and env files (setExtraFiles): a change there (re)starts the window.
-    w.on('all', () => this.poke());
-    w.on('error', (err) => this.opts.onError?.(err));
-    await new Promise<void>((r) => w.once('ready', () => r()));
-    if (this.extra !== extra) applyExtra(w, extra, this.extra);
-    return w;
+  /** Watches the directory the path resolves to now (none while there is none: the parent's watch
+   *  reports it made). inotify's watch is in place when fs.watch returns: a file written after
+   *  this is seen, one written before is read by the reload that follows a switch. */
+  private watchDir(): void {
+    this.dirWatch?.close();
+    this.dirWatch = undefined;
+    this.replaced = false;
+    this.realDir = realOrSelf(this.dir);
+    this.realIno = inodeOf(this.realDir);
+    if (this.realIno === undefined) return;
+    try {
+      const w = fsWatch(this.realDir, { persistent: false }, (_event, file) => {
+        if (file !== null && IGNORED_NAMES.has(file)) return;
+        this.poke();
+      });
+      // Removed under us: the parent's watch sees it, and the next window watches what is there.
+      w.on('error', () => {
+        w.close();
+        if (this.dirWatch === w) this.dirWatch = undefined;
+        this.glance();
+      });
+      this.dirWatch = w;
+    } catch (err) {
+      // Gone again since the stat (the parent reports what comes next), or no inotify watch left.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.opts.onError?.(err);
+    }
   }
 
   /** Watch these files too (env files referenced by specs); the set replaces the previous one. */
   setExtraFiles(paths: Iterable<string>): void {
     const next = new Set(paths);
-    // Without a watcher (starting, or switching to a new directory) the next one takes them.
-    if (this.watcher) applyExtra(this.watcher, this.extra, next);
+    if (this.closed) return;
+    const add = [...next].filter((p) => !this.extra.has(p));
+    const remove = [...this.extra].filter((p) => !next.has(p));
     this.extra = next;
+    if (add.length > 0 && !this.envWatch) {
+      this.envWatch = watch(add, { ignoreInitial: true });
+      this.envWatch.on('all', () => this.poke());
+      this.envWatch.on('error', (err) => this.opts.onError?.(err));
+      return;
+    }
+    if (add.length) this.envWatch?.add(add);
+    if (remove.length) this.envWatch?.unwatch(remove);
   }
 
   /** Something may have changed: (re)start the settle window. */
@@ -143,11 +167,13 @@ export class SpecWatcher {
     this.closed = true;
     clearTimeout(this.settleTimer);
     this.parentWatch?.close();
-    await this.watcher?.close();
+    this.dirWatch?.close();
+    await this.envWatch?.close();
   }
 
   private settled(): void {
     this.settleTimer = undefined;
+    if (this.closed) return;
     const lock = gitIndexLock(this.realDir ?? this.dir);
     if (lock && existsSync(lock)) {
       this.lockSince ??= Date.now();
@@ -158,54 +184,20 @@ export class SpecWatcher {
     }
     this.lockSince = undefined;
     this.firstEventAt = undefined;
-    const relevant = this.relevant || this.moved();
+    // The symlink points elsewhere now, or the directory was removed and made again (or made, or
+    // removed): watch what is there now, before the reload reads it.
+    const moved = this.moved();
+    if (moved) this.watchDir();
+    const relevant = this.relevant || moved;
     this.relevant = false;
-    if (!relevant) return;
-    // The reload comes once the directory there now is watched: a file written in it meanwhile is
-    // then either read by the reload or seen by the new watch.
-    this.retargeting = this.retargeting
-      .then(() => this.retarget())
-      .catch((err: unknown) => this.opts.onError?.(err))
-      .then(() => {
-        if (!this.closed) this.opts.onSettled();
-      });
+    if (relevant) this.opts.onSettled();
   }
 
   /** Whether the services directory now resolves to another directory than the one watched. */
   private moved(): boolean {
     const real = realOrSelf(this.dir);
-    return this.replaced || real !== this.realDir || inodeOf(real) !== this.realIno;
+    return this.replaced || real !== this.realDir || inodeOf(real) !== this.realIno || (this.dirWatch === undefined && this.realIno !== undefined);
   }
-
-  /** The symlink now points elsewhere, or the directory was removed and made again: watch the
-   *  directory that is there now instead of the old one, with a new watcher (chokidar's `add`
-   *  returns before its watch is in place: a file written in the new directory right after the
-   *  switch was never seen). */
-  private async retarget(): Promise<void> {
-    const real = realOrSelf(this.dir);
-    const ino = inodeOf(real);
-    if (this.closed || !this.watcher || (real === this.realDir && ino === this.realIno && !this.replaced)) return;
-    this.replaced = false;
-    this.realDir = real;
-    this.realIno = ino;
-    // Closed first: chokidar shares one fs.watch per path between its watchers, and a directory
-    // made again under the same path would get the dead watch of the old one. What is written
-    // before the new watch is ready is read by the reload that follows.
-    const old = this.watcher;
-    this.watcher = undefined; // a closed chokidar watcher comes back to life on add()
-    await old.close();
-    const next = await this.watchTree(real);
-    if (this.closed) await next.close();
-    else this.watcher = next;
-  }
-}
-
-/** Brings a watcher's env files from the set `before` to the set `next`. */
-function applyExtra(w: FSWatcher, before: ReadonlySet<string>, next: ReadonlySet<string>): void {
-  const add = [...next].filter((p) => !before.has(p));
-  const remove = [...before].filter((p) => !next.has(p));
-  if (add.length) w.add(add);
-  if (remove.length) w.unwatch(remove);
 }
 
 function inodeOf(path: string): number | undefined {

@@ -14,7 +14,7 @@ async function watching(t: TestContext, dir: string) {
   const w = new SpecWatcher(dir, { settleMs: 60, onSettled: () => settled++ });
   await w.start();
   t.after(() => w.close());
-  return { settled: () => settled };
+  return { settled: () => settled, watcher: w };
 }
 
 test('services.d removed and made again, or made after start, wakes a reload; changes in the new one too', async (t) => {
@@ -59,4 +59,46 @@ test('writes to a log beside services.d never wake a reload, and do not hold one
   assert.equal(w.settled(), 0, 'a log line woke a reload');
   writeFileSync(join(dir, 'a.yaml'), 'command: ["true"]\n');
   await waitFor(() => w.settled() === 1, { what: 'the change inside services.d, while the log goes on' });
+});
+
+test('an editor\'s atomic save (a temp file renamed over the spec) wakes one reload', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'services.d');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'web.yaml'), 'command: ["true"]\n');
+  const w = await watching(t, dir);
+  writeFileSync(join(dir, '.web.yaml.swp'), 'command: ["false"]\n');
+  renameSync(join(dir, '.web.yaml.swp'), join(dir, 'web.yaml'));
+  await waitFor(() => w.settled() === 1, { what: 'the save' });
+  await new Promise((r) => setTimeout(r, 300)); // a second window would have closed by now
+  assert.equal(w.settled(), 1, 'one save, one reload');
+});
+
+test('env files outside services.d wake a reload when written, made or removed; unwatched once dropped', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'services.d');
+  mkdirSync(dir);
+  mkdirSync(join(root, 'env'));
+  const env = join(root, 'env', 'web.env');
+  const later = join(root, 'env', 'later.env'); // named by a spec before it exists
+  writeFileSync(env, 'A=1\n');
+  const w = await watching(t, dir);
+  w.watcher.setExtraFiles([env, later]);
+  await waitFor(async () => {
+    // Watched once a write is seen (chokidar sets its watches up asynchronously).
+    writeFileSync(env, `A=${Date.now()}\n`);
+    await new Promise((r) => setTimeout(r, 150));
+    return w.settled() >= 1;
+  }, { what: 'the env file written' });
+  const n = w.settled();
+  writeFileSync(later, 'B=1\n');
+  await waitFor(() => w.settled() === n + 1, { what: 'the missing env file made' });
+  rmSync(env);
+  await waitFor(() => w.settled() === n + 2, { what: 'the env file removed' });
+  w.watcher.setExtraFiles([]);
+  await new Promise((r) => setTimeout(r, 200));
+  const m = w.settled();
+  writeFileSync(later, 'B=2\n');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(w.settled(), m, 'an env file no spec names any more does not wake a reload');
 });
