@@ -30,14 +30,14 @@ import type { ServiceSpec } from './spec/types.js';
 import { sameProcess, startTimeToMs, zombieExit } from './runtime/proc.js';
 import { loadDirectory } from './spec/load.js';
 import { planAdoption, type Liveness } from './state/adoption.js';
-import { findMarkedGroups, supervisorId } from './state/orphans.js';
+import { findMarkedGroups, readSupervisorId, supervisorId } from './state/orphans.js';
 import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid-file.js';
 import { desiredOf, readState, snapshotState, StateText, writeState, type EscapedRecord, type KeyedReplica } from './state/state-file.js';
 import { StateWriter } from './state/state-writer.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
-import { exposeGc, MemoryReducer } from './util/memory-reducer.js';
+import { lazyGc, MemoryReducer } from './util/memory-reducer.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -66,6 +66,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   prepareStateDir(stateDir);
   claimPidFile(join(stateDir, PID_NAME));
 
+  // No process can carry a token that does not exist yet (the Supervisor makes it): a first start
+  // on this state directory has no replicas to look for in /proc.
+  const firstStart = readSupervisorId(stateDir) === undefined;
   const metrics = new TendMetrics();
   const statePath = join(stateDir, 'state.json');
   let persistTimer: NodeJS.Timeout | undefined;
@@ -118,12 +121,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const persist = () => stateWriter.write(snapshot());
   const persistNow = () => stateWriter.writeNow(snapshot());
 
-  escaped = await takeOver(stateDir, statePath, sup, opts.adopt ?? true, log);
-  // The new owner is on record before anything starts, not at the next change.
-  persistNow();
+  const took = await takeOver(stateDir, statePath, sup, opts.adopt ?? true, firstStart, log);
+  escaped = took?.kept ?? [];
+  // What was taken over is on record before anything starts, not at the next change. With nothing
+  // taken over there is nothing to lose: written in the background (a synchronous write and its two
+  // fsyncs came before the first replica).
+  if (took) persistNow();
+  else persist();
   await sup.start();
   const reducer = new MemoryReducer({
-    gc: exposeGc(),
+    gc: lazyGc(),
     quietForMs: () => Date.now() - controller.lastPassAt,
     onCollected: (before, after, ms) => log.debug(`heap collected after a burst of work: ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB committed, in ${ms.toFixed(0)} ms`),
   });
@@ -200,8 +207,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 /** What the previous daemon left: its last good specs (the starting point of the desired state),
  *  its replicas (adopted, or judged when they exited meanwhile) and its completed jobs; then
  *  groups carrying this state directory's token that state.json does not know (state/adoption.ts
- *  decides; this applies). */
-async function takeOver(stateDir: string, statePath: string, sup: Supervisor, adopt: boolean, log: Logger): Promise<EscapedRecord[]> {
+ *  decides; this applies). Undefined when there was nothing: no state file and no such group. */
+async function takeOver(stateDir: string, statePath: string, sup: Supervisor, adopt: boolean, firstStart: boolean, log: Logger): Promise<{ kept: EscapedRecord[] } | undefined> {
   const { controller, runtime, events } = sup;
   const read = readState(statePath);
   if (read.kind === 'corrupt') {
@@ -219,8 +226,8 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
       liveness.set(r.pgid, exit ? { kind: 'exited', exit } : { kind: 'exited' });
     }
   }
-  const marked = findMarkedGroups(supervisorId(stateDir));
-  if (!state && marked.length === 0) return [];
+  const marked = firstStart ? [] : findMarkedGroups(supervisorId(stateDir));
+  if (!state && marked.length === 0) return undefined;
 
   // The specs in force: the persisted last good ones, with whatever loads cleanly now on top.
   const specs = new Map((state ? desiredOf(state) : []).map((s) => [s.name, s]));
@@ -255,7 +262,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
     if (!controller.adopt(inst, a.handle)) log.warn(`replica ${a.service}/${a.index} (pid ${a.handle.pid}) exited before it could be adopted`);
   }
   await Promise.all(stops);
-  return kept;
+  return { kept };
 }
 
 function makeControlPlane(

@@ -49,6 +49,16 @@ export function exposeGc(): Gc | undefined {
   }
 }
 
+/** exposeGc() when first called: making the context costs 1–5 ms, which at start-up came before
+ *  the first replica, and most daemons never collect. Does nothing where `gc` cannot be had. */
+export function lazyGc(): Gc {
+  let gc: Gc | undefined | null = null;
+  return (options) => {
+    if (gc === null) gc = exposeGc();
+    gc?.(options);
+  };
+}
+
 export class MemoryReducer {
   private timer?: NodeJS.Timeout;
   private again?: NodeJS.Timeout;

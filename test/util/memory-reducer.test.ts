@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { getHeapStatistics } from 'node:v8';
-import { exposeGc, MemoryReducer } from '../../src/util/memory-reducer.js';
+import { exposeGc, lazyGc, MemoryReducer } from '../../src/util/memory-reducer.js';
 import { waitFor } from '../helpers/index.js';
 
 const MiB = 2 ** 20;
@@ -96,4 +96,18 @@ test("exposeGc gives V8's full collection on this Node, and the flag stays off f
   const after = getHeapStatistics().used_heap_size;
   assert.equal(keep, undefined);
   assert.ok(after < grown - 5 * MiB, `collected: ${(grown / MiB).toFixed(1)} → ${(after / MiB).toFixed(1)} MiB`);
+});
+
+test('lazyGc makes its context on the first collection only, then collects like exposeGc', async () => {
+  const contexts = () => getHeapStatistics().number_of_native_contexts;
+  const before = contexts();
+  const gc = lazyGc();
+  assert.equal(contexts(), before, 'no context before the first call');
+  let keep: unknown[] | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `y${i}` }));
+  for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+  const grown = getHeapStatistics().used_heap_size;
+  keep = undefined;
+  gc();
+  assert.equal(keep, undefined);
+  assert.ok(getHeapStatistics().used_heap_size < grown - 5 * MiB, 'collected');
 });
