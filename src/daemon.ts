@@ -274,8 +274,9 @@ function makeControlPlane(
   pid: number,
   hooks?: Hooks,
 ): ControlPlane {
+  // Usage as last sampled: the readers that show it (status, a service, /metrics) refresh it
+  // first (refreshUsage); `tend logs` and `tend scale` only need the names.
   const status = (): StatusReport => {
-    controller.refreshUsage();
     return withHooks(buildStatus({
       loaded: controller.lastLoad !== undefined,
       desired: controller.desiredState,
@@ -297,6 +298,7 @@ function makeControlPlane(
   };
   return {
     status,
+    refreshUsage: () => controller.refreshUsage(),
     restart(service, index) {
       known(service, index);
       controller.restart(service, index);
@@ -344,7 +346,7 @@ function makeControlPlane(
     syncLogIndex: (paths) => controller.flushLogIndex(paths),
     recentEvents: (limit, since) => events.history(limit, since),
     subscribe: (listener) => events.subscribe(listener),
-    metrics: () => metrics.render(status()),
+    metrics: () => controller.refreshUsage().then(() => metrics.render(status())),
     // `tend inspect` / `tend exec` (src/api/inspect.ts): what each replica runs, from the spec it runs.
     inspect(service, index, reveal, allEnv) {
       known(service, index);

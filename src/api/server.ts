@@ -111,9 +111,13 @@ async function handle(
 
   switch (route) {
     case 'GET /v1/status':
+      await control.refreshUsage?.();
       return sendJson(res, 200, control.status());
-    case 'GET /v1/services/:name':
-      return sendJson(res, 200, serviceStatus(control, serviceName(segments[2])));
+    case 'GET /v1/services/:name': {
+      const name = serviceName(segments[2]);
+      await control.refreshUsage?.();
+      return sendJson(res, 200, serviceStatus(control, name));
+    }
     case 'POST /v1/services/:name/restart':
     case 'POST /v1/services/:name/pause':
     case 'POST /v1/services/:name/resume':

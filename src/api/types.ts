@@ -102,7 +102,11 @@ import type { TendEvent } from '../reconcile/events.js';
 /** What the daemon exposes to the API server. Methods throw TendError (API_NOT_FOUND, API_BAD_REQUEST,
  *  ...) for bad input; the server maps codes to HTTP statuses. */
 export interface ControlPlane {
+  /** With CPU and memory as last sampled: refreshUsage() first for current figures. */
   status(): StatusReport;
+  /** Samples CPU and memory now unless a sample is recent; resolves once the figures are in (the
+   *  scan yields to the daemon's other work as it goes). */
+  refreshUsage?(): Promise<void>;
   /** `index` undefined means every replica of the service. */
   restart(service: string, index?: number): void;
   pause(service: string, index?: number): void;

@@ -189,9 +189,10 @@ export class Controller {
   }
 
   /** A reader (status, top, /metrics, the dashboard) is about to read usage: sample now unless a
-   *  sample is recent. Readers are the only reason to scan a replica without limits or alerts. */
-  refreshUsage(): void {
-    this.sampler.refresh();
+   *  sample is recent; resolves once the figures are in. Readers are the only reason to scan a
+   *  replica without limits or alerts. */
+  refreshUsage(): Promise<void> {
+    return this.sampler.refresh();
   }
 
   /** Services whose CPU and memory must be sampled even with no reader (their alerts need them).

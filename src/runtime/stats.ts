@@ -11,7 +11,7 @@
 
 import { existsSync } from 'node:fs';
 
-import { CLOCK_TICKS, PAGE_SIZE, scanGroups, uptimeSeconds } from './proc.js';
+import { CLOCK_TICKS, PAGE_SIZE, scanGroupsInSlices, uptimeSeconds } from './proc.js';
 import type { GroupUsage } from './types.js';
 
 /** CPU ticks seen at the previous sample, by pid; startTime guards against pid reuse. */
@@ -28,9 +28,11 @@ let previous = new Map<number, Seen>();
 // Samples CPU and memory of every given group (summed over its live members), for status,
 // metrics and limits. CPU% is over the time since the previous sample of the same process (for a
 // process seen for the first time: since it started, as `ps` does). Every pgid gets an entry.
-export function sampleUsage(pgids: number[]): Map<number, GroupUsage> {
+// The scan yields to the event loop as it goes (scanGroupsInSlices); one sample at a time (the
+// history is shared): the sampler (reconcile/sampler.ts) never starts one before the last ended.
+export async function sampleUsage(pgids: number[], slice?: number): Promise<Map<number, GroupUsage>> {
   const now = uptimeSeconds();
-  const groups = scanGroups(pgids);
+  const groups = await scanGroupsInSlices(pgids, slice);
   const seen = new Map<number, Seen>();
   const out = new Map<number, GroupUsage>();
   for (const [pgid, members] of groups) {

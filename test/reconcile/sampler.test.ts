@@ -32,15 +32,15 @@ test('a reader gets a scan at once, then none until the gap has passed; nobody r
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(samples.length, 0, 'nobody reads and nothing is limited: no scan');
 
-  sampler.refresh();
+  await sampler.refresh();
   assert.deepEqual(samples, ['web#1:1'], 'the first read scans at once');
   clock += 500;
-  sampler.refresh();
+  await sampler.refresh();
   assert.equal(samples.length, 1, 'a second read within a second reuses the last scan');
   // The gap is a second or 50 times what the scan cost (a machine with many processes scans
   // slower): ten minutes is past it either way.
   clock += 600_000;
-  sampler.refresh();
+  await sampler.refresh();
   assert.equal(samples.length, 2, 'after the gap a read scans again');
 });
 
@@ -63,4 +63,25 @@ test('limited replicas are scanned on the timer without readers; a poke wakes a 
   sampler.poke();
   await waitFor(() => samples.filter((s) => s === 'capped#1').length >= 3, { what: 'three timed scans of the limited replica', timeoutMs: 10_000 });
   assert.ok(!samples.includes('free#1'), 'the timer scans only limited replicas');
+});
+
+test('a scan yields to the loop as it reads /proc; readers that come meanwhile share it', async (t) => {
+  const pgid = sleeper(t);
+  const samples: string[] = [];
+  const sampler = new UsageSampler({
+    intervalMs: 0,
+    targets: () => [{ id: 'web#1', pgid, limited: false }],
+    onSample: (id) => samples.push(id),
+    onError: (err) => assert.fail(String(err)),
+    slice: 4, // a few /proc entries per turn (a machine has more than 4 processes)
+  });
+  t.after(() => sampler.close());
+  const order: string[] = [];
+  const reading = sampler.refresh().then(() => order.push('scanned'));
+  const second = sampler.refresh().then(() => order.push('second reader'));
+  // Queued after the scan began: it runs while the scan is still reading.
+  setImmediate(() => order.push('other work'));
+  await Promise.all([reading, second]);
+  assert.deepEqual(order, ['other work', 'scanned', 'second reader']);
+  assert.deepEqual(samples, ['web#1'], 'one scan for both readers');
 });

@@ -26,13 +26,13 @@ test('measures CPU of a busy process between samples, and forgets it once it is 
   const dir = tempDir(t);
   const h = harness(t);
   const { handle } = await h.start({ launch: launch([NODE, '-e', 'for (;;) {}'], dir), logFile: logIn(dir) });
-  sampleUsage([handle.pgid]);
+  await sampleUsage([handle.pgid]);
   const base = Date.now();
   const cpu = await waitFor(async () => {
     // Elapsed time is read from /proc/uptime in 10 ms steps and CPU in 10 ms ticks: only a window
     // of half a second or more measures a percentage to within a few points.
     if (Date.now() - base < 500) return null;
-    const u = sampleUsage([handle.pgid]).get(handle.pgid)!.cpu;
+    const u = (await sampleUsage([handle.pgid])).get(handle.pgid)!.cpu;
     // Over 20%: far from an idle 0, and reachable when other work shares the two cores.
     return u > 20 ? u : null;
   }, { intervalMs: 100, what: 'cpu over 20%, over at least 0.5 s' });
