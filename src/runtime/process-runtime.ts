@@ -77,6 +77,22 @@ function failure(reason: string, permanent: boolean): StartResult {
   return { ok: false, reason, permanent };
 }
 
+/** kill(-pgid, 0) failed with ESRCH. It fails for almost every replica stopped, and most of its
+ *  cost was the error's stack trace: 16 → 7 ms per 5000 calls without it (at 5000 replicas these
+ *  calls took 75 ms of `tend down`'s ~1 s). */
+function groupGone(pgid: number): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    process.kill(-pgid, 0);
+    return false;
+  } catch (err) {
+    return errCode(err) === 'ESRCH';
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 function errCode(err: unknown): string {
   return (err as NodeJS.ErrnoException | null)?.code ?? 'UNKNOWN';
 }
@@ -432,12 +448,7 @@ export class ProcessRuntime implements Runtime {
   // Fast path: once no process at all (not even a zombie) has the pgid, kill(-pgid, 0) fails with
   // ESRCH and the group is certainly empty, at the cost of one syscall.
   private finishIfEmpty(stop: PendingStop): boolean {
-    try {
-      process.kill(-stop.handle.pgid, 0);
-      return false;
-    } catch (err) {
-      if (errCode(err) !== 'ESRCH') return false;
-    }
+    if (!groupGone(stop.handle.pgid)) return false;
     this.settle(stop);
     return true;
   }

@@ -153,7 +153,7 @@ test('history: lines stamped from the index, in order, with a run record where a
   writeFileSync(log, 'first run 1\nfirst run 2\n');
   newRun(rotator, log, { maxSizeBytes: 0, maxFiles: 0 }); // a restart
   appendFileSync(log, 'second run\n');
-  rotator.untrack(log); // flushes the index
+  rotator.flushIndex(log);
   const { records, end } = await readHistory(log, { book });
   const all: LogRecord[] = [];
   for await (const r of records) all.push(r);
@@ -167,6 +167,37 @@ test('history: lines stamped from the index, in order, with a run record where a
   const last: string[] = [];
   for await (const r of tail.records) if (!r.run) last.push(r.text);
   assert.deepEqual(last, ['second run']);
+});
+
+test('an untracked log is forgotten once its window ends: its last bytes indexed from the watch; a new run in time keeps it watched', async (t) => {
+  const dir = tempDir(t);
+  const book = new LogBook();
+  const rotator = new LogRotator({ book, checkMs: 20 });
+  t.after(() => rotator.close());
+  const gone = join(dir, 'web', '0.log');
+  const back = join(dir, 'web', '1.log');
+  for (const log of [gone, back]) {
+    newRun(rotator, log, { maxSizeBytes: 0, maxFiles: 0 });
+    appendFileSync(log, 'hello\n');
+  }
+  await waitFor(() => [gone, back].every((log) => (rotator.flushIndex(log), readIndex(log).some((r) => r.kind === 't'))), { what: 'both runs indexed' });
+  // The replica's last words, written just before its slot goes (scale down, tend down).
+  appendFileSync(gone, 'last words\n');
+  rotator.untrack(gone);
+  rotator.untrack(back);
+  newRun(rotator, back, { maxSizeBytes: 0, maxFiles: 0 }); // scaled up again at once
+  const size = statSync(gone).size;
+  await waitFor(() => readIndex(gone).some((r) => r.kind === 't' && r.offset === size), { what: 'the last bytes in the index' });
+  // The slot that came back is still watched: a write is indexed as it comes.
+  appendFileSync(back, 'still here\n');
+  const backSize = statSync(back).size;
+  await waitFor(() => { rotator.flushIndex(back); return readIndex(back).some((r) => r.kind === 't' && r.offset === backSize); }, { what: 'the returning slot indexed' });
+  // The one that left is not: a later write is not indexed.
+  await new Promise((r) => setTimeout(r, 100));
+  appendFileSync(gone, 'after it left\n');
+  rotator.flushIndex(gone);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!readIndex(gone).some((r) => r.offset > size), 'a log forgotten is not indexed any more');
 });
 
 test('a follower prints a run separator where a restart began, after the old run\'s last lines', async (t) => {
