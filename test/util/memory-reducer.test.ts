@@ -15,6 +15,7 @@ function reducer(start: number) {
   let quiet = 60_000;
   const calls: string[] = [];
   let afterGc = start;
+  let live: number | undefined;
   const r = new MemoryReducer({
     gc: (o) => {
       calls.push(o?.execution ?? 'sync');
@@ -22,11 +23,16 @@ function reducer(start: number) {
     },
     quietForMs: () => quiet,
     heapCommitted: () => used,
+    // In use: what is committed, unless the test says what is live.
+    heapUsed: () => live ?? used,
   });
   return {
     r,
     set used(v: number) {
       used = v;
+    },
+    set live(v: number) {
+      live = v;
     },
     set quiet(v: number) {
       quiet = v;
@@ -58,6 +64,28 @@ test('a heap grown well past what the last collection left is collected once the
   h.used = 80 * MiB;
   assert.equal(h.r.check(), true);
   assert.equal(h.calls.length, 3);
+});
+
+test('collections that leave their pages committed are asked for once more, once', async (t) => {
+  const h = reducer(40 * MiB);
+  t.after(() => h.r.close());
+  h.used = 100 * MiB;
+  h.afterGc = 97 * MiB; // V8 had begun marking on its own: little given back
+  h.live = 30 * MiB;
+  assert.equal(h.r.check(), true);
+  await waitFor(() => h.calls.length === 2, { what: 'the incremental collection', timeoutMs: 10_000 });
+  h.quiet = 500; // busy again: the retry waits
+  assert.equal(h.r.check(), false);
+  h.quiet = 60_000;
+  h.afterGc = 35 * MiB;
+  assert.equal(h.r.check(), true, '67 MiB committed and free: asked again');
+  await waitFor(() => h.calls.length === 4, { what: 'the second incremental collection', timeoutMs: 10_000 });
+  assert.deepEqual(h.calls, ['sync', 'async', 'sync', 'async']);
+  h.afterGc = 97 * MiB;
+  h.used = 97 * MiB; // and if that left them too, no third time
+  assert.equal(h.r.check(), false);
+  assert.equal(h.r.check(), false);
+  assert.equal(h.calls.length, 4);
 });
 
 test('growth that is small next to a large heap is left to V8, and what V8 gives back lowers the baseline', (t) => {
