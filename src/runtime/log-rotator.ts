@@ -152,6 +152,7 @@ export class LogRotator {
         this.leaving.clear();
       });
     }, this.checkMs);
+    this.leavingTimer.unref(); // never what keeps tend running (close() finishes the rest)
   }
 
   /** Untracks every path not in `keep`. */
