@@ -57,6 +57,9 @@ export class LogRotator {
   private readonly checkMs: number;
   private readonly sweep: NodeJS.Timeout;
   private readonly flusher: NodeJS.Timeout;
+  /** Paths with index records the flusher may write: it visits these, not every tracked log (a
+   *  quiet replica's run mark waits in memory, and 5000 of them were visited every second). */
+  private readonly dirty = new Set<string>();
   /** Untracked paths waiting for the end of their window (see untrack). */
   private readonly leaving = new Set<string>();
   private leavingTimer?: NodeJS.Timeout;
@@ -102,6 +105,7 @@ export class LogRotator {
     // an append per spawn. A crash of tend in between loses only that run's separator.
     this.book.markRun(path, offset, now);
     f.pending.push({ kind: 'r', offset, at: now });
+    this.dirty.add(path);
     if (offset > f.lastSize) f.lastSize = offset;
     if (f.spec.maxSizeBytes > 0 && offset >= f.spec.maxSizeBytes && !f.rotating) this.check(path);
   }
@@ -178,6 +182,7 @@ export class LogRotator {
     this.unwatch(path);
     clearTimeout(f.timer);
     this.files.delete(path);
+    this.dirty.delete(path);
   }
 
   private watch(path: string): void {
@@ -238,7 +243,10 @@ export class LogRotator {
     if (!f || f.rotating) return;
     const st = known ?? statOf(path);
     if (!st) return;
-    if (st.size > f.lastSize) f.pending.push({ kind: 't', offset: st.size, at: Date.now() });
+    if (st.size > f.lastSize) {
+      f.pending.push({ kind: 't', offset: st.size, at: Date.now() });
+      this.dirty.add(path);
+    }
     f.lastSize = st.size;
     if (f.spec.maxSizeBytes > 0 && st.size >= f.spec.maxSizeBytes) this.rotate(path, f);
   }
@@ -259,6 +267,7 @@ export class LogRotator {
 
   // With `final` (the replica is gone), what cannot wait is written or dropped.
   private flush(path: string, f: Tracked, final = false): void {
+    this.dirty.delete(path); // written below, or held back until a check records bytes
     if (f.pending.length === 0) return;
     // A new replica's log that is still empty has nothing to stamp: its run mark waits in memory
     // (this daemon's readers have it from the book) until the first bytes arrive. A cold start
@@ -274,7 +283,11 @@ export class LogRotator {
   }
 
   private flushAll(): void {
-    for (const [path, f] of this.files) if (!f.rotating) this.flush(path, f);
+    for (const path of this.dirty) {
+      const f = this.files.get(path);
+      if (!f) this.dirty.delete(path);
+      else if (!f.rotating) this.flush(path, f);
+    }
   }
 }
 
