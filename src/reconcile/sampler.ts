@@ -98,10 +98,7 @@ export class UsageSampler {
   private async scan(targets: SamplerTarget[]): Promise<void> {
     if (targets.length === 0) return;
     try {
-      const byGroup = await sampleUsage(
-        targets.map((t) => t.pgid),
-        this.opts.slice,
-      );
+      const byGroup = await sampleUsage(targets.map((t) => t.pgid), this.opts.slice);
       if (this.closed) return;
       for (const t of targets) {
         const u = byGroup.get(t.pgid);

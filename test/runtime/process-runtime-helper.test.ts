@@ -207,7 +207,11 @@ test('helper: afterSpawns runs once the starts asked for are answered, or after 
   // A helper that cannot answer (stopped): the wait ends at maxMs.
   const helper = readProcStat(r1.handle.pid)!.ppid;
   process.kill(helper, 'SIGSTOP');
-  t.after(() => process.kill(helper, 'SIGCONT'));
+  // If an assertion fails while it is stopped: let it go on (and leave with its stdin), if it is
+  // still our helper (its pid may be gone, or another process's, by then).
+  t.after(() => {
+    if (helperPids().includes(helper)) process.kill(helper, 'SIGCONT');
+  });
   const second = rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, 'svc/1.log') }, () => {});
   let late = false;
   let answered = false;
