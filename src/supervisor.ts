@@ -37,9 +37,13 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly stateDir: string;
   readonly events: EventLog;
-  /** Replicas fork from small helper processes (runtime/spawn-helper.ts); TEND_SPAWN_HELPER=0 keeps
-   *  every fork in the daemon itself. */
-  readonly runtime = new ProcessRuntime({ helper: process.env['TEND_SPAWN_HELPER'] !== '0' });
+  /** Replicas fork from small helper processes (runtime/spawn-helper.ts), the compiled one when the
+   *  build made it; TEND_SPAWN_HELPER=node runs node's instead, TEND_SPAWN_HELPER=0 keeps every
+   *  fork in the daemon itself. */
+  readonly runtime = new ProcessRuntime({
+    helper: process.env['TEND_SPAWN_HELPER'] !== '0',
+    helperKind: process.env['TEND_SPAWN_HELPER'] === 'node' ? 'node' : 'auto',
+  });
   readonly source: DirectorySource;
   readonly controller: Controller;
   readonly watcher: SpecWatcher;

@@ -15,7 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { isLive, listPids, readProcStat, sameProcess, scanGroups, zombieExit } from './proc.js';
 import type { ExitStatus, ProcessHandle, Runtime, StartRequest, StartResult, StopResult } from './types.js';
-import { SpawnHelper } from './spawn-helper.js';
+import { SpawnHelper, type HelperKind } from './spawn-helper.js';
 import { resolveUser, type UserIds } from './user.js';
 
 export interface ProcessRuntimeOptions {
@@ -29,6 +29,10 @@ export interface ProcessRuntimeOptions {
   /** How many helpers fork side by side (default: 2, or 1 on a single CPU). A fork blocks its
    *  process until the child has exec'd; two of them fork 1000 replicas 25% sooner than one here. */
   helpers?: number;
+  /** Which helper program (runtime/spawn-helper.ts): the compiled one when built, or node's. */
+  helperKind?: HelperKind;
+  /** The compiled helper's path (tests point it at a binary that cannot run). */
+  nativeHelper?: string;
   /** Spawns wait until the helpers are up (or failed to come up) instead of forking in process
    *  meanwhile: the daemon does not wait (its first replica would start later); tests do. */
   waitForHelper?: boolean;
@@ -168,7 +172,7 @@ export class ProcessRuntime implements Runtime {
             }
           }
         },
-      });
+      }, options.helperKind, options.nativeHelper);
       this.helpers.push(helper);
     }
   }

@@ -1,10 +1,16 @@
-// tend's side of the spawn helper (libexec/tend-spawn-helper.mjs): a small node process that forks
-// replicas and reports their exits, so that the daemon neither forks from its large heap nor
-// reaps thousands of children (libuv calls waitpid() once per live child on every SIGCHLD).
-// The runtime uses it once it said it is ready and until it dies; before, after, or when it cannot
-// start at all, the runtime spawns in process as it always did (issue 13: chosen at run time).
+// tend's side of the spawn helper: a small process that forks replicas and reports their exits, so
+// that the daemon neither forks from its large heap nor reaps thousands of children (libuv calls
+// waitpid() once per live child on every SIGCHLD). Two programs speak its protocol:
+// - libexec/tend-spawn-helper, compiled from tend-spawn-helper.c by `npm run build` when the
+//   machine has a C compiler: ~1.5 MiB instead of ~50, and it forks the next replica while the last
+//   one execs (bench/FINDINGS.md §11);
+// - libexec/tend-spawn-helper.mjs, run by node: used when there is no compiled one, or it does not
+//   come up (a binary built for another machine).
+// The runtime uses a helper once it said it is ready and until it dies; before, after, or when none
+// can start at all, the runtime spawns in process as it always did (issue 13: chosen at run time).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ProcessHandle } from './types.js';
@@ -34,7 +40,17 @@ export interface HelperEvents {
   onSignalError?: (pgid: number, err: NodeJS.ErrnoException) => void;
 }
 
-const HELPER = fileURLToPath(new URL('../../libexec/tend-spawn-helper.mjs', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../libexec/tend-spawn-helper.mjs', import.meta.url));
+/** Where `npm run build` puts the compiled helper (scripts/build-native.mjs). */
+export const NATIVE_HELPER = fileURLToPath(new URL('../../libexec/tend-spawn-helper', import.meta.url));
+
+/** Which program: the compiled one if it comes up (else node's), or node's. */
+export type HelperKind = 'auto' | 'node';
+// Node's helper: a small young generation, as it allocates little and its page tables are what each
+// fork copies. No optimising compiler (its JavaScript is a few dozen lines; the cost of a spawn is
+// the kernel's) and no V8 worker threads: 52 instead of 60 MiB with 2500 replicas, and fewer
+// threads for the copy-on-write after each fork to interrupt (bench/FINDINGS.md §9).
+const NODE_ARGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm', '--v8-pool-size=0', '--single-threaded-gc', SCRIPT];
 /** Requests per write to a helper's stdin (see send()). */
 const BATCH_LINES = 64;
 
@@ -60,30 +76,52 @@ export class SpawnHelper {
   private readonly unsent = new Set<number>();
   private flushQueued = false;
 
-  constructor(private readonly events: HelperEvents) {
+  /** The program running, once started. */
+  program: 'native' | 'node' | undefined;
+
+  constructor(
+    private readonly events: HelperEvents,
+    kind: HelperKind = 'auto',
+    native = NATIVE_HELPER,
+  ) {
+    if (kind === 'auto' && existsSync(native)) this.start('native', native, []);
+    else this.start('node', process.execPath, NODE_ARGS);
+  }
+
+  private start(program: 'native' | 'node', file: string, args: string[]): void {
     let child: ChildProcess;
     try {
-      // A small young generation: the helper allocates little, and its page tables are what each
-      // fork copies. No optimising compiler (its JavaScript is a few dozen lines; the cost of a
-      // spawn is the kernel's) and no V8 worker threads: 52 instead of 60 MiB with 2500 replicas,
-      // and fewer threads for the copy-on-write after each fork to interrupt
-      // (bench/FINDINGS.md §9).
-      child = spawn(process.execPath, ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm', '--v8-pool-size=0', '--single-threaded-gc', HELPER], {
+      child = spawn(file, args, {
         stdio: ['pipe', 'pipe', 'inherit'],
         env: helperEnv(),
         // Its own session: a Ctrl-C meant for tend does not reach it; it leaves with its stdin.
         detached: true,
       });
     } catch {
+      if (program === 'native') return this.start('node', process.execPath, NODE_ARGS);
       this.dead = true;
       this.settleReady(false);
       return;
     }
+    this.program = program;
     this.child = child;
-    child.on('error', () => this.died());
-    child.stdin!.on('error', () => this.died());
-    child.once('exit', () => this.died());
-    createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
+    const gone = () => {
+      if (this.child !== child || this.dead) return;
+      // A compiled helper that never came up (built for another machine, say): node's instead.
+      if (program === 'native' && !this.ready) {
+        this.child = undefined;
+        child.stdin?.destroy();
+        this.start('node', process.execPath, NODE_ARGS); // nothing was sent to it: it was not ready
+        return;
+      }
+      this.died();
+    };
+    child.on('error', gone);
+    child.stdin!.on('error', gone);
+    child.once('exit', gone);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (this.child === child) this.onLine(line);
+    });
   }
 
   /** Forks asked for and not answered yet. */

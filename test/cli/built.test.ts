@@ -1,11 +1,11 @@
 // The built `tend` as a user runs it from a project: dist/bin/tend.js is one bundle
 // (scripts/bundle-cli.mjs) whose code sits in chunks, so everything it finds beside itself is
 // checked here from the user's side: the detached daemon (it runs the bundle again), the hook host
-// (a second entry of the bundle), the spawn helpers (libexec/, found from a chunk), the logs.
+// (a second entry of the bundle), the spawn helpers (libexec/, found from a chunk: the compiled one), the logs.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
@@ -57,7 +57,10 @@ test('the built tend runs a project: a detached daemon, a hook through the hook 
   const parents = fresh.map((pid) => procStat(pid)?.ppid);
   const helper = parents.find((ppid) => ppid !== undefined && ppid !== daemon);
   assert.ok(helper !== undefined, `a replica forked by a spawn helper (parents ${parents.join(', ')}, daemon ${daemon})`);
-  assert.match(readFileSync(`/proc/${helper}/cmdline`, 'utf8'), /tend-spawn-helper\.mjs/);
+  // The compiled helper when the build could make it (scripts/build-native.mjs), else node's.
+  const native = join(import.meta.dirname, '..', '..', 'libexec', 'tend-spawn-helper');
+  if (existsSync(native)) assert.equal(readlinkSync(`/proc/${helper}/exe`), native);
+  else assert.match(readFileSync(`/proc/${helper}/cmdline`, 'utf8'), /tend-spawn-helper\.mjs/);
 
   const logs = tend('logs', 'web');
   assert.equal(logs.status, 0, logs.stderr);

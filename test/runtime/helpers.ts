@@ -22,11 +22,14 @@ export interface Harness {
 }
 
 export function harness(t: TestContext, options: ProcessRuntimeOptions = {}): Harness {
-  // `TEND_TEST_RUNTIME=helper` (set by process-runtime-helper.test.ts): the same tests, every
-  // replica forked by the spawn helpers. Read here, not when this module loads: that file imports
-  // this one before it sets the variable.
-  const viaHelper = process.env['TEND_TEST_RUNTIME'] === 'helper';
-  const rt = new ProcessRuntime(viaHelper ? { ...options, helper: true, waitForHelper: true } : options);
+  // `TEND_TEST_RUNTIME=helper` (set by process-runtime-helper.test.ts) or `node-helper` (by
+  // process-runtime-node-helper.test.ts): the same tests, every replica forked by the compiled
+  // spawn helpers or by node's. Read here, not when this module loads: those files import this one
+  // before they set the variable.
+  const mode = process.env['TEND_TEST_RUNTIME'];
+  const rt = new ProcessRuntime(
+    mode === 'helper' || mode === 'node-helper' ? { ...options, helper: true, waitForHelper: true, helperKind: mode === 'node-helper' ? 'node' : 'auto' } : options,
+  );
   const reaper = processReaper(t);
   t.after(() => rt.close());
   return {

@@ -1,26 +1,31 @@
-// Every ProcessRuntime test again, with replicas forked by the spawn helper
-// (libexec/tend-spawn-helper.mjs) instead of in process; then what only the helper can go through.
+// Every ProcessRuntime test again, with replicas forked by the spawn helpers instead of in process;
+// then what only a helper can go through. Run as it is: the compiled helper (libexec/tend-spawn-helper,
+// when `npm run build` could compile it); imported by process-runtime-node-helper.test.ts: node's
+// (libexec/tend-spawn-helper.mjs), which machines without a C compiler use.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { ProcessRuntime } from '../../src/runtime/process-runtime.js';
+import { NATIVE_HELPER, type HelperKind } from '../../src/runtime/spawn-helper.js';
 import { readProcStat } from '../../src/runtime/proc.js';
 import type { ExitStatus } from '../../src/runtime/types.js';
 import { fixture, isAlive, processReaper, tempDir, waitFor } from '../helpers/index.js';
 import { harness, launch, logIn, waitForLog } from './helpers.js';
 
-process.env['TEND_TEST_RUNTIME'] = 'helper';
+process.env['TEND_TEST_RUNTIME'] ??= 'helper';
+const KIND: HelperKind = process.env['TEND_TEST_RUNTIME'] === 'node-helper' ? 'node' : 'auto';
 await import('./process-runtime.test.js');
 
-/** The helpers' pids: this process's children running tend-spawn-helper.mjs. */
+/** The helpers' pids: this process's children running either helper. */
 function helperPids(): number[] {
   const out = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
   return out
     .split('\n')
-    .filter((l) => l.includes('tend-spawn-helper.mjs'))
+    .filter((l) => l.includes('tend-spawn-helper'))
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
@@ -30,11 +35,80 @@ test('helper: the tests above ran through the helpers (a replica of their harnes
   const parent = readProcStat(handle.pid)?.ppid;
   assert.notEqual(parent, process.pid);
   assert.ok(helperPids().includes(parent!), `its parent ${parent} is a helper`);
+  // Which program: the compiled one whenever the build made it; node's when asked for.
+  const exe = readlinkSync(`/proc/${parent}/exe`);
+  if (KIND === 'node' || !existsSync(NATIVE_HELPER)) assert.match(readFileSync(`/proc/${parent}/cmdline`, 'utf8'), /tend-spawn-helper\.mjs/);
+  else assert.equal(exe, NATIVE_HELPER);
+});
+
+test('helper: the build compiled the native helper, as this machine has a C compiler', { skip: (KIND === 'node' || !hasCompiler()) && 'no C compiler here, or node\'s helper is under test' }, () => {
+  assert.ok(existsSync(NATIVE_HELPER), `${NATIVE_HELPER} was built by npm run build (scripts/build-native.mjs)`);
+});
+
+for (const [what, content] of [
+  ['cannot be executed (a missing interpreter)', '#!/nonexistent/interpreter\n'],
+  ['exits before it is ready (built for another machine, say)', '#!/bin/sh\nexit 1\n'],
+] as const) {
+  test(`helper: a compiled helper that ${what}: node's forks instead`, { skip: KIND === 'node' && 'node\'s helper is under test' }, async (t) => {
+    const dir = tempDir(t);
+    const broken = join(dir, 'tend-spawn-helper');
+    writeFileSync(broken, content, { mode: 0o755 });
+    const reaper = processReaper(t);
+    const rt = new ProcessRuntime({ helper: true, helpers: 1, waitForHelper: true, nativeHelper: broken });
+    t.after(() => rt.close());
+    assert.equal(await rt.helperReady(), true, 'a helper came up');
+    const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
+    assert.ok(res.ok, res.ok ? '' : res.reason);
+    reaper.track(res.handle.pgid, true);
+    const parent = readProcStat(res.handle.pid)!.ppid;
+    assert.notEqual(parent, process.pid, 'not forked in process');
+    assert.match(readFileSync(`/proc/${parent}/cmdline`, 'utf8'), /tend-spawn-helper\.mjs/);
+  });
+}
+
+test('helper: 300 starts asked at once, some failing and some exiting at once: each answered once, every exit after its start, none for a failure', async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 1, waitForHelper: true });
+  t.after(() => rt.close());
+  assert.equal(await rt.helperReady(), true);
+  const order: string[] = [];
+  const exits = new Map<number, ExitStatus>();
+  const argvOf = (i: number) => (i % 50 === 7 ? ['no-such-command-tend-test'] : i % 3 === 0 ? ['sh', '-c', `exit ${i % 100}`] : ['sleep', '1000']);
+  const starts = Array.from({ length: 300 }, (_, i) =>
+    rt.start({ launch: launch(argvOf(i), dir), logFile: logIn(dir, `svc/${i % 20}.log`) }, (s) => {
+      order.push(`exit ${i}`);
+      exits.set(i, s);
+    }).then((r) => {
+      order.push(`start ${i}`);
+      if (r.ok) reaper.track(r.handle.pgid, true);
+      return r;
+    }),
+  );
+  const results = await Promise.all(starts);
+  const pids = new Set<number>();
+  results.forEach((r, i) => {
+    if (i % 50 === 7) {
+      assert.equal(r.ok, false, `start ${i} fails`);
+      if (!r.ok) assert.match(r.reason, /command not found/);
+      return;
+    }
+    assert.ok(r.ok, `start ${i}: ${r.ok ? '' : r.reason}`);
+    pids.add(r.handle.pid);
+  });
+  assert.equal(pids.size, 294, 'a distinct pid for each replica');
+  const quick = [...Array(300).keys()].filter((i) => i % 50 !== 7 && i % 3 === 0);
+  await waitFor(() => quick.every((i) => exits.has(i)), { what: 'every quick replica exited' });
+  for (const i of quick) {
+    assert.equal(exits.get(i)!.code, i % 100, `exit code of ${i}`);
+    assert.ok(order.indexOf(`start ${i}`) < order.indexOf(`exit ${i}`), `${i}: its start before its exit`);
+  }
+  for (let i = 7; i < 300; i += 50) assert.equal(exits.has(i), false, `no exit for the failed start ${i}`);
 });
 
 test('helper: a replica that exits at once is seen to start, then to exit', async (t) => {
   const dir = tempDir(t);
-  const rt = new ProcessRuntime({ helper: true, waitForHelper: true });
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, waitForHelper: true });
   t.after(() => rt.close());
   for (let i = 0; i < 20; i++) {
     let exited!: (s: ExitStatus) => void;
@@ -56,7 +130,7 @@ test('helper: a replica that exits at once is seen to start, then to exit', asyn
 test('helper: killed, its replicas are watched from /proc; new ones go to the other, then in process', async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
-  const rt = new ProcessRuntime({ helper: true, helpers: 2, waitForHelper: true, adoptPollMs: 20 });
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 2, waitForHelper: true, adoptPollMs: 20 });
   t.after(() => rt.close());
   const started = async (n: number, onExit: (s: ExitStatus) => void = () => {}) => {
     const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, `svc/${n}.log`) }, onExit);
@@ -95,7 +169,7 @@ test('helper: killed, its replicas are watched from /proc; new ones go to the ot
 test('helper: closing the runtime ends the helper and leaves the replicas running', async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
-  const rt = new ProcessRuntime({ helper: true, waitForHelper: true });
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, waitForHelper: true });
   const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
   assert.ok(res.ok);
   reaper.track(res.handle.pgid, true);
@@ -115,7 +189,7 @@ test("helper: a NODE_OPTIONS exported in tend's shell (a tracer's --require) is 
   process.env['NODE_OPTIONS'] = `--require ${preload}`;
   let rt: ProcessRuntime;
   try {
-    rt = new ProcessRuntime({ helper: true, waitForHelper: true });
+    rt = new ProcessRuntime({ helper: true, helperKind: KIND, waitForHelper: true });
   } finally {
     if (before === undefined) delete process.env['NODE_OPTIONS'];
     else process.env['NODE_OPTIONS'] = before;
@@ -147,7 +221,7 @@ test("helper: a stop is signalled by the replica's parent, the helper, not by th
       'print("SIGTERM from", info.si_pid, "parent", os.getppid(), flush=True)',
     ].join('\n') + '\n',
   );
-  const rt = new ProcessRuntime({ helper: true, waitForHelper: true });
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, waitForHelper: true });
   t.after(() => rt.close());
   const reaper = processReaper(t);
   const res = await rt.start({ launch: launch(['python3', script], dir), logFile: logIn(dir) }, () => {});
@@ -166,7 +240,7 @@ test("helper: a stop is signalled by the replica's parent, the helper, not by th
 test('helper: a stop asked of a helper that dies before sending it is signalled by tend (SIGTERM, not SIGKILL at the deadline)', async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
-  const rt = new ProcessRuntime({ helper: true, helpers: 1, waitForHelper: true, adoptPollMs: 20 });
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 1, waitForHelper: true, adoptPollMs: 20 });
   t.after(() => rt.close());
   const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
   assert.ok(res.ok);
@@ -186,7 +260,7 @@ test('helper: a stop asked of a helper that dies before sending it is signalled 
 test('helper: afterSpawns runs once the starts asked for are answered, or after maxMs when a fork hangs', async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
-  const rt = new ProcessRuntime({ helper: true, helpers: 1, waitForHelper: true });
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 1, waitForHelper: true });
   t.after(() => rt.close());
   assert.equal(await rt.helperReady(), true);
   let ran = 0;
@@ -224,3 +298,7 @@ test('helper: afterSpawns runs once the starts asked for are answered, or after 
   assert.ok(r2.ok);
   reaper.track(r2.handle.pgid, true);
 });
+
+function hasCompiler(): boolean {
+  return spawnSync(process.env['CC'] || 'cc', ['--version'], { stdio: 'ignore' }).status === 0;
+}

@@ -29,6 +29,30 @@ test('spawns in its own process group with the given env and cwd, output in the 
   assert.ok(Math.abs(handle.startedAt - Date.now()) < 5000);
 });
 
+test('argv and environment reach the replica byte for byte: quotes, backslashes, controls, non-ASCII, astral, "=" in a value, empty', async (t) => {
+  const dir = tempDir(t);
+  const log = logIn(dir);
+  const odd = ['say "hi"', 'back\\slash\\', 'tab\tnew\nline\r', 'é ü 中文', '😀 astral', 'a=b=c', '', '{"json":[1]}', '\u0001\u001f\u007f'];
+  const env: Record<string, string> = {};
+  odd.forEach((v, i) => (env[`ODD_${i}`] = v));
+  const script = 'process.stdout.write(JSON.stringify({ argv: process.argv.slice(1), env: process.env }) + "\\n")';
+  await harness(t).start({ launch: launch([process.execPath, '-e', script, ...odd], dir, env), logFile: log });
+  const seen = JSON.parse((await waitForLog(log, '\n')).trim()) as { argv: string[]; env: Record<string, string> };
+  assert.deepEqual(seen.argv, odd);
+  odd.forEach((v, i) => assert.equal(seen.env[`ODD_${i}`], v, `ODD_${i}`));
+});
+
+test('a replica starts with every signal at its default and none blocked, whatever tend ignores', async (t) => {
+  const dir = tempDir(t);
+  const { handle } = await harness(t).start({ launch: launch(['sleep', '1000'], dir), logFile: logIn(dir) });
+  const status = await waitFor(() => {
+    const s = readFileSync(`/proc/${handle.pid}/status`, 'utf8');
+    return /^Name:\s+sleep$/m.test(s) ? s : ''; // exec'd
+  }, { what: 'sleep running' });
+  assert.match(status, /^SigBlk:\s+0+$/m);
+  assert.match(status, /^SigIgn:\s+0+$/m);
+});
+
 test('records the exit code, and the signal of a killed replica', async (t) => {
   const dir = tempDir(t);
   const h = harness(t);
