@@ -76,9 +76,6 @@ export class SpawnHelper {
   private readonly unsent = new Set<number>();
   private flushQueued = false;
 
-  /** The program running, once started. */
-  program: 'native' | 'node' | undefined;
-
   constructor(
     private readonly events: HelperEvents,
     kind: HelperKind = 'auto',
@@ -103,7 +100,6 @@ export class SpawnHelper {
       this.settleReady(false);
       return;
     }
-    this.program = program;
     this.child = child;
     const gone = () => {
       if (this.child !== child || this.dead) return;
