@@ -26,20 +26,15 @@ export interface MemoryReducerOptions {
   /** Bytes of that heap in use (live, and garbage not yet collected). */
   heapUsed?: () => number;
   checkEveryMs?: number;
-  /** Quiet for this long, the burst is over (default QUIET_MS). */
-  quietMs?: number;
   onCollected?: (before: number, after: number, ms: number) => void;
 }
 
 const CHECK_EVERY_MS = 10_000;
 /** Quiet for this long: the burst is over (a cold start's passes come every few milliseconds). */
-const QUIET_MS = 2_000;
+const QUIET_MS = 5_000;
 /** Grown past what the last collection left by at least this much, and by half of it. */
 const MIN_GROWTH_BYTES = 32 * 1024 * 1024;
 const AGAIN_AFTER_MS = 1000;
-/** After a collection, the look that takes what it left (or asks once more): once the incremental
- *  one has had time to run, not at the next periodic look, up to CHECK_EVERY_MS later. */
-const SETTLED_AFTER_MS = 2000;
 
 /** V8's full collection, which Node exposes only to `--expose-gc`: the flag can be set at run time,
  *  and a new context created after that has `gc` as a global. Undefined if that fails. */
@@ -69,9 +64,6 @@ export function lazyGc(): Gc {
 export class MemoryReducer {
   private timer?: NodeJS.Timeout;
   private again?: NodeJS.Timeout;
-  /** A look at the moment the daemon will have been quiet long enough (see busy()). */
-  private soon?: NodeJS.Timeout;
-  private readonly quietMs: number;
   private readonly committed: () => number;
   /** The committed heap after the last collection (or at start). */
   private baseline: number;
@@ -85,7 +77,6 @@ export class MemoryReducer {
     this.committed = opts.heapCommitted ?? (() => getHeapStatistics().total_heap_size);
     this.used = opts.heapUsed ?? (() => getHeapStatistics().used_heap_size);
     this.baseline = this.committed();
-    this.quietMs = opts.quietMs ?? QUIET_MS;
   }
 
   start(): void {
@@ -97,22 +88,6 @@ export class MemoryReducer {
   close(): void {
     clearInterval(this.timer);
     clearTimeout(this.again);
-    clearTimeout(this.soon);
-  }
-
-  /** Still busy, with a collection due: looks again when the quiet spell would be long enough, not
-   *  at the next tick of CHECK_EVERY_MS. After a cold start that tick came 5–15 s after the last
-   *  pass, and RSS stayed at its peak meanwhile (at 5000 replicas ~170 MiB instead of ~90). One
-   *  timer at a time; a pass meanwhile moves the look on again. */
-  private busy(quietFor: number): false {
-    if (this.soon === undefined) {
-      this.soon = setTimeout(() => {
-        this.soon = undefined;
-        this.check();
-      }, this.quietMs - quietFor + 10);
-      this.soon.unref();
-    }
-    return false;
   }
 
   /** One look: collect if the heap grew enough and the daemon is quiet. True when it collected. */
@@ -125,8 +100,7 @@ export class MemoryReducer {
       // 58 → 56 MiB instead of 58 → 25: RSS 100 instead of 70 MiB for as long as the daemon
       // idled, in 4 of 11 starts here), presumably when V8 had begun marking on its own. Asked
       // once more, they gave them back (48 → 17 MiB, RSS 72). Once quiet again; once per burst.
-      const quietFor = this.opts.quietForMs();
-      if (quietFor < this.quietMs) return this.busy(quietFor);
+      if (this.opts.quietForMs() < QUIET_MS) return false;
       this.retried = true;
       return this.collect(gc, committed);
     }
@@ -138,9 +112,7 @@ export class MemoryReducer {
       return false;
     }
     const grown = committed - this.baseline;
-    if (grown < MIN_GROWTH_BYTES || grown < this.baseline / 2) return false;
-    const quietFor = this.opts.quietForMs();
-    if (quietFor < this.quietMs) return this.busy(quietFor);
+    if (grown < MIN_GROWTH_BYTES || grown < this.baseline / 2 || this.opts.quietForMs() < QUIET_MS) return false;
     return this.collect(gc, committed);
   }
 
@@ -155,12 +127,6 @@ export class MemoryReducer {
     this.again = setTimeout(() => gc({ type: 'major', execution: 'async' }), AGAIN_AFTER_MS);
     this.again.unref();
     this.settling = true;
-    clearTimeout(this.soon);
-    this.soon = setTimeout(() => {
-      this.soon = undefined;
-      this.check();
-    }, SETTLED_AFTER_MS);
-    this.soon.unref();
     return true;
   }
 }

@@ -66,56 +66,6 @@ test('a heap grown well past what the last collection left is collected once the
   assert.equal(h.calls.length, 3);
 });
 
-test('a collection due while busy happens once the quiet spell is long enough, not at the next periodic look', async (t) => {
-  let lastPass = performance.now();
-  let committed = 40 * MiB;
-  const calls: string[] = [];
-  const r = new MemoryReducer({
-    gc: (o) => {
-      calls.push(o?.execution ?? 'sync');
-      committed = 45 * MiB;
-    },
-    quietForMs: () => performance.now() - lastPass,
-    heapCommitted: () => committed,
-    heapUsed: () => committed,
-    quietMs: 300,
-    checkEveryMs: 3_600_000, // never, in this test
-  });
-  t.after(() => r.close());
-  r.start();
-  committed = 100 * MiB;
-  assert.equal(r.check(), false, 'a pass just now: busy');
-  assert.equal(r.check(), false, 'looked at again: still one timer');
-  await new Promise((res) => setTimeout(res, 150));
-  lastPass = performance.now(); // another pass: the look moves on
-  const since = performance.now();
-  await waitFor(() => calls.length > 0, { what: 'the collection', timeoutMs: 5_000 });
-  const after = performance.now() - since;
-  assert.deepEqual(calls, ['sync']);
-  assert.ok(after >= 290, `collected ${after.toFixed(0)} ms after the last pass: not before the quiet spell`);
-});
-
-test('collections that left their pages committed are asked for again by the look that follows them, not at the next periodic one', async (t) => {
-  let committed = 40 * MiB;
-  const calls: string[] = [];
-  const r = new MemoryReducer({
-    gc: (o) => {
-      calls.push(o?.execution ?? 'sync');
-      committed = calls.length < 3 ? 97 * MiB : 35 * MiB; // the first pair kept its pages
-    },
-    quietForMs: () => 60_000,
-    heapCommitted: () => committed,
-    heapUsed: () => 30 * MiB,
-    checkEveryMs: 3_600_000, // never, in this test
-  });
-  t.after(() => r.close());
-  r.start();
-  committed = 100 * MiB;
-  assert.equal(r.check(), true);
-  await waitFor(() => calls.length === 4, { what: 'the second pair of collections', timeoutMs: 10_000 });
-  assert.deepEqual(calls, ['sync', 'async', 'sync', 'async']);
-});
-
 test('collections that leave their pages committed are asked for once more, once', async (t) => {
   const h = reducer(40 * MiB);
   t.after(() => h.r.close());
