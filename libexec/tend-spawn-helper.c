@@ -262,35 +262,58 @@ static long long jnumber(Json *j) {
 
 static void jskip(Json *j);
 
-/** Calls each(j, key, ctx) for each member of an object; each reads the value. */
-static void jobject(Json *j, void (*each)(Json *, const char *, void *), void *ctx) {
+/** Calls item(j, ctx) for each element of a list between `open` and `close` (an array, or an
+ *  object's members); item reads the element. */
+static void jlist(Json *j, char open, char close, void (*item)(Json *, void *), void *ctx) {
   ws(j);
-  if (*j->p != '{') {
+  if (*j->p != open) {
     j->bad = 1;
     return;
   }
   j->p++;
   ws(j);
-  if (*j->p == '}') {
+  if (*j->p == close) {
     j->p++;
     return;
   }
   while (!j->bad) {
-    const char *key = jstring(j, NULL);
+    item(j, ctx);
     if (j->bad) return;
     ws(j);
-    if (*j->p++ != ':') {
-      j->bad = 1;
-      return;
-    }
-    each(j, key, ctx);
-    ws(j);
     if (*j->p == ',') j->p++;
-    else if (*j->p == '}') {
+    else if (*j->p == close) {
       j->p++;
       return;
     } else j->bad = 1;
   }
+}
+
+typedef struct {
+  void (*each)(Json *, const char *, void *);
+  void *ctx;
+} Members;
+
+static void member(Json *j, void *ctx) {
+  Members *m = ctx;
+  const char *key = jstring(j, NULL);
+  if (j->bad) return;
+  ws(j);
+  if (*j->p++ != ':') {
+    j->bad = 1;
+    return;
+  }
+  m->each(j, key, m->ctx);
+}
+
+/** Calls each(j, key, ctx) for each member of an object; each reads the value. */
+static void jobject(Json *j, void (*each)(Json *, const char *, void *), void *ctx) {
+  Members m = {each, ctx};
+  jlist(j, '{', '}', member, &m);
+}
+
+static void skip_item(Json *j, void *ctx) {
+  (void)ctx;
+  jskip(j);
 }
 
 static void skip_member(Json *j, const char *key, void *ctx) {
@@ -303,23 +326,8 @@ static void jskip(Json *j) {
   ws(j);
   char c = *j->p;
   if (c == '{') jobject(j, skip_member, NULL);
-  else if (c == '[') {
-    j->p++;
-    ws(j);
-    if (*j->p == ']') {
-      j->p++;
-      return;
-    }
-    while (!j->bad) {
-      jskip(j);
-      ws(j);
-      if (*j->p == ',') j->p++;
-      else if (*j->p == ']') {
-        j->p++;
-        return;
-      } else j->bad = 1;
-    }
-  } else if (c == '"') jstring(j, NULL);
+  else if (c == '[') jlist(j, '[', ']', skip_item, NULL);
+  else if (c == '"') jstring(j, NULL);
   else if (lit(j, "true") || lit(j, "false") || lit(j, "null")) return;
   else jnumber(j);
 }
@@ -345,33 +353,23 @@ typedef struct {
   long long id, uid, gid, kill, pid, start;
   int has_id, has_kill, nul;
   char *cwd, *log;
-  Strings argv, env, sigs;
-  Strings envMem; // the "KEY=VALUE" strings made here, freed after the fork
+  Strings argv, env, sigs; // env's "KEY=VALUE" strings are made here, freed after the fork
 } Request;
 
+typedef struct {
+  Strings *into;
+  int *nul;
+} StringsInto;
+
+static void string_item(Json *j, void *ctx) {
+  StringsInto *t = ctx;
+  char *s = jstring(j, t->nul);
+  if (!j->bad) push(t->into, s);
+}
+
 static void string_array(Json *j, Strings *into, int *nul) {
-  ws(j);
-  if (*j->p != '[') {
-    j->bad = 1;
-    return;
-  }
-  j->p++;
-  ws(j);
-  if (*j->p == ']') {
-    j->p++;
-    return;
-  }
-  while (!j->bad) {
-    char *s = jstring(j, nul);
-    if (j->bad) return;
-    push(into, s);
-    ws(j);
-    if (*j->p == ',') j->p++;
-    else if (*j->p == ']') {
-      j->p++;
-      return;
-    } else j->bad = 1;
-  }
+  StringsInto t = {into, nul};
+  jlist(j, '[', ']', string_item, &t);
 }
 
 static void env_member(Json *j, const char *key, void *ctx) {
