@@ -688,6 +688,11 @@ int main(void) {
   signal(SIGTERM, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
+  // Descriptors 0-2 open, even if tend's stderr was closed: whatever is opened first would take
+  // fd 2, and a log opened there would stay close-on-exec through dup2(2, 2) (the replica would
+  // lose its stderr). Only the signalfd, made first, kept that from happening.
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0) return 73;
 
   pid_limit = 4194304; // the kernel's maximum pid_max; the bitmap's untouched pages cost nothing
   FILE *f = fopen("/proc/sys/kernel/pid_max", "r");

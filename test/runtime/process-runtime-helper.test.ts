@@ -4,9 +4,10 @@
 // (libexec/tend-spawn-helper.mjs), which machines without a C compiler use.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 
 import { ProcessRuntime } from '../../src/runtime/process-runtime.js';
@@ -65,6 +66,26 @@ for (const [what, content] of [
     assert.match(readFileSync(`/proc/${parent}/cmdline`, 'utf8'), /tend-spawn-helper\.mjs/);
   });
 }
+
+test("helper: started with tend's stderr closed, the compiled helper still gives a replica its stderr", { skip: (KIND === 'node' || !existsSync(NATIVE_HELPER)) && 'the compiled helper is not under test' }, async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  const log = logIn(dir);
+  // A daemon started with 2>&- passes that on. Whatever the helper opens first takes fd 2 (a log
+  // opened there would stay close-on-exec through dup2(2, 2)); the helper fills 0-2 at start.
+  const helper = spawn('sh', ['-c', 'exec "$0" 2>&-', NATIVE_HELPER], { stdio: ['pipe', 'pipe', 'ignore'] });
+  t.after(() => helper.kill('SIGKILL'));
+  const replies = createInterface({ input: helper.stdout! });
+  const lines: string[] = [];
+  replies.on('line', (l) => lines.push(l));
+  helper.stdin!.write(JSON.stringify({ id: 1, argv: ['sh', '-c', 'echo to-out; echo to-err >&2'], cwd: dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, log }) + '\n');
+  const reply = await waitFor(() => lines.map((l) => JSON.parse(l) as { id?: number; pid?: number }).find((m) => m.id === 1), { what: 'the reply' });
+  assert.ok(reply.pid, `forked: ${JSON.stringify(reply)}`);
+  reaper.track(reply.pid, true);
+  await waitForLog(log, 'to-err');
+  assert.match(readFileSync(log, 'utf8'), /to-out\nto-err\n/);
+  helper.stdin!.end();
+});
 
 test('helper: 300 starts asked at once, some failing and some exiting at once: each answered once, every exit after its start, none for a failure', async (t) => {
   const dir = tempDir(t);
