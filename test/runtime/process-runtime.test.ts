@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buildSync } from 'esbuild';
+import fc from 'fast-check';
 import { test } from 'node:test';
 
 import { liveGroupMembers, readProcStat } from '../../src/runtime/proc.js';
@@ -40,6 +41,32 @@ test('argv and environment reach the replica byte for byte: quotes, backslashes,
   const seen = JSON.parse((await waitForLog(log, '\n')).trim()) as { argv: string[]; env: Record<string, string> };
   assert.deepEqual(seen.argv, odd);
   odd.forEach((v, i) => assert.equal(seen.env[`ODD_${i}`], v, `ODD_${i}`));
+});
+
+test('any strings as argv and environment values reach the replica as their UTF-8 (property: lone surrogates become U+FFFD, as Node encodes them)', async (t) => {
+  const dir = tempDir(t);
+  const h = harness(t);
+  const script = 'process.stdout.write(JSON.stringify({ argv: process.argv.slice(1), env: process.env }) + "\\n")';
+  // Any code point, and now and then half of a surrogate pair on its own.
+  const unit = fc.oneof(
+    { weight: 5, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) },
+  );
+  const text = fc.string({ unit, maxLength: 40 }).filter((x) => !x.includes('\0'));
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(text, { maxLength: 4 }), fc.array(text, { minLength: 1, maxLength: 4 }), async (args, values) => {
+      const log = logIn(dir, `svc/${run++}.log`);
+      const env: Record<string, string> = {};
+      values.forEach((v, i) => (env[`PROP_${i}`] = v));
+      await h.start({ launch: launch([process.execPath, '-e', script, ...args], dir, env), logFile: log });
+      const seen = JSON.parse((await waitForLog(log, '\n')).trim()) as { argv: string[]; env: Record<string, string> };
+      const utf8 = (x: string) => Buffer.from(x, 'utf8').toString('utf8');
+      assert.deepEqual(seen.argv, args.map(utf8));
+      values.forEach((v, i) => assert.equal(seen.env[`PROP_${i}`], utf8(v), `PROP_${i}`));
+    }),
+    { numRuns: 25 },
+  );
 });
 
 test('a replica starts with every signal at its default and none blocked, whatever tend ignores', async (t) => {
