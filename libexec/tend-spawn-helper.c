@@ -6,8 +6,9 @@
 // Why a second one (issue 13, bench/FINDINGS.md §11): a Node process spawning 2500 `sleep`s spends
 // most of its CPU outside the kernel's exec: V8 and libuv around each spawn, and each fork copies
 // the page tables of a ~50 MiB process and then faults its pages back in (copy-on-write) while the
-// child runs towards exec. This process is ~1 MiB: its fork copies almost nothing, its loop does
-// nothing but the system calls, and it reaps with one waitpid(-1) per exit instead of libuv's sweep.
+// child runs towards exec. This process is ~1.6 MiB (RSS): its fork copies almost nothing, its
+// loop does nothing but the system calls, and it reaps with one waitpid(-1) per exit instead of
+// libuv's sweep.
 //
 // What a replica gets is what libuv's uv_spawn gives it (tend's in-process path): its own session
 // (setsid), stdin on /dev/null, stdout and stderr one O_APPEND descriptor on its log, every signal's
