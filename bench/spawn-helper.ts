@@ -17,10 +17,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { alive, CLK_TCK, installExitCleanup, registry, usageOf } from './lib/procs.js';
 import { summarize } from './lib/stats.js';
+import { NATIVE_HELPER, NODE_ARGS } from '../src/runtime/spawn-helper.js';
 
 const option = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const n = Number(option('n') ?? 2500);
@@ -28,8 +29,6 @@ const runs = Number(option('runs') ?? 3);
 const ballastMiB = Number(option('ballast') ?? 80);
 const sharedLogs = option('logs') === 'shared';
 const out = option('out');
-const NODE_HELPER = resolve(import.meta.dirname, '../libexec/tend-spawn-helper.mjs');
-const NATIVE_HELPER = resolve(import.meta.dirname, '../libexec/tend-spawn-helper');
 
 installExitCleanup();
 const dir = mkdtempSync(join(tmpdir(), 'tend-spawnhelper-'));
@@ -121,7 +120,7 @@ const results: Record<string, Run[]> = { 'in process, small heap': [], 'in proce
 const rssMiB: Record<string, number> = {};
 const notes: string[] = [];
 try {
-  const nodeHelper = await startHelper(process.execPath, ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm', '--v8-pool-size=0', '--single-threaded-gc', NODE_HELPER]);
+  const nodeHelper = await startHelper(process.execPath, NODE_ARGS); // as tend starts it
   const nativeHelper = existsSync(NATIVE_HELPER) ? await startHelper(NATIVE_HELPER, []) : undefined;
   if (!nativeHelper) notes.push(`${NATIVE_HELPER} not built (no C compiler?): native helper not measured`);
   for (let r = 0; r < runs; r++) {

@@ -111,8 +111,12 @@ static const char *sys_msg(int err, const char *syscall, const char *path) {
 
 // ---- children forked and not reaped yet: while a leader is unreaped its group id is not reused
 
-static unsigned char *unreaped;
-static long pid_limit;
+// A bit per possible pid, up to the kernel's PID_MAX_LIMIT (2^22) whatever pid_max is now: it can
+// be raised while tend runs, and a replica's pid above the bitmap would have had its exit dropped.
+// 512 KiB of address space, of which only the pages of pids in use are ever touched.
+#define PID_LIMIT (1L << 22)
+static unsigned char unreaped[PID_LIMIT / 8];
+static const long pid_limit = PID_LIMIT;
 
 static int is_unreaped(long pid) { return pid > 0 && pid < pid_limit && (unreaped[pid >> 3] >> (pid & 7)) & 1; }
 static void set_unreaped(long pid, int on) {
@@ -695,20 +699,11 @@ int main(void) {
   for (int fd = 0; fd < 3; fd++)
     if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0) return 73;
 
-  pid_limit = 4194304; // the kernel's maximum pid_max; the bitmap's untouched pages cost nothing
-  FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
-  if (f) {
-    long v;
-    if (fscanf(f, "%ld", &v) == 1 && v > 0) pid_limit = v + 1;
-    fclose(f);
-  }
-  unreaped = calloc((size_t)pid_limit / 8 + 1, 1);
   struct rlimit nofile;
   if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
     long spare = ((long)nofile.rlim_cur - 16) / 2; // its own few, a log and a pipe per fork
     max_pending = spare < 1 ? 1 : spare < MAX_PENDING ? (int)spare : MAX_PENDING;
   }
-  if (!unreaped) return 70;
 
   sigset_t chld;
   sigemptyset(&chld);
