@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // Bundles the `tend` command into dist/bin (run by `npm run build`, after tsc has type-checked):
-// dist/bin/tend.js is what `tend` runs, dist/bin/host.js the hook host it forks.
+//   tend.cjs        the whole CLI (src/cli/index.ts and everything it loads), one CommonJS file
+//   tend.cjs.cache  V8's code cache of it, written by one run of a daemon (warmCache below)
+//   tend.js         what `tend` runs: loads tend.cjs from that cache (src/cli/code-cache.ts)
+//   host.js         the hook host that tend forks (src/hooks/host.ts)
 //
-// Why: Node loads an ES module graph file by file (resolve, read, compile, link). The daemon's
-// graph of ~110 modules of tend and its dependencies took 86 ms to import; the bundle 37 ms, and
-// launch → first replica running went from ~250 to ~200 ms (bench/startup-attribution.ts). Each
-// verb stays its own chunk (splitting), so `tend status` still does not load the daemon.
+// Why a bundle: Node loads an ES module graph file by file (resolve, read, compile, link); the
+// daemon's ~110 modules took 86 ms to import, the bundle 37 ms. Why CommonJS and a cache: Node 20
+// can load V8's compiled code back only for a vm.Script, not an ES module, and compiling was most
+// of what was left: launch → first replica running ~250 → ~150 ms (bench/FINDINGS.md §12). One
+// file, where the ES module bundle had a chunk per verb: each verb's modules still run only when
+// it does (esbuild wraps what `import()` loads), and `tend status` took as long (~90 ms).
 //
 //   node scripts/bundle-cli.mjs [OUTDIR] [--sourcemap]     default: dist/bin
 //
@@ -13,29 +18,92 @@
 // requires its terminal drivers by computed names), unix-dgram (a native addon), and ajv, which
 // notify/spec.ts loads with createRequire only when a spec declares typed events.
 import { build } from 'esbuild';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const outdir = resolve(args.find((a) => !a.startsWith('--')) ?? join(root, 'dist', 'bin'));
+const sourcemap = args.includes('--sourcemap');
+const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'node20', legalComments: 'eof', sourcemap, logLevel: 'warning' };
+
 rmSync(outdir, { recursive: true, force: true });
-await build({
-  absWorkingDir: root,
-  entryPoints: { tend: 'src/cli/index.ts', host: 'src/hooks/host.ts' },
+const cli = await build({
+  ...common,
+  metafile: true,
+  entryPoints: { tend: 'src/cli/index.ts' },
   outdir,
-  bundle: true,
-  splitting: true,
-  chunkNames: 'chunk-[hash]',
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
   external: ['terminal-kit', 'unix-dgram'],
-  // The CommonJS dependencies bundled in (pino, yaml, commander, ...) call require() for Node's
-  // own modules; an ES module has no require, so each output file gets one.
-  banner: { js: "import { createRequire as __tendRequire } from 'node:module';\nconst require = __tendRequire(import.meta.url);" },
-  legalComments: 'eof',
-  sourcemap: args.includes('--sourcemap'),
-  logLevel: 'warning',
+  // What was an ES module keeps its strict mode and its own URL (tend finds libexec/, schemas/
+  // and the hook host from it).
+  banner: { js: '"use strict";\nvar __tendUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { 'import.meta.url': '__tendUrl' },
 });
+// An import() left in the bundle (of a module kept out of it) would fail once the bundle runs from
+// its cache (src/util/code-cache.ts): load such a module with require().
+for (const [file, out] of Object.entries(cli.metafile.outputs)) {
+  const dynamic = out.imports.filter((i) => i.kind === 'dynamic-import');
+  if (dynamic.length > 0) throw new Error(`${file}: import() of ${dynamic.map((i) => i.path).join(', ')}; use require() (createRequire) instead`);
+}
+await build({
+  ...common,
+  entryPoints: { tend: 'src/cli/main.ts', host: 'src/hooks/host.ts' },
+  outdir,
+  format: 'esm',
+  // The CommonJS dependencies bundled into the hook host (pino, yaml, ...) call require() for
+  // Node's own modules; an ES module has no require, so each output file gets one.
+  banner: { js: "import { createRequire as __tendRequire } from 'node:module';\nconst require = __tendRequire(import.meta.url);" },
+});
+
+const cache = join(outdir, 'tend.cjs.cache');
+const why = await warmCache(join(outdir, 'tend.js')).catch((err) => String(err?.message ?? err));
+if (why !== undefined || !existsSync(cache)) {
+  rmSync(cache, { force: true });
+  process.stderr.write(`note: no code cache for dist/bin/tend.cjs (${why ?? 'none written'}): tend works, and starts ~100 ms slower\n`);
+}
+
+/**
+ * Runs a daemon of the new build once, with two replicas, as a user would (up, status until it
+ * converged, down), with TEND_WRITE_CODE_CACHE set: at its exit it writes the code it compiled
+ * (start-up, a reconcile pass, spawning, the API, shutting down) as tend.cjs.cache. Returns why it
+ * could not, or undefined.
+ */
+async function warmCache(cli) {
+  const dir = mkdtempSync(join(tmpdir(), 'tend-warm-'));
+  const state = join(dir, 'state');
+  mkdirSync(join(dir, 'services.d'));
+  writeFileSync(join(dir, 'services.d', 'warm.yaml'), 'command: ["sleep", "30"]\nreplicas: 2\n');
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('TEND_') || k === 'NODE_OPTIONS') delete env[k];
+  const tend = (...a) => spawnSync(process.execPath, [cli, '--state-dir', state, ...a], { env, encoding: 'utf8', timeout: 20_000 });
+  const daemon = spawn(process.execPath, [cli, '--state-dir', state, 'up', join(dir, 'services.d')], {
+    env: { ...env, TEND_WRITE_CODE_CACHE: '1' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((res) => daemon.once('exit', (code, signal) => res(signal ?? code)));
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const s = tend('status', '-o', 'json');
+      if (s.status === 0 && JSON.parse(s.stdout).converged === true) break;
+      if (daemon.exitCode !== null) return `the daemon exited (${daemon.exitCode})`;
+      if (Date.now() > deadline) return 'the daemon did not converge in 20 s';
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const down = tend('down');
+    if (down.status !== 0) return `tend down: ${down.stderr.trim()}`;
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
+    return code === 0 ? undefined : `the daemon ended with ${code}`;
+  } finally {
+    if (daemon.exitCode === null && daemon.signalCode === null) {
+      daemon.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

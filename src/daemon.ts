@@ -37,6 +37,7 @@ import { StateWriter } from './state/state-writer.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
+import { codeCacheUse } from './util/code-cache.js';
 import { lazyGc, MemoryReducer } from './util/memory-reducer.js';
 
 export interface DaemonOptions {
@@ -174,7 +175,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // `http:` as it is when the daemon starts (a later edit applies at the next start).
   const httpWanted = opts.http ?? hooks.config.config.http;
   const http = httpWanted ? await startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
-  log.info(`tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
+  // codeCache: whether the bundle was loaded from V8's code cache (src/util/code-cache.ts).
+  log.info({ codeCache: codeCacheUse() ?? 'unbundled' }, `tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   const progress = startProgress(controller, log, () => changes);
 
   await requested;

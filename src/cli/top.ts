@@ -5,6 +5,7 @@
 // alternate screen keeps the user's scrollback; keys sort (c m r n) and quit (q, Esc, Ctrl-C).
 // Not on a terminal, it prints one snapshot, sorted, and exits: a pipe gets a table, not escapes.
 
+import { createRequire } from 'node:module';
 import type { ReplicaStatus, StatusReport } from '../api/types.js';
 import { TendError } from '../errors.js';
 import { delay, parseDuration, type Cli } from './context.js';
@@ -37,8 +38,9 @@ export async function topCommand(cli: Cli, opts: TopOptions): Promise<number> {
     cli.out.write(snapshot(cli.out, rowsOf(await client.status()), sort));
     return EXIT.OK;
   }
-  // Loaded only here: every other command stays as quick to start as before.
-  const { terminal: term, ScreenBuffer } = (await import('terminal-kit')).default;
+  // Loaded only here: every other command stays as quick to start as before. With require, not
+  // import(): the bundle runs from a code cache that cannot import() (src/util/code-cache.ts).
+  const { terminal: term, ScreenBuffer } = createRequire(import.meta.url)('terminal-kit') as typeof import('terminal-kit');
   let quit!: () => void;
   const done = new Promise<void>((r) => (quit = r));
   let report: StatusReport | undefined;

@@ -12,8 +12,8 @@ import type { HookExecutor } from './executor.js';
 import type { HostReply, HostRequest } from './host.js';
 import type { HookOutcome } from './types.js';
 
-/** host.js beside this module: in dist/hooks after tsc, in dist/bin in the bundle, whose chunks
- *  sit beside its `host` entry (scripts/bundle-cli.mjs); host.ts when run from the sources by tsx. */
+/** host.js beside this module: in dist/hooks after tsc, in dist/bin beside the bundle tend.cjs
+ *  (scripts/bundle-cli.mjs); host.ts when run from the sources by tsx. */
 function hostEntry(): string {
   const js = fileURLToPath(new URL('./host.js', import.meta.url));
   const ts = fileURLToPath(new URL('./host.ts', import.meta.url));

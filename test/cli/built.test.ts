@@ -1,7 +1,8 @@
-// The built `tend` as a user runs it from a project: dist/bin/tend.js is one bundle
-// (scripts/bundle-cli.mjs) whose code sits in chunks, so everything it finds beside itself is
-// checked here from the user's side: the detached daemon (it runs the bundle again), the hook host
-// (a second entry of the bundle), the spawn helpers (libexec/, found from a chunk: the compiled one), the logs.
+// The built `tend` as a user runs it from a project: dist/bin/tend.js loads one bundle,
+// dist/bin/tend.cjs, from the code cache the build wrote (scripts/bundle-cli.mjs), so everything it
+// finds beside itself is checked here from the user's side: the code cache, the detached daemon (it
+// runs the bundle again), the hook host (a second entry), the spawn helpers (libexec/, found from
+// the bundle: the compiled one), the logs.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -42,6 +43,8 @@ test('the built tend runs a project: a detached daemon, a hook through the hook 
   daemonProc = readPidFile(join(state, PID_NAME));
   assert.ok(daemonProc, 'the daemon wrote its pid file');
   const daemon = daemonProc.pid;
+  // The build ran a daemon once to write the cache; this one was loaded from it.
+  assert.match(readFileSync(join(state, 'tend.log'), 'utf8'), /"codeCache":"used"/);
   const status = (): StatusReport => JSON.parse(tend('status', '-o', 'json').stdout) as StatusReport;
   assert.equal(runningPids(status(), 'web').length, 2);
 

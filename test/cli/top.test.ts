@@ -1,4 +1,4 @@
-// `tend top` under a REAL pseudo-terminal: tmux runs it in a pane of its own server (its own
+// The built `tend top` under a REAL pseudo-terminal: tmux runs it in a pane of its own server (its own
 // socket name), the test reads the screen with capture-pane and types with send-keys. Checked: the
 // view and its sorting keys, no full-screen clears after the first draw (no flicker), q quits with
 // exit 0 and gives the screen back; into a pipe it prints one snapshot without escapes.
@@ -6,15 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import type { StatusReport } from '../../src/api/types.js';
 import { FIXTURE_BIN, NODE, ROOT, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
-import { CLI, runCli } from './run-cli.js';
+import { runCli } from './run-cli.js';
 
-const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
+// The built tend, as a user runs it: its bundle loads terminal-kit differently from the sources.
+const BUILT = join(ROOT, 'dist', 'bin', 'tend.js');
 const hasTmux = (() => {
   try {
     execFileSync('tmux', ['-V']);
@@ -52,7 +51,7 @@ test('tend top in a real terminal: live table, sort keys, no flicker, q quits', 
   // The exit status is written by the shell that ran top, not read from tmux: tmux 3.3 sometimes
   // marks the pane dead (its pty closed) and leaves the exited process unreaped, with no status.
   const exitFile = join(dir, 'top.exit');
-  const command = `cd ${JSON.stringify(dir)} && env -u TEND_STATE_DIR TERM=xterm-256color ${NODE} --import ${TSX} ${CLI} top --interval 200ms; echo $? > ${JSON.stringify(exitFile)}`;
+  const command = `cd ${JSON.stringify(dir)} && env -u TEND_STATE_DIR TERM=xterm-256color ${NODE} ${BUILT} top --interval 200ms; echo $? > ${JSON.stringify(exitFile)}`;
   tmux('new-session', '-d', '-s', 'top', '-x', '110', '-y', '20', 'sh', '-c', `sleep 0.2; ${command}`);
   tmux('set-option', '-t', 'top', 'remain-on-exit', 'on');
   tmux('pipe-pane', '-t', 'top', '-o', `cat >> ${JSON.stringify(raw)}`);

@@ -1,0 +1,81 @@
+// Runs the bundled CLI (dist/bin/tend.cjs) from V8's code cache (tend.cjs.cache, which the build
+// writes: scripts/bundle-cli.mjs). dist/bin/tend.js (src/cli/main.ts) calls it.
+//
+// Why: before its first replica, a daemon spent about 100 ms compiling the bundle it loaded
+// (1.4 MB of JavaScript: commander, yaml, the spec validator, prom-client, pino, tend) and the
+// functions that start-up calls. V8 can save that work and load it back (`cachedData`). Node 20
+// offers that only to a `vm.Script`, not to an ES module (module.enableCompileCache is Node 22),
+// so the CLI is bundled as one CommonJS file for this loader to run (bench/FINDINGS.md §12).
+//
+// A cache is used only for the source it was made from, by the same V8 with the same flags;
+// otherwise V8 compiles from source, as it would without one, and tend runs as before, only
+// slower to start.
+
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { Script } from 'node:vm';
+
+/** What became of the cache: loaded; refused (made from another source, or by another V8 or with
+ *  other flags); or there was none. */
+export type CacheUse = 'used' | 'rejected' | 'none';
+
+/** The cache file: the source's SHA-256 in hex and a newline, then V8's data. */
+const HEADER = 65;
+
+/** Where tend's own code can read how it was loaded (the daemon logs it at start). */
+const CACHE_USE = Symbol.for('tend.codeCache');
+
+/** How the running tend was loaded; undefined when it is not the bundle (tsx, tests). */
+export function codeCacheUse(): CacheUse | undefined {
+  return (globalThis as Record<symbol, CacheUse | undefined>)[CACHE_USE];
+}
+
+/**
+ * Runs the CommonJS file `file` as Node's own loader would (the same wrapper and arguments),
+ * except for `import()`, which it must not use (see below),
+ * compiled from `cacheFile` when V8 accepts it. With `writeCache`, the code compiled by the time
+ * the process exits (the functions it ran, not only the top level) is written to `cacheFile` then,
+ * through a temporary file and a rename: a reader never sees half a cache.
+ */
+export function runCached(file: string, cacheFile: string, opts: { writeCache?: boolean } = {}): CacheUse {
+  const bytes = readFileSync(file);
+  // V8 checks that a cache was made from a source of the same length, not the same text: a cache
+  // of another build that happened to be as long would run that build's code. So the cache starts
+  // with the SHA-256 of the source it was made from (1 ms for the 2 MB bundle).
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  let source = bytes.toString('utf8');
+  // A bundle keeps its entry's `#!` line, which is not JavaScript inside a function; a comment
+  // in its place keeps every line number.
+  if (source.startsWith('#!')) source = `//${source.slice(2)}`;
+  let use: CacheUse = 'none';
+  let cachedData: Buffer | undefined;
+  try {
+    const cache = readFileSync(cacheFile);
+    use = 'rejected';
+    if (cache.length > HEADER && cache.toString('latin1', 0, HEADER) === `${digest}\n`) cachedData = cache.subarray(HEADER);
+  } catch {
+    // not built (no cache is not an error: V8 compiles from source)
+  }
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    ...(cachedData ? { cachedData } : {}),
+    // No `import()` in the file: Node 20 resolves one in a vm.Script through a callback given
+    // here, which code loaded from a cache does not find (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING).
+    // The build refuses a bundle that has one.
+  });
+  if (cachedData) use = script.cachedDataRejected ? 'rejected' : 'used';
+  (globalThis as Record<symbol, unknown>)[CACHE_USE] = use;
+  if (opts.writeCache) {
+    process.on('exit', () => {
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, Buffer.concat([Buffer.from(`${digest}\n`, 'latin1'), script.createCachedData()]));
+      renameSync(tmp, cacheFile);
+    });
+  }
+  const module = { exports: {} };
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  run(module.exports, createRequire(file), module, file, dirname(file));
+  return use;
+}

@@ -1,0 +1,82 @@
+// The loader of the built CLI (src/util/code-cache.ts): a CommonJS file runs as Node's own loader
+// would run it, from V8's code cache when there is one that fits, and exactly the same without.
+// Each run is a fresh node process, as `tend` is.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { NODE, ROOT, tempDir } from '../helpers/index.js';
+
+// What the bundle relies on: its `#!` line, strict mode, Node's module arguments, require.
+// `dep` is found beside the file, as require() from the file itself would find it.
+const FILES = { 'node_modules/dep/index.js': "exports.where = 'beside lib.cjs';" };
+const LIB = `#!/usr/bin/env node
+"use strict";
+const { basename } = require('node:path');
+module.exports.answer = 42;
+const facts = { answer: module.exports.answer, file: basename(__filename), dir: __dirname, strict: (function () { return this === undefined; })(), exports: exports === module.exports };
+if (process.env.MODE === 'throw') throw new Error('thrown on line 6');
+console.log(JSON.stringify({ ...facts, required: require('dep').where }));
+`;
+
+function run(dir: string, env: Record<string, string> = {}): { use: string; out: Record<string, unknown> | undefined; stderr: string; status: number | null } {
+  const loader = join(ROOT, 'src/util/code-cache.ts');
+  const script = `const { runCached } = await import(${JSON.stringify(loader)}); const use = runCached(process.env.FILE, process.env.FILE + '.cache', { writeCache: process.env.WRITE === '1' }); process.stderr.write('use=' + use + '\\n');`;
+  const r = spawnSync(NODE, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    env: { ...process.env, FILE: join(dir, 'lib.cjs'), ...env },
+    timeout: 30_000,
+  });
+  const line = r.stdout.trim().split('\n').find((l) => l.startsWith('{'));
+  return { use: /use=(\w+)/.exec(r.stderr)?.[1] ?? '', out: line ? (JSON.parse(line) as Record<string, unknown>) : undefined, stderr: r.stderr, status: r.status };
+}
+
+test('a CommonJS file runs as under node: __filename, __dirname, exports, require from its own place, strict mode', (t) => {
+  const dir = tempDir(t, { ...FILES, 'lib.cjs': LIB });
+  const plain = run(dir);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(plain.use, 'none');
+  assert.deepEqual(plain.out, { answer: 42, file: 'lib.cjs', dir, strict: true, exports: true, required: 'beside lib.cjs' });
+});
+
+test('the cache written at exit is used by the next run, which behaves the same', (t) => {
+  const dir = tempDir(t, { ...FILES, 'lib.cjs': LIB });
+  const first = run(dir, { WRITE: '1' });
+  assert.equal(first.use, 'none');
+  assert.ok(existsSync(join(dir, 'lib.cjs.cache')), 'written at exit');
+  assert.deepEqual(readdirSync(dir).sort(), ['lib.cjs', 'lib.cjs.cache', 'node_modules'], 'no temporary file left');
+  const second = run(dir);
+  assert.equal(second.status, 0, second.stderr);
+  assert.equal(second.use, 'used');
+  assert.deepEqual(second.out, first.out);
+});
+
+test('a cache that does not fit (another source, or not a cache at all) is refused and the file runs from source', (t) => {
+  const dir = tempDir(t, { ...FILES, 'lib.cjs': LIB });
+  run(dir, { WRITE: '1' });
+  // As long as before: V8's own check (the length) would take the old cache, and run old code.
+  writeFileSync(join(dir, 'lib.cjs'), LIB.replace('answer = 42', 'answer = 43'));
+  const edited = run(dir);
+  assert.equal(edited.status, 0, edited.stderr);
+  assert.equal(edited.use, 'rejected');
+  assert.equal(edited.out?.['answer'], 43, 'the new source runs');
+  writeFileSync(join(dir, 'lib.cjs.cache'), Buffer.from('not a code cache at all, but bytes'));
+  const garbage = run(dir);
+  assert.equal(garbage.status, 0, garbage.stderr);
+  assert.equal(garbage.use, 'rejected');
+  assert.equal(garbage.out?.['strict'], true);
+});
+
+test('an error points at its line of the file, as without the loader (the #! line is kept as a comment)', (t) => {
+  const dir = tempDir(t, { ...FILES, 'lib.cjs': LIB });
+  for (const env of [{ WRITE: '1' }, {}] as Record<string, string>[]) {
+    const r = run(dir, { MODE: 'throw', ...env });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /thrown on line 6/);
+    assert.match(r.stderr, new RegExp(`${join(dir, 'lib.cjs').replace(/[/.]/g, '\\$&')}:6\\b`));
+  }
+  assert.equal(readFileSync(join(dir, 'lib.cjs'), 'utf8'), LIB, 'the file itself is not changed');
+});
