@@ -673,6 +673,9 @@ static void reap(void) {
     while (i < npending && pending[i].pid != pid) i++;
     if (i < npending && !settle(i, 1)) continue; // its exec failed: that was its reply
     set_unreaped(pid, 0);
+    // Its group (a replica leads its own) with nobody left in it: told, so that a stop waiting for
+    // it ends without the daemon asking the kernel itself. Nothing can join a group that is empty.
+    int empty = kill(-pid, 0) < 0 && errno == ESRCH;
     out_s("{\"exit\":");
     out_num(pid);
     out_s(",\"code\":");
@@ -681,6 +684,7 @@ static void reap(void) {
     out_s(",\"signal\":");
     if (WIFSIGNALED(st)) out_signal_name(WTERMSIG(st));
     else out_s("null");
+    if (empty) out_s(",\"empty\":true");
     out_s("}");
     end_line();
   }

@@ -10,7 +10,7 @@
 //                                {"kill":PGID,"pid":P,"start":TICKS,"sigs":["SIGTERM","SIGCONT"]}
 // stdout (to tend), JSON lines:  {"id":N,"pid":P,"start":TICKS,"offset":BYTES}
 //                                {"id":N,"err":"ECODE","msg":"…","stage":"log"|"spawn"}
-//                                {"exit":P,"code":C,"signal":S}
+//                                {"exit":P,"code":C,"signal":S,"empty":true}   (empty: see groupEmpty)
 //                                {"killErr":PGID,"err":"ECODE","msg":"…"}
 // A replica is detached (its own session and group), its stdout and stderr one O_APPEND descriptor
 // on its log; `offset` is the log's size before the fork (where the run's output starts), `start`
@@ -85,6 +85,19 @@ function signalGroup(req) {
       reply({ killErr: req.kill, err: err?.code ?? 'UNKNOWN', msg: String(err?.message ?? err) });
       return;
     }
+  }
+}
+
+/** Whether nobody is left in the group of a replica just reaped (it leads its own). Told with its
+ *  exit, so that a stop waiting for the group ends without the daemon asking the kernel itself
+ *  (15–47 ms of the daemon's time in profiles of `tend down` at 5000). Nothing can join a group that
+ *  is empty. */
+function groupEmpty(pid) {
+  try {
+    process.kill(-pid, 0);
+    return false;
+  } catch (err) {
+    return err?.code === 'ESRCH';
   }
 }
 
@@ -178,7 +191,7 @@ function fork(req, fd, offset) {
   reply({ id: req.id, pid, start: startTimeOf(pid), offset });
   child.once('exit', (code, signal) => {
     unreaped.delete(pid);
-    reply({ exit: pid, code, signal });
+    reply({ exit: pid, code, signal, ...(groupEmpty(pid) ? { empty: true } : {}) });
   });
   child.unref(); // this process lives as long as its stdin, not as long as its children
 }

@@ -134,14 +134,14 @@ export class ProcessRuntime implements Runtime {
     const count = options.helper ? (options.helpers ?? Math.min(2, availableParallelism())) : 0;
     for (let k = 0; k < count; k++) {
       const helper: SpawnHelper = new SpawnHelper({
-        onExit: (pid, code, signal) => {
+        onExit: (pid, code, signal, groupEmpty) => {
           const h = this.helped.get(pid);
           if (!h) return;
           this.helped.delete(pid);
           const at = Date.now();
           const exited = () => {
             h.onExit({ code, signal, at });
-            this.leaderExited(pid);
+            this.leaderExited(pid, groupEmpty);
           };
           // Its fork's reply may have come in the same read: then the start it answers resolves
           // first (as a child's 'exit' comes after its spawn returned). Otherwise at once: a crash's
@@ -442,11 +442,14 @@ export class ProcessRuntime implements Runtime {
     this.stopTimerAt = Infinity;
   }
 
-  private leaderExited(pgid: number): void {
+  /** `groupEmpty`: the helper that reaped the leader found nobody left in its group (a group that
+   *  is empty stays so). Otherwise the kernel is asked here. */
+  private leaderExited(pgid: number, groupEmpty = false): void {
     const stop = this.stops.get(pgid);
     if (stop === undefined) return;
     stop.scan = true;
-    if (!this.finishIfEmpty(stop)) this.armStopTimer(Date.now() + this.stopPollMs);
+    if (groupEmpty) this.settle(stop);
+    else if (!this.finishIfEmpty(stop)) this.armStopTimer(Date.now() + this.stopPollMs);
   }
 
   // Fast path: once no process at all (not even a zombie) has the pgid, kill(-pgid, 0) fails with

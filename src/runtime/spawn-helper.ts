@@ -32,8 +32,9 @@ export type HelperReply =
   | { ok: false; stage: 'unsent' };
 
 export interface HelperEvents {
-  /** A replica the helper forked exited (its leader; the group may live on). */
-  onExit: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** A replica the helper forked exited (its leader; the group may live on). `groupEmpty`: when
+   *  the helper reaped it, nobody was left in its group. */
+  onExit: (pid: number, code: number | null, signal: NodeJS.Signals | null, groupEmpty: boolean) => void;
   /** The helper is gone: every replica it forked is now nobody's child that tend can wait for. */
   onDeath: () => void;
   /** A group it was asked to signal could not be (EPERM): the stop of that group fails with it. */
@@ -186,7 +187,7 @@ export class SpawnHelper {
   }
 
   private onLine(line: string): void {
-    let m: { ready?: true; id?: number; pid?: number; start?: number; offset?: number; err?: string; msg?: string; stage?: 'log' | 'spawn'; exit?: number; code?: number | null; signal?: NodeJS.Signals | null; killErr?: number };
+    let m: { ready?: true; id?: number; pid?: number; start?: number; offset?: number; err?: string; msg?: string; stage?: 'log' | 'spawn'; exit?: number; code?: number | null; signal?: NodeJS.Signals | null; empty?: true; killErr?: number };
     try {
       m = JSON.parse(line);
     } catch {
@@ -197,7 +198,7 @@ export class SpawnHelper {
       this.settleReady(true);
       return;
     }
-    if (m.exit !== undefined) return this.events.onExit(m.exit, m.code ?? null, m.signal ?? null);
+    if (m.exit !== undefined) return this.events.onExit(m.exit, m.code ?? null, m.signal ?? null, m.empty === true);
     if (m.killErr !== undefined) return this.events.onSignalError?.(m.killErr, Object.assign(new Error(m.msg ?? 'kill failed'), { code: m.err ?? 'UNKNOWN' }));
     const w = m.id === undefined ? undefined : this.waiting.get(m.id);
     if (!w) return;

@@ -11,10 +11,10 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 
 import { ProcessRuntime } from '../../src/runtime/process-runtime.js';
-import { NATIVE_HELPER, type HelperKind } from '../../src/runtime/spawn-helper.js';
+import { NATIVE_HELPER, SpawnHelper, type HelperKind } from '../../src/runtime/spawn-helper.js';
 import { readProcStat } from '../../src/runtime/proc.js';
 import type { ExitStatus } from '../../src/runtime/types.js';
-import { fixture, isAlive, processReaper, tempDir, waitFor } from '../helpers/index.js';
+import { fixture, isAlive, liveGroupSize, processReaper, tempDir, waitFor } from '../helpers/index.js';
 import { harness, launch, logIn, waitForLog } from './helpers.js';
 
 process.env['TEND_TEST_RUNTIME'] ??= 'helper';
@@ -125,6 +125,28 @@ test('helper: 300 starts asked at once, some failing and some exiting at once: e
     assert.ok(order.indexOf(`start ${i}`) < order.indexOf(`exit ${i}`), `${i}: its start before its exit`);
   }
   for (let i = 7; i < 300; i += 50) assert.equal(exits.has(i), false, `no exit for the failed start ${i}`);
+});
+
+test('helper: an exit says whether the replica left its group empty (a stop then ends without tend asking the kernel)', async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  const exits = new Map<number, boolean>();
+  const helper = new SpawnHelper({ onExit: (pid, _code, _signal, empty) => exits.set(pid, empty), onDeath: () => {} }, KIND);
+  t.after(() => helper.close());
+  assert.equal(await helper.whenReady, true);
+  const start = async (script: string) => {
+    const r = await helper.spawn({ argv: ['/bin/sh', '-c', script], cwd: dir, env: process.env, log: logIn(dir) }, () => {});
+    if (!r.ok) assert.fail(`the start failed: ${JSON.stringify(r)}`);
+    reaper.track(r.pid, true);
+    return r.pid;
+  };
+  const alone = await start('exit 0');
+  // A child left behind in the group keeps it alive after its leader is gone.
+  const parent = await start('sleep 1000 & exit 0');
+  await waitFor(() => exits.has(alone) && exits.has(parent), { what: 'both exits told' });
+  assert.equal(exits.get(alone), true, 'nobody left in the group of a replica that exited alone');
+  assert.equal(exits.get(parent), false, 'its sleep is still in the group');
+  assert.ok(liveGroupSize(parent) > 0);
 });
 
 test('helper: a replica that exits at once is seen to start, then to exit', async (t) => {
