@@ -5,16 +5,18 @@
 // grew during the burst. An idle daemon never reaches it: measured at 5000 replicas, 93 MB of heap
 // in use for 32 MB live, RSS 172 MiB, for as long as it stayed idle (at 1000: 116 MiB for 28 MB
 // live). V8's own memory reducer only runs after a full collection that the burst never
-// triggered. So: every CHECK_EVERY_MS, if the heap V8 holds (committed, garbage and free pages
-// alike) grew well past what the last collection left, and the loop has done no reconcile pass
-// for a while, a full collection, then an incremental one that returns the pages (see check()):
-// at 5000 replicas RSS 200 → 92 MiB, for ~0.2 s of CPU once.
+// triggered. So: GC_QUIET_MS after V8's last collection (and every CHECK_EVERY_MS), if the heap V8
+// holds (committed, garbage and free pages alike) grew well past what the last collection left,
+// and the loop has done no reconcile pass for a while, a full collection, then an incremental one
+// that returns the pages (see check()): at 5000 replicas RSS 200 → 92 MiB, for ~0.2 s of CPU once.
 
+import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** V8's `gc`: a full collection, at once (no argument) or as incremental marking on the loop. */
-export type Gc = (options?: { type: 'major'; execution: 'sync' | 'async' }) => void;
+/** V8's `gc`: a full collection at once (no argument); a full one as incremental marking on the
+ *  loop (major, async); or a young-generation one (minor). */
+export type Gc = (options?: { type: 'major' | 'minor'; execution: 'sync' | 'async' }) => void;
 
 export interface MemoryReducerOptions {
   /** V8's collector, or undefined where this Node has none to give (the reducer does nothing). */
@@ -25,6 +27,10 @@ export interface MemoryReducerOptions {
   heapCommitted?: () => number;
   /** Bytes of that heap in use (live, and garbage not yet collected). */
   heapUsed?: () => number;
+  /** Milliseconds since V8's last collection ended (default: watched with a PerformanceObserver). */
+  gcQuietForMs?: () => number;
+  /** How long after V8's last collection to look (default GC_QUIET_MS). */
+  gcQuietMs?: number;
   checkEveryMs?: number;
   onCollected?: (before: number, after: number, ms: number) => void;
 }
@@ -35,6 +41,20 @@ const QUIET_MS = 5_000;
 /** Grown past what the last collection left by at least this much, and by half of it. */
 const MIN_GROWTH_BYTES = 32 * 1024 * 1024;
 const AGAIN_AFTER_MS = 1000;
+/** V8 gives back the young generation's pages (32 MiB at 5000 replicas, grown during the burst)
+ *  only in a full collection that finds the allocation rate since its previous collection low
+ *  (Heap::ReduceNewSpaceSize: under 1000 bytes/ms, over at least its last 5 s). A collection
+ *  sooner after the burst collected the old generation and kept the young one whole: RSS 130
+ *  instead of 100 MiB at 5000 replicas, until a second one (bench/FINDINGS.md §12). And the end of
+ *  a burst allocates ~12 MB after V8's last collection, which kept that rate high for ~15 s more.
+ *  So the look comes once V8 has not collected for GC_QUIET_MS; if much was allocated since, a
+ *  young-generation collection (~1 ms) starts V8's count again, and the look comes GC_QUIET_MS
+ *  after it. */
+const GC_QUIET_MS = 5_500;
+/** V8's low allocation rate, with a margin. */
+const LOW_ALLOCATION_BYTES_PER_MS = 800;
+/** Without a pass or a collection for this long after the heap grew, the burst is over. */
+const NUDGE_MS = 1000;
 
 /** V8's full collection, which Node exposes only to `--expose-gc`: the flag can be set at run time,
  *  and a new context created after that has `gc` as a global. Undefined if that fails. */
@@ -64,6 +84,16 @@ export function lazyGc(): Gc {
 export class MemoryReducer {
   private timer?: NodeJS.Timeout;
   private again?: NodeJS.Timeout;
+  /** The look that comes GC_QUIET_MS after V8's last collection. */
+  private afterGc?: NodeJS.Timeout;
+  private nudgeTimer?: NodeJS.Timeout;
+  private observer?: PerformanceObserver;
+  private lastGcEnd = -Infinity;
+  /** Bytes in use just after V8's last collection (seen by the observer): what was allocated
+   *  since is the difference. */
+  private usedAfterGc?: number;
+  private seen = 0;
+  private readonly gcQuiet: () => number;
   private readonly committed: () => number;
   /** The committed heap after the last collection (or at start). */
   private baseline: number;
@@ -76,6 +106,7 @@ export class MemoryReducer {
   constructor(private readonly opts: MemoryReducerOptions) {
     this.committed = opts.heapCommitted ?? (() => getHeapStatistics().total_heap_size);
     this.used = opts.heapUsed ?? (() => getHeapStatistics().used_heap_size);
+    this.gcQuiet = opts.gcQuietForMs ?? (() => performance.now() - this.lastGcEnd);
     this.baseline = this.committed();
   }
 
@@ -83,11 +114,60 @@ export class MemoryReducer {
     if (!this.opts.gc) return;
     this.timer = setInterval(() => this.check(), this.opts.checkEveryMs ?? CHECK_EVERY_MS);
     this.timer.unref();
+    // Each collection V8 makes puts the next look GC_QUIET_MS after it: an idle daemon, which
+    // makes none, is not woken; a burst's last collection is followed by a look when one can pay.
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        this.lastGcEnd = Math.max(this.lastGcEnd, e.startTime + e.duration);
+        this.seen++;
+      }
+      this.usedAfterGc = this.used();
+      this.gcSeen();
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** V8's collections seen since start(). */
+  get gcsSeen(): number {
+    return this.seen;
+  }
+
+  /** V8 collected: look again once it has not for gcQuietMs, and see a second after whether the
+   *  burst that grew the heap is over (nudge()). */
+  private gcSeen(): void {
+    clearTimeout(this.afterGc);
+    this.afterGc = setTimeout(() => this.check(), (this.opts.gcQuietMs ?? GC_QUIET_MS) + 50);
+    this.afterGc.unref();
+    clearTimeout(this.nudgeTimer);
+    this.nudgeTimer = setTimeout(() => this.nudge(), NUDGE_MS);
+    this.nudgeTimer.unref();
+  }
+
+  /** A second without a pass or a collection after the heap grew: the burst is over. If it left
+   *  much allocated since V8's last collection, a young-generation one now, so that the look
+   *  GC_QUIET_MS later can give the pages back (~6 s after the burst instead of ~11). */
+  private nudge(): void {
+    const gc = this.opts.gc;
+    if (!gc || this.settling || this.usedAfterGc === undefined) return;
+    const grown = this.committed() - this.baseline;
+    if (grown < MIN_GROWTH_BYTES || grown < this.baseline / 2) return;
+    const since = this.gcQuiet();
+    if (since < NUDGE_MS) return; // a collection since: the observer armed the next nudge
+    if (this.opts.quietForMs() < NUDGE_MS) {
+      // Still passes (replicas reported running), without a collection: a second later.
+      this.nudgeTimer = setTimeout(() => this.nudge(), NUDGE_MS);
+      this.nudgeTimer.unref();
+      return;
+    }
+    if ((this.used() - this.usedAfterGc) / since >= LOW_ALLOCATION_BYTES_PER_MS) gc({ type: 'minor', execution: 'sync' });
   }
 
   close(): void {
     clearInterval(this.timer);
     clearTimeout(this.again);
+    clearTimeout(this.afterGc);
+    clearTimeout(this.nudgeTimer);
+    this.observer?.disconnect();
   }
 
   /** One look: collect if the heap grew enough and the daemon is quiet. True when it collected. */
@@ -96,11 +176,13 @@ export class MemoryReducer {
     if (!gc) return false;
     const committed = this.committed();
     if (this.settling && !this.retried && committed - this.used() >= MIN_GROWTH_BYTES) {
-      // The collections left their pages committed. It happens now and then (at 1000 replicas
-      // 58 → 56 MiB instead of 58 → 25: RSS 100 instead of 70 MiB for as long as the daemon
-      // idled, in 4 of 11 starts here), presumably when V8 had begun marking on its own. Asked
-      // once more, they gave them back (48 → 17 MiB, RSS 72). Once quiet again; once per burst.
-      if (this.opts.quietForMs() < QUIET_MS) return false;
+      // The collections left their pages committed. It happened in 4 of 11 starts of 1000 (58 →
+      // 56 MiB instead of 58 → 25: RSS 100 instead of 70 MiB for as long as the daemon idled) and
+      // in 2 of 4 of 5000 when the look came at a fixed tick: the allocation since V8's last
+      // collection was not yet low enough for it to shrink the young generation (GC_QUIET_MS).
+      // Asked once more, they gave them back (48 → 17 MiB, RSS 72). Once quiet again; once per
+      // burst.
+      if (!this.quiet(gc)) return false;
       this.retried = true;
       return this.collect(gc, committed);
     }
@@ -112,8 +194,19 @@ export class MemoryReducer {
       return false;
     }
     const grown = committed - this.baseline;
-    if (grown < MIN_GROWTH_BYTES || grown < this.baseline / 2 || this.opts.quietForMs() < QUIET_MS) return false;
+    if (grown < MIN_GROWTH_BYTES || grown < this.baseline / 2 || !this.quiet(gc)) return false;
     return this.collect(gc, committed);
+  }
+
+  /** No reconcile pass for QUIET_MS; no collection by V8 for GC_QUIET_MS, and little allocated
+   *  since its last one. If much was: a young-generation collection, and the look comes again
+   *  GC_QUIET_MS after it (the observer sees it). */
+  private quiet(gc: Gc): boolean {
+    const since = this.gcQuiet();
+    if (this.opts.quietForMs() < QUIET_MS || since < (this.opts.gcQuietMs ?? GC_QUIET_MS)) return false;
+    if (this.usedAfterGc === undefined || (this.used() - this.usedAfterGc) / since < LOW_ALLOCATION_BYTES_PER_MS) return true;
+    gc({ type: 'minor', execution: 'sync' });
+    return false;
   }
 
   private collect(gc: Gc, committed: number): boolean {

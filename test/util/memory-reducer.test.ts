@@ -10,18 +10,21 @@ import { waitFor } from '../helpers/index.js';
 
 const MiB = 2 ** 20;
 
-function reducer(start: number) {
+function reducer(start: number, opts: { gcQuietMs?: number } = {}) {
   let used = start;
   let quiet = 60_000;
+  let gcQuiet: number | undefined;
   const calls: string[] = [];
   let afterGc = start;
   let live: number | undefined;
   const r = new MemoryReducer({
     gc: (o) => {
-      calls.push(o?.execution ?? 'sync');
-      used = afterGc;
+      calls.push(o?.type === 'minor' ? 'minor' : (o?.execution ?? 'sync'));
+      if (o?.type !== 'minor') used = afterGc;
     },
     quietForMs: () => quiet,
+    // Unless the test says, V8's own collections are watched as in the daemon.
+    ...(opts.gcQuietMs !== undefined ? { gcQuietMs: opts.gcQuietMs } : { gcQuietForMs: () => gcQuiet ?? 60_000 }),
     heapCommitted: () => used,
     // In use: what is committed, unless the test says what is live.
     heapUsed: () => live ?? used,
@@ -39,6 +42,9 @@ function reducer(start: number) {
     },
     set afterGc(v: number) {
       afterGc = v;
+    },
+    set gcQuiet(v: number) {
+      gcQuiet = v;
     },
     calls,
   };
@@ -64,6 +70,39 @@ test('a heap grown well past what the last collection left is collected once the
   h.used = 80 * MiB;
   assert.equal(h.r.check(), true);
   assert.equal(h.calls.length, 3);
+});
+
+test("not within 5.5 s of V8's own last collection: the young generation's pages would stay", (t) => {
+  const h = reducer(40 * MiB);
+  t.after(() => h.r.close());
+  h.used = 100 * MiB;
+  h.gcQuiet = 2000; // the burst's last scavenge, 2 s ago
+  assert.equal(h.r.check(), false);
+  h.gcQuiet = 5600;
+  h.afterGc = 60 * MiB;
+  assert.equal(h.r.check(), true);
+});
+
+test("the look comes once V8 has not collected for a while, not at the next tick", async (t) => {
+  const h = reducer(40 * MiB, { gcQuietMs: 300 });
+  t.after(() => h.r.close());
+  h.used = 100 * MiB;
+  h.afterGc = 60 * MiB;
+  h.r.start(); // its ticks are 10 s apart
+  exposeGc()!(); // a collection V8 makes (here: asked for), which the reducer sees
+  await waitFor(() => h.calls.includes('sync'), { what: 'the look after the collection', timeoutMs: 5_000 });
+});
+
+test('a second after the burst, much allocated since V8 last collected: a young-generation collection starts its count again', async (t) => {
+  const h = reducer(40 * MiB, { gcQuietMs: 60_000 });
+  t.after(() => h.r.close());
+  h.used = 100 * MiB;
+  h.r.start();
+  exposeGc()!(); // the burst's last collection, seen at 100 MiB in use
+  await waitFor(() => h.r.gcsSeen > 0, { what: 'the collection seen' });
+  h.used = 130 * MiB; // then 30 MiB allocated, and quiet
+  await waitFor(() => h.calls.includes('minor'), { what: 'the young-generation collection', timeoutMs: 5_000 });
+  assert.deepEqual(h.calls, ['minor'], 'and no full one yet: it comes gcQuietMs after that');
 });
 
 test('collections that leave their pages committed are asked for once more, once', async (t) => {
