@@ -14,6 +14,7 @@ function reducer(start: number, opts: { gcQuietMs?: number } = {}) {
   let used = start;
   let quiet = 60_000;
   let gcQuiet: number | undefined;
+  let young = 1 * MiB;
   const calls: string[] = [];
   let afterGc = start;
   let live: number | undefined;
@@ -26,6 +27,7 @@ function reducer(start: number, opts: { gcQuietMs?: number } = {}) {
     // Unless the test says, V8's own collections are watched as in the daemon.
     ...(opts.gcQuietMs !== undefined ? { gcQuietMs: opts.gcQuietMs } : { gcQuietForMs: () => gcQuiet ?? 60_000 }),
     heapCommitted: () => used,
+    youngCommitted: () => young,
     // In use: what is committed, unless the test says what is live.
     heapUsed: () => live ?? used,
   });
@@ -45,6 +47,9 @@ function reducer(start: number, opts: { gcQuietMs?: number } = {}) {
     },
     set gcQuiet(v: number) {
       gcQuiet = v;
+    },
+    set young(v: number) {
+      young = v;
     },
     calls,
   };
@@ -70,6 +75,24 @@ test('a heap grown well past what the last collection left is collected once the
   h.used = 80 * MiB;
   assert.equal(h.r.check(), true);
   assert.equal(h.calls.length, 3);
+});
+
+test('a young generation a burst grew is given back even when the whole heap grew little; once, until V8 shrinks it', async (t) => {
+  const h = reducer(23 * MiB);
+  t.after(() => h.r.close());
+  h.used = 54 * MiB; // +31 MiB: under the 32 MiB of growth
+  assert.equal(h.r.check(), false);
+  h.young = 32 * MiB; // of which the young generation, grown from 1 MiB and idle
+  h.afterGc = 31 * MiB;
+  assert.equal(h.r.check(), true);
+  await waitFor(() => h.calls.length === 2, { what: 'the incremental collection', timeoutMs: 10_000 });
+  h.used = 31 * MiB;
+  assert.equal(h.r.check(), false, 'the baseline');
+  assert.equal(h.r.check(), false, 'V8 kept it large: not again');
+  h.young = 1 * MiB;
+  assert.equal(h.r.check(), false, 'shrunk');
+  h.young = 32 * MiB; // the next burst
+  assert.equal(h.r.check(), true);
 });
 
 test("not within 5.5 s of V8's own last collection: the young generation's pages would stay", (t) => {
