@@ -1,11 +1,13 @@
 // Runs the bundled CLI (dist/bin/tend.cjs) from V8's code cache (tend.cjs.cache, which the build
 // writes: scripts/bundle-cli.mjs). dist/bin/tend.js (src/cli/main.ts) calls it.
 //
-// Why: before its first replica, a daemon spent about 100 ms compiling the bundle it loaded
-// (1.4 MB of JavaScript: commander, yaml, the spec validator, prom-client, pino, tend) and the
-// functions that start-up calls. V8 can save that work and load it back (`cachedData`). Node 20
-// offers that only to a `vm.Script`, not to an ES module (module.enableCompileCache is Node 22),
-// so the CLI is bundled as one CommonJS file for this loader to run (bench/FINDINGS.md §12).
+// Why: before its first replica, a daemon spent much of its start-up compiling the bundle it
+// loaded (1.4 MB of JavaScript: commander, yaml, the spec validator, prom-client, pino, tend) and
+// the functions that start-up calls; loaded from the cache, launch → first replica running took
+// 166–192 ms instead of 254–262 (bench/FINDINGS.md §12). V8 can save that work and load it back
+// (`cachedData`); Node 20 offers that only to a `vm.Script`, not to an ES module
+// (module.enableCompileCache is Node 22), so the CLI is bundled as one CommonJS file for this
+// loader to run.
 //
 // A cache is used only for the source it was made from, by the same V8 with the same flags;
 // otherwise V8 compiles from source, as it would without one, and tend runs as before, only
@@ -33,11 +35,11 @@ export function codeCacheUse(): CacheUse | undefined {
 }
 
 /**
- * Runs the CommonJS file `file` as Node's own loader would (the same wrapper and arguments),
- * except for `import()`, which it must not use (see below),
- * compiled from `cacheFile` when V8 accepts it. With `writeCache`, the code compiled by the time
- * the process exits (the functions it ran, not only the top level) is written to `cacheFile` then,
- * through a temporary file and a rename: a reader never sees half a cache.
+ * Runs the CommonJS file `file` as Node's own loader would (the same wrapper and arguments; the
+ * file must not use `import()`, see below), compiled from `cacheFile` when V8 accepts it. With
+ * `writeCache`, the code compiled by the time the process exits (the functions it ran, not only
+ * the top level) is written to `cacheFile` then, through a temporary file and a rename: a reader
+ * never sees half a cache.
  */
 export function runCached(file: string, cacheFile: string, opts: { writeCache?: boolean } = {}): CacheUse {
   const bytes = readFileSync(file);
@@ -70,8 +72,13 @@ export function runCached(file: string, cacheFile: string, opts: { writeCache?: 
   if (opts.writeCache) {
     process.on('exit', () => {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
-      writeFileSync(tmp, Buffer.concat([Buffer.from(`${digest}\n`, 'latin1'), script.createCachedData()]));
-      renameSync(tmp, cacheFile);
+      try {
+        writeFileSync(tmp, Buffer.concat([Buffer.from(`${digest}\n`, 'latin1'), script.createCachedData()]));
+        renameSync(tmp, cacheFile);
+      } catch (err) {
+        // Only the build asks for it, and says so when there is no cache after the run.
+        process.stderr.write(`tend: cannot write the code cache ${cacheFile}: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
     });
   }
   const module = { exports: {} };

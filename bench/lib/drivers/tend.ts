@@ -156,9 +156,12 @@ export class TendDriver implements Driver {
     for (const pid of childrenOf(root)) {
       let is = this.isHelper.get(pid);
       if (is === undefined) {
-        is = cmdlineOf(pid).includes('tend-spawn-helper');
-        // A child still running tend's own image may exec into a helper yet: decide later.
-        if (is || comm(pid) !== comm(root)) this.isHelper.set(pid, is);
+        const cmdline = cmdlineOf(pid);
+        is = cmdline.includes('tend-spawn-helper');
+        // A child still running tend's own image may exec into a helper yet, and one in the middle
+        // of its exec has the helper's name but no command line yet (read as empty: a run of the
+        // bench waited for ever on a helper taken for something else): decide later.
+        if (is || (cmdline !== '' && comm(pid) !== comm(root))) this.isHelper.set(pid, is);
       }
       if (is) out.push(pid);
     }
