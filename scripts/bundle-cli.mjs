@@ -2,13 +2,13 @@
 // Bundles the `tend` command into dist/bin (run by `npm run build`, after tsc has type-checked):
 //   tend.cjs        the whole CLI (src/cli/index.ts and everything it loads), one CommonJS file
 //   tend.cjs.cache  V8's code cache of it, written by one run of a daemon (warmCache below)
-//   tend.js         what `tend` runs: loads tend.cjs from that cache (src/cli/code-cache.ts)
+//   tend.js         what `tend` runs: loads tend.cjs from that cache (src/util/code-cache.ts)
 //   host.js         the hook host that tend forks (src/hooks/host.ts)
 //
 // Why a bundle: Node loads an ES module graph file by file (resolve, read, compile, link); the
 // daemon's ~110 modules took 86 ms to import, the bundle 37 ms. Why CommonJS and a cache: Node 20
 // can load V8's compiled code back only for a vm.Script, not an ES module, and compiling was most
-// of what was left: launch → first replica running ~250 → ~150 ms (bench/FINDINGS.md §12). One
+// of what was left: launch → first replica running 254–262 → 166–192 ms (bench/FINDINGS.md §12). One
 // file, where the ES module bundle had a chunk per verb: each verb's modules still run only when
 // it does (esbuild wraps what `import()` loads), and `tend status` took as long (~90 ms).
 //
