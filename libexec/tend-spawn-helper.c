@@ -116,11 +116,10 @@ static const char *sys_msg(int err, const char *syscall, const char *path) {
 // 512 KiB of address space, of which only the pages of pids in use are ever touched.
 #define PID_LIMIT (1L << 22)
 static unsigned char unreaped[PID_LIMIT / 8];
-static const long pid_limit = PID_LIMIT;
 
-static int is_unreaped(long pid) { return pid > 0 && pid < pid_limit && (unreaped[pid >> 3] >> (pid & 7)) & 1; }
+static int is_unreaped(long pid) { return pid > 0 && pid < PID_LIMIT && (unreaped[pid >> 3] >> (pid & 7)) & 1; }
 static void set_unreaped(long pid, int on) {
-  if (pid <= 0 || pid >= pid_limit) return;
+  if (pid <= 0 || pid >= PID_LIMIT) return;
   if (on) unreaped[pid >> 3] |= (unsigned char)(1u << (pid & 7));
   else unreaped[pid >> 3] &= (unsigned char)~(1u << (pid & 7));
 }

@@ -47,10 +47,11 @@ export const NATIVE_HELPER = fileURLToPath(new URL('../../libexec/tend-spawn-hel
 
 /** Which program: the compiled one if it comes up (else node's), or node's. */
 export type HelperKind = 'auto' | 'node';
-// Node's helper (its arguments to node): a small young generation, as it allocates little and its page tables are what each
-// fork copies. No optimising compiler (its JavaScript is a few dozen lines; the cost of a spawn is
-// the kernel's) and no V8 worker threads: 52 instead of 60 MiB with 2500 replicas, and fewer
-// threads for the copy-on-write after each fork to interrupt (bench/FINDINGS.md §9).
+// Node's helper, as node runs it: a small young generation, as it allocates little and its page
+// tables are what each fork copies. No optimising compiler (its JavaScript is a few dozen lines;
+// the cost of a spawn is the kernel's) and no V8 worker threads: 52 instead of 60 MiB with 2500
+// replicas, and fewer threads for the copy-on-write after each fork to interrupt
+// (bench/FINDINGS.md §9).
 export const NODE_ARGS = ['--max-semi-space-size=1', '--lite-mode', '--no-expose-wasm', '--v8-pool-size=0', '--single-threaded-gc', SCRIPT];
 /** Requests per write to a helper's stdin (see send()). */
 const BATCH_LINES = 64;

@@ -157,7 +157,7 @@ export class MemoryReducer {
    *  GC_QUIET_MS later can give the pages back (~6 s after the burst instead of ~11). */
   private nudge(): void {
     const gc = this.opts.gc;
-    if (!gc || this.settling || this.usedAfterGc === undefined) return;
+    if (!gc || this.settling) return;
     if (!this.grown(this.committed())) return;
     const since = this.gcQuiet();
     if (since < NUDGE_MS) return; // a collection since: the observer armed the next nudge
@@ -167,7 +167,7 @@ export class MemoryReducer {
       this.nudgeTimer.unref();
       return;
     }
-    if ((this.used() - this.usedAfterGc) / since >= LOW_ALLOCATION_BYTES_PER_MS) gc({ type: 'minor', execution: 'sync' });
+    if (this.allocatedSinceGc(since)) gc({ type: 'minor', execution: 'sync' });
   }
 
   close(): void {
@@ -224,9 +224,15 @@ export class MemoryReducer {
   private quiet(gc: Gc): boolean {
     const since = this.gcQuiet();
     if (this.opts.quietForMs() < QUIET_MS || since < (this.opts.gcQuietMs ?? GC_QUIET_MS)) return false;
-    if (this.usedAfterGc === undefined || (this.used() - this.usedAfterGc) / since < LOW_ALLOCATION_BYTES_PER_MS) return true;
+    if (!this.allocatedSinceGc(since)) return true;
     gc({ type: 'minor', execution: 'sync' });
     return false;
+  }
+
+  /** More allocated since V8's last collection (seen `since` ms ago) than V8 lets shrink the young
+   *  generation; false before the observer saw any. */
+  private allocatedSinceGc(since: number): boolean {
+    return this.usedAfterGc !== undefined && (this.used() - this.usedAfterGc) / since >= LOW_ALLOCATION_BYTES_PER_MS;
   }
 
   private collect(gc: Gc, committed: number): boolean {
