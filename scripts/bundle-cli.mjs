@@ -21,7 +21,7 @@ import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -50,6 +50,7 @@ for (const [file, out] of Object.entries(cli.metafile.outputs)) {
   const dynamic = out.imports.filter((i) => i.kind === 'dynamic-import');
   if (dynamic.length > 0) throw new Error(`${file}: import() of ${dynamic.map((i) => i.path).join(', ')}; use require() (createRequire) instead`);
 }
+asciiOnly(join(outdir, 'tend.cjs'));
 await build({
   ...common,
   entryPoints: { tend: 'src/cli/main.ts', host: 'src/hooks/host.ts' },
@@ -65,6 +66,18 @@ const why = await warmCache(join(outdir, 'tend.js')).catch((err) => String(err?.
 if (why !== undefined || !existsSync(cache)) {
   rmSync(cache, { force: true });
   process.stderr.write(`note: no code cache for dist/bin/tend.cjs (${why ?? 'none written'}): tend works, and starts ~100 ms slower\n`);
+}
+
+/**
+ * Escapes what is left of non-ASCII in `file`: esbuild escapes it in strings, regular expressions
+ * and names, not in the comments it keeps (`DESIGN §9`). One such character makes V8 hold the
+ * whole source, which it keeps for as long as the daemon runs, as a two-byte string: 4 MB of
+ * heap instead of 2 for the 2 MB bundle (a heap snapshot of a daemon of 5000 replicas).
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  if (ascii !== text) writeFileSync(file, ascii);
 }
 
 /**

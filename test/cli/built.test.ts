@@ -74,3 +74,9 @@ test('the built tend runs a project: a detached daemon, a hook through the hook 
   assert.equal(down.status, 0, down.stderr);
   assert.deepEqual(markedGroups(state), [], 'no replica left');
 });
+
+test('the built bundle is ASCII only: V8 keeps the source of a daemon for as long as it runs, two bytes a character if one is not', () => {
+  const bundle = readFileSync(join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.cjs'));
+  const at = bundle.findIndex((byte) => byte > 0x7f);
+  assert.equal(at, -1, `a byte over 0x7f at ${at}: ${bundle.subarray(Math.max(0, at - 40), at + 10).toString('utf8')}`);
+});
