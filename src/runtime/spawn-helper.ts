@@ -73,10 +73,13 @@ export class SpawnHelper {
   /** True once it is up, false if it never came up (the runtime forks in process meanwhile). */
   readonly whenReady = new Promise<boolean>((resolve) => (this.settleReady = resolve));
   private readonly waiting = new Map<number, { resolve: (r: HelperReply) => void; forked: (pid: number, startTime: number) => void }>();
-  /** Lines not written yet, and the spawn requests among them. */
+  /** Lines not written yet, the spawn request of each (if it is one), and those requests. */
   private out: string[] = [];
+  private outIds: (number | undefined)[] = [];
   private readonly unsent = new Set<number>();
   private flushQueued = false;
+  /** A write to its stdin is in progress: what comes meanwhile waits for it (flush()). */
+  private writing = false;
 
   constructor(
     private readonly events: HelperEvents,
@@ -159,7 +162,9 @@ export class SpawnHelper {
    *  63 after it to be prepared (~15 ms), and a lone restart for the end of the pass. */
   private send(line: string, id?: number): void {
     this.out.push(line);
+    this.outIds.push(id);
     if (id !== undefined) this.unsent.add(id);
+    if (this.writing) return;
     const idle = id !== undefined && this.waiting.size === 1 && this.out.length === 1;
     if (idle || this.out.length >= BATCH_LINES) this.flush();
     else if (!this.flushQueued) {
@@ -168,17 +173,30 @@ export class SpawnHelper {
     }
   }
 
+  /** Writes the next BATCH_LINES lines, and the next batch once the pipe has taken them. Writes
+   *  queued behind the helper (it forks while the daemon prepares more) were joined by Node into
+   *  one buffer for a writev: four of 4.7 MB in a cold start of 5000. glibc serves an allocation
+   *  that large with its own mapping, and freeing it raises the size it serves that way: the
+   *  next ones came from its heap, whose freed pages it kept resident, 20 MB for as long as the
+   *  daemon ran (bench/FINDINGS.md §13). */
   private flush(): void {
     this.flushQueued = false;
-    if (this.out.length === 0 || this.dead || !this.child) return;
-    this.child.stdin!.write(this.out.join(''));
-    this.out = [];
-    this.unsent.clear();
+    if (this.writing || this.out.length === 0 || this.dead || !this.child) return;
+    const lines = this.out.splice(0, BATCH_LINES);
+    for (const id of this.outIds.splice(0, lines.length)) if (id !== undefined) this.unsent.delete(id);
+    this.writing = true;
+    this.child.stdin!.write(lines.join(''), () => {
+      this.writing = false;
+      this.flush();
+    });
   }
 
   /** Lets tend exit: the helper leaves when its stdin closes; replicas run on. */
   close(): void {
-    this.flush();
+    if (this.out.length > 0 && !this.dead && this.child) this.child.stdin!.write(this.out.join(''));
+    this.out = [];
+    this.outIds = [];
+    this.unsent.clear();
     this.settleReady(false);
     this.dead = true;
     this.child?.stdin?.end();
@@ -221,6 +239,7 @@ export class SpawnHelper {
     for (const [id, w] of this.waiting) w.resolve(this.unsent.has(id) ? { ok: false, stage: 'unsent' } : gone());
     this.waiting.clear();
     this.out = [];
+    this.outIds = [];
     this.unsent.clear();
     this.events.onDeath();
   }
