@@ -38,7 +38,7 @@ import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
 import { codeCacheUse } from './util/code-cache.js';
-import { MemoryReducer, reducingCollector } from './util/memory-reducer.js';
+import { lazyGc, MemoryReducer } from './util/memory-reducer.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -131,7 +131,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   else persist();
   await sup.start();
   const reducer = new MemoryReducer({
-    collect: reducingCollector(),
+    gc: lazyGc(),
     quietForMs: () => Date.now() - controller.lastPassAt,
     onCollected: (before, after, ms) => log.debug(`heap collected after a burst of work: ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB committed, in ${ms.toFixed(0)} ms`),
   });
