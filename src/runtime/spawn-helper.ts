@@ -175,10 +175,10 @@ export class SpawnHelper {
 
   /** Writes the next BATCH_LINES lines, and the next batch once the pipe has taken them. Writes
    *  queued behind the helper (it forks while the daemon prepares more) were joined by Node into
-   *  one buffer for a writev: four of 4.7 MB in a cold start of 5000. glibc serves an allocation
-   *  that large with its own mapping, and freeing it raises the size it serves that way: the
-   *  next ones came from its heap, whose freed pages it kept resident, 20 MB for as long as the
-   *  daemon ran (bench/FINDINGS.md §13). */
+   *  one buffer for a writev: four of 4.7 MB in a cold start of 5000, 18.8 MB of malloc at the
+   *  peak (heaptrack). glibc serves an allocation that large with its own mapping, and freeing it
+   *  raises the size it serves that way, so the next large buffers came from its heap, which it
+   *  gives back only from the top (bench/FINDINGS.md §13). */
   private flush(): void {
     this.flushQueued = false;
     if (this.writing || this.out.length === 0 || this.dead || !this.child) return;
