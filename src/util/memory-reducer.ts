@@ -7,15 +7,17 @@
 // live). V8's own memory reducer only runs after a full collection that the burst never
 // triggered. So: GC_QUIET_MS after V8's last collection (and every CHECK_EVERY_MS), if the heap V8
 // holds (committed, garbage and free pages alike) grew well past what the last collection left,
-// and the loop has done no reconcile pass for a while, a full collection, then an incremental one
-// that returns the pages (see check()): at 5000 replicas RSS 200 → 92 MiB, for ~0.2 s of CPU once.
+// and the loop has done no reconcile pass for a while, a full collection, then a second one from a
+// task of V8's that returns the pages (see collect()): at 5000 replicas RSS 200 → 92 MiB, for
+// ~0.2 s of CPU once.
 
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** V8's `gc`: a full collection at once (no argument); a full one as incremental marking on the
- *  loop (major, async); or a young-generation one (minor). */
+/** V8's `gc`: a full collection at once (no argument); a full one from a task V8 posts to the loop
+ *  (major, async: still one atomic collection, not incremental marking, in `--trace-gc`); or a
+ *  young-generation one (minor). */
 export type Gc = (options?: { type: 'major' | 'minor'; execution: 'sync' | 'async' }) => void;
 
 export interface MemoryReducerOptions {
@@ -195,7 +197,7 @@ export class MemoryReducer {
       return this.collect(gc, committed);
     }
     if (this.settling || committed < this.baseline) {
-      // What the collections left (the incremental one is over by now), or V8 gave back on its own.
+      // What the collections left (the second is over by now), or V8 gave back on its own.
       this.settling = false;
       this.retried = false;
       this.baseline = committed;
@@ -241,8 +243,9 @@ export class MemoryReducer {
     gc();
     this.opts.onCollected?.(committed, this.committed(), performance.now() - t0);
     // The pages it freed stay mapped while the daemon idles (RSS 208 → 155 MiB at 5000 replicas,
-    // no lower; two collections in a row: 140; a second synchronous one a second later: 135). An
-    // incremental one, which V8 runs in steps on the loop as it would its own, unmaps them: 92 MiB.
+    // no lower; two collections in a row: 140; a second synchronous one a second later: 135). The
+    // same collection a second later from a task of V8's (`execution: 'async'`, with no JavaScript
+    // on the stack; atomic too, 32 ms at 5000 in `--trace-gc`) unmaps them: 92 MiB.
     clearTimeout(this.again);
     this.again = setTimeout(() => gc({ type: 'major', execution: 'async' }), AGAIN_AFTER_MS);
     this.again.unref();
