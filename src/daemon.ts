@@ -130,10 +130,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (took) persistNow();
   else persist();
   await sup.start();
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   const reducer = new MemoryReducer({
     gc: lazyGc(),
     quietForMs: () => Date.now() - controller.lastPassAt,
-    onCollected: (before, after, ms) => log.debug(`heap collected after a burst of work: ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB committed, in ${ms.toFixed(0)} ms`),
+    onCollected: (c) =>
+      log.debug(
+        `heap collected after a burst of work: ${mib(c.committedBefore)} → ${mib(c.committedAfter)} MiB committed, young generation ${mib(c.youngBefore)} → ${mib(c.youngAfter)} MiB after ${c.trainSteps} young-generation collections; paused ${c.pauseMs.toFixed(0)} ms`,
+      ),
   });
   reducer.start();
 

@@ -5,64 +5,78 @@
 // grew during the burst. An idle daemon never reaches it: measured at 5000 replicas, 93 MB of heap
 // in use for 32 MB live, RSS 172 MiB, for as long as it stayed idle (at 1000: 116 MiB for 28 MB
 // live). V8's own memory reducer only runs after a full collection that the burst never
-// triggered. So: GC_QUIET_MS after V8's last collection (and every CHECK_EVERY_MS), if the heap V8
-// holds (committed, garbage and free pages alike) grew well past what the last collection left,
-// and the loop has done no reconcile pass for a while, a full collection, then a second one from a
-// task of V8's that returns the pages (see collect()): at 5000 replicas RSS 200 → 92 MiB, for
-// ~0.2 s of CPU once.
+// triggered. So: half a second after V8's last collection, if the heap V8 holds (committed: live,
+// garbage and free pages alike) grew well past what the last collection left and the loop has
+// done no reconcile pass for that long, a full collection; then a train of young-generation ones
+// that makes V8 give back the young generation the burst grew (shrinkYoung()); then a second full
+// collection, which gives back the pages the first one freed. At 5000 replicas: RSS ~180 → ~106
+// MiB, done ~1 s after the burst, for 65–125 ms of pauses (bench/FINDINGS.md §14).
 
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** V8's `gc`: a full collection at once (no argument); a full one from a task V8 posts to the loop
- *  (major, async: still one atomic collection, not incremental marking, in `--trace-gc`); or a
- *  young-generation one (minor). */
+/** V8's `gc`: a full collection (no argument) or a young-generation one (minor). */
 export type Gc = (options?: { type: 'major' | 'minor'; execution: 'sync' | 'async' }) => void;
 
 export interface MemoryReducerOptions {
   /** V8's collector, or undefined where this Node has none to give (the reducer does nothing). */
   gc: Gc | undefined;
-  /** Milliseconds since the daemon last did work; a busy daemon is left alone. */
+  /** Milliseconds since the daemon last did work (a reconcile pass); a busy daemon is left alone. */
   quietForMs: () => number;
   /** Bytes of heap V8 holds now (committed: live, garbage and free pages). */
   heapCommitted?: () => number;
-  /** Bytes of that heap in use (live, and garbage not yet collected). */
-  heapUsed?: () => number;
   /** Bytes V8 holds for its young generation (new space). */
   youngCommitted?: () => number;
   /** Milliseconds since V8's last collection ended (default: watched with a PerformanceObserver). */
   gcQuietForMs?: () => number;
-  /** How long after V8's last collection to look (default GC_QUIET_MS). */
-  gcQuietMs?: number;
   checkEveryMs?: number;
-  onCollected?: (before: number, after: number, ms: number) => void;
+  /** Milliseconds between the young-generation collections of the train (default SHRINK_GAP_MS). */
+  shrinkGapMs?: number;
+  onCollected?: (c: Collected) => void;
 }
 
+/** What one collection after a burst did: the heap V8 held before and after, the two full
+ *  collections' pause, and the train's young-generation collections and the young generation
+ *  before and after them. */
+export interface Collected {
+  committedBefore: number;
+  committedAfter: number;
+  pauseMs: number;
+  trainSteps: number;
+  youngBefore: number;
+  youngAfter: number;
+}
+
+/** The safety net's cadence: a burst whose end the nudge missed is looked at within this. */
 const CHECK_EVERY_MS = 10_000;
-/** Quiet for this long: the burst is over (a cold start's passes come every few milliseconds). */
+/** The safety net collects only after this long without a reconcile pass. */
 const QUIET_MS = 5_000;
+/** This long without a pass and without a collection by V8 after the heap grew: the burst is over
+ *  (a cold start's passes and collections come every few milliseconds). Short, so that the
+ *  collections are over before the daemon is looked at idle: the bench's idle window starts 2 s
+ *  after `tend status` says converged. */
+const NUDGE_MS = 500;
 /** Grown past what the last collection left by at least this much, and by half of it. */
 const MIN_GROWTH_BYTES = 32 * 1024 * 1024;
 /** A young generation this large was grown by a burst (it starts at 1 MiB, and idles empty): at
  *  1000 replicas 32 MiB of it stayed committed (RSS 110 MiB) while the whole heap had grown by
  *  31 MiB, under MIN_GROWTH_BYTES. */
 const YOUNG_GROWN_BYTES = 16 * 1024 * 1024;
-const AGAIN_AFTER_MS = 1000;
-/** V8 gives back the young generation's pages (32 MiB at 5000 replicas, grown during the burst)
- *  only in a full collection that finds the allocation rate since its previous collection low
- *  (Heap::ReduceNewSpaceSize: under 1000 bytes/ms, over at least its last 5 s). A collection
- *  sooner after the burst collected the old generation and kept the young one whole: RSS 130
- *  instead of 100 MiB at 5000 replicas, until a second one (bench/FINDINGS.md §12). And the end of
- *  a burst allocates ~12 MB after V8's last collection, which kept that rate high for ~15 s more.
- *  So the look comes once V8 has not collected for GC_QUIET_MS; if much was allocated since, a
- *  young-generation collection (~1 ms) starts V8's count again, and the look comes GC_QUIET_MS
- *  after it. */
-const GC_QUIET_MS = 5_500;
-/** V8's low allocation rate, with a margin. */
-const LOW_ALLOCATION_BYTES_PER_MS = 800;
-/** Without a pass or a collection for this long after the heap grew, the burst is over. */
-const NUDGE_MS = 1000;
+/** V8 shrinks its young generation after a collection only when the allocation rate it measured
+ *  is low (Heap::ReduceNewSpaceSize: under 1000 bytes/ms), and it measures that rate over its last
+ *  ten collections, or the last 5 s if those span more (GCTracer's ring buffers). After a burst,
+ *  those ten are the burst's: megabytes each, and the rate stays high for 10–15 s of idle. So the
+ *  train: young-generation collections (~0.7 ms each at 5000 replicas) this far apart, each of
+ *  which pushes one of the burst's out. With the observer off an idle daemon allocates ~3 KB
+ *  between two (~300 bytes/ms), and V8 gives the young generation back after 12–13 of them
+ *  (32 → 1 MiB at 5000 replicas, in ~150 ms). With the observer on and 5 ms apart, ~11 KB
+ *  between two (~1900 bytes/ms): V8 kept it through 40 (bench/FINDINGS.md §14). */
+const SHRINK_GAP_MS = 10;
+/** The train gives up after this many: the daemon is allocating again. */
+const SHRINK_STEPS = 25;
+/** Without a train, the second full collection waits this long for the first one's sweeping. */
+const SWEEP_MS = 250;
 
 /** V8's full collection, which Node exposes only to `--expose-gc`: the flag can be set at run time,
  *  and a new context created after that has `gc` as a global. Undefined if that fails. */
@@ -91,31 +105,28 @@ export function lazyGc(): Gc {
 
 export class MemoryReducer {
   private timer?: NodeJS.Timeout;
-  private again?: NodeJS.Timeout;
-  /** The look that comes GC_QUIET_MS after V8's last collection. */
-  private afterGc?: NodeJS.Timeout;
   private nudgeTimer?: NodeJS.Timeout;
+  private shrinkTimer?: NodeJS.Timeout;
   private observer?: PerformanceObserver;
   private lastGcEnd = -Infinity;
-  /** Bytes in use just after V8's last collection (seen by the observer): what was allocated
-   *  since is the difference. */
-  private usedAfterGc?: number;
   private seen = 0;
   private readonly gcQuiet: () => number;
   private readonly young: () => number;
-  private youngArmed = true;
   private readonly committed: () => number;
   /** The committed heap after the last collection (or at start). */
   private baseline: number;
-  /** A collection was asked for: the next look takes what it left as the baseline. */
-  private settling = false;
-  /** The collections of this burst were asked for a second time (see check()). */
-  private retried = false;
-  private readonly used: () => number;
+  /** A young generation of YOUNG_GROWN_BYTES or more brings a collection only when armed: not
+   *  again until a pass did work after the last one (see grown()). */
+  private youngArmed = true;
+  /** performance.now() of the last collection asked for. */
+  private collectedAt = -Infinity;
+  /** The train is running: the observer is off and no other collection is asked for. */
+  private shrinking = false;
+  /** The last train left the young generation large: the next look asks once more. */
+  private unshrunk = false;
 
   constructor(private readonly opts: MemoryReducerOptions) {
     this.committed = opts.heapCommitted ?? (() => getHeapStatistics().total_heap_size);
-    this.used = opts.heapUsed ?? (() => getHeapStatistics().used_heap_size);
     this.gcQuiet = opts.gcQuietForMs ?? (() => performance.now() - this.lastGcEnd);
     this.young = opts.youngCommitted ?? (() => getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0);
     this.baseline = this.committed();
@@ -125,131 +136,140 @@ export class MemoryReducer {
     if (!this.opts.gc) return;
     this.timer = setInterval(() => this.check(), this.opts.checkEveryMs ?? CHECK_EVERY_MS);
     this.timer.unref();
-    // Each collection V8 makes puts the next look GC_QUIET_MS after it: an idle daemon, which
-    // makes none, is not woken; a burst's last collection is followed by a look when one can pay.
-    this.observer = new PerformanceObserver((list) => {
+    this.observe();
+  }
+
+  /** Each collection V8 makes puts a look NUDGE_MS after it: an idle daemon, which makes none, is
+   *  not woken; a burst's last collection is followed by a look a second later. */
+  private observe(): void {
+    this.observer ??= new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
         this.lastGcEnd = Math.max(this.lastGcEnd, e.startTime + e.duration);
         this.seen++;
       }
-      this.usedAfterGc = this.used();
-      this.gcSeen();
+      clearTimeout(this.nudgeTimer);
+      this.nudgeTimer = setTimeout(() => this.nudge(), NUDGE_MS);
+      this.nudgeTimer.unref();
     });
     this.observer.observe({ entryTypes: ['gc'] });
   }
 
-  /** V8's collections seen since start(). */
+  /** V8's collections seen since start() (the train's own are not watched). */
   get gcsSeen(): number {
     return this.seen;
   }
 
-  /** V8 collected: look again once it has not for gcQuietMs, and see a second after whether the
-   *  burst that grew the heap is over (nudge()). */
-  private gcSeen(): void {
-    clearTimeout(this.afterGc);
-    this.afterGc = setTimeout(() => this.check(), (this.opts.gcQuietMs ?? GC_QUIET_MS) + 50);
-    this.afterGc.unref();
-    clearTimeout(this.nudgeTimer);
-    this.nudgeTimer = setTimeout(() => this.nudge(), NUDGE_MS);
-    this.nudgeTimer.unref();
-  }
-
-  /** A second without a pass or a collection after the heap grew: the burst is over. If it left
-   *  much allocated since V8's last collection, a young-generation one now, so that the look
-   *  GC_QUIET_MS later can give the pages back (~6 s after the burst instead of ~11). */
+  /** A second after V8's last collection: if the heap grew and no pass ran for a second, the
+   *  burst is over. */
   private nudge(): void {
     const gc = this.opts.gc;
-    if (!gc || this.settling) return;
-    if (!this.grown(this.committed())) return;
-    const since = this.gcQuiet();
-    if (since < NUDGE_MS) return; // a collection since: the observer armed the next nudge
+    if (!gc || this.shrinking) return;
+    const committed = this.committed();
+    this.notePass();
+    if (!this.grown(committed)) return;
+    if (this.gcQuiet() < NUDGE_MS) return; // a collection since: the observer armed the next nudge
     if (this.opts.quietForMs() < NUDGE_MS) {
       // Still passes (replicas reported running), without a collection: a second later.
       this.nudgeTimer = setTimeout(() => this.nudge(), NUDGE_MS);
       this.nudgeTimer.unref();
       return;
     }
-    if (this.allocatedSinceGc(since)) gc({ type: 'minor', execution: 'sync' });
+    this.collect(gc, committed);
   }
 
   close(): void {
     clearInterval(this.timer);
-    clearTimeout(this.again);
-    clearTimeout(this.afterGc);
     clearTimeout(this.nudgeTimer);
+    clearTimeout(this.shrinkTimer);
+    this.shrinking = false;
     this.observer?.disconnect();
   }
 
-  /** One look: collect if the heap grew enough and the daemon is quiet. True when it collected. */
+  /** The safety net's look: collect if the heap grew enough and the daemon has been quiet for
+   *  QUIET_MS. True when it collected. */
   check(): boolean {
     const gc = this.opts.gc;
-    if (!gc) return false;
+    if (!gc || this.shrinking) return false;
     const committed = this.committed();
-    if (this.settling && !this.retried && committed - this.used() >= MIN_GROWTH_BYTES) {
-      // The collections left their pages committed. It happened in 4 of 11 starts of 1000 (58 →
-      // 56 MiB instead of 58 → 25: RSS 100 instead of 70 MiB for as long as the daemon idled) and
-      // in 2 of 4 of 5000 when the look came at a fixed tick: the allocation since V8's last
-      // collection was not yet low enough for it to shrink the young generation (GC_QUIET_MS).
-      // Asked once more, they gave them back (48 → 17 MiB, RSS 72). Once quiet again; once per
-      // burst.
-      if (!this.quiet(gc)) return false;
-      this.retried = true;
-      return this.collect(gc, committed);
+    if (committed < this.baseline) this.baseline = committed; // V8 gave back on its own
+    this.notePass();
+    const quiet = this.opts.quietForMs() >= QUIET_MS && this.gcQuiet() >= NUDGE_MS;
+    if (this.unshrunk) {
+      // The train ended with the young generation still large: the daemon allocated during it.
+      // Asked once more when quiet; if that leaves it too, it stays until the next burst.
+      if (!quiet) return false;
+      this.unshrunk = false;
+      if (this.young() < YOUNG_GROWN_BYTES) return false;
+      return this.collect(gc, committed, true);
     }
-    if (this.settling || committed < this.baseline) {
-      // What the collections left (the second is over by now), or V8 gave back on its own.
-      this.settling = false;
-      this.retried = false;
-      this.baseline = committed;
-      return false;
-    }
-    if (!this.grown(committed) || !this.quiet(gc)) return false;
+    if (!quiet || !this.grown(committed)) return false;
     return this.collect(gc, committed);
   }
 
-  /** The heap grew well past what the last collection left, or a burst grew the young generation
-   *  (once: again only after V8 was seen to shrink it, so that a young generation V8 keeps large
-   *  does not bring a collection at every look). */
+  /** The heap grew well past what the last collection left, or a burst grew the young
+   *  generation. The second only once per burst: a status read at 5000 replicas can grow the
+   *  young generation again, and it would bring a collection every few reads; so it is armed
+   *  again only once a pass has run since the last collection. */
   private grown(committed: number): boolean {
     const grown = committed - this.baseline;
     if (grown >= MIN_GROWTH_BYTES && grown >= this.baseline / 2) return true;
-    if (this.young() < YOUNG_GROWN_BYTES) {
-      this.youngArmed = true;
-      return false;
-    }
-    return this.youngArmed;
+    return this.youngArmed && this.young() >= YOUNG_GROWN_BYTES;
   }
 
-  /** No reconcile pass for QUIET_MS; no collection by V8 for GC_QUIET_MS, and little allocated
-   *  since its last one. If much was: a young-generation collection, and the look comes again
-   *  GC_QUIET_MS after it (the observer sees it). */
-  private quiet(gc: Gc): boolean {
-    const since = this.gcQuiet();
-    if (this.opts.quietForMs() < QUIET_MS || since < (this.opts.gcQuietMs ?? GC_QUIET_MS)) return false;
-    if (!this.allocatedSinceGc(since)) return true;
-    gc({ type: 'minor', execution: 'sync' });
-    return false;
+  /** A pass ran since the last collection: the young generation's rule is armed again. */
+  private notePass(): void {
+    if (!this.youngArmed && this.opts.quietForMs() < performance.now() - this.collectedAt) this.youngArmed = true;
   }
 
-  /** More allocated since V8's last collection (seen `since` ms ago) than V8 lets shrink the young
-   *  generation; false before the observer saw any. */
-  private allocatedSinceGc(since: number): boolean {
-    return this.usedAfterGc !== undefined && (this.used() - this.usedAfterGc) / since >= LOW_ALLOCATION_BYTES_PER_MS;
-  }
-
-  private collect(gc: Gc, committed: number): boolean {
+  /** The full collection, the train, the second full collection. A retry (`again`) that leaves
+   *  the young generation large too is not retried. */
+  private collect(gc: Gc, committed: number, again = false): boolean {
     this.youngArmed = false;
+    this.collectedAt = performance.now();
     const t0 = performance.now();
     gc();
-    this.opts.onCollected?.(committed, this.committed(), performance.now() - t0);
-    // The pages it freed stay mapped while the daemon idles (RSS 208 → 155 MiB at 5000 replicas,
-    // no lower; two collections in a row: 140; a second synchronous one a second later: 135). The
-    // same collection a second later from a task of V8's (`execution: 'async'`, with no JavaScript
-    // on the stack; atomic too, 32 ms at 5000 in `--trace-gc`) unmaps them: 92 MiB.
-    clearTimeout(this.again);
-    this.again = setTimeout(() => gc({ type: 'major', execution: 'async' }), AGAIN_AFTER_MS);
-    this.again.unref();
-    this.settling = true;
+    const firstMs = performance.now() - t0;
+    this.shrinking = true;
+    this.observer?.disconnect();
+    this.shrinkYoung(gc, (steps, youngBefore, youngAfter) => {
+      // The first collection freed the burst's garbage, but the pages it lay on stay committed and
+      // resident (at 5000 replicas RSS 182 MiB after it, 133 after the train, for as long as the
+      // daemon idled, or until V8's own memory reducer collected ~35 s later, in the middle of an
+      // idle window). A second one, now that the first's sweeping is over, gives them back:
+      // 107 → 44 MiB committed, RSS 106 (bench/FINDINGS.md §14).
+      const t1 = performance.now();
+      gc();
+      const after = this.committed();
+      this.shrinking = false;
+      this.unshrunk = !again && youngAfter >= YOUNG_GROWN_BYTES;
+      this.baseline = after;
+      this.observe();
+      this.opts.onCollected?.({ committedBefore: committed, committedAfter: after, pauseMs: firstMs + performance.now() - t1, trainSteps: steps, youngBefore, youngAfter });
+    });
     return true;
+  }
+
+  /** The full collection left the young generation as large as the burst grew it (V8 found the
+   *  allocation rate high: the burst's): a train of young-generation collections SHRINK_GAP_MS
+   *  apart until V8 gives it back (see SHRINK_GAP_MS). The observer is off meanwhile: its entries
+   *  are allocation too, and the train's collections are not V8's own. A young generation that
+   *  did not grow gets no train, only the wait the first collection's sweeping needs. A pass
+   *  (the daemon busy again) ends the train. */
+  private shrinkYoung(gc: Gc, then: (steps: number, youngBefore: number, youngAfter: number) => void): void {
+    const gap = this.opts.shrinkGapMs ?? SHRINK_GAP_MS;
+    const before = this.young();
+    let steps = 0;
+    const step = () => {
+      const young = this.young();
+      const over = young < YOUNG_GROWN_BYTES || young < before || steps >= SHRINK_STEPS || this.opts.quietForMs() < performance.now() - this.collectedAt;
+      if (over && (steps > 0 || performance.now() - this.collectedAt >= SWEEP_MS)) return then(steps, before, young);
+      if (!over) {
+        steps++;
+        gc({ type: 'minor', execution: 'sync' });
+      }
+      this.shrinkTimer = setTimeout(step, over ? SWEEP_MS : gap);
+      this.shrinkTimer.unref();
+    };
+    step();
   }
 }

@@ -1,43 +1,50 @@
 // The memory reducer collects once a burst of work has grown the heap V8 holds and the daemon is
-// quiet, and at no other time. The rule is checked with a heap figure the test sets; the
-// collection itself is V8's real one, reached the way the daemon reaches it.
+// quiet, and at no other time. The rule is checked with heap figures the test sets; the
+// collections themselves are V8's real ones, reached the way the daemon reaches them, and the last
+// test makes this process's V8 give back a young generation it grew.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { getHeapStatistics } from 'node:v8';
-import { exposeGc, lazyGc, MemoryReducer } from '../../src/util/memory-reducer.js';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
+import { exposeGc, lazyGc, MemoryReducer, type Collected } from '../../src/util/memory-reducer.js';
 import { waitFor } from '../helpers/index.js';
 
 const MiB = 2 ** 20;
 
-function reducer(start: number, opts: { gcQuietMs?: number } = {}) {
+/** A reducer over figures the test sets. The fake `gc` records each call ('full' or 'minor'): a
+ *  full one leaves `afterGc` committed; the young generation shrinks to 1 MiB at the minor
+ *  collection numbered `shrinkAt` (never, unless set). */
+function reducer(start: number, opts: { observeGc?: boolean } = {}) {
   let used = start;
   let quiet = 60_000;
-  let gcQuiet: number | undefined;
   let young = 1 * MiB;
+  let minors = 0;
+  let shrinkAt = Infinity;
   const calls: string[] = [];
+  const collected: Collected[] = [];
   let afterGc = start;
-  let live: number | undefined;
   const r = new MemoryReducer({
     gc: (o) => {
-      calls.push(o?.type === 'minor' ? 'minor' : (o?.execution ?? 'sync'));
-      if (o?.type !== 'minor') used = afterGc;
+      if (o?.type === 'minor') {
+        calls.push('minor');
+        if (++minors >= shrinkAt) young = 1 * MiB;
+      } else {
+        calls.push('full');
+        used = afterGc;
+      }
     },
     quietForMs: () => quiet,
-    // Unless the test says, V8's own collections are watched as in the daemon.
-    ...(opts.gcQuietMs !== undefined ? { gcQuietMs: opts.gcQuietMs } : { gcQuietForMs: () => gcQuiet ?? 60_000 }),
+    // Unless the test says, V8 has not collected for a minute.
+    ...(opts.observeGc ? {} : { gcQuietForMs: () => 60_000 }),
     heapCommitted: () => used,
     youngCommitted: () => young,
-    // In use: what is committed, unless the test says what is live.
-    heapUsed: () => live ?? used,
+    shrinkGapMs: 1,
+    onCollected: (c) => collected.push(c),
   });
   return {
     r,
     set used(v: number) {
       used = v;
-    },
-    set live(v: number) {
-      live = v;
     },
     set quiet(v: number) {
       quiet = v;
@@ -45,109 +52,122 @@ function reducer(start: number, opts: { gcQuietMs?: number } = {}) {
     set afterGc(v: number) {
       afterGc = v;
     },
-    set gcQuiet(v: number) {
-      gcQuiet = v;
-    },
     set young(v: number) {
       young = v;
     },
+    /** The young generation shrinks at the n-th minor collection from now. */
+    shrinkAfter(n: number) {
+      shrinkAt = minors + n;
+    },
     calls,
+    collected,
   };
 }
 
-test('a heap grown well past what the last collection left is collected once the daemon is quiet', async (t) => {
+test('a heap grown well past what the last collection left is collected once the daemon is quiet: full, a train until V8 gives the young generation back, full again', async (t) => {
   const h = reducer(40 * MiB);
   t.after(() => h.r.close());
   h.used = 100 * MiB;
+  h.young = 32 * MiB; // grown by the burst
   h.quiet = 1000; // a pass a second ago: a cold start still going
   assert.equal(h.r.check(), false, 'not while busy');
   h.quiet = 6000;
   h.afterGc = 60 * MiB;
+  h.shrinkAfter(3);
   assert.equal(h.r.check(), true);
-  assert.deepEqual(h.calls, ['sync']);
-  // Then the same one from a task of V8's, a moment later: it is the one that gives the freed pages back.
-  await waitFor(() => h.calls.length === 2, { what: 'the second collection', timeoutMs: 10_000 });
-  assert.deepEqual(h.calls, ['sync', 'async']);
-  h.used = 45 * MiB; // what the two left
-  assert.equal(h.r.check(), false, 'the next look takes it as the baseline');
+  await waitFor(() => h.collected.length === 1, { what: 'the collection to end', timeoutMs: 10_000 });
+  assert.deepEqual(h.calls, ['full', 'minor', 'minor', 'minor', 'full'], 'the train stops when the young generation shrinks');
+  assert.deepEqual(h.collected[0], { ...h.collected[0], committedBefore: 100 * MiB, committedAfter: 60 * MiB, trainSteps: 3, youngBefore: 32 * MiB, youngAfter: 1 * MiB });
+  h.used = 45 * MiB; // what V8 gives back later lowers the baseline
+  assert.equal(h.r.check(), false);
   h.used = 70 * MiB; // +25 MiB: under the 32 MiB floor
   assert.equal(h.r.check(), false);
   h.used = 80 * MiB;
   assert.equal(h.r.check(), true);
-  assert.equal(h.calls.length, 3);
+  await waitFor(() => h.collected.length === 2, { what: 'the second collection to end', timeoutMs: 10_000 });
+  assert.deepEqual(h.calls.slice(5), ['full', 'full'], 'a young generation that did not grow gets no train, only the wait for sweeping');
 });
 
-test('a young generation a burst grew is given back even when the whole heap grew little; once, until V8 shrinks it', async (t) => {
+test('a young generation a burst grew is given back even when the whole heap grew little; again only after a pass did work', async (t) => {
   const h = reducer(23 * MiB);
   t.after(() => h.r.close());
   h.used = 54 * MiB; // +31 MiB: under the 32 MiB of growth
   assert.equal(h.r.check(), false);
   h.young = 32 * MiB; // of which the young generation, grown from 1 MiB and idle
   h.afterGc = 31 * MiB;
+  h.shrinkAfter(2);
   assert.equal(h.r.check(), true);
-  await waitFor(() => h.calls.length === 2, { what: 'the second collection', timeoutMs: 10_000 });
-  h.used = 31 * MiB;
-  assert.equal(h.r.check(), false, 'the baseline');
-  assert.equal(h.r.check(), false, 'V8 kept it large: not again');
-  h.young = 1 * MiB;
-  assert.equal(h.r.check(), false, 'shrunk');
-  h.young = 32 * MiB; // the next burst
-  assert.equal(h.r.check(), true);
+  await waitFor(() => h.collected.length === 1, { what: 'the collection to end', timeoutMs: 10_000 });
+  h.young = 32 * MiB; // status reads grew it again, with no pass: left alone
+  assert.equal(h.r.check(), false, 'no pass since: not again');
+  h.quiet = 0; // a pass (a deploy), seen by the next look...
+  assert.equal(h.r.check(), false, 'busy');
+  h.quiet = 60_000; // ...then quiet
+  h.shrinkAfter(2);
+  assert.equal(h.r.check(), true, 'the next burst');
 });
 
-test("not within 5.5 s of V8's own last collection: the young generation's pages would stay", (t) => {
-  const h = reducer(40 * MiB);
-  t.after(() => h.r.close());
-  h.used = 100 * MiB;
-  h.gcQuiet = 2000; // the burst's last scavenge, 2 s ago
-  assert.equal(h.r.check(), false);
-  h.gcQuiet = 5600;
-  h.afterGc = 60 * MiB;
-  assert.equal(h.r.check(), true);
-});
-
-test("the look comes once V8 has not collected for a while, not at the next tick", async (t) => {
-  const h = reducer(40 * MiB, { gcQuietMs: 300 });
+test("a collection by V8 is followed, half a second later and with no pass since, by the reducer's", async (t) => {
+  const h = reducer(40 * MiB, { observeGc: true });
   t.after(() => h.r.close());
   h.used = 100 * MiB;
   h.afterGc = 60 * MiB;
-  h.r.start(); // its ticks are 10 s apart
+  h.r.start(); // its own looks are 10 s apart
   exposeGc()!(); // a collection V8 makes (here: asked for), which the reducer sees
-  await waitFor(() => h.calls.includes('sync'), { what: 'the look after the collection', timeoutMs: 5_000 });
+  await waitFor(() => h.calls.includes('full'), { what: 'the collection after V8s', timeoutMs: 5_000 });
+  assert.ok(h.r.gcsSeen > 0);
 });
 
-test('a second after the burst, much allocated since V8 last collected: a young-generation collection starts its count again', async (t) => {
-  const h = reducer(40 * MiB, { gcQuietMs: 60_000 });
+test('passes going on hold the nudge back; the collection comes once they stop', async (t) => {
+  const h = reducer(40 * MiB, { observeGc: true });
   t.after(() => h.r.close());
   h.used = 100 * MiB;
+  h.afterGc = 60 * MiB;
+  h.quiet = 0; // a pass just now, and (below) for as long as the test says
   h.r.start();
-  exposeGc()!(); // the burst's last collection, seen at 100 MiB in use
+  exposeGc()!();
   await waitFor(() => h.r.gcsSeen > 0, { what: 'the collection seen' });
-  h.used = 130 * MiB; // then 30 MiB allocated, and quiet
-  await waitFor(() => h.calls.includes('minor'), { what: 'the young-generation collection', timeoutMs: 5_000 });
-  assert.deepEqual(h.calls, ['minor'], 'and no full one yet: it comes gcQuietMs after that');
+  const seenAt = performance.now();
+  await waitFor(() => performance.now() - seenAt > 1200, { what: 'two nudges to pass', intervalMs: 100 });
+  assert.deepEqual(h.calls, [], 'busy: nothing collected');
+  h.quiet = 60_000;
+  await waitFor(() => h.calls.includes('full'), { what: 'the collection once quiet', timeoutMs: 5_000 });
 });
 
-test('collections that leave their pages committed are asked for once more, once', async (t) => {
+test('a train the daemon outlasts gives up, the second full collection still comes, and the next quiet look asks once more, once', async (t) => {
   const h = reducer(40 * MiB);
   t.after(() => h.r.close());
   h.used = 100 * MiB;
-  h.afterGc = 97 * MiB; // V8 had begun marking on its own: little given back
-  h.live = 30 * MiB;
+  h.young = 32 * MiB;
+  h.afterGc = 60 * MiB; // shrinkAt never: V8 keeps the young generation
   assert.equal(h.r.check(), true);
-  await waitFor(() => h.calls.length === 2, { what: 'the second collection', timeoutMs: 10_000 });
+  await waitFor(() => h.collected.length === 1, { what: 'the collection to end', timeoutMs: 10_000 });
+  const minors = h.calls.filter((c) => c === 'minor').length;
+  assert.ok(minors >= 10 && minors <= 40, `the train gave up after ${minors}`);
+  assert.equal(h.calls.at(-1), 'full');
+  assert.equal(h.collected[0]!.youngAfter, 32 * MiB);
   h.quiet = 500; // busy again: the retry waits
   assert.equal(h.r.check(), false);
   h.quiet = 60_000;
-  h.afterGc = 35 * MiB;
-  assert.equal(h.r.check(), true, '67 MiB committed and free: asked again');
-  await waitFor(() => h.calls.length === 4, { what: 'the second pair', timeoutMs: 10_000 });
-  assert.deepEqual(h.calls, ['sync', 'async', 'sync', 'async']);
-  h.afterGc = 97 * MiB;
-  h.used = 97 * MiB; // and if that left them too, no third time
+  h.shrinkAfter(1_000); // and V8 keeps it this time too
+  assert.equal(h.r.check(), true, 'asked once more');
+  await waitFor(() => h.collected.length === 2, { what: 'the retry to end', timeoutMs: 10_000 });
+  assert.equal(h.r.check(), false, 'not a third time');
   assert.equal(h.r.check(), false);
-  assert.equal(h.r.check(), false);
-  assert.equal(h.calls.length, 4);
+  assert.equal(h.collected.length, 2);
+});
+
+test('a pass during the train ends it; the second full collection follows', async (t) => {
+  const h = reducer(40 * MiB);
+  t.after(() => h.r.close());
+  h.used = 100 * MiB;
+  h.young = 32 * MiB;
+  h.afterGc = 60 * MiB;
+  assert.equal(h.r.check(), true);
+  h.quiet = 0; // the daemon is busy again
+  await waitFor(() => h.collected.length === 1, { what: 'the collection to end', timeoutMs: 10_000 });
+  assert.ok(h.collected[0]!.trainSteps <= 2, `the train stopped (${h.collected[0]!.trainSteps} steps)`);
+  assert.equal(h.calls.at(-1), 'full');
 });
 
 test('growth that is small next to a large heap is left to V8, and what V8 gives back lowers the baseline', (t) => {
@@ -167,6 +187,34 @@ test('no gc to be had: the reducer does nothing', () => {
   r.start();
   assert.equal(r.check(), false);
   r.close();
+});
+
+test("the train makes this process's V8 give back a young generation a burst grew", async (t) => {
+  const young = () => getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')!.space_size;
+  const gc = lazyGc();
+  gc(); // from the young generation this process has now
+  // A burst whose objects survive a collection or two, as a cold start's do: V8 grows the young
+  // generation (16 MiB semi-spaces on this machine's Node 20).
+  let keep: unknown[] = [];
+  const live: unknown[] = [];
+  for (let i = 0; i < 3_000_000; i++) {
+    const o = { i, s: `x${i}` };
+    keep.push(o);
+    if (i % 100 === 0) live.push(o);
+    if (keep.length > 100_000) keep = [];
+  }
+  keep = [];
+  const grown = young();
+  assert.ok(grown >= 16 * MiB, `the burst grew the young generation (${grown / MiB} MiB)`);
+  let done: Collected | undefined;
+  const r = new MemoryReducer({ gc, quietForMs: () => 60_000, gcQuietForMs: () => 60_000, onCollected: (c) => (done = c) });
+  t.after(() => r.close());
+  assert.equal(r.check(), true);
+  await waitFor(() => done !== undefined, { what: 'the collection to end', timeoutMs: 10_000 });
+  assert.ok(done!.youngBefore >= 16 * MiB, `a full collection alone kept it (${done!.youngBefore / MiB} MiB)`);
+  assert.ok(done!.youngAfter < 16 * MiB, `given back after ${done!.trainSteps} young-generation collections: ${done!.youngBefore / MiB} → ${done!.youngAfter / MiB} MiB`);
+  assert.ok(young() < 16 * MiB, 'and it stays small');
+  assert.equal(live.length, 30_000);
 });
 
 test("exposeGc gives V8's full collection on this Node, and the flag stays off for later contexts", async () => {
