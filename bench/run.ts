@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--only=cold,idle,crash,edit,...] [--systems=minimal,bare,tend,s6,pm2,supervisord]
-//   [--tend=dist|tsx-cli|launcher] [--cold=200:5,1000:3] [--out=path] [--keep]`
+//   [--tend=dist|tsx-cli|launcher] [--cold=200:5,1000:3] [--out=path]`
 //
 // tend against two Node baselines (the minimal spawn loop and the bare loop), s6, PM2 and
 // supervisord, in one run, on the workloads of issues 7 and 13.
@@ -394,9 +394,7 @@ async function main(): Promise<void> {
     await runSessions(ns.filter((c) => c.n >= 10_000));
   } finally {
     await registry.killAndWait().catch(() => undefined);
-    // --keep leaves the daemons' logs (daemon.log in each session's directory) for a look after.
-    if (process.argv.includes('--keep')) process.stderr.write(`kept ${tmpRoot}\n`);
-    else rmSync(tmpRoot, { recursive: true, force: true });
+    rmSync(tmpRoot, { recursive: true, force: true });
   }
 
   const zombiesAfter = zombieCount();
