@@ -134,9 +134,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const reducer = new MemoryReducer({
     gc: lazyGc(),
     quietForMs: () => Date.now() - controller.lastPassAt,
+    lastBusyMs: () => controller.lastBusyMs,
     onCollected: (c) =>
       log.debug(
-        `heap collected after a burst of work: ${mib(c.committedBefore)} → ${mib(c.committedAfter)} MiB committed, young generation ${mib(c.youngBefore)} → ${mib(c.youngAfter)} MiB after ${c.trainSteps} young-generation collections; paused ${c.pauseMs.toFixed(0)} ms`,
+        `heap collected after a burst of work: ${mib(c.committedBefore)} → ${mib(c.committedAfter)} MiB committed, young generation ${mib(c.youngBefore)} → ${mib(c.youngAfter)} MiB after ${c.trainSteps} young-generation collections; paused ${c.pauseMs.toFixed(0)} ms${c.interrupted ? '; cut short by work, finished at the next quiet look' : ''}`,
       ),
   });
   reducer.start();

@@ -77,6 +77,9 @@ const PASS_BUDGET_MS = 50;
 const PACE_MIN_COST_MS = 0.2;
 const PACE_FACTOR = 20;
 
+/** Passes closer together than this are one stretch of work (lastBusyMs). */
+const BUSY_GAP_MS = 500;
+
 export class Controller {
   /** Every instance by id. Read-only outside: written through put/drop only. */
   readonly instances = new Map<string, Instance>();
@@ -113,6 +116,8 @@ export class Controller {
   private readonly now: () => number;
   private usageSamples = 0;
   private lastPass = Number.NEGATIVE_INFINITY;
+  /** When the current stretch of passes began: passes less than BUSY_GAP_MS apart are one stretch. */
+  private busySince = Number.NEGATIVE_INFINITY;
   /** The specs of a reload whose live changes wait for the pass after it (applyPendingLive). */
   private pendingLive?: ReadonlyMap<string, ServiceSpec>;
   private usageWanted: (service: string) => boolean = () => false;
@@ -219,6 +224,12 @@ export class Controller {
   /** When (this.now()) the loop last reconciled anything: the memory reducer waits for quiet. */
   get lastPassAt(): number {
     return this.lastPass;
+  }
+
+  /** How long the last stretch of passes lasted (ms): a cold start's passes come every few
+   *  milliseconds for seconds; an edit's or a crash's is one pass or a few. */
+  get lastBusyMs(): number {
+    return this.lastPass - this.busySince;
   }
 
   /** The resolved launch of a live replica (inspect, exec, notify). */
@@ -444,7 +455,9 @@ export class Controller {
         }
         const keys = this.queue.take();
         if (keys.length === 0 || this.closed) break;
-        this.lastPass = this.now();
+        const at = this.now();
+        if (at - this.lastPass > BUSY_GAP_MS) this.busySince = at;
+        this.lastPass = at;
         const started = performance.now();
         const deadline = started + PASS_BUDGET_MS;
         let done = true;

@@ -5,9 +5,10 @@
 // grew during the burst. An idle daemon never reaches it: measured at 5000 replicas, 93 MB of heap
 // in use for 32 MB live, RSS 172 MiB, for as long as it stayed idle (at 1000: 116 MiB for 28 MB
 // live). V8's own memory reducer only runs after a full collection that the burst never
-// triggered. So: half a second after V8's last collection, if the heap V8 holds (committed: live,
-// garbage and free pages alike) grew well past what the last collection left and the loop has
-// done no reconcile pass for that long, a full collection; then a train of young-generation ones
+// triggered. So: once the heap V8 holds (committed: live, garbage and free pages alike) grew well
+// past what the last collection left, and V8 has not collected for half a second, and the loop has
+// done no reconcile pass for half a second after a burst (passes without a break for 2 s or more)
+// or for 5 s after shorter work (an edit, a crash), a full collection; then a train of young-generation ones
 // that makes V8 give back the young generation the burst grew (shrinkYoung()); then a second full
 // collection, which gives back the pages the first one freed. At 5000 replicas: RSS ~180 → ~106
 // MiB, done ~1 s after the burst, for 65–125 ms of pauses (bench/FINDINGS.md §14).
@@ -24,6 +25,9 @@ export interface MemoryReducerOptions {
   gc: Gc | undefined;
   /** Milliseconds since the daemon last did work (a reconcile pass); a busy daemon is left alone. */
   quietForMs: () => number;
+  /** How long the daemon's last stretch of work lasted (ms): only after a long one (a burst) does
+   *  the collection come NUDGE_MS after it; after a short one (an edit, a crash), QUIET_MS. */
+  lastBusyMs?: () => number;
   /** Bytes of heap V8 holds now (committed: live, garbage and free pages). */
   heapCommitted?: () => number;
   /** Bytes V8 holds for its young generation (new space). */
@@ -36,7 +40,7 @@ export interface MemoryReducerOptions {
   onCollected?: (c: Collected) => void;
 }
 
-/** What one collection after a burst did: the heap V8 held before and after, the two full
+/** What one collection after a burst did: the heap V8 held before and after, the full
  *  collections' pause, and the train's young-generation collections and the young generation
  *  before and after them. */
 export interface Collected {
@@ -46,12 +50,18 @@ export interface Collected {
   trainSteps: number;
   youngBefore: number;
   youngAfter: number;
+  /** A pass came before the second full collection, which was left to the next quiet look. */
+  interrupted: boolean;
 }
 
 /** The safety net's cadence: a burst whose end the nudge missed is looked at within this. */
 const CHECK_EVERY_MS = 10_000;
-/** The safety net collects only after this long without a reconcile pass. */
+/** Without a burst before it, a collection comes only after this long without a reconcile pass:
+ *  edits a second apart at 5000 replicas, each followed by status reads that grew the young
+ *  generation again, had one collection (88 ms of pauses) land on an edit (bench/FINDINGS.md §14). */
 const QUIET_MS = 5_000;
+/** Work that lasted this long without a break (BUSY_GAP_MS in the controller) was a burst. */
+const BURST_MS = 2_000;
 /** This long without a pass and without a collection by V8 after the heap grew: the burst is over
  *  (a cold start's passes and collections come every few milliseconds). Short, so that the
  *  collections are over before the daemon is looked at idle: the bench's idle window starts 2 s
@@ -122,8 +132,10 @@ export class MemoryReducer {
   private collectedAt = -Infinity;
   /** The train is running: the observer is off and no other collection is asked for. */
   private shrinking = false;
-  /** The last train left the young generation large: the next look asks once more. */
-  private unshrunk = false;
+  /** The last collection left its work half done: V8 kept the young generation through the train
+   *  (the daemon allocated during it), or the daemon got busy before the second full collection.
+   *  The next quiet look asks once more. */
+  private unfinished?: 'young' | 'interrupted';
 
   constructor(private readonly opts: MemoryReducerOptions) {
     this.committed = opts.heapCommitted ?? (() => getHeapStatistics().total_heap_size);
@@ -159,8 +171,8 @@ export class MemoryReducer {
     return this.seen;
   }
 
-  /** A second after V8's last collection: if the heap grew and no pass ran for a second, the
-   *  burst is over. */
+  /** Half a second after V8's last collection: if the heap grew and the daemon has been quiet
+   *  long enough (NUDGE_MS after a burst, QUIET_MS after shorter work), collect. */
   private nudge(): void {
     const gc = this.opts.gc;
     if (!gc || this.shrinking) return;
@@ -168,9 +180,11 @@ export class MemoryReducer {
     this.notePass();
     if (!this.grown(committed)) return;
     if (this.gcQuiet() < NUDGE_MS) return; // a collection since: the observer armed the next nudge
-    if (this.opts.quietForMs() < NUDGE_MS) {
-      // Still passes (replicas reported running), without a collection: a second later.
-      this.nudgeTimer = setTimeout(() => this.nudge(), NUDGE_MS);
+    const quiet = this.opts.quietForMs();
+    const needed = (this.opts.lastBusyMs?.() ?? 0) >= BURST_MS ? NUDGE_MS : QUIET_MS;
+    if (quiet < needed) {
+      // Still passes (replicas reported running), without a collection: look again then.
+      this.nudgeTimer = setTimeout(() => this.nudge(), needed - quiet);
       this.nudgeTimer.unref();
       return;
     }
@@ -194,12 +208,12 @@ export class MemoryReducer {
     if (committed < this.baseline) this.baseline = committed; // V8 gave back on its own
     this.notePass();
     const quiet = this.opts.quietForMs() >= QUIET_MS && this.gcQuiet() >= NUDGE_MS;
-    if (this.unshrunk) {
-      // The train ended with the young generation still large: the daemon allocated during it.
-      // Asked once more when quiet; if that leaves it too, it stays until the next burst.
+    if (this.unfinished) {
+      // Asked once more when quiet; if that is left half done too, it stays until the next burst.
       if (!quiet) return false;
-      this.unshrunk = false;
-      if (this.young() < YOUNG_GROWN_BYTES) return false;
+      const why = this.unfinished;
+      this.unfinished = undefined;
+      if (why === 'young' && this.young() < YOUNG_GROWN_BYTES) return false; // V8 gave it back since
       return this.collect(gc, committed, true);
     }
     if (!quiet || !this.grown(committed)) return false;
@@ -231,20 +245,25 @@ export class MemoryReducer {
     const firstMs = performance.now() - t0;
     this.shrinking = true;
     this.observer?.disconnect();
-    this.shrinkYoung(gc, (steps, youngBefore, youngAfter) => {
+    this.shrinkYoung(gc, (steps, youngBefore, youngAfter, interrupted) => {
       // The first collection freed the burst's garbage, but the pages it lay on stay committed and
       // resident (at 5000 replicas RSS 182 MiB after it, 133 after the train, for as long as the
       // daemon idled, or until V8's own memory reducer collected ~35 s later, in the middle of an
       // idle window). A second one, now that the first's sweeping is over, gives them back:
-      // 107 → 44 MiB committed, RSS 106 (bench/FINDINGS.md §14).
-      const t1 = performance.now();
-      gc();
+      // 107 → 44 MiB committed, RSS 106 (bench/FINDINGS.md §14). Not if the daemon is busy again:
+      // that pause would land on its work; the next quiet look finishes the job.
+      let pauseMs = firstMs;
+      if (!interrupted) {
+        const t1 = performance.now();
+        gc();
+        pauseMs += performance.now() - t1;
+      }
       const after = this.committed();
       this.shrinking = false;
-      this.unshrunk = !again && youngAfter >= YOUNG_GROWN_BYTES;
+      this.unfinished = again ? undefined : interrupted ? 'interrupted' : youngAfter >= YOUNG_GROWN_BYTES ? 'young' : undefined;
       this.baseline = after;
       this.observe();
-      this.opts.onCollected?.({ committedBefore: committed, committedAfter: after, pauseMs: firstMs + performance.now() - t1, trainSteps: steps, youngBefore, youngAfter });
+      this.opts.onCollected?.({ committedBefore: committed, committedAfter: after, pauseMs, trainSteps: steps, youngBefore, youngAfter, interrupted });
     });
     return true;
   }
@@ -255,14 +274,16 @@ export class MemoryReducer {
    *  are allocation too, and the train's collections are not V8's own. A young generation that
    *  did not grow gets no train, only the wait the first collection's sweeping needs. A pass
    *  (the daemon busy again) ends the train. */
-  private shrinkYoung(gc: Gc, then: (steps: number, youngBefore: number, youngAfter: number) => void): void {
+  private shrinkYoung(gc: Gc, then: (steps: number, youngBefore: number, youngAfter: number, interrupted: boolean) => void): void {
     const gap = this.opts.shrinkGapMs ?? SHRINK_GAP_MS;
     const before = this.young();
     let steps = 0;
     const step = () => {
       const young = this.young();
-      const over = young < YOUNG_GROWN_BYTES || young < before || steps >= SHRINK_STEPS || this.opts.quietForMs() < performance.now() - this.collectedAt;
-      if (over && (steps > 0 || performance.now() - this.collectedAt >= SWEEP_MS)) return then(steps, before, young);
+      const busy = this.opts.quietForMs() < performance.now() - this.collectedAt;
+      if (busy) return then(steps, before, young, true);
+      const over = young < YOUNG_GROWN_BYTES || young < before || steps >= SHRINK_STEPS;
+      if (over && (steps > 0 || performance.now() - this.collectedAt >= SWEEP_MS)) return then(steps, before, young, false);
       if (!over) {
         steps++;
         gc({ type: 'minor', execution: 'sync' });

@@ -17,6 +17,7 @@ const MiB = 2 ** 20;
 function reducer(start: number, opts: { observeGc?: boolean } = {}) {
   let used = start;
   let quiet = 60_000;
+  let busy = 10_000; // the last stretch of work: a cold start's
   let young = 1 * MiB;
   let minors = 0;
   let shrinkAt = Infinity;
@@ -34,6 +35,7 @@ function reducer(start: number, opts: { observeGc?: boolean } = {}) {
       }
     },
     quietForMs: () => quiet,
+    lastBusyMs: () => busy,
     // Unless the test says, V8 has not collected for a minute.
     ...(opts.observeGc ? {} : { gcQuietForMs: () => 60_000 }),
     heapCommitted: () => used,
@@ -48,6 +50,9 @@ function reducer(start: number, opts: { observeGc?: boolean } = {}) {
     },
     set quiet(v: number) {
       quiet = v;
+    },
+    set busy(v: number) {
+      busy = v;
     },
     set afterGc(v: number) {
       afterGc = v;
@@ -157,7 +162,7 @@ test('a train the daemon outlasts gives up, the second full collection still com
   assert.equal(h.collected.length, 2);
 });
 
-test('a pass during the train ends it; the second full collection follows', async (t) => {
+test('a pass during the train ends it, and the second full collection waits for the next quiet look', async (t) => {
   const h = reducer(40 * MiB);
   t.after(() => h.r.close());
   h.used = 100 * MiB;
@@ -166,8 +171,33 @@ test('a pass during the train ends it; the second full collection follows', asyn
   assert.equal(h.r.check(), true);
   h.quiet = 0; // the daemon is busy again
   await waitFor(() => h.collected.length === 1, { what: 'the collection to end', timeoutMs: 10_000 });
+  assert.equal(h.collected[0]!.interrupted, true);
   assert.ok(h.collected[0]!.trainSteps <= 2, `the train stopped (${h.collected[0]!.trainSteps} steps)`);
-  assert.equal(h.calls.at(-1), 'full');
+  assert.equal(h.calls.filter((c) => c === 'full').length, 1, 'no second full collection on top of the work');
+  assert.equal(h.r.check(), false, 'busy');
+  h.quiet = 60_000;
+  h.shrinkAfter(1);
+  assert.equal(h.r.check(), true, 'quiet: finished');
+  await waitFor(() => h.collected.length === 2, { what: 'the retry to end', timeoutMs: 10_000 });
+  assert.deepEqual(h.calls.slice(-3), ['full', 'minor', 'full']);
+});
+
+test('after short work (an edit, a crash) the nudge waits for 5 s of quiet; after a burst, half a second', async (t) => {
+  const h = reducer(40 * MiB, { observeGc: true });
+  t.after(() => h.r.close());
+  h.used = 100 * MiB;
+  h.afterGc = 60 * MiB;
+  h.busy = 120; // one edit's passes
+  h.quiet = 1500; // and the next edit may come any moment
+  h.r.start();
+  exposeGc()!();
+  await waitFor(() => h.r.gcsSeen > 0, { what: 'the collection seen' });
+  const seenAt = performance.now();
+  await waitFor(() => performance.now() - seenAt > 1200, { what: 'the nudge to pass', intervalMs: 100 });
+  assert.deepEqual(h.calls, [], 'not 1.5 s after an edit');
+  h.busy = 10_000; // a cold start
+  exposeGc()!();
+  await waitFor(() => h.calls.includes('full'), { what: 'the collection after a burst', timeoutMs: 5_000 });
 });
 
 test('growth that is small next to a large heap is left to V8, and what V8 gives back lowers the baseline', (t) => {
