@@ -6,12 +6,13 @@
 // in use for 32 MB live, RSS 172 MiB, for as long as it stayed idle (at 1000: 116 MiB for 28 MB
 // live). V8's own memory reducer only runs after a full collection that the burst never
 // triggered. So: once the heap V8 holds (committed: live, garbage and free pages alike) grew well
-// past what the last collection left, and V8 has not collected for half a second, and the loop has
-// done no reconcile pass for half a second after a burst (passes without a break for 2 s or more)
-// or for 5 s after shorter work (an edit, a crash), a full collection; then a train of young-generation ones
-// that makes V8 give back the young generation the burst grew (shrinkYoung()); then a second full
-// collection, which gives back the pages the first one freed. At 5000 replicas: RSS ~180 → ~106
-// MiB, done ~1 s after the burst, for 65–125 ms of pauses (bench/FINDINGS.md §14).
+// past what the last collection left, and V8 has not collected for half a second, and the loop
+// has done no reconcile pass for half a second after a burst (passes without a break for 2 s or
+// more) or for 5 s after shorter work (an edit, a crash), a full collection; then a train of
+// young-generation ones that makes V8 give back the young generation the burst grew
+// (shrinkYoung()); then a second full collection, which gives back the pages the first one freed.
+// At 5000 replicas: RSS ~180 → ~106 MiB, done ~1 s after the burst, for 65–125 ms of pauses
+// (bench/FINDINGS.md §14).
 
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
@@ -152,7 +153,7 @@ export class MemoryReducer {
   }
 
   /** Each collection V8 makes puts a look NUDGE_MS after it: an idle daemon, which makes none, is
-   *  not woken; a burst's last collection is followed by a look a second later. */
+   *  not woken; a burst's last collection is followed by a look half a second later. */
   private observe(): void {
     this.observer ??= new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
