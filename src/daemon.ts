@@ -39,6 +39,7 @@ import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
 import { codeCacheUse } from './util/code-cache.js';
 import { lazyGc, MemoryReducer } from './util/memory-reducer.js';
+import { formatBytes } from './util/units.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -130,14 +131,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (took) persistNow();
   else persist();
   await sup.start();
-  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   const reducer = new MemoryReducer({
     gc: lazyGc(),
     quietForMs: () => Date.now() - controller.lastPassAt,
     lastBusyMs: () => controller.lastBusyMs,
     onCollected: (c) =>
       log.debug(
-        `heap collected after a burst of work: ${mib(c.committedBefore)} → ${mib(c.committedAfter)} MiB committed, young generation ${mib(c.youngBefore)} → ${mib(c.youngAfter)} MiB after ${c.trainSteps} young-generation collections; paused ${c.pauseMs.toFixed(0)} ms${c.interrupted ? '; cut short by work, finished at the next quiet look' : ''}`,
+        `heap collected after a burst of work: ${formatBytes(c.committedBefore)} → ${formatBytes(c.committedAfter)} committed, young generation ${formatBytes(c.youngBefore)} → ${formatBytes(c.youngAfter)} after ${c.trainSteps} young-generation collections; paused ${c.pauseMs.toFixed(0)} ms${c.interrupted ? '; cut short by work, finished at the next quiet look' : ''}`,
       ),
   });
   reducer.start();

@@ -73,10 +73,8 @@ export class SpawnHelper {
   /** True once it is up, false if it never came up (the runtime forks in process meanwhile). */
   readonly whenReady = new Promise<boolean>((resolve) => (this.settleReady = resolve));
   private readonly waiting = new Map<number, { resolve: (r: HelperReply) => void; forked: (pid: number, startTime: number) => void }>();
-  /** Lines not written yet, the spawn request of each (if it is one), and those requests. */
-  private out: string[] = [];
-  private outIds: (number | undefined)[] = [];
-  private readonly unsent = new Set<number>();
+  /** Lines not written yet, each with its spawn request's id if it is one. */
+  private out: { line: string; id?: number }[] = [];
   private flushQueued = false;
   /** A write to its stdin is in progress: what comes meanwhile waits for it (flush()). */
   private writing = false;
@@ -161,9 +159,7 @@ export class SpawnHelper {
    *  with nothing to do goes out at once: the first replica of a cold start of 1000 waited for the
    *  63 after it to be prepared (~15 ms), and a lone restart for the end of the pass. */
   private send(line: string, id?: number): void {
-    this.out.push(line);
-    this.outIds.push(id);
-    if (id !== undefined) this.unsent.add(id);
+    this.out.push(id === undefined ? { line } : { line, id });
     if (this.writing) return;
     const idle = id !== undefined && this.waiting.size === 1 && this.out.length === 1;
     if (idle || this.out.length >= BATCH_LINES) this.flush();
@@ -182,10 +178,9 @@ export class SpawnHelper {
   private flush(): void {
     this.flushQueued = false;
     if (this.writing || this.out.length === 0 || this.dead || !this.child) return;
-    const lines = this.out.splice(0, BATCH_LINES);
-    for (const id of this.outIds.splice(0, lines.length)) if (id !== undefined) this.unsent.delete(id);
+    const batch = this.out.splice(0, BATCH_LINES);
     this.writing = true;
-    this.child.stdin!.write(lines.join(''), () => {
+    this.child.stdin!.write(batch.map((o) => o.line).join(''), () => {
       this.writing = false;
       this.flush();
     });
@@ -193,10 +188,8 @@ export class SpawnHelper {
 
   /** Lets tend exit: the helper leaves when its stdin closes; replicas run on. */
   close(): void {
-    if (this.out.length > 0 && !this.dead && this.child) this.child.stdin!.write(this.out.join(''));
+    if (this.out.length > 0 && !this.dead && this.child) this.child.stdin!.write(this.out.map((o) => o.line).join(''));
     this.out = [];
-    this.outIds = [];
-    this.unsent.clear();
     this.settleReady(false);
     this.dead = true;
     this.child?.stdin?.end();
@@ -236,11 +229,10 @@ export class SpawnHelper {
     // A request in flight may or may not have forked: its reply is lost. The replica is retried;
     // a process forked in that instant carries tend's token and nonce, and the next start of tend
     // finds it (state/orphans.ts). One still in our batch never left: another helper takes it.
-    for (const [id, w] of this.waiting) w.resolve(this.unsent.has(id) ? { ok: false, stage: 'unsent' } : gone());
+    const unsent = new Set(this.out.map((o) => o.id));
+    for (const [id, w] of this.waiting) w.resolve(unsent.has(id) ? { ok: false, stage: 'unsent' } : gone());
     this.waiting.clear();
     this.out = [];
-    this.outIds = [];
-    this.unsent.clear();
     this.events.onDeath();
   }
 }

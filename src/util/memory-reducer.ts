@@ -18,8 +18,9 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** V8's `gc`: a full collection (no argument) or a young-generation one (minor). */
-export type Gc = (options?: { type: 'major' | 'minor'; execution: 'sync' | 'async' }) => void;
+/** V8's `gc`: a full collection (no argument) or a young-generation one. Only these two: on Node
+ *  20 `gc({type: 'major'})` is a young-generation collection too (bench/FINDINGS.md §14). */
+export type Gc = (options?: { type: 'minor'; execution: 'sync' }) => void;
 
 export interface MemoryReducerOptions {
   /** V8's collector, or undefined where this Node has none to give (the reducer does nothing). */
@@ -35,7 +36,6 @@ export interface MemoryReducerOptions {
   youngCommitted?: () => number;
   /** Milliseconds since V8's last collection ended (default: watched with a PerformanceObserver). */
   gcQuietForMs?: () => number;
-  checkEveryMs?: number;
   /** Milliseconds between the young-generation collections of the train (default SHRINK_GAP_MS). */
   shrinkGapMs?: number;
   onCollected?: (c: Collected) => void;
@@ -147,7 +147,7 @@ export class MemoryReducer {
 
   start(): void {
     if (!this.opts.gc) return;
-    this.timer = setInterval(() => this.check(), this.opts.checkEveryMs ?? CHECK_EVERY_MS);
+    this.timer = setInterval(() => this.check(), CHECK_EVERY_MS);
     this.timer.unref();
     this.observe();
   }
