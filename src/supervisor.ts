@@ -62,7 +62,13 @@ export class Supervisor {
       ...notifyHandlers((id, ev) => {
         const said = this.controller.instances.get(id)?.notify?.ready;
         this.controller.report(id, ev);
-        if (!said && this.controller.instances.get(id)?.notify?.ready) opts.onNotifyReady?.();
+        const now = this.controller.instances.get(id);
+        if (said || !now?.notify?.ready) return;
+        // Said before the spawn returned: the state file can record it only with the pid (a
+        // record without one adopts nothing), so at the first change that brings the pid. Left
+        // to the coalesced write, a kill -9 in those ~250 ms lost READY (test/notify/e2e.test.ts).
+        if (now.pid === undefined) this.readyBeforePid.add(id);
+        else opts.onNotifyReady?.();
       }),
       onError: (id, message) => opts.log.warn(`${id}: ${message}`),
     });
@@ -79,7 +85,10 @@ export class Supervisor {
       baseEnv: { ...process.env, [STATE_DIR_VAR]: this.stateDir, [SUPERVISOR_ID_VAR]: supervisorId(this.stateDir), TEND_REPLICA_NONCE: undefined },
       ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
-      ...(opts.onChange ? { onChange: opts.onChange } : {}),
+      onChange: () => {
+        if (this.readyBeforePid.size > 0) this.recordEarlyReady(opts.onNotifyReady);
+        opts.onChange?.();
+      },
       notify: hubSeam(this.notify, (id) => this.controller.instances.get(id)),
       // env files named by the specs are watched too; the set follows the last load.
       onLoaded: (load) => {
@@ -93,6 +102,19 @@ export class Supervisor {
       onSettled: () => this.controller.markSpecDirty(),
       onError: (err) => opts.log.warn({ err }, 'watcher error'),
     });
+  }
+
+  /** READY said by replicas whose spawn had not returned yet (see the notify handler). */
+  private readonly readyBeforePid = new Set<string>();
+
+  private recordEarlyReady(onNotifyReady: (() => void) | undefined): void {
+    let record = false;
+    for (const id of this.readyBeforePid) {
+      const inst = this.controller.instances.get(id);
+      if (inst?.pid !== undefined) record = true;
+      if (inst?.pid !== undefined || !inst) this.readyBeforePid.delete(id);
+    }
+    if (record) onNotifyReady?.();
   }
 
   /** Starts watching and reconciling. Replicas to adopt must be handed to the controller before. */
