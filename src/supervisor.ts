@@ -8,6 +8,7 @@ import { EventLog, type EventLogOptions } from './events.js';
 import { Controller, type ControllerOptions } from './reconcile/controller.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import { DirectorySource } from './spec/source.js';
+import { SpecPreload } from './spec/preload.js';
 import { STATE_DIR_VAR, SUPERVISOR_ID_VAR, supervisorId } from './state/orphans.js';
 import { SpecWatcher } from './watch/spec-watcher.js';
 import { NotifyHub } from './notify/hub.js';
@@ -45,6 +46,7 @@ export class Supervisor {
     helperKind: process.env['TEND_SPAWN_HELPER'] === 'node' ? 'node' : 'auto',
   });
   readonly source: DirectorySource;
+  private readonly preload: SpecPreload;
   readonly controller: Controller;
   readonly watcher: SpecWatcher;
   /** notify (DESIGN §9): the sockets replicas talk back on. */
@@ -73,6 +75,7 @@ export class Supervisor {
       onError: (id, message) => opts.log.warn(`${id}: ${message}`),
     });
     this.source = new DirectorySource(opts.dir, opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {});
+    this.preload = new SpecPreload(this.source);
     this.controller = new Controller({
       source: this.source,
       runtime: this.runtime,
@@ -99,7 +102,10 @@ export class Supervisor {
     this.watcher = new SpecWatcher(opts.dir, {
       ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
       ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
-      onSettled: () => this.controller.markSpecDirty(),
+      // The read starts while the window is still open and is used if nothing moved until it
+      // closes (spec/preload.ts); a reload asked for otherwise (SIGHUP, `tend reload`) reads afresh.
+      onQuiet: (generation) => this.preload.start(generation, this.controller.lastLoad),
+      onSettled: (generation) => this.controller.markSpecDirty(this.preload.take(generation)),
       onError: (err) => opts.log.warn({ err }, 'watcher error'),
     });
   }

@@ -20,6 +20,7 @@ import { LogRotator } from '../runtime/log-rotator.js';
 import { logPath } from '../runtime/logs.js';
 import type { ExitStatus, GroupUsage, ProcessHandle, Runtime, StartResult } from '../runtime/types.js';
 import { expandReplica } from '../spec/expand.js';
+import type { Preloaded } from '../spec/preload.js';
 import type { SpecSource } from '../spec/source.js';
 import type { LoadResult, ReplicaLaunch, ServiceSpec } from '../spec/types.js';
 import { findEscaped, newNonce, NONCE_VAR, SPEC_HASH_VAR } from '../state/orphans.js';
@@ -103,6 +104,7 @@ export class Controller {
   private readonly launches: LaunchStore;
   private seq = 0;
   private specDirty = true;
+  private preloaded?: Preloaded;
   private firstLoadOver: () => void = () => {};
   /** Settles once the first read of the spec is over (loaded, or the source failed): commands that
    *  name a service must not get "unknown service" from a daemon that has not read its files yet. */
@@ -152,9 +154,12 @@ export class Controller {
     this.resync.unref();
   }
 
-  /** The specs changed on disk (or may have): re-read them. */
-  markSpecDirty(): void {
+  /** The specs changed on disk (or may have): re-read them, or take `preloaded` (a read the
+   *  watcher had started before its window closed, spec/preload.ts) if it was made from the load
+   *  in force. Without it (SIGHUP, `tend reload`), the files are read afresh. */
+  markSpecDirty(preloaded?: Preloaded): void {
     this.specDirty = true;
+    this.preloaded = preloaded;
     this.schedule();
   }
 
@@ -574,9 +579,11 @@ export class Controller {
 
   private async reload(): Promise<void> {
     const prev = this.loaded;
+    const pre = this.preloaded;
+    this.preloaded = undefined;
     let next: LoadResult;
     try {
-      next = await this.opts.source.load(prev);
+      next = await (pre !== undefined && pre.previous === prev ? pre.result : this.opts.source.load(prev));
     } catch (err) {
       // The source itself failed: keep everything as it is.
       this.opts.log.warn({ err }, `cannot read ${this.opts.source.describe()}: ${errorMessage(err)}`);

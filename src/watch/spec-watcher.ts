@@ -37,8 +37,13 @@ export interface SpecWatcherOptions {
   maxWaitMs?: number;
   /** Give up waiting for a `.git/index.lock` that never goes away (a crashed git) after this. */
   gitLockMaxMs?: number;
-  /** Called once the tree has been quiet for the settle window. */
-  onSettled: () => void;
+  /** Called once the tree has been quiet for the settle window, with the generation of the last
+   *  event (see onQuiet). */
+  onSettled: (generation: number) => void;
+  /** Called once the tree has been quiet for MIN_SETTLE_MS while the window is still open: a read
+   *  started now sees every change reported so far (see CHOKIDAR_CHANGE_THROTTLE_MS). `generation`
+   *  counts the events: the same number at onSettled means none came since (spec/preload.ts). */
+  onQuiet?: (generation: number) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -53,6 +58,9 @@ export class SpecWatcher {
   private realIno?: number;
   private extra = new Set<string>();
   private settleTimer?: NodeJS.Timeout;
+  private quietTimer?: NodeJS.Timeout;
+  /** Counts the events in the directory and its env files, and moves of the directory. */
+  private generation = 0;
   /** An event in the directory itself (or an env file) since the last settle: reload then. */
   private relevant = false;
   private firstEventAt?: number;
@@ -149,11 +157,19 @@ export class SpecWatcher {
   /** Something may have changed: (re)start the settle window. */
   poke(): void {
     this.relevant = true;
+    this.generation++;
     const now = Date.now();
     this.firstEventAt ??= now;
     clearTimeout(this.settleTimer);
+    clearTimeout(this.quietTimer);
     const ceiling = this.firstEventAt + this.maxWaitMs - now;
-    this.settleTimer = setTimeout(() => this.settled(), Math.max(MIN_SETTLE_MS, Math.min(this.settleMs, ceiling)));
+    const wait = Math.max(MIN_SETTLE_MS, Math.min(this.settleMs, ceiling));
+    this.settleTimer = setTimeout(() => this.settled(), wait);
+    const onQuiet = this.opts.onQuiet;
+    if (onQuiet && wait > MIN_SETTLE_MS) {
+      const generation = this.generation;
+      this.quietTimer = setTimeout(() => onQuiet(generation), MIN_SETTLE_MS);
+    }
   }
 
   /** Something beside the directory changed: check at the end of a window whether it moved. */
@@ -166,6 +182,7 @@ export class SpecWatcher {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.settleTimer);
+    clearTimeout(this.quietTimer);
     this.parentWatch?.close();
     this.dirWatch?.close();
     await this.envWatch?.close();
@@ -187,10 +204,13 @@ export class SpecWatcher {
     // The symlink points elsewhere now, or the directory was removed and made again (or made, or
     // removed): watch what is there now, before the reload reads it.
     const moved = this.moved();
-    if (moved) this.watchDir();
+    if (moved) {
+      this.generation++; // what was read before is another directory's
+      this.watchDir();
+    }
     const relevant = this.relevant || moved;
     this.relevant = false;
-    if (relevant) this.opts.onSettled();
+    if (relevant) this.opts.onSettled(this.generation);
   }
 
   /** Whether the services directory now resolves to another directory than the one watched. */

@@ -102,3 +102,50 @@ test('env files outside services.d wake a reload when written, made or removed; 
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(w.settled(), m, 'an env file no spec names any more does not wake a reload');
 });
+
+test('onQuiet comes 60 ms into a longer window, numbered; an event after it changes the number the window closes with', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'services.d');
+  mkdirSync(dir);
+  const quiet: number[] = [];
+  const settled: number[] = [];
+  let writeOnQuiet: string | undefined;
+  const w = new SpecWatcher(dir, {
+    settleMs: 400,
+    onQuiet: (g) => {
+      quiet.push(g);
+      // Inside the window, at once: no timing of the test's own decides which side it falls on.
+      if (writeOnQuiet) writeFileSync(join(dir, writeOnQuiet), 'command: ["true"]\n');
+      writeOnQuiet = undefined;
+    },
+    onSettled: (g) => settled.push(g),
+  });
+  await w.start();
+  t.after(() => w.close());
+
+  writeFileSync(join(dir, 'a.yaml'), 'command: ["true"]\n');
+  await waitFor(() => settled.length === 1, { what: 'the first window' });
+  assert.equal(quiet.length, 1, 'one quiet call before the window closed');
+  assert.equal(settled[0], quiet[0], 'nothing happened between them: the same generation');
+
+  writeOnQuiet = 'b.yaml'; // an event after the quiet call
+  writeFileSync(join(dir, 'a.yaml'), 'command: ["false"]\n');
+  await waitFor(() => settled.length === 2, { what: 'the second window' });
+  assert.equal(quiet.length, 3, 'quiet again after the write made at the first quiet call');
+  assert.notEqual(settled[1], quiet[1], 'the write after the quiet call moved the generation');
+  assert.equal(settled[1], quiet[2]);
+});
+
+test('no onQuiet when the window is no longer than the quiet time itself', async (t) => {
+  const root = tempDir(t);
+  const dir = join(root, 'services.d');
+  mkdirSync(dir);
+  let quiet = 0;
+  let settled = 0;
+  const w = new SpecWatcher(dir, { settleMs: 60, onQuiet: () => quiet++, onSettled: () => settled++ });
+  await w.start();
+  t.after(() => w.close());
+  writeFileSync(join(dir, 'a.yaml'), 'command: ["true"]\n');
+  await waitFor(() => settled === 1, { what: 'the window' });
+  assert.equal(quiet, 0);
+});
