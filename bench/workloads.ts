@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Driver } from './lib/driver.js';
 import { TendDriver } from './lib/drivers/tend.js';
 import { BareDriver } from './lib/drivers/bare.js';
-import { CLK_TCK, ReplicaWatch, alive, childrenOf, comm, readProcStat, registry, tailOf, usageOfAll, waitGone } from './lib/procs.js';
+import { CLK_TCK, NewProcesses, ReplicaWatch, alive, readProcStat, tailOf, usageOfAll, waitGone } from './lib/procs.js';
 import { run } from './lib/spawn.js';
 import { round } from './lib/stats.js';
 import { startTcpSink } from './lib/tcp-sink.js';
@@ -40,13 +40,12 @@ async function untilCount(
   what: string,
   watch: ReplicaWatch,
   n: number,
-  opts: { intervalMs?: number; timeoutMs?: number; extra?: (live: Map<number, number>) => boolean; onScan?: (live: Map<number, number>) => void } = {},
+  opts: { intervalMs?: number; timeoutMs?: number; extra?: (live: Map<number, number>) => boolean } = {},
 ): Promise<number> {
   const { at } = await waitFor(
     what,
     () => {
       const live = watch.scan();
-      opts.onScan?.(live);
       return live.size === n && (opts.extra ? opts.extra(live) : true);
     },
     { intervalMs: opts.intervalMs ?? 10, timeoutMs: opts.timeoutMs ?? 300_000 },
@@ -169,18 +168,15 @@ export async function coldStart(env: Env, make: MakeDriver, n: number, opts: Ses
   const sink = opts.probes && d instanceof TendDriver ? await startTcpSink() : undefined;
   try {
     const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', d.replicaVia, () => d.replicaParents?.() ?? []);
+    const first = watch.newReplicas();
     const t0 = now();
     await d.launch({ replicas: n, ...(opts.nodeFlags ? { nodeFlags: opts.nodeFlags } : {}) });
-    let atFirst: number | undefined;
-    const atRunning = await untilCount(`${d.name}: ${n} replicas running`, watch, n, {
-      intervalMs: 10,
-      timeoutMs: 600_000,
-      onScan: (live) => {
-        if (live.size > 0) atFirst ??= now();
-      },
-    });
+    // Each millisecond until the first replica runs (a look is one small read, NewProcesses), then
+    // each 10 ms (a scan of every replica) until all do.
+    const { at: atFirst } = await waitFor(`${d.name}: a first replica running`, () => first.look(), { intervalMs: 1, timeoutMs: 600_000 });
+    const atRunning = await untilCount(`${d.name}: ${n} replicas running`, watch, n, { intervalMs: 10, timeoutMs: 600_000 });
     const atConverged = await tendConverged(d, 600_000, n >= 1000 ? 100 : 20);
-    const run: ColdRun = { coldMs: atRunning - t0, firstMs: (atFirst ?? atRunning) - t0, stopMs: NaN, stopExitMs: NaN };
+    const run: ColdRun = { coldMs: atRunning - t0, firstMs: atFirst - t0, stopMs: NaN, stopExitMs: NaN };
     if (atConverged !== undefined) run.convergedMs = atConverged - t0;
     if (d instanceof BareDriver) {
       await waitFor('spawn loop report', () => d.spawnLoopMs !== undefined, { intervalMs: 10, timeoutMs: 10_000 }).catch(() => undefined);
@@ -246,21 +242,17 @@ export async function kills(d: Driver, watch: ReplicaWatch, n: number, count: nu
     const victim = live[Math.floor(((k + 0.5) * live.length) / count)]!;
     const parent = readProcStat(victim)?.ppid;
     if (parent === undefined) throw new Error(`${d.name}: replica ${victim} vanished before the kill`);
-    const parents = [...new Set([parent, ...(d.replicaParents?.() ?? [])])];
-    const before = new Set(parents.flatMap((p) => childrenOf(p)));
+    const parents = new Set([parent, ...(d.replicaParents?.() ?? [])]);
+    const fresh = new NewProcesses('sleep', (ppid) => parents.has(ppid));
     const t0 = now();
     process.kill(victim, 'SIGKILL');
+    let reaped = false;
     const { at } = await waitFor(
       `${d.name}: a new replica after kill ${k}`,
       () => {
-        const cs = parents.flatMap((p) => childrenOf(p));
-        if (cs.includes(victim)) return false;
-        for (const pid of cs) {
-          if (before.has(pid) || comm(pid) !== 'sleep') continue;
-          registry.addPid(pid, undefined, true);
-          return true;
-        }
-        return false;
+        // Counted once the victim is reaped (its /proc entry gone), as before.
+        reaped ||= readProcStat(victim) === null;
+        return reaped && fresh.look() !== undefined;
       },
       { intervalMs: 1, timeoutMs: 30_000 },
     );
@@ -284,11 +276,10 @@ export async function edits(d: Driver, watch: ReplicaWatch, n: number, count: nu
   for (let i = 1; i <= count; i++) {
     const target = n + i;
     const before = watch.scan();
-    const beforeSet = new Set(before.keys());
-    const beforeParents = d.replicaVia === undefined ? undefined : new Set(watch.parents());
+    const fresh = watch.newReplicas(d.replicaVia === undefined ? undefined : new Set(watch.parents()));
     const t0 = now();
     await d.scale(target);
-    const { at } = await waitFor(`${d.name}: a new replica after scaling to ${target}`, () => watch.fresh(beforeSet, beforeParents), { intervalMs: 1, timeoutMs: 30_000 });
+    const { at } = await waitFor(`${d.name}: a new replica after scaling to ${target}`, () => fresh.look(), { intervalMs: 1, timeoutMs: 30_000 });
     latencyMs.push(at - t0);
     await untilCount(`${d.name}: ${target} replicas`, watch, target, { intervalMs: 20, timeoutMs: 30_000 });
     if ([...before].every(([pid, st]) => alive(pid, st))) keeping++;

@@ -9,6 +9,8 @@ export interface LaunchOptions {
   probePort?: number;
   /** Extra node flags for the supervisor process (e.g. --cpu-prof), where it is Node. */
   nodeFlags?: string[];
+  /** The supervisor's environment, where not the bench's own (bench/startup-attribution.ts). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Driver {

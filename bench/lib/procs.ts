@@ -123,22 +123,27 @@ export class ReplicaWatch {
     return live;
   }
 
-  /** A live replica not among `before` (pids), or undefined: the new replica after a change. With
-   *  `via`, only children of intermediates not among `beforeParents` are looked at (a new service
-   *  is a new intermediate), so that the check stays a few reads however many replicas run. */
-  fresh(before: ReadonlySet<number>, beforeParents?: ReadonlySet<number>): number | undefined {
-    const parents = this.parents().filter((p) => beforeParents === undefined || !beforeParents.has(p));
-    for (const parent of parents) {
-      for (const pid of childrenOf(parent)) {
-        if (before.has(pid)) continue;
-        const st = readProcStat(pid);
-        if (!st || !isLive(st.state) || comm(pid) !== this.command) continue;
-        this.known.set(pid, st.startTime);
-        registry.addPid(pid, st.startTime, st.pgid === pid);
-        return pid;
-      }
+  /** Whether `pid` is one of the processes whose children are replicas (see parents()), decided
+   *  from that process alone rather than from the supervisor's list of children. */
+  isParent(pid: number): boolean {
+    const sup = this.supervisorPid();
+    if (sup === undefined) return false;
+    if (this.via === undefined) return pid === sup || this.moreParents().includes(pid);
+    let is = this.intermediates.get(pid);
+    if (is === undefined) {
+      const c = comm(pid);
+      if (c === null || readProcStat(pid)?.ppid !== sup) return false;
+      if (c !== this.via && c === comm(sup)) return false; // not exec'd yet: decide on a later look
+      is = c === this.via;
+      this.intermediates.set(pid, is);
     }
-    return undefined;
+    return is;
+  }
+
+  /** Replicas started from now on. With `via`, only under intermediates not among `oldParents` (a
+   *  new service is a new intermediate). */
+  newReplicas(oldParents?: ReadonlySet<number>): NewProcesses {
+    return new NewProcesses(this.command, (ppid) => this.isParent(ppid) && !oldParents?.has(ppid), (pid, startTime) => this.known.set(pid, startTime));
   }
 
   count(): number {
@@ -308,3 +313,72 @@ export function tailOf(path: string, lines = 8): string {
     return '';
   }
 }
+
+/** The pid the kernel gave out last, from /proc/loadavg (threads take pids too). */
+export function lastPid(): number {
+  return Number(readFileSync('/proc/loadavg', 'latin1').split(' ')[4]);
+}
+
+/**
+ * Processes made after it was created, found by the last pid the kernel gave out: a look reads
+ * /proc/loadavg and then only the pids made since the look before. The bench used to read the
+ * children lists of the replicas' parents instead, which at 5000 replicas took ~5 ms a look: that
+ * was the time resolution of what it measured, and its poll took most of a core from the system
+ * under test (bench/FINDINGS.md §15).
+ */
+export class NewProcesses {
+  private last = lastPid();
+  /** Made since, by an accepted parent, and not exec'd into the command yet. */
+  private readonly forked = new Set<number>();
+
+  constructor(
+    private readonly command: string,
+    private readonly parentOk: (ppid: number) => boolean,
+    private readonly onFound: (pid: number, startTime: number) => void = () => {},
+  ) {}
+
+  /** A process made since, whose parent was accepted, that runs `command` now (registered for
+   *  cleanup); undefined when there is none yet. */
+  look(): number | undefined {
+    const now = lastPid();
+    for (const pid of pidsAfter(this.last, now)) {
+      const st = readProcStat(pid);
+      if (st && isLive(st.state) && this.parentOk(st.ppid)) this.forked.add(pid);
+    }
+    this.last = now;
+    for (const pid of this.forked) {
+      const st = readProcStat(pid);
+      if (!st || !isLive(st.state)) {
+        this.forked.delete(pid);
+        continue;
+      }
+      if (comm(pid) !== this.command) continue; // not exec'd yet
+      this.forked.delete(pid);
+      registry.addPid(pid, st.startTime, st.pgid === pid);
+      this.onFound(pid, st.startTime);
+      return pid;
+    }
+    return undefined;
+  }
+}
+
+/** The pids after `from` up to `to`, across a wrap past pid_max (the part above `from` capped:
+ *  before a wrap the counter is near pid_max). */
+function pidsAfter(from: number, to: number): number[] {
+  const out: number[] = [];
+  if (to >= from) {
+    for (let p = from + 1; p <= to; p++) out.push(p);
+    return out;
+  }
+  for (let p = from + 1; p < from + 65_536 && p <= PID_MAX; p++) out.push(p);
+  for (let p = 1; p <= to; p++) out.push(p);
+  return out;
+}
+
+const PID_MAX = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1'));
+  } catch {
+    return 4_194_304;
+  }
+})();

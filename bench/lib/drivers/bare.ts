@@ -44,6 +44,7 @@ export class BareDriver implements Driver {
     const args = this.name === 'minimal' ? [String(opts.replicas)] : [join(this.tmp, 'logs'), String(opts.replicas)];
     const child = launch(process.execPath, [...(opts.nodeFlags ?? []), SCRIPTS[this.name], ...args], {
       logFile: join(this.tmp, `${this.name}.log`),
+      ...(opts.env ? { env: opts.env } : {}),
       pipeStdin: true,
       pipeStdout: true,
     });

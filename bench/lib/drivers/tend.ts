@@ -139,7 +139,7 @@ export class TendDriver implements Driver {
         : l.kind === 'tsx-cli'
           ? [...flags, '--import', 'tsx', 'src/cli/index.ts', '--state-dir', this.stateDir, 'up', this.dir]
           : [...flags, '--import', 'tsx', 'bench/lib/run-daemon.ts', this.dir, this.stateDir];
-    this.child = launch(process.execPath, args, { cwd: ROOT, logFile: join(this.tmp, 'daemon.log') });
+    this.child = launch(process.execPath, args, { cwd: ROOT, logFile: join(this.tmp, 'daemon.log'), ...(opts.env ? { env: opts.env } : {}) });
   }
 
   supervisorPid(): number | undefined {
