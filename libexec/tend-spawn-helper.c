@@ -82,19 +82,32 @@ static void end_line(void) {
   olines++;
 }
 
-static void flush_out(void) {
+/** Writes what the pipe takes now; the rest waits for the main loop's poll (POLLOUT). stdout does
+ *  not block: a helper blocked on a full pipe while tend was busy stopped reaping, and the replicas
+ *  it had signalled stayed zombies until tend read their exits (a stop of 5000 was paced by tend's
+ *  bookkeeping, bench/FINDINGS.md §15). At the end (`blocking`), everything is written. */
+static void flush_out_how(int blocking) {
   size_t off = 0;
   while (off < olen) {
     ssize_t w = write(1, obuf + off, olen - off);
     if (w < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!blocking) break;
+        struct pollfd p = {.fd = 1, .events = POLLOUT};
+        poll(&p, 1, -1);
+        continue;
+      }
       _exit(0); // tend is gone (EPIPE): so are we
     }
     off += (size_t)w;
   }
-  olen = 0;
-  olines = 0;
+  memmove(obuf, obuf + off, olen - off);
+  olen -= off;
+  if (olen == 0) olines = 0;
 }
+
+static void flush_out(void) { flush_out_how(0); }
 
 static const char *code_of(int err) {
   const char *name = strerrorname_np(err);
@@ -719,14 +732,20 @@ int main(void) {
   char *in = malloc(cap);
   if (!in) return 70;
 
+  int flags = fcntl(1, F_GETFL);
+  if (flags < 0 || fcntl(1, F_SETFL, flags | O_NONBLOCK) < 0) return 74;
+
   out_s("{\"ready\":true}");
   end_line();
   for (;;) {
     flush_out();
-    struct pollfd fds[2 + MAX_PENDING] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+    // The last slot: stdout, while replies wait for room in the pipe.
+    struct pollfd fds[3 + MAX_PENDING] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
     int waiting = npending;
     for (int i = 0; i < waiting; i++) fds[2 + i] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
-    if (poll(fds, (nfds_t)(2 + waiting), -1) < 0) {
+    int nfds = 2 + waiting;
+    if (olen > 0) fds[nfds++] = (struct pollfd){.fd = 1, .events = POLLOUT};
+    if (poll(fds, (nfds_t)nfds, -1) < 0) {
       if (errno == EINTR) continue;
       return 72;
     }
@@ -769,6 +788,6 @@ int main(void) {
   }
   while (npending > 0) settle(0, 0);
   reap();
-  flush_out();
+  flush_out_how(1);
   return 0;
 }

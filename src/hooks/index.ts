@@ -21,8 +21,8 @@ import { HookRunner, type HookMetricsSink } from './runner.js';
 /** The controller as seen from here: read-only. */
 export interface ControllerView {
   readonly desiredState: DesiredState;
-  /** The instances of one service, live and terminal alike. */
-  select(service: string): readonly Readonly<Instance>[];
+  /** The instances of one service, live and terminal alike (not a copy). */
+  instancesOf(service: string): Iterable<Readonly<Instance>>;
   usageOf(id: string): GroupUsage | undefined;
   readonly usageVersion: number;
   setUsageWanted(wanted: (service: string) => boolean): void;
@@ -58,7 +58,7 @@ export class Hooks {
     this.alerts = new AlertEngine({
       events: opts.events,
       services: () => opts.controller.desiredState.services.keys(),
-      observe: (service, facts, only) => observeReplicas({ desired: opts.controller.desiredState, instances: opts.controller.select(service), usage: (id) => opts.controller.usageOf(id) }, facts, only),
+      observe: (service, facts, only) => observeReplicas({ desired: opts.controller.desiredState, instances: opts.controller.instancesOf(service), usage: (id) => opts.controller.usageOf(id) }, facts, only),
       rulesOf: (service) => this.rulesOf(service),
       usageVersion: () => opts.controller.usageVersion,
       ...(opts.alertIntervalMs !== undefined ? { intervalMs: opts.alertIntervalMs } : {}),

@@ -345,3 +345,35 @@ test('helper: afterSpawns runs once the starts asked for are answered, or after 
 function hasCompiler(): boolean {
   return spawnSync(process.env['CC'] || 'cc', ['--version'], { stdio: 'ignore' }).status === 0;
 }
+
+test("helper: the compiled helper reaps its replicas while tend does not read its replies (a busy tend no longer leaves them zombies)", { skip: (KIND === 'node' || !existsSync(NATIVE_HELPER)) && 'the compiled helper is not under test' }, async (t) => {
+  const dir = tempDir(t);
+  const log = logIn(dir);
+  const helper = spawn(NATIVE_HELPER, [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const exited = new Promise((r) => helper.once('exit', r));
+  t.after(async () => {
+    // Even when this fails: read its replies and end its input, so that it reaps what it forked and
+    // exits (killed blocked, it would leave zombies that nothing here reaps); killed if it does not.
+    helper.stdout!.resume();
+    helper.stdin!.end();
+    const timer = setTimeout(() => helper.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  // 5000 replicas that print one byte and exit: ~500 KB of replies (a fork's and an exit's line
+  // each), more than the pipe and Node's buffer hold while nobody reads.
+  const n = 5000;
+  const chunks: Buffer[] = [];
+  helper.stdout!.on('data', (c: Buffer) => chunks.push(c));
+  helper.stdout!.pause();
+  const line = (i: number) => JSON.stringify({ id: i, argv: ['printf', 'x'], cwd: dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, log }) + '\n';
+  helper.stdin!.write(Array.from({ length: n }, (_, i) => line(i + 1)).join(''));
+  const children = () => readFileSync(`/proc/${helper.pid}/task/${helper.pid}/children`, 'utf8').trim();
+  await waitFor(() => existsSync(log) && readFileSync(log).length === n && children() === '', { what: `all ${n} ran and were reaped, replies unread`, timeoutMs: 120_000 });
+  helper.stdout!.resume();
+  helper.stdin!.end();
+  await new Promise((r) => helper.stdout!.once('end', r));
+  const replies = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { id?: number; pid?: number; exit?: number; ready?: boolean });
+  assert.equal(replies.filter((m) => m.id !== undefined && m.pid !== undefined).length, n, 'every fork answered');
+  assert.equal(replies.filter((m) => m.exit !== undefined).length, n, 'every exit told, none lost while the pipe was full');
+});
