@@ -32,7 +32,7 @@ export function logLoss(): Readonly<LogLoss> {
 }
 
 export interface LogWriterOptions {
-  /** Bytes of log lines held while the descriptor does not take them (default 1 MiB). */
+  /** Bytes of log lines held while the descriptor does not take them (default 8 MiB). */
   maxBufferBytes?: number;
   /** Pause before retrying a failed write (default 1 s). */
   retryMs?: number;
@@ -41,8 +41,13 @@ export interface LogWriterOptions {
   onRecovered?: (droppedLines: number, error: string) => void;
 }
 
-/** The at most this many bytes handed to one write(2). */
-const WRITE_CHUNK = 64 * 1024;
+/** The at most this many bytes handed to one write(2). One write is in flight at a time, and its
+ *  completion waits for the loop's turn: a turn that folds 1000 exits logs ~200 KB, so 64 KB a
+ *  write fell behind, and a `tend down` of 5000 dropped 2000–3800 of its 15,000 lines (bench/FINDINGS.md §15). */
+const WRITE_CHUNK = 1024 * 1024;
+/** What may wait: the lines of a stop of 5000 (~1.5 MB) with room to spare, and a bound on what a
+ *  full disk makes tend hold. */
+const MAX_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /** A pino destination over a file descriptor that queues, bounds, drops and retries. */
 export class BoundedLogWriter {
@@ -60,7 +65,7 @@ export class BoundedLogWriter {
     readonly fd: number,
     private readonly opts: LogWriterOptions = {},
   ) {
-    this.maxBufferBytes = opts.maxBufferBytes ?? 1024 * 1024;
+    this.maxBufferBytes = opts.maxBufferBytes ?? MAX_BUFFER_BYTES;
     this.retryMs = opts.retryMs ?? 1000;
   }
 

@@ -147,3 +147,23 @@ test('lines dropped because writes fell behind (no failure) are reported once th
   await waitFor(() => writer.pendingBytes === 0, { what: 'the queue written' });
   assert.ok(readFileSync(logPath, 'utf8').includes('"i":0,'), 'what fitted the buffer was written');
 });
+
+test("with the default bounds, a stop of 5000 replicas' worth of lines (~200 KB a turn of the loop, 2 MB in all) is written whole", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tend-log-burst-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const logPath = join(dir, 'tend.log');
+  const fd = openSync(logPath, 'a');
+  t.after(() => closeSync(fd));
+  const before = logLoss().droppedLines;
+  const writer = new BoundedLogWriter(fd);
+  const log = pino({ level: 'info' }, writer);
+  // A turn that folds 1000 exits logs ~200 KB; with 64 KB a write (one in flight, its completion a
+  // turn later) the queue outgrew 1 MiB and `tend down` of 5000 lost thousands of lines.
+  for (let turn = 0; turn < 10; turn++) {
+    for (let i = 0; i < 1600; i++) log.info(`bench/${turn * 1600 + i} stopped ${'x'.repeat(40)}`);
+    await new Promise((r) => setImmediate(r));
+  }
+  await waitFor(() => writer.pendingBytes === 0, { what: 'the queue written' });
+  assert.equal(logLoss().droppedLines - before, 0, 'no line dropped');
+  assert.equal(readFileSync(logPath, 'utf8').trim().split('\n').length, 16_000);
+});
