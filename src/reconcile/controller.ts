@@ -69,7 +69,7 @@ const RESYNC_MS = 60_000;
  *  (and the log dropped what did not fit its buffer). The keys left are queued again. */
 const PASS_BUDGET_MS = 50;
 /** At shutdown, what keeps replicas running is tend's own bookkeeping: a pass issues every stop it
- *  can (5000 in ~250 ms) before the exits it causes are folded in. In 50 ms passes, each followed
+ *  can (5000 in ~230 ms) before the exits it causes are folded in. In 50 ms passes, each followed
  *  by the exits of the last, stopping 5000 took ~1 s against ~0.45 s for a bare loop
  *  (bench/FINDINGS.md §15). Bounded all the same: the API and signals wait for a pass. */
 const SHUTDOWN_PASS_BUDGET_MS = 1000;
