@@ -45,12 +45,14 @@ async function once(d: Driver, env: NodeJS.ProcessEnv): Promise<{ first: number;
 try {
   const launcher = pickLauncher(wanted ?? 'build', join(tmp, 'build'), (s) => process.stderr.write(`${s}\n`));
   if (launcher.kind !== 'build' && launcher.kind !== 'dist') throw new Error(`no compiled CLI to measure (${launcher.kind})`);
-  const envs: [string, NodeJS.ProcessEnv][] = [['', process.env]];
-  if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
-    const { NODE_EXTRA_CA_CERTS: _, ...without } = process.env;
-    envs[0]![0] = ', NODE_EXTRA_CA_CERTS set';
-    envs.push([', NODE_EXTRA_CA_CERTS unset', without]);
-  }
+  const { NODE_EXTRA_CA_CERTS: extraCa, ...without } = process.env;
+  const envs: [string, NodeJS.ProcessEnv][] =
+    extraCa === undefined
+      ? [['', process.env]]
+      : [
+          [', NODE_EXTRA_CA_CERTS set', process.env],
+          [', NODE_EXTRA_CA_CERTS unset', without],
+        ];
   const variants = envs.flatMap(([label, env]) => [
     { name: `bare loop${label}`, make: (r: number) => new BareDriver(join(tmp, `bare-${r}`)), env },
     { name: `tend${label}`, make: (r: number) => new TendDriver(join(tmp, `tend-${r}`), launcher), env },

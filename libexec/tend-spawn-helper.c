@@ -732,6 +732,8 @@ int main(void) {
   char *in = malloc(cap);
   if (!in) return 70;
 
+  // fd 1 is this helper's own end of the socket pair tend made for it: O_NONBLOCK on it changes
+  // no descriptor anyone else holds (see flush_out_how).
   int flags = fcntl(1, F_GETFL);
   if (flags < 0 || fcntl(1, F_SETFL, flags | O_NONBLOCK) < 0) return 74;
 

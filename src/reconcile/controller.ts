@@ -380,12 +380,12 @@ export class Controller {
 
   /** Instances of a service, or of one replica index; live and terminal alike. */
   select(service: string, index?: number): Instance[] {
-    return [...(this.byService.get(service)?.values() ?? [])].filter((i) => index === undefined || i.index === index);
+    return [...this.instancesOf(service)].filter((i) => index === undefined || i.index === index);
   }
 
   /** The instances of a service, live and terminal alike, without a copy (a reader that only
    *  iterates, as the alert evaluator does ten times a second during a burst of exits). */
-  instancesOf(service: string): Iterable<Readonly<Instance>> {
+  instancesOf(service: string): Iterable<Instance> {
     return this.byService.get(service)?.values() ?? [];
   }
 

@@ -240,8 +240,7 @@ export class MemoryReducer {
    *  the young generation large too is not retried. */
   private collect(gc: Gc, committed: number, again = false): boolean {
     this.youngArmed = false;
-    this.collectedAt = performance.now();
-    const t0 = performance.now();
+    const t0 = (this.collectedAt = performance.now());
     gc();
     const firstMs = performance.now() - t0;
     this.shrinking = true;

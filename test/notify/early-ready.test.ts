@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Instance } from '../../src/reconcile/types.js';
 import { startSupervisor } from '../helpers/supervisor.js';
-import { tempDir, waitFor } from '../helpers/index.js';
+import { processReaper, tempDir, waitFor } from '../helpers/index.js';
 
 test('READY said before the spawn is answered is recorded at once, once the replica has its pid', async (t) => {
   const root = tempDir(t, { 'services.d/.keep': '' });
@@ -24,11 +24,15 @@ test('READY said before the spawn is answered is recorded at once, once the repl
     onNotifyReady: () => recorded.push({ pid: app()?.pid }),
   });
   sup = ts.sup;
+  // The replica is tracked from its spawn: if READY never came, its spawn would never be answered,
+  // and no replica.started event would tell startSupervisor's reaper to kill it.
+  const reaper = processReaper(t);
   const start = sup.runtime.start.bind(sup.runtime);
   let held = 0;
   sup.runtime.start = async (req, onExit) => {
     const res = await start(req, onExit);
     if (res.ok) {
+      reaper.track(res.handle.pgid, true);
       await waitFor(() => app()?.notify?.ready === true, { what: 'READY folded in before the spawn is answered', timeoutMs: 15_000 });
       held++;
     }
