@@ -4,6 +4,7 @@
 //   tend.cjs.cache  V8's code cache of it, written by one run of a daemon (warmCache below)
 //   tend.js         what `tend` runs: loads tend.cjs from that cache (src/util/code-cache.ts)
 //   host.js         the hook host that tend forks (src/hooks/host.ts)
+//   package.json    says the files here are CommonJS
 //
 // Why a bundle: Node loads an ES module graph file by file (resolve, read, compile, link); the
 // daemon's ~110 modules took 86 ms to import, the bundle 37 ms. Why CommonJS and a cache: Node 20
@@ -25,6 +26,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// As WRAPPER in src/util/code-cache.ts (test/cli/built.test.ts holds them equal).
+const WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
 const args = process.argv.slice(2);
 const outdir = resolve(args.find((a) => !a.startsWith('--')) ?? join(root, 'dist', 'bin'));
 const sourcemap = args.includes('--sourcemap');
@@ -51,21 +54,36 @@ for (const [file, out] of Object.entries(cli.metafile.outputs)) {
   if (dynamic.length > 0) throw new Error(`${file}: import() of ${dynamic.map((i) => i.path).join(', ')}; use require() (createRequire) instead`);
 }
 asciiOnly(join(outdir, 'tend.cjs'));
+wrapped(join(outdir, 'tend.cjs'));
 await build({
   ...common,
   entryPoints: { tend: 'src/cli/main.ts', host: 'src/hooks/host.ts' },
   outdir,
-  format: 'esm',
-  // The CommonJS dependencies bundled into the hook host (pino, yaml, ...) call require() for
-  // Node's own modules; an ES module has no require, so each output file gets one.
-  banner: { js: "import { createRequire as __tendRequire } from 'node:module';\nconst require = __tendRequire(import.meta.url);" },
+  format: 'cjs',
+  banner: { js: '"use strict";\nvar __tendUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { 'import.meta.url': '__tendUrl' },
 });
+// Everything here is CommonJS: the package is "type": "module", and Node starts an ES module
+// entry through its ES module loader, which took ~3 ms longer before tend's first line ran
+// (bench/FINDINGS.md §16).
+writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
 
 const cache = join(outdir, 'tend.cjs.cache');
 const why = await warmCache(join(outdir, 'tend.js')).catch((err) => String(err?.message ?? err));
 if (why !== undefined || !existsSync(cache)) {
   rmSync(cache, { force: true });
   process.stderr.write(`note: no code cache for dist/bin/tend.cjs (${why ?? 'none written'}): tend works, and starts ~100 ms slower\n`);
+}
+
+/**
+ * Writes `file` wrapped as Node's loader wraps a CommonJS file (src/util/code-cache.ts loads it as
+ * it is, without making a 2 MB copy to wrap it): the wrapper takes the place of the `#!` line, so
+ * every line keeps its number.
+ */
+function wrapped(file) {
+  const text = readFileSync(file, 'latin1');
+  if (!text.startsWith('#!')) throw new Error(`${file}: no #! line to put the wrapper in place of`);
+  writeFileSync(file, `${WRAPPER}${text.slice(text.indexOf('\n'))}\n})\n`, 'latin1');
 }
 
 /**

@@ -14,7 +14,8 @@
 // slower to start.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
@@ -23,8 +24,13 @@ import { Script } from 'node:vm';
  *  other flags); or there was none. */
 export type CacheUse = 'used' | 'rejected' | 'none';
 
-/** The cache file: the source's SHA-256 in hex and a newline, then V8's data. */
-const HEADER = 65;
+/** The cache file: a line `<the source's SHA-256, hex> <size>:<mtime, ns>:<inode>` (at most this
+ *  long), then V8's data. */
+const MAX_HEADER = 256;
+
+/** How Node's loader wraps a CommonJS file, and how the build writes the bundle (the file's own
+ *  `#!` line, if any, becomes a comment: not JavaScript inside a function). */
+export const WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
 
 /** Where tend's own code can read how it was loaded (the daemon logs it at start). */
 const CACHE_USE = Symbol.for('tend.codeCache');
@@ -42,25 +48,42 @@ export function codeCacheUse(): CacheUse | undefined {
  * never sees half a cache.
  */
 export function runCached(file: string, cacheFile: string, opts: { writeCache?: boolean } = {}): CacheUse {
-  const bytes = readFileSync(file);
+  const fd = openSync(file, 'r');
+  let bytes: Buffer;
+  let stamp: string;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    stamp = `${st.size}:${st.mtimeNs}:${st.ino}`;
+    bytes = readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   // V8 checks that a cache was made from a source of the same length, not the same text: a cache
-  // of another build that happened to be as long would run that build's code. So the cache starts
-  // with the SHA-256 of the source it was made from (1 ms for the 2 MB bundle).
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  let source = bytes.toString('utf8');
-  // A bundle keeps its entry's `#!` line, which is not JavaScript inside a function; a comment
-  // in its place keeps every line number.
-  if (source.startsWith('#!')) source = `//${source.slice(2)}`;
+  // of another build that happened to be as long would run that build's code. So the cache names
+  // the SHA-256 of the source it was made from, and the file's size, mtime and inode then; the
+  // source is hashed (~2 ms for the 2 MB bundle) only when they differ now (as Python checks a
+  // .pyc by the mtime and size of its source): a copy, such as an install from a tarball.
+  let digest: string | undefined;
+  const digestOf = () => (digest ??= createHash('sha256').update(bytes).digest('hex'));
+  // The bundle is ASCII (the build sees to it): decoded as latin1, which is the same text, with no
+  // UTF-8 to check.
+  const text = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  // The file as Node's loader would wrap it. The build writes the bundle wrapped already (in place
+  // of its entry's `#!` line, so every line keeps its number): a 2 MB string made by joining the
+  // wrapper to the file is copied once more before V8 compiles it (~1 ms).
+  const source = text.startsWith(WRAPPER) ? text : `${WRAPPER}${text.startsWith('#!') ? `//${text.slice(2)}` : text}\n})`;
   let use: CacheUse = 'none';
   let cachedData: Buffer | undefined;
   try {
     const cache = readFileSync(cacheFile);
     use = 'rejected';
-    if (cache.length > HEADER && cache.toString('latin1', 0, HEADER) === `${digest}\n`) cachedData = cache.subarray(HEADER);
+    const end = cache.indexOf(10);
+    const [sha, madeFrom] = end > 0 && end < MAX_HEADER ? cache.toString('latin1', 0, end).split(' ') : [];
+    if (sha !== undefined && (madeFrom === stamp || sha === digestOf())) cachedData = cache.subarray(end + 1);
   } catch {
     // not built (no cache is not an error: V8 compiles from source)
   }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  const script = new Script(source, {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
     // No `import()` in the file: Node 20 resolves one in a vm.Script through a callback given
@@ -73,7 +96,7 @@ export function runCached(file: string, cacheFile: string, opts: { writeCache?: 
     process.on('exit', () => {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {
-        writeFileSync(tmp, Buffer.concat([Buffer.from(`${digest}\n`, 'latin1'), script.createCachedData()]));
+        writeFileSync(tmp, Buffer.concat([Buffer.from(`${digestOf()} ${stamp}\n`, 'latin1'), script.createCachedData()]));
         renameSync(tmp, cacheFile);
       } catch (err) {
         // Only the build asks for it, and says so when there is no cache after the run.

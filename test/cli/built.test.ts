@@ -14,6 +14,7 @@ import { markedGroups, runningPids } from '../helpers/daemon.js';
 import { NODE, procStat, tempDir, waitFor } from '../helpers/index.js';
 import { sameProcess } from '../../src/runtime/proc.js';
 import { PID_NAME, readPidFile } from '../../src/state/pid-file.js';
+import { WRAPPER } from '../../src/util/code-cache.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.js');
 
@@ -79,4 +80,15 @@ test('the built bundle is ASCII only: V8 keeps the source of a daemon for as lon
   const bundle = readFileSync(join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.cjs'));
   const at = bundle.findIndex((byte) => byte > 0x7f);
   assert.equal(at, -1, `a byte over 0x7f at ${at}: ${bundle.subarray(Math.max(0, at - 40), at + 10).toString('utf8')}`);
+});
+
+test('dist/bin is CommonJS (Node starts it without its ES module loader), and the bundle is written wrapped as the loader takes it', () => {
+  const bin = join(import.meta.dirname, '..', '..', 'dist', 'bin');
+  assert.deepEqual(JSON.parse(readFileSync(join(bin, 'package.json'), 'utf8')), { type: 'commonjs' });
+  const bundle = readFileSync(join(bin, 'tend.cjs'), 'latin1');
+  assert.ok(bundle.startsWith(`${WRAPPER}\n`), 'the wrapper in place of the #! line');
+  assert.ok(bundle.endsWith('\n})\n'));
+  // The hook host, CommonJS too, runs (it waits for its first request on the IPC channel).
+  const host = spawnSync(NODE, ['-e', `require(${JSON.stringify(join(bin, 'host.js'))})`], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(host.status, 0, host.stderr);
 });

@@ -4,9 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { WRAPPER } from '../../src/util/code-cache.js';
 import { NODE, ROOT, tempDir } from '../helpers/index.js';
 
 // What the bundle relies on: its `#!` line, strict mode, Node's module arguments, require.
@@ -79,4 +80,32 @@ test('an error points at its line of the file, as without the loader (the #! lin
     assert.match(r.stderr, new RegExp(`${join(dir, 'lib.cjs').replace(/[/.]/g, '\\$&')}:6\\b`));
   }
   assert.equal(readFileSync(join(dir, 'lib.cjs'), 'utf8'), LIB, 'the file itself is not changed');
+});
+
+test('a copy of the source (same bytes, another mtime and inode: an install from a tarball) still takes the cache, by its SHA-256', (t) => {
+  const dir = tempDir(t, { ...FILES, 'lib.cjs': LIB });
+  const first = run(dir, { WRITE: '1' });
+  const path = join(dir, 'lib.cjs');
+  const before = statSync(path, { bigint: true });
+  rmSync(path);
+  writeFileSync(path, LIB);
+  utimesSync(path, new Date(499162500000), new Date(499162500000)); // npm pack's 1985-10-26
+  const after = statSync(path, { bigint: true });
+  assert.notEqual(after.mtimeNs, before.mtimeNs);
+  const copied = run(dir);
+  assert.equal(copied.status, 0, copied.stderr);
+  assert.equal(copied.use, 'used');
+  assert.deepEqual(copied.out, first.out);
+});
+
+test('a file written wrapped as the build writes the bundle runs as it is: the same facts, the same line numbers, the same cache use', (t) => {
+  // The wrapper in place of the #! line (scripts/bundle-cli.mjs), and its end on a line of its own.
+  const wrapped = `${WRAPPER}${LIB.slice(LIB.indexOf('\n'))}\n})\n`;
+  const dir = tempDir(t, { ...FILES, 'lib.cjs': wrapped });
+  const first = run(dir, { WRITE: '1' });
+  assert.equal(first.status, 0, first.stderr);
+  assert.deepEqual(first.out, { answer: 42, file: 'lib.cjs', dir, strict: true, exports: true, required: 'beside lib.cjs' });
+  assert.equal(run(dir).use, 'used');
+  const thrown = run(dir, { MODE: 'throw' });
+  assert.match(thrown.stderr, new RegExp(`${join(dir, 'lib.cjs').replace(/[/.]/g, '\\$&')}:6\\b`));
 });
