@@ -1,7 +1,8 @@
 // The CLI's side of the control API: typed calls over the daemon's Unix socket. A missing or
 // refusing socket becomes DAEMON_UNREACHABLE with a message that says how to start a daemon.
 
-import { request, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { nodeHttp } from '../util/builtins.js';
 import { relative, isAbsolute } from 'node:path';
 import { TendError } from '../errors.js';
 import { errorFromBody } from './errors-http.js';
@@ -206,7 +207,7 @@ export class ApiClient {
         clearTimeout(timer);
         fn();
       };
-      const req = request(
+      const req = nodeHttp().request(
         {
           socketPath: this.socketPath,
           method,

@@ -4,7 +4,7 @@
 // are counters fed by events. Checked with `promtool check metrics` (test/api/metrics-promtool.test.ts):
 // only counters end in _total, and counters never go down.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, loadDefaultMetrics } from './prom.js';
 import type { StatusReport, TendEvent } from './types.js';
 
 /** prom-client's defaults that promtool rejects (gauges named _total; tend_nodejs_active_handles,
@@ -87,7 +87,7 @@ export class TendMetrics {
   /** Last cpu_seconds seen per replica process (pid:started_at), so the counter only ever adds. */
   private cpuSeen = new Map<string, { service: string; seconds: number }>();
 
-  private defaults = false;
+  private defaults?: Promise<void>;
 
   // ---- notify (DESIGN §9): the hub's counters, read at scrape time ----
   private notifySource?: () => { messages: Record<string, number>; dropped: Record<string, number> };
@@ -153,12 +153,12 @@ export class TendMetrics {
     // Node's process metrics only once somebody scrapes, and their event-loop-lag monitor sampling
     // once a second: its default (10 ms) woke the daemon 100 times a second, measured at 1.8% of a
     // core at 1000 replicas (bench/FINDINGS.md), more than everything else tend does when idle.
-    if (!this.defaults) {
-      this.defaults = true;
+    // Two scrapes at once both wait for the one registration.
+    await (this.defaults ??= loadDefaultMetrics().then((collectDefaultMetrics) => {
       collectDefaultMetrics({ register: this.registry, prefix: 'tend_', eventLoopMonitoringPrecision: 1000 });
       for (const name of REPLACED_DEFAULTS) this.registry.removeSingleMetric(name);
       this.processCpuCounters();
-    }
+    }));
     for (const g of [this.replicas, this.ready, this.desired, this.cpu, this.memory, this.alertsFiring]) g.reset();
     const seen = new Map<string, { service: string; seconds: number }>();
     for (const svc of status.services) {

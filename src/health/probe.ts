@@ -2,8 +2,8 @@
 // folded in fold.ts) and never throws: every failure, including a bad spec, is an outcome with a
 // short human-readable `output` that ends up in events and in restart reasons.
 
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { nodeHttp, nodeHttps } from '../util/builtins.js';
 import { connect } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ProbeCheck } from '../spec/types.js';
@@ -150,7 +150,7 @@ function runHttp(url: string, timeoutMs: number, cancel: AbortSignal | undefined
     return Promise.resolve(outcome(false, `${url}: invalid URL`));
   }
   const request =
-    target.protocol === 'http:' ? httpRequest : target.protocol === 'https:' ? httpsRequest : undefined;
+    target.protocol === 'http:' ? nodeHttp().request : target.protocol === 'https:' ? nodeHttps().request : undefined;
   if (request === undefined) return Promise.resolve(outcome(false, `${url}: unsupported protocol ${target.protocol}`));
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;

@@ -54,3 +54,15 @@ test('promtool check metrics accepts /metrics; restarts are a counter that survi
   assert.equal(check.status, 0, `promtool check metrics:\n${check.out}`);
   assert.equal(check.out.trim(), '', 'no lint warnings either');
 });
+
+test("node's process metrics, loaded at the first scrape, are in every answer, also of two scrapes at once", async () => {
+  const { TendMetrics } = await import('../../src/api/metrics.js');
+  const metrics = new TendMetrics();
+  const status = { services: [], errors: [], converged: true, source: '/specs', pid: process.pid };
+  const [a, b] = await Promise.all([metrics.render(status), metrics.render(status)]);
+  for (const text of [a, b, await metrics.render(status)]) {
+    assert.ok(value(text, 'tend_nodejs_heap_size_total_bytes')! > 0, 'a default metric');
+    assert.ok(value(text, 'tend_process_cpu_seconds_total')! > 0, "tend's own CPU counter");
+    assert.equal(value(text, 'tend_converged'), 1);
+  }
+});
