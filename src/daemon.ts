@@ -14,8 +14,7 @@ import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { isatty } from 'node:tty';
 import { createDaemonLogger } from './log/daemon-log.js';
-import { startApiServer } from './api/server.js';
-import { startTcpListenerOrLog } from './api/tcp-listener.js';
+import { listenApiSocket } from './api/listen.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
 import { TendError, errorMessage } from './errors.js';
@@ -173,13 +172,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   process.on('SIGHUP', onHup);
 
   // `tend up -d && tend pause web` must find web: the API answers once the files have been read.
+  // Its socket is bound now; node:http and the API's modules are loaded a turn later, after the
+  // first pass has asked for its replicas (api/listen.ts).
   await controller.firstLoad;
+  const socket = await listenApiSocket(join(stateDir, SOCKET_NAME));
+  await new Promise((resolve) => setImmediate(resolve));
+  const { startApiServer } = await import('./api/server.js');
   const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
-  const api = await startApiServer(join(stateDir, SOCKET_NAME), control, log);
+  const api = await startApiServer(socket, control, log);
   // The TCP listener and dashboard (DESIGN §11), only when asked for: `up --http`, else tend.yaml's
   // `http:` as it is when the daemon starts (a later edit applies at the next start).
   const httpWanted = opts.http ?? hooks.config.config.http;
-  const http = httpWanted ? await startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
+  const http = httpWanted ? await (await import('./api/tcp-listener.js')).startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
   // codeCache: whether the bundle was loaded from V8's code cache (src/util/code-cache.ts).
   log.info({ codeCache: codeCacheUse() ?? 'unbundled' }, `tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   const progress = startProgress(controller, log, () => changes);

@@ -2,12 +2,12 @@
 // only translates: it validates input, calls the ControlPlane and maps TendError codes to HTTP
 // statuses. Bad requests of every kind get a 4xx JSON error; nothing a client sends can crash it.
 
-import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
 import { parseSignal } from '../util/signals.js';
 import { TendError } from '../errors.js';
 import { errorBodyOf, httpStatusOf } from './errors-http.js';
+import { listenApiSocket, type ApiSocket } from './listen.js';
 import { streamLogRecords } from './log-stream.js';
 import { scaleService } from './scale.js';
 import type { ControlPlane, TendEvent } from './types.js';
@@ -30,40 +30,24 @@ export interface ApiLogger {
 }
 
 /** Starts the control API on `socketPath` with mode 0600; the caller guarantees no other daemon owns it. */
-export async function startApiServer(socketPath: string, control: ControlPlane, log: ApiLogger): Promise<ApiServer> {
+export async function startApiServer(socket: string | ApiSocket, control: ControlPlane, log: ApiLogger): Promise<ApiServer> {
+  const bound = typeof socket === 'string' ? await listenApiSocket(socket) : socket;
   const api = createApiHandler(control, log);
   const server = createServer(api.handle);
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (_err, s) => {
+    if (s.writable) s.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else s.destroy();
   });
-
-  try {
-    unlinkSync(socketPath);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  // The bind happens synchronously inside listen(), so the umask covers exactly that call: the socket
-  // is born 0600 and nobody else can connect even for an instant.
-  const previous = process.umask(0o177);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    try {
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    } finally {
-      process.umask(previous);
-    }
+  bound.serve((s) => {
+    server.emit('connection', s);
+    s.resume();
   });
-  chmodSync(socketPath, 0o600);
 
   return {
     close: () =>
       new Promise<void>((resolve) => {
         api.endStreams();
-        server.close(() => resolve());
+        bound.server.close(() => resolve());
         server.closeAllConnections();
       }),
   };

@@ -1,0 +1,69 @@
+// The daemon binds its control socket as soon as the files have been read and loads the HTTP side
+// of the API a turn later (src/api/listen.ts): a client that connects in between is held, its
+// bytes unread, and answered once the API takes the socket.
+
+import assert from 'node:assert/strict';
+import { statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { listenApiSocket } from '../../src/api/listen.js';
+import { startApiServer } from '../../src/api/server.js';
+import { tempDir, waitFor } from '../helpers/index.js';
+import { fakeControl } from './api-fuzz.js';
+
+function get(socketPath: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('requests made between the bind and the API are held, then answered in full; the socket is born 0600 over a stale one', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'tend.sock');
+  writeFileSync(path, 'left by a daemon killed with -9');
+  const bound = await listenApiSocket(path);
+  t.after(() => bound.server.close());
+  assert.ok(statSync(path).isSocket());
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+
+  const early = [get(path, '/v1/status'), get(path, '/v1/status')];
+  let answered = false;
+  void Promise.all(early).then(() => (answered = true));
+  // Both connected and sent their request; the daemon has not loaded its API yet.
+  await waitFor(() => new Promise<boolean>((resolve) => bound.server.getConnections((_err, n) => resolve(n === 2))), { what: 'two connections held' });
+  assert.equal(answered, false);
+
+  const api = await startApiServer(bound, fakeControl(dir), { warn: () => {} });
+  t.after(() => api.close());
+  for (const r of await Promise.all(early)) {
+    assert.equal(r.status, 200);
+    assert.ok(Array.isArray((JSON.parse(r.body) as { services: unknown[] }).services));
+  }
+  // And from then on as any request.
+  assert.equal((await get(path, '/v1/status')).status, 200);
+});
+
+test('a client that gives up while held is closed once the API takes it, and harms nobody else', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'tend.sock');
+  const bound = await listenApiSocket(path);
+  t.after(() => bound.server.close());
+  const gone = request({ socketPath: path, path: '/v1/status', agent: false });
+  gone.on('error', () => {});
+  gone.end();
+  await waitFor(() => new Promise<boolean>((resolve) => bound.server.getConnections((_err, n) => resolve(n === 1))), { what: 'the connection held' });
+  gone.destroy();
+  const api = await startApiServer(bound, fakeControl(dir), { warn: () => {} });
+  t.after(() => api.close());
+  assert.equal((await get(path, '/v1/status')).status, 200);
+  // Its bytes waited in the kernel; once read, with its end, the connection is let go.
+  await waitFor(() => new Promise<boolean>((resolve) => bound.server.getConnections((_err, n) => resolve(n === 0))), { what: 'the abandoned connection closed' });
+});
