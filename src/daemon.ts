@@ -105,6 +105,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
   const { controller, events } = sup;
   metrics.readNotifyFrom(() => sup.notify.counters()); // notify (DESIGN §9)
+  // The first read of the files starts now: its trips through libuv's threads go on while the rest
+  // is set up; start() takes it if nothing moved meanwhile (Supervisor.watchAndRead).
+  sup.watchAndRead();
   let escaped: EscapedRecord[] = [];
   // ---- hooks and alerts (src/hooks): tend.yaml, hook runner, alert engine; all off the loop ----
   const hooks = new Hooks({ events, controller, servicesDir: opts.dir, log, metrics });

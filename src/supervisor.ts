@@ -105,10 +105,13 @@ export class Supervisor {
       // The read starts while the window is still open and is used if nothing moved until it
       // closes (spec/preload.ts); a reload asked for otherwise (SIGHUP, `tend reload`) reads afresh.
       onQuiet: (generation) => this.preload.start(generation, this.controller.lastLoad),
-      onSettled: (generation) => this.controller.markSpecDirty(this.preload.take(generation)),
+      // Before start(), the read start() asks for sees the change.
+      onSettled: (generation) => this.started && this.controller.markSpecDirty(this.preload.take(generation)),
       onError: (err) => opts.log.warn({ err }, 'watcher error'),
     });
   }
+
+  private started = false;
 
   /** READY said by replicas whose spawn had not returned yet (see the notify handler). */
   private readonly readyBeforePid = new Set<string>();
@@ -123,11 +126,21 @@ export class Supervisor {
     if (record) onNotifyReady?.();
   }
 
+  /** Watches the directory and starts reading it, ahead of start(): the read's trips through
+   *  libuv's threads go on while the daemon sets up the rest (hooks, adoption, the notify
+   *  sockets), ~3 ms of its start-up (bench/FINDINGS.md §16). start() takes that read only if the
+   *  watcher saw nothing since it began; else it reads afresh. */
+  watchAndRead(): void {
+    void this.watcher.start();
+    this.preload.start(this.watcher.currentGeneration, undefined);
+  }
+
   /** Starts watching and reconciling. Replicas to adopt must be handed to the controller before. */
   async start(): Promise<void> {
     await this.notify.start();
     await this.watcher.start();
-    this.controller.start();
+    this.started = true;
+    this.controller.start(this.preload.take(this.watcher.currentGeneration));
   }
 
   /** Stops every replica (dependents first), then the watcher and timers. */

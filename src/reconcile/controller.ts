@@ -150,10 +150,10 @@ export class Controller {
     });
   }
 
-  /** Starts the loop. Adopted instances, if any, must be added before. */
-  start(): void {
-    this.specDirty = true;
-    this.schedule();
+  /** Starts the loop, with a first read of the specs (`preloaded`, if one was started, as in
+   *  markSpecDirty). Adopted instances, if any, must be added before. */
+  start(preloaded?: Preloaded): void {
+    this.markSpecDirty(preloaded);
     this.sampler.start();
     this.resync = setInterval(() => this.enqueueAll(), RESYNC_MS);
     this.resync.unref();

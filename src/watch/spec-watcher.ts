@@ -66,6 +66,7 @@ export class SpecWatcher {
   private firstEventAt?: number;
   private lockSince?: number;
   private closed = false;
+  private watching = false;
   /** The parent reported a rename of the directory's own name since the last switch. */
   private replaced = false;
   private readonly settleMs: number;
@@ -81,9 +82,16 @@ export class SpecWatcher {
     this.gitLockMaxMs = opts.gitLockMaxMs ?? 30_000;
   }
 
-  /** Starts watching: the directory's watch is in place when this resolves. */
+  /** The number of the latest event (as onQuiet and onSettled give it): a read started at this
+   *  number saw every change made before it. */
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
+  /** Starts watching (once): the directory's watch is in place when this resolves. */
   async start(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.watching) return;
+    this.watching = true;
     this.watchDir();
     // The parent is watched only to see the services directory (or its link) itself replaced,
     // removed or made: every such change is a rename in the parent, and inotify reports each one

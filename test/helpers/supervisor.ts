@@ -26,6 +26,7 @@ export async function startSupervisor(
   dir: string,
   stateDir: string,
   opts: Partial<SupervisorOptions> = {},
+  { beforeStart }: { beforeStart?: (sup: Supervisor) => unknown } = {},
 ): Promise<TestSupervisor> {
   const reaper = processReaper(t);
   const events: TendEvent[] = [];
@@ -42,6 +43,7 @@ export async function startSupervisor(
     ...opts,
   });
   t.after(() => sup.close());
+  await beforeStart?.(sup);
   await sup.start();
 
   const live = (service: string) =>

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadResult } from '../../src/spec/types.js';
 import { sleepService, startSupervisor } from '../helpers/supervisor.js';
-import { tempDir } from '../helpers/index.js';
+import { tempDir, waitFor } from '../helpers/index.js';
 
 /** Counts the source's reads, and runs `afterRead` (once) when one has read the files; the read
  *  returns once what it returns has settled. */
@@ -75,4 +75,45 @@ test('a reload asked for (SIGHUP, tend reload) reads afresh, whatever was read e
   ts.sup.controller.markSpecDirty();
   await ts.waitFor(() => c.reads > before, 'a fresh read');
   assert.equal(c.reads, before + 1);
+});
+
+// The daemon starts its first read before the rest of its start-up (Supervisor.watchAndRead):
+// start() takes it only if the watcher, started with it, saw nothing since.
+
+test('the first read, started ahead of start(), is the one applied when nothing moved', async (t) => {
+  const root = tempDir(t, { 'services.d/a.yaml': sleepService('replicas: 2\n') });
+  let c: ReturnType<typeof countReads> | undefined;
+  const ts = await startSupervisor(t, join(root, 'services.d'), join(root, 'state'), {}, {
+    beforeStart: (sup) => {
+      c = countReads(sup.source);
+      sup.watchAndRead();
+    },
+  });
+  await ts.waitReady('a', 2);
+  assert.equal(c?.reads, 1, 'one read: the early one');
+});
+
+test('a write between the first read and start() is what the first load applies', async (t) => {
+  const root = tempDir(t, { 'services.d/a.yaml': sleepService('replicas: 1\n') });
+  const dir = join(root, 'services.d');
+  let c: ReturnType<typeof countReads> | undefined;
+  const ts = await startSupervisor(t, dir, join(root, 'state'), { settleMs: 300 }, {
+    beforeStart: async (sup) => {
+      c = countReads(sup.source);
+      let read!: () => void;
+      const done = new Promise<void>((r) => (read = r));
+      // The early read has seen `replicas: 1`; the file changes before start().
+      c.afterRead = () => {
+        writeFileSync(join(dir, 'a.yaml'), sleepService('replicas: 3\n'));
+        read();
+      };
+      sup.watchAndRead();
+      await done;
+      await waitFor(() => sup.watcher.currentGeneration > 0, { what: 'the watcher to see the write' });
+    },
+  });
+  await ts.waitReady('a', 3);
+  assert.equal(replicasOf(ts), 3);
+  assert.ok((c?.reads ?? 0) >= 2, `read again at start() (${c?.reads} reads)`);
+  assert.deepEqual(ts.events.filter((e) => e.type === 'service.scaled'), [], '`replicas: 1` was never applied');
 });
