@@ -9,6 +9,7 @@ import { describeSearch, makeCli, STATE_DIR_NAME, type Cli } from './context.js'
 import type { ReplicaVerb } from './control.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { flushed, paint, termOf } from './term.js';
+import { verbOf } from './verbs.js';
 
 // Each verb's module is loaded when it runs: `tend status` need not load the YAML loader, ajv or
 // the daemon (measured: the eager graph made `tend --version` take ~200 ms).
@@ -19,8 +20,13 @@ const EXIT_CODES_HELP = `
 Exit codes: 0 ok, 1 failure, 2 plan has changes (--exit-code), 3 no daemon, 4 no such service,
 5 bad usage, 6 a daemon already runs, 70 internal error.`;
 
-/** Builds the program; `run` records each verb's exit code. */
-function buildProgram(cli: Cli, run: (action: () => Promise<number> | number) => Promise<void>): Command {
+/**
+ * Builds the program; `run` records each verb's exit code. With `only`, the one verb the command
+ * line runs is declared and the others are not: declaring all of them took commander ~2 ms, on
+ * the way to a daemon's first replica (bench/FINDINGS.md §16). Help and usage errors are the
+ * same either way (commander's help for a verb names no other).
+ */
+function buildProgram(cli: Cli, run: (action: () => Promise<number> | number) => Promise<void>, only?: string): Command {
   const program = new Command('tend')
     .description('A declarative process supervisor: keeps running processes equal to services.d/*.yaml.')
     .version(version)
@@ -44,9 +50,10 @@ Examples:
 ${EXIT_CODES_HELP}`,
     );
 
-  program
-    .command('up')
-    .description('supervise DIR (default ./services.d) in the foreground, or detached with -d')
+  const verb = (name: string): Command | undefined => (only === undefined || only === name ? program.command(name) : undefined);
+
+  verb('up')
+    ?.description('supervise DIR (default ./services.d) in the foreground, or detached with -d')
     .argument('[dir]', 'the services directory', 'services.d')
     .option('-d, --detach', 'run the daemon in the background (its log goes to tend.log in the state directory)')
     .option('--wait', 'with -d: return once everything converged; exit 1 if it cannot')
@@ -70,16 +77,14 @@ Examples:
     )
     .action((dir: string, opts) => run(async () => (await import('./up.js')).upCommand(cli, dir, opts)));
 
-  program
-    .command('down')
-    .description('stop every service in reverse dependency order, then the daemon')
+  verb('down')
+    ?.description('stop every service in reverse dependency order, then the daemon')
     .option('--timeout <duration>', 'how long to wait for the daemon to exit', '2m')
     .addHelpText('after', '\nExample:\n  tend down && tend up -d    restart the daemon and every service')
     .action((opts) => run(async () => (await import('./down.js')).downCommand(cli, opts)));
 
-  program
-    .command('status')
-    .description('services (READY n/m, state, restarts, cpu, mem, age) and spec errors; or one service\'s replicas')
+  verb('status')
+    ?.description('services (READY n/m, state, restarts, cpu, mem, age) and spec errors; or one service\'s replicas')
     .argument('[service]', 'show this service\'s replicas')
     .option('-o, --output <format>', 'json or table')
     .option('-w, --watch', 'refresh every second')
@@ -87,17 +92,15 @@ Examples:
     .addHelpText('after', '\nExamples:\n  tend status\n  tend status web -w\n  tend status -l tier=web\n  tend status -o json | jq .converged\n\nColumns shown when any service has them: PORTS (first-last per service), STATUS (the text replicas report, when any does), LABELS.')
     .action((service: string | undefined, opts) => run(async () => (await import('./status.js')).statusCommand(cli, service, opts)));
 
-  program
-    .command('top')
-    .description('a live, sortable view of every replica\'s CPU, memory and restarts (on a terminal; else one snapshot)')
+  verb('top')
+    ?.description('a live, sortable view of every replica\'s CPU, memory and restarts (on a terminal; else one snapshot)')
     .option('-s, --sort <key>', 'cpu, mem, restarts or name (keys c m r n while it runs)', 'cpu')
     .option('--interval <duration>', 'refresh period', '1s')
     .addHelpText('after', '\nExamples:\n  tend top\n  tend top -s mem\n  tend top | head -5          (not a terminal: one sorted snapshot)\n\nKeys: c cpu, m memory, r restarts, n name; q, Esc or Ctrl-C quits.')
     .action((opts) => run(async () => (await import('./top.js')).topCommand(cli, opts)));
 
-  program
-    .command('logs')
-    .description('replicas\' output, each line prefixed `svc/n |`; every service, in time order, when none is named')
+  verb('logs')
+    ?.description('replicas\' output, each line prefixed `svc/n |`; every service, in time order, when none is named')
     .argument('[targets...]', 'SERVICE or SERVICE/INDEX (default: every service)')
     .option('-f, --follow', 'keep printing new lines (across log rotation, and replicas that start later)')
     .option('-n, --lines <count>', 'only the last COUNT lines of each replica')
@@ -110,9 +113,8 @@ Examples:
     )
     .action((targets: string[], opts) => run(async () => (await import('./logs.js')).logsCommand(cli, targets, opts)));
 
-  program
-    .command('scale')
-    .description('set replicas in the file that defines each service (comments and layout kept)')
+  verb('scale')
+    ?.description('set replicas in the file that defines each service (comments and layout kept)')
     .argument('<assignments...>', 'SERVICE=COUNT')
     .option('--dir <dir>', 'the services directory (default: the running daemon\'s, else ./services.d)')
     .option('--commit', 'when git tracks the file, commit just that file ("tend scale: web: replicas 2 → 5")')
@@ -124,41 +126,39 @@ Examples:
     )
     .action((assignments: string[], opts) => run(async () => (await import('./scale.js')).scaleCommand(cli, assignments, opts)));
 
-  const verbs: [ReplicaVerb, string, string][] = [
+  const replicaVerbs: [ReplicaVerb, string, string][] = [
     ['restart', 'restart replicas by the update strategy; resets crash-loop counters', 'tend restart web      tend restart web/2'],
     ['pause', 'stop replicas with SIGSTOP until resumed', 'tend pause worker'],
     ['resume', 'continue paused replicas with SIGCONT', 'tend resume worker/0'],
     ['stop', 'stop a service and hold it stopped (like `docker compose stop`; files unchanged, kept across restarts of tend)', 'tend stop worker'],
     ['start', 'lift the hold of `tend stop`: the service runs as its file says again', 'tend start worker'],
   ];
-  for (const [verb, description, example] of verbs) {
-    const cmd = program
-      .command(verb)
-      .description(description)
+  for (const [name, description, example] of replicaVerbs) {
+    const cmd = verb(name)
+      ?.description(description)
       .argument('<targets...>', 'SERVICE or SERVICE/INDEX');
-    if (verb === 'restart' || verb === 'start') {
+    if (cmd === undefined) continue;
+    if (name === 'restart' || name === 'start') {
       cmd
-        .option('--wait', `return once every ${verb === 'restart' ? 'restarted' : 'started'} replica runs and is ready; exit 1 if not`)
+        .option('--wait', `return once every ${name === 'restart' ? 'restarted' : 'started'} replica runs and is ready; exit 1 if not`)
         .option('--timeout <duration>', 'how long --wait waits', '60s');
     }
     cmd
-      .addHelpText('after', `\nExample:\n  ${example}${verb === 'restart' || verb === 'start' ? `\n  tend ${verb} api --wait --timeout 2m` : ''}`)
+      .addHelpText('after', `\nExample:\n  ${example}${name === 'restart' || name === 'start' ? `\n  tend ${name} api --wait --timeout 2m` : ''}`)
       .action((targets: string[], opts: { wait?: boolean; timeout?: string }) =>
-        run(async () => (await import('./control.js')).replicaCommand(cli, verb, targets, undefined, opts)),
+        run(async () => (await import('./control.js')).replicaCommand(cli, name, targets, undefined, opts)),
       );
   }
 
-  program
-    .command('kill')
-    .description('send a signal to replicas')
+  verb('kill')
+    ?.description('send a signal to replicas')
     .argument('<targets...>', 'SERVICE or SERVICE/INDEX')
     .option('-s, --signal <signal>', 'signal name or number', 'SIGTERM')
     .addHelpText('after', '\nExamples:\n  tend kill web -s HUP        reload every web replica\n  tend kill worker/3 -s KILL')
     .action((targets: string[], opts: { signal: string }) => run(async () => (await import('./control.js')).replicaCommand(cli, 'kill', targets, opts.signal)));
 
-  program
-    .command('validate')
-    .description('check spec files; exit 0 when valid, else `path:line:col: message` lines and exit 1')
+  verb('validate')
+    ?.description('check spec files; exit 0 when valid, else `path:line:col: message` lines and exit 1')
     .argument('[paths...]', 'directories or files (default ./services.d)')
     .option('-o, --output <format>', 'json or table')
     .option('--max-replicas <n>', 'the largest replicas a service may ask for (default: what this machine allows, see docs/spec.md)')
@@ -174,9 +174,8 @@ Examples:
       }),
     );
 
-  program
-    .command('plan')
-    .description('what applying DIR would do to what runs now (to nothing when no daemon runs)')
+  verb('plan')
+    ?.description('what applying DIR would do to what runs now (to nothing when no daemon runs)')
     .argument('[dir]', 'the services directory', 'services.d')
     .option('--exit-code', 'exit 2 when there are changes (for CI)')
     .option('--switch', 'compare as if the daemon were pointed at DIR (a release switch: its location counts)')
@@ -187,9 +186,8 @@ Examples:
     )
     .action((dir: string, opts) => run(async () => (await import('./plan.js')).planCommand(cli, dir, opts)));
 
-  program
-    .command('export')
-    .description('convert DIR (default ./services.d) into a Nomad job or Kubernetes manifests, with a report of every field')
+  verb('export')
+    ?.description('convert DIR (default ./services.d) into a Nomad job or Kubernetes manifests, with a report of every field')
     .argument('<target>', 'nomad or k8s')
     .argument('[dir]', 'the services directory', 'services.d')
     .option('-o, --output <path>', 'write to a file, or to a directory (existing, or ending in /) one file per job or object; default stdout')
@@ -217,9 +215,8 @@ docs/export.md has the whole conversion matrix.`,
     )
     .action((target: string, dir: string, opts) => run(async () => (await import('./export.js')).exportCommand(cli, target, dir, opts)));
 
-  program
-    .command('import')
-    .description('convert a Procfile, process-compose.yaml, supervisord .conf, PM2 ecosystem file or zinit services into spec files')
+  verb('import')
+    ?.description('convert a Procfile, process-compose.yaml, supervisord .conf, PM2 ecosystem file or zinit services into spec files')
     .argument('<sources...>', 'files (or a directory of zinit service files) to convert')
     .option('--from <format>', 'the source format: process-compose, supervisord, pm2, procfile, zinit (default: detected)')
     .option('-o, --output <dir>', 'where the spec files go', 'services.d')
@@ -246,9 +243,8 @@ Examples:
     )
     .action((sources: string[], opts) => run(async () => (await import('./import.js')).importCommand(cli, sources, opts)));
 
-  program
-    .command('events')
-    .description('the event history, or with -f the live stream')
+  verb('events')
+    ?.description('the event history, or with -f the live stream')
     .option('-f, --follow', 'keep printing events as they happen')
     .option('-n, --lines <count>', 'how many past events (default 1000; 0: none, only live ones with -f)')
     .option('--since <id>', 'only events after this event id (every event has one; ids continue across restarts)')
@@ -256,9 +252,8 @@ Examples:
     .addHelpText('after', '\nExamples:\n  tend events -n 20\n  tend events --since 1200 -o json\n  tend events -f -o json | jq -c \'select(.type == "replica.failed")\'')
     .action((opts) => run(async () => (await import('./events.js')).eventsCommand(cli, opts)));
 
-  program
-    .command('history')
-    .description('a service\'s health history: restarts, exits with codes, probe verdicts, alerts (from events.jsonl)')
+  verb('history')
+    ?.description('a service\'s health history: restarts, exits with codes, probe verdicts, alerts (from events.jsonl)')
     .argument('<target>', 'SERVICE or SERVICE/INDEX')
     .option('--since <when>', 'how far back: a duration (30m, 1h, 168h) or an ISO time', '24h')
     .option('-o, --output <format>', 'json or table')
@@ -268,9 +263,8 @@ Examples:
     )
     .action((target: string, opts) => run(async () => (await import('./history.js')).historyCommand(cli, target, opts)));
 
-  program
-    .command('dashboard')
-    .description('print the URL of the web dashboard (with its token) and open it in a browser when one is available')
+  verb('dashboard')
+    ?.description('print the URL of the web dashboard (with its token) and open it in a browser when one is available')
     .option('--no-open', 'only print the URL')
     .addHelpText(
       'after',
@@ -285,9 +279,8 @@ Examples:
     .action((opts: { open: boolean }) => run(async () => (await import('./dashboard.js')).dashboardCommand(cli, opts)));
 
   // ---- notify (DESIGN §9): from inside a replica ----
-  program
-    .command('notify')
-    .description('from inside a replica: tell tend it is ready, its status, a heartbeat or a typed event')
+  verb('notify')
+    ?.description('from inside a replica: tell tend it is ready, its status, a heartbeat or a typed event')
     .option('--ready', 'start-up is done (the readiness signal with readiness: { notify: true })')
     .option('--status <text>', 'a one-line status, shown by tend status')
     .option('--heartbeat', 'still alive (resets the watchdog)')
@@ -307,9 +300,8 @@ exits 3. An event that its schema refuses exits 1 with the schema error.`,
     .action((opts) => run(async () => (await import('./notify.js')).notifyCommand(cli, opts)));
   // ----
 
-  program
-    .command('inspect')
-    .description('the effective spec (defaults, interpolation, env files) and each replica\'s argv, cwd, ports and environment')
+  verb('inspect')
+    ?.description('the effective spec (defaults, interpolation, env files) and each replica\'s argv, cwd, ports and environment')
     .argument('<target>', 'SERVICE or SERVICE/INDEX')
     .option('--show-secrets', 'show values that look secret (masked as ****** by default)')
     .option('-o, --output <format>', 'json or table')
@@ -319,17 +311,15 @@ exits 3. An event that its schema refuses exits 1 with the schema error.`,
     )
     .action((target: string, opts) => run(async () => (await import('./inspect.js')).inspectCommand(cli, target, opts)));
 
-  program
-    .command('exec')
-    .description('run a command with a replica\'s environment and working directory; exits with its code')
+  verb('exec')
+    ?.description('run a command with a replica\'s environment and working directory; exits with its code')
     .argument('<target>', 'SERVICE/INDEX (SERVICE alone: replica 0)')
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText('after', '\nExamples:\n  tend exec web/0 -- env\n  tend exec db -- psql "$DATABASE_URL"        (expanded by your shell: quote as needed)\n  tend exec worker/2 -- sh -c \'echo $TEND_REPLICA\'')
     .action((target: string, command: string[]) => run(async () => (await import('./exec.js')).execCommand(cli, target, command)));
 
-  program
-    .command('daemon-log')
-    .description('the daemon\'s own log (tend.log, JSON lines) rendered for people, with local times')
+  verb('daemon-log')
+    ?.description('the daemon\'s own log (tend.log, JSON lines) rendered for people, with local times')
     .option('-f, --follow', 'keep printing new lines')
     .option('-n, --lines <count>', 'only the last COUNT lines')
     .option('-o, --output <format>', 'json (the lines as stored) or text')
@@ -341,9 +331,8 @@ exits 3. An event that its schema refuses exits 1 with the schema error.`,
       }),
     );
 
-  program
-    .command('completion')
-    .description('print a shell completion script')
+  verb('completion')
+    ?.description('print a shell completion script')
     .argument('<shell>', 'bash or zsh')
     .addHelpText('after', '\nExamples:\n  source <(tend completion bash)\n  tend completion zsh > "${fpath[1]}/_tend"')
     .action((shell: string) => run(async () => (await import('./completion.js')).completionCommand(cli, shell)));
@@ -415,9 +404,13 @@ async function main(): Promise<number> {
     () => program?.opts<{ clientTimeout?: string }>().clientTimeout,
   );
   let code: number = EXIT.OK;
-  program = buildProgram(cli, async (action) => {
-    code = await action();
-  });
+  program = buildProgram(
+    cli,
+    async (action) => {
+      code = await action();
+    },
+    verbOf(process.argv.slice(2)),
+  );
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

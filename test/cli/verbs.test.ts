@@ -1,0 +1,48 @@
+// Which verb a command line runs, read before commander parses it (src/cli/verbs.ts): the CLI then
+// declares that verb alone. Anything else (help, --version, a typo, an option before the verb)
+// builds every verb, so commander's help and suggestions are as they were.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { VERBS, verbOf } from '../../src/cli/verbs.js';
+import { tempDir } from '../helpers/index.js';
+import { runCli } from './run-cli.js';
+
+test('verbOf: the verb after the global options that take a value; undefined for help, options, typos, nothing', () => {
+  const table: [string[], string | undefined][] = [
+    [['up'], 'up'],
+    [['up', '-d', '--wait'], 'up'],
+    [['--state-dir', 'x', 'status', '-o', 'json'], 'status'],
+    [['--state-dir=x', 'logs', 'web'], 'logs'],
+    [['--client-timeout', '5s', '--state-dir', 'up', 'down'], 'down'],
+    [['--client-timeout=0s', 'daemon-log'], 'daemon-log'],
+    [['restart', 'web'], 'restart'],
+    [[], undefined],
+    [['--help'], undefined],
+    [['-h', 'up'], undefined],
+    [['--version'], undefined],
+    [['help', 'up'], undefined],
+    [['stauts'], undefined],
+    [['--bogus', 'up'], undefined],
+    [['--state-dir'], undefined],
+    [['web', 'up'], undefined],
+  ];
+  for (const [args, want] of table) assert.equal(verbOf(args), want, args.join(' '));
+  for (const verb of VERBS) assert.equal(verbOf([verb]), verb);
+});
+
+test('a command line naming a verb gets that verb as before: its help, its usage errors, its global options', async (t) => {
+  const dir = tempDir(t);
+  const help = await runCli(dir, ['--state-dir', 'here', 'up', '--help']);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: tend up \[options\] \[dir\]/);
+  assert.match(help.stdout, /--wait-for-dir/);
+  const viaHelp = await runCli(dir, ['help', 'up']);
+  assert.equal(viaHelp.stdout, help.stdout);
+  const bad = await runCli(dir, ['--client-timeout', '1s', 'scale', '--bogus']);
+  assert.equal(bad.code, 5);
+  assert.equal(bad.stderr, "tend: unknown option '--bogus'; see tend scale --help\n");
+  const missing = await runCli(dir, ['kill']);
+  assert.equal(missing.code, 5);
+  assert.match(missing.stderr, /^tend: missing required argument 'targets'; see tend kill --help\n$/);
+});
