@@ -111,6 +111,8 @@ export class ProcessRuntime implements Runtime {
   /** Replicas the spawn helper forked: their exits come from it. */
   private readonly helped = new Map<number, { handle: ProcessHandle; onExit: OnExit; by: SpawnHelper; answered: boolean }>();
   private readonly helpers: SpawnHelper[] = [];
+  private moreHelpersQueued = false;
+  private closed = false;
   private readonly waitForHelper: boolean;
   private readonly adopted = new Map<number, Adopted>();
   private adoptTimer: NodeJS.Timeout | undefined;
@@ -128,12 +130,26 @@ export class ProcessRuntime implements Runtime {
     this.adoptPollMs = options.adoptPollMs ?? 250;
     this.stopPollMs = options.stopPollMs ?? 100;
     this.waitForHelper = options.waitForHelper ?? false;
-    // Started at once: they come up while tend reads its files. Started with the first replica
-    // instead, the first replica ran 50 ms sooner but 1000 of them 30% later (the first hundreds
-    // forked from tend while the helpers booted beside them).
-    const count = options.helper ? (options.helpers ?? Math.min(2, availableParallelism())) : 0;
-    for (let k = 0; k < count; k++) {
-      const helper: SpawnHelper = new SpawnHelper({
+    // The first is started at once: it comes up while tend reads its files. Started with the first
+    // replica instead, the first replica ran 50 ms sooner but 1000 of them 30% later (the first
+    // hundreds forked from tend while the helpers booted beside them). The others are started
+    // once the first request has gone out: each fork of a helper took ~2 ms of tend's own start,
+    // before its first replica (bench/FINDINGS.md §16), and the first helper forks while they do.
+    this.helpersToStart = options.helper ? (options.helpers ?? Math.min(2, availableParallelism())) : 0;
+    this.helperKind = options.helperKind;
+    this.nativeHelper = options.nativeHelper;
+    if (this.helpersToStart > 0) this.startHelper();
+  }
+
+  private readonly helperKind: HelperKind | undefined;
+  private readonly nativeHelper: string | undefined;
+  /** Helpers not started yet (see the constructor). */
+  private helpersToStart: number;
+
+  private startHelper(): void {
+    this.helpersToStart--;
+    const helper: SpawnHelper = new SpawnHelper(
+      {
         onExit: (pid, code, signal, groupEmpty) => {
           const h = this.helped.get(pid);
           if (!h) return;
@@ -172,9 +188,11 @@ export class ProcessRuntime implements Runtime {
             }
           }
         },
-      }, options.helperKind, options.nativeHelper);
-      this.helpers.push(helper);
-    }
+      },
+      this.helperKind,
+      this.nativeHelper,
+    );
+    this.helpers.push(helper);
   }
 
   /** The helper with the fewest forks waiting, among those up. */
@@ -286,10 +304,17 @@ export class ProcessRuntime implements Runtime {
   private async spawnByHelper(helper: SpawnHelper, req: StartRequest, ids: UserIds | undefined, onExit: OnExit): Promise<StartResult> {
     const { argv, cwd, env } = req.launch;
     let handle: ProcessHandle | undefined;
-    const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
+    const reply = helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
       handle = { pid, pgid: pid, startTime, startedAt: Date.now() };
       this.helped.set(pid, { handle, onExit, by: helper, answered: false });
     });
+    if (this.helpersToStart > 0 && !this.moreHelpersQueued) {
+      this.moreHelpersQueued = true;
+      setImmediate(() => {
+        while (this.helpersToStart > 0 && !this.closed) this.startHelper();
+      });
+    }
+    const r = await reply;
     if (r.ok) {
       const h = this.helped.get(r.pid);
       if (h) h.answered = true;
@@ -431,6 +456,7 @@ export class ProcessRuntime implements Runtime {
   // Stops watching (timers, adopted replicas) and lets tend exit while its children run on; never
   // kills a replica. Stops still pending are abandoned and never settle: await them first.
   close(): void {
+    this.closed = true;
     for (const child of this.children.values()) child.unref();
     for (const h of this.helpers) h.close();
     this.helped.clear();

@@ -209,6 +209,29 @@ test('helper: killed, its replicas are watched from /proc; new ones go to the ot
   assert.equal(stop.killed, false);
 });
 
+test('helper: one helper is forked at once, the others once the first start has been asked for (their forks are not on the way to the first replica)', async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  // Helpers of the tests before, leaving with their stdin, are not counted as this runtime's.
+  await waitFor(() => helperPids().length === 0, { what: 'no helper left from the tests before' });
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 2, waitForHelper: true });
+  t.after(() => rt.close());
+  assert.equal(await rt.helperReady(), true);
+  assert.equal(helperPids().length, 1, 'one helper before any start');
+  const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
+  assert.ok(res.ok, res.ok ? '' : res.reason);
+  reaper.track(res.handle.pgid, true);
+  await waitFor(() => helperPids().length === 2, { what: 'the second helper' });
+  // Both take starts from then on.
+  const more = await Promise.all([1, 2, 3, 4].map((n) => rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, `svc/${n}.log`) }, () => {})));
+  for (const r of more) {
+    assert.ok(r.ok, r.ok ? '' : r.reason);
+    reaper.track(r.handle.pgid, true);
+  }
+  const parents = new Set(more.map((r) => (r.ok ? readProcStat(r.handle.pid)?.ppid : undefined)));
+  assert.deepEqual([...parents].sort(), helperPids().sort(), 'forked by both helpers');
+});
+
 test('helper: closing the runtime ends the helper and leaves the replicas running', async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
