@@ -7,7 +7,10 @@
 // runs, which took ~45 ms of every Node process's start here (bench/FINDINGS.md §15). tend's daemon
 // keeps it (webhooks and https probes may need the certificates it names).
 //
-//   node --import tsx bench/startup-attribution.ts [--runs=7] [--tend=dist|build|path/to/cli.js]
+//   node --import tsx bench/startup-attribution.ts [--runs=7] [--tend=dist|build|path/to/cli.js]...
+//        [--ca=both|set|unset]
+//
+// With --tend given twice or more (two builds' CLIs, say), each is measured, in turns.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +24,9 @@ import { renderTable } from './lib/table.js';
 import { now, waitFor } from './lib/timers.js';
 
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 7);
-const wanted = process.argv.find((a) => a.startsWith('--tend='))?.slice(7);
+const wanted = process.argv.filter((a) => a.startsWith('--tend=')).map((a) => a.slice(7));
+const ca = process.argv.find((a) => a.startsWith('--ca='))?.slice(5) ?? 'both';
+if (!['both', 'set', 'unset'].includes(ca)) throw new Error(`--ca=${ca}: both, set or unset`);
 
 installExitCleanup();
 const tmp = mkdtempSync(join(tmpdir(), 'tend-startup-'));
@@ -43,19 +48,24 @@ async function once(d: Driver, env: NodeJS.ProcessEnv): Promise<{ first: number;
 }
 
 try {
-  const launcher = pickLauncher(wanted ?? 'build', join(tmp, 'build'), (s) => process.stderr.write(`${s}\n`));
-  if (launcher.kind !== 'build' && launcher.kind !== 'dist') throw new Error(`no compiled CLI to measure (${launcher.kind})`);
+  const launchers = (wanted.length > 0 ? wanted : ['build']).map((w, i) => {
+    const launcher = pickLauncher(w, join(tmp, `build-${i}`), (s) => process.stderr.write(`${s}\n`));
+    if (launcher.kind !== 'build' && launcher.kind !== 'dist') throw new Error(`no compiled CLI to measure (${launcher.kind})`);
+    return { name: wanted.length > 1 ? `tend ${w}` : 'tend', launcher };
+  });
   const { NODE_EXTRA_CA_CERTS: extraCa, ...without } = process.env;
   const envs: [string, NodeJS.ProcessEnv][] =
     extraCa === undefined
       ? [['', process.env]]
-      : [
-          [', NODE_EXTRA_CA_CERTS set', process.env],
-          [', NODE_EXTRA_CA_CERTS unset', without],
-        ];
+      : (
+          [
+            [', NODE_EXTRA_CA_CERTS set', process.env],
+            [', NODE_EXTRA_CA_CERTS unset', without],
+          ] as [string, NodeJS.ProcessEnv][]
+        ).filter(([label]) => ca === 'both' || label.endsWith(` ${ca}`));
   const variants = envs.flatMap(([label, env]) => [
     { name: `bare loop${label}`, make: (r: number) => new BareDriver(join(tmp, `bare-${r}`)), env },
-    { name: `tend${label}`, make: (r: number) => new TendDriver(join(tmp, `tend-${r}`), launcher), env },
+    ...launchers.map(({ name, launcher }, i) => ({ name: `${name}${label}`, make: (r: number) => new TendDriver(join(tmp, `tend-${i}-${r}`), launcher), env })),
   ]);
   const res = new Map(variants.map((v) => [v.name, { first: [] as number[], api: [] as number[] }]));
   for (let r = 0; r < runs; r++) {
