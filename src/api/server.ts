@@ -38,6 +38,11 @@ export async function startApiServer(socket: string | ApiSocket, control: Contro
     if (s.writable) s.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else s.destroy();
   });
+  // The socket is listened on by bound.server (api/listen.ts), which hands its connections over;
+  // 'listening' is what starts the HTTP server's own bookkeeping of them (request and keep-alive
+  // timeouts, closeAllConnections): without it a client's idle keep-alive connection held
+  // `tend down` for the 4 s until the client closed it.
+  server.emit('listening');
   bound.serve((s) => {
     server.emit('connection', s);
     s.resume();
@@ -48,6 +53,7 @@ export async function startApiServer(socket: string | ApiSocket, control: Contro
       new Promise<void>((resolve) => {
         api.endStreams();
         bound.server.close(() => resolve());
+        server.close();
         server.closeAllConnections();
       }),
   };

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { listenApiSocket } from '../../src/api/listen.js';
@@ -66,4 +67,22 @@ test('a client that gives up while held is closed once the API takes it, and har
   assert.equal((await get(path, '/v1/status')).status, 200);
   // Its bytes waited in the kernel; once read, with its end, the connection is let go.
   await waitFor(() => new Promise<boolean>((resolve) => bound.server.getConnections((_err, n) => resolve(n === 0))), { what: 'the abandoned connection closed' });
+});
+
+test('closing the API ends every connection it took, a half-sent request too (a client never blocks the daemon going down)', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'tend.sock');
+  const bound = await listenApiSocket(path);
+  const api = await startApiServer(bound, fakeControl(dir), { warn: () => {} });
+  // Headers never finished: the HTTP server would wait for them for its headers timeout (60 s).
+  const half = connect(path);
+  t.after(() => half.destroy());
+  half.on('error', () => {});
+  let closed = false;
+  half.once('close', () => (closed = true));
+  half.write('GET /v1/status HTTP/1.1\r\nhost: x\r\n');
+  await waitFor(() => new Promise<boolean>((resolve) => bound.server.getConnections((_err, n) => resolve(n === 1))), { what: 'the connection taken' });
+  let done = false;
+  void api.close().then(() => (done = true));
+  await waitFor(() => closed && done, { what: 'close() to end the connection and resolve', timeoutMs: 10_000 });
 });
