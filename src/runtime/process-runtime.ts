@@ -111,7 +111,11 @@ export class ProcessRuntime implements Runtime {
   /** Replicas the spawn helper forked: their exits come from it. */
   private readonly helped = new Map<number, { handle: ProcessHandle; onExit: OnExit; by: SpawnHelper; answered: boolean }>();
   private readonly helpers: SpawnHelper[] = [];
-  private moreHelpersQueued = false;
+  private readonly helperKind: HelperKind | undefined;
+  private readonly nativeHelper: string | undefined;
+  /** Helpers not started yet (see the constructor), and whether they are about to be. */
+  private helpersToStart: number;
+  private helpersQueued = false;
   private closed = false;
   private readonly waitForHelper: boolean;
   private readonly adopted = new Map<number, Adopted>();
@@ -141,10 +145,15 @@ export class ProcessRuntime implements Runtime {
     if (this.helpersToStart > 0) this.startHelper();
   }
 
-  private readonly helperKind: HelperKind | undefined;
-  private readonly nativeHelper: string | undefined;
-  /** Helpers not started yet (see the constructor). */
-  private helpersToStart: number;
+  /** Starts the helpers not started yet, after the current turn: the request being made goes out
+   *  first. */
+  private startOtherHelpers(): void {
+    if (this.helpersToStart === 0 || this.helpersQueued) return;
+    this.helpersQueued = true;
+    setImmediate(() => {
+      while (this.helpersToStart > 0 && !this.closed) this.startHelper();
+    });
+  }
 
   private startHelper(): void {
     this.helpersToStart--;
@@ -245,6 +254,8 @@ export class ProcessRuntime implements Runtime {
 
   // Through the helper when it is up, else in process: the same checks came first either way.
   private spawnWith(req: StartRequest, ids: UserIds | undefined, onExit: OnExit): StartResult | Promise<StartResult> {
+    // Also when the first helper died before this: the others then take the spawns.
+    this.startOtherHelpers();
     const helper = this.helper();
     if (helper) return this.spawnByHelper(helper, req, ids, onExit);
     const { argv, cwd, env } = req.launch;
@@ -304,17 +315,10 @@ export class ProcessRuntime implements Runtime {
   private async spawnByHelper(helper: SpawnHelper, req: StartRequest, ids: UserIds | undefined, onExit: OnExit): Promise<StartResult> {
     const { argv, cwd, env } = req.launch;
     let handle: ProcessHandle | undefined;
-    const reply = helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
+    const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
       handle = { pid, pgid: pid, startTime, startedAt: Date.now() };
       this.helped.set(pid, { handle, onExit, by: helper, answered: false });
     });
-    if (this.helpersToStart > 0 && !this.moreHelpersQueued) {
-      this.moreHelpersQueued = true;
-      setImmediate(() => {
-        while (this.helpersToStart > 0 && !this.closed) this.startHelper();
-      });
-    }
-    const r = await reply;
     if (r.ok) {
       const h = this.helped.get(r.pid);
       if (h) h.answered = true;

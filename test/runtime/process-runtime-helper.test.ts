@@ -232,6 +232,27 @@ test('helper: one helper is forked at once, the others once the first start has 
   assert.deepEqual([...parents].sort(), helperPids().sort(), 'forked by both helpers');
 });
 
+test('helper: the first helper dead before any start: the first start forks in process and starts the others, which take the next', async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  await waitFor(() => helperPids().length === 0, { what: 'no helper left from the tests before' });
+  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 2, waitForHelper: true });
+  t.after(() => rt.close());
+  assert.equal(await rt.helperReady(), true);
+  const [first] = helperPids();
+  process.kill(first!, 'SIGKILL');
+  await waitFor(() => readProcStat(first!) === null, { what: 'the first helper gone' });
+  const start = async (n: number) => {
+    const r = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, `svc/${n}.log`) }, () => {});
+    assert.ok(r.ok, r.ok ? '' : r.reason);
+    reaper.track(r.handle.pgid, true);
+    return readProcStat(r.handle.pid)?.ppid;
+  };
+  assert.equal(await start(0), process.pid, 'no helper up: forked here');
+  const [second] = await waitFor(() => (helperPids().length === 1 ? helperPids() : undefined), { what: 'the second helper' });
+  assert.equal(await start(1), second);
+});
+
 test('helper: closing the runtime ends the helper and leaves the replicas running', async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
