@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { ProcessRuntime } from '../../src/runtime/process-runtime.js';
 import { NATIVE_HELPER, SpawnHelper, type HelperKind } from '../../src/runtime/spawn-helper.js';
@@ -209,45 +209,39 @@ test('helper: killed, its replicas are watched from /proc; new ones go to the ot
   assert.equal(stop.killed, false);
 });
 
-test('helper: one helper is forked at once, the others once the first start has been asked for (their forks are not on the way to the first replica)', async (t) => {
-  const dir = tempDir(t);
-  const reaper = processReaper(t);
-  // Helpers of the tests before, leaving with their stdin, are not counted as this runtime's.
-  await waitFor(() => helperPids().length === 0, { what: 'no helper left from the tests before' });
-  const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 2, waitForHelper: true });
-  t.after(() => rt.close());
-  assert.equal(await rt.helperReady(), true);
-  assert.equal(helperPids().length, 1, 'one helper before any start');
-  const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
-  assert.ok(res.ok, res.ok ? '' : res.reason);
-  reaper.track(res.handle.pgid, true);
-  await waitFor(() => helperPids().length === 2, { what: 'the second helper' });
-  // Both take starts from then on.
-  const more = await Promise.all([1, 2, 3, 4].map((n) => rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, `svc/${n}.log`) }, () => {})));
-  for (const r of more) {
-    assert.ok(r.ok, r.ok ? '' : r.reason);
-    reaper.track(r.handle.pgid, true);
-  }
-  const parents = new Set(more.map((r) => (r.ok ? readProcStat(r.handle.pid)?.ppid : undefined)));
-  assert.deepEqual([...parents].sort(), helperPids().sort(), 'forked by both helpers');
-});
-
-test('helper: the first helper dead before any start: the first start forks in process and starts the others, which take the next', async (t) => {
+/** A runtime of two helpers, with no helper of a test before left (they leave with their stdin,
+ *  and would be counted as this runtime's); `start(n)` starts a replica and gives its parent. */
+async function twoHelpers(t: TestContext) {
   const dir = tempDir(t);
   const reaper = processReaper(t);
   await waitFor(() => helperPids().length === 0, { what: 'no helper left from the tests before' });
   const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 2, waitForHelper: true });
   t.after(() => rt.close());
   assert.equal(await rt.helperReady(), true);
-  const [first] = helperPids();
-  process.kill(first!, 'SIGKILL');
-  await waitFor(() => readProcStat(first!) === null, { what: 'the first helper gone' });
   const start = async (n: number) => {
     const r = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, `svc/${n}.log`) }, () => {});
     assert.ok(r.ok, r.ok ? '' : r.reason);
     reaper.track(r.handle.pgid, true);
     return readProcStat(r.handle.pid)?.ppid;
   };
+  return { rt, start };
+}
+
+test('helper: one helper is forked at once, the others once the first start has been asked for (their forks are not on the way to the first replica)', async (t) => {
+  const { start } = await twoHelpers(t);
+  assert.equal(helperPids().length, 1, 'one helper before any start');
+  await start(0);
+  await waitFor(() => helperPids().length === 2, { what: 'the second helper' });
+  // Both take starts from then on.
+  const parents = new Set(await Promise.all([1, 2, 3, 4].map(start)));
+  assert.deepEqual([...parents].sort(), helperPids().sort(), 'forked by both helpers');
+});
+
+test('helper: the first helper dead before any start: the first start forks in process and starts the others, which take the next', async (t) => {
+  const { start } = await twoHelpers(t);
+  const [first] = helperPids();
+  process.kill(first!, 'SIGKILL');
+  await waitFor(() => readProcStat(first!) === null, { what: 'the first helper gone' });
   assert.equal(await start(0), process.pid, 'no helper up: forked here');
   const [second] = await waitFor(() => (helperPids().length === 1 ? helperPids() : undefined), { what: 'the second helper' });
   assert.equal(await start(1), second);
