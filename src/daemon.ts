@@ -9,7 +9,7 @@
 //      --no-adopt); when state.json is corrupt, groups carrying our marker are found and stopped;
 //   3. watcher, controller, API; then every change converges through the controller's loop.
 
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { isatty } from 'node:tty';
@@ -106,8 +106,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const { controller, events } = sup;
   metrics.readNotifyFrom(() => sup.notify.counters()); // notify (DESIGN §9)
   // The first read of the files starts now: its trips through libuv's threads go on while the rest
-  // is set up; start() takes it if nothing moved meanwhile (Supervisor.watchAndRead).
-  sup.watchAndRead();
+  // is set up; start() takes it if nothing moved meanwhile (Supervisor.watchAndRead). Not when a
+  // state file is there: the first load then reads from the last good specs it records (a vanished
+  // directory keeps them), and a read from nothing would be thrown away, after taking its share of
+  // the CPU that adopting the replicas needs.
+  if (!existsSync(statePath)) sup.watchAndRead();
   let escaped: EscapedRecord[] = [];
   // ---- hooks and alerts (src/hooks): tend.yaml, hook runner, alert engine; all off the loop ----
   const hooks = new Hooks({ events, controller, servicesDir: opts.dir, log, metrics });

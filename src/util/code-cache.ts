@@ -77,7 +77,7 @@ export function runCached(file: string, cacheFile: string, opts: { writeCache?: 
   try {
     const cache = readFileSync(cacheFile);
     use = 'rejected';
-    const end = cache.indexOf(10);
+    const end = cache.subarray(0, MAX_HEADER).indexOf(10);
     const [sha, madeFrom] = end > 0 && end < MAX_HEADER ? cache.toString('latin1', 0, end).split(' ') : [];
     if (sha !== undefined && (madeFrom === stamp || sha === digestOf())) cachedData = cache.subarray(end + 1);
   } catch {
