@@ -1,15 +1,19 @@
 // What the tend daemon's start-up costs before its first replica runs: the compiled CLI (`tend up`
-// with one replica), launch → first replica running and → API answering, against the bare loop (a
-// Node process that spawns at once) for the floor; alternating runs.
+// with one replica), launch → first replica running and → API answering, against the minimal and
+// bare loops (Node processes that spawn at once, bench/lib/drivers/bare.ts) for the floor;
+// alternating runs.
 //
 // When the caller's environment sets NODE_EXTRA_CA_CERTS (this machine's does), each is run with it
 // and without it too: Node loads that file and its own root certificates before any JavaScript
-// runs, which took ~45 ms of every Node process's start here (bench/FINDINGS.md §15). tend's daemon
-// keeps it (webhooks and https probes may need the certificates it names).
+// runs, which took ~30–45 ms of every Node process's start here (bench/FINDINGS.md §15). tend, run
+// as a command, moves it aside for its own Node and puts it back for what it starts
+// (src/util/deferred-ca.ts); the bare loop is `node` with the environment as it is.
 //
 //   node --import tsx bench/startup-attribution.ts [--runs=7] [--tend=dist|build|path/to/cli.js]...
-//        [--ca=both|set|unset]
+//        [--ca=both|set|unset] [--replicas=1]
 //
+// With --replicas=N the service (and the bare loop) has N replicas: the first one's start is timed
+// (the bench's cold start at 1000 times it too).
 // With --tend given twice or more (two builds' CLIs, say), each is measured, in turns.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +29,7 @@ import { now, waitFor } from './lib/timers.js';
 
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 7);
 const wanted = process.argv.filter((a) => a.startsWith('--tend=')).map((a) => a.slice(7));
+const replicas = Number(process.argv.find((a) => a.startsWith('--replicas='))?.slice(11) ?? 1);
 const ca = process.argv.find((a) => a.startsWith('--ca='))?.slice(5) ?? 'both';
 if (!['both', 'set', 'unset'].includes(ca)) throw new Error(`--ca=${ca}: both, set or unset`);
 
@@ -35,12 +40,11 @@ async function once(d: Driver, env: NodeJS.ProcessEnv): Promise<{ first: number;
   const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', undefined, () => d.replicaParents?.() ?? []);
   const first = watch.newReplicas();
   const t0 = now();
-  await d.launch({ replicas: 1, env });
-  let api: number | undefined;
-  const { at } = await waitFor('first replica', async () => {
-    if (api === undefined && d instanceof TendDriver && (await d.status())) api = now() - t0;
-    return first.look();
-  }, { intervalMs: 1, timeoutMs: 60_000 });
+  await d.launch({ replicas, env });
+  // Apart: an API request waits for the daemon, which at 1000 replicas answers after its first pass.
+  const answered = d instanceof TendDriver ? waitFor('the API', () => d.status(), { intervalMs: 1, timeoutMs: 60_000 }) : undefined;
+  const { at } = await waitFor('first replica', () => first.look(), { intervalMs: 1, timeoutMs: 60_000 });
+  const api = answered && (await answered).at - t0;
   await d.stopAll();
   await d.exited();
   await d.cleanup();
@@ -64,6 +68,7 @@ try {
           ] as [string, NodeJS.ProcessEnv][]
         ).filter(([label]) => ca === 'both' || label.endsWith(` ${ca}`));
   const variants = envs.flatMap(([label, env]) => [
+    { name: `minimal loop${label}`, make: (r: number) => new BareDriver(join(tmp, `minimal-${r}`), 'minimal'), env },
     { name: `bare loop${label}`, make: (r: number) => new BareDriver(join(tmp, `bare-${r}`)), env },
     ...launchers.map(({ name, launcher }, i) => ({ name: `${name}${label}`, make: (r: number) => new TendDriver(join(tmp, `tend-${i}-${r}`), launcher), env })),
   ]);
@@ -76,7 +81,7 @@ try {
     }
   }
   const fmt = (xs: number[]) => (xs.length ? `${summarize(xs).median.toFixed(0)} (${summarize(xs).min.toFixed(0)}–${summarize(xs).max.toFixed(0)})` : '–');
-  process.stdout.write(`\nstart-up, ms from launch (median and min–max of ${runs} runs, alternating):\n`);
+  process.stdout.write(`\nstart-up, ms from launch (median and min–max of ${runs} runs, alternating; ${replicas} replica${replicas === 1 ? '' : 's'}):\n`);
   process.stdout.write(renderTable(['process', '→ first replica running', '→ API answers'], [...res].map(([k, v]) => [k, fmt(v.first), fmt(v.api)])) + '\n');
 } finally {
   await registry.killAndWait().catch(() => undefined);

@@ -22,12 +22,14 @@ import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // As WRAPPER in src/util/code-cache.ts (test/cli/built.test.ts holds them equal).
 const WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
+// As DEFERRED_CA_VAR in src/util/deferred-ca.ts (test/cli/built.test.ts holds them equal).
+const DEFERRED_CA_VAR = 'TEND_DEFERRED_NODE_EXTRA_CA_CERTS';
 const args = process.argv.slice(2);
 const outdir = resolve(args.find((a) => !a.startsWith('--')) ?? join(root, 'dist', 'bin'));
 const sourcemap = args.includes('--sourcemap');
@@ -63,6 +65,7 @@ await build({
   banner: { js: '"use strict";\nvar __tendUrl = require("node:url").pathToFileURL(__filename).href;' },
   define: { 'import.meta.url': '__tendUrl' },
 });
+launcher(join(outdir, 'tend.js'));
 // Everything here is CommonJS: the package is "type": "module", and Node starts an ES module
 // entry through its ES module loader, which took ~3 ms longer before tend's first line ran
 // (bench/FINDINGS.md §16).
@@ -84,6 +87,20 @@ function wrapped(file) {
   const text = readFileSync(file, 'latin1');
   if (!text.startsWith('#!')) throw new Error(`${file}: no #! line to put the wrapper in place of`);
   writeFileSync(file, `${WRAPPER}${text.slice(text.indexOf('\n'))}\n})\n`, 'latin1');
+}
+
+/**
+ * Puts an sh line before tend.js's JavaScript, run when `tend` is run as a command (`npx tend`, a
+ * global install, ./dist/bin/tend.js): it moves NODE_EXTRA_CA_CERTS aside before Node starts,
+ * which the CLI puts back first thing (src/util/deferred-ca.ts says why), and runs the same file
+ * with node. To JavaScript the line is a string and a comment; `node tend.js` runs it as before.
+ */
+function launcher(file) {
+  const text = readFileSync(file, 'utf8');
+  if (!text.startsWith('#!')) throw new Error(`${file}: no #! line to replace`);
+  const sh = `':' //; [ -n "\${NODE_EXTRA_CA_CERTS-}" ] && export ${DEFERRED_CA_VAR}="$NODE_EXTRA_CA_CERTS" && unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"`;
+  writeFileSync(file, `#!/bin/sh\n${sh}${text.slice(text.indexOf('\n'))}`);
+  chmodSync(file, 0o755);
 }
 
 /**

@@ -2,6 +2,7 @@
 // The `tend` command line: parses arguments with commander, runs one verb, and turns its outcome
 // or error into an exit code. The only code that calls process.exit.
 
+import './launcher-env.js'; // first: before any module reads the environment
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { TendError } from '../errors.js';

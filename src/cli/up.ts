@@ -8,6 +8,7 @@ import { displayPath, type ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
 import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
 import { TendError } from '../errors.js';
+import { deferExtraCa } from '../util/deferred-ca.js';
 import { delay, parseCount, parseDuration, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
@@ -125,7 +126,8 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
     ...(opts.http === undefined ? [] : ['--http', opts.http]),
     ...(opts.httpAllowRemote ? ['--http-allow-remote'] : []),
   ];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
+  // The daemon is tend too: it starts as `tend` does, with NODE_EXTRA_CA_CERTS put off (deferred-ca.ts).
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: deferExtraCa() });
   closeSync(fd);
   let exited: number | null | undefined;
   child.once('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)));

@@ -58,9 +58,10 @@ const BATCH_LINES = 64;
 
 /** The environment of tend's own helper processes: tend's, without NODE_OPTIONS. A `--require` a
  *  user exported for tend's shell (a tracer, say) was loaded into every helper too; a replica still
- *  gets it, from its own environment. */
+ *  gets it, from its own environment. Nor NODE_EXTRA_CA_CERTS: a helper makes no TLS connection,
+ *  and Node would load the certificates at its start (src/util/deferred-ca.ts). */
 export function helperEnv(): NodeJS.ProcessEnv {
-  const { NODE_OPTIONS: _ignored, ...env } = process.env;
+  const { NODE_OPTIONS: _options, NODE_EXTRA_CA_CERTS: _ca, ...env } = process.env;
   return env;
 }
 

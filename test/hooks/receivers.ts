@@ -1,7 +1,9 @@
 // Webhook receivers for the hook tests: real HTTP servers on 127.0.0.1 (port 0), each recording
-// what it received. Closed (with every open connection) after the test.
+// what it received, over HTTPS when given a key and certificate. Closed (with every open
+// connection) after the test.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { TestContext } from 'node:test';
 
 export interface Received {
@@ -19,9 +21,9 @@ export interface Receiver {
 type Answer = (req: Received, n: number, res: ServerResponse) => void;
 
 /** A receiver that answers each request with `answer` (n counts from 1). */
-export async function startReceiver(t: TestContext, answer: Answer): Promise<Receiver> {
+export async function startReceiver(t: TestContext, answer: Answer, tls?: { key: string; cert: string }): Promise<Receiver> {
   const r: Receiver = { url: '', received: [], arrivals: 0 };
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -36,9 +38,10 @@ export async function startReceiver(t: TestContext, answer: Answer): Promise<Rec
       r.received.push(got);
       answer(got, r.arrivals, res);
     });
-  });
+  };
+  const server = tls ? createTlsServer(tls, handle) : createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  r.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+  r.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
   t.after(() => {
     server.closeAllConnections();
     server.close();

@@ -3,7 +3,7 @@
 // scaled by editing `replicas:` in the spec file; stopped with POST /v1/shutdown (`tend down`).
 
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../../../src/api/client.js';
 import type { StatusReport, TendEvent } from '../../../src/api/types.js';
@@ -24,6 +24,15 @@ export type TendLauncher =
   | { kind: 'tsx-cli' }
   /** bench/lib/run-daemon.ts through tsx, for when the CLI does not work. */
   | { kind: 'launcher' };
+
+const executable = (file: string): boolean => {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const works = (args: string[]) => spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore', timeout: 30_000 }).status === 0;
 
@@ -110,8 +119,8 @@ export class TendDriver implements Driver {
 
   describe(): string {
     const how = {
-      dist: 'node dist/bin/tend.js up (built CLI)',
-      build: 'node <tmp>/dist/bin/tend.js up (src/ compiled and bundled into a temp dir, as npm run build does)',
+      dist: 'dist/bin/tend.js up (the built CLI, run as a command)',
+      build: '<tmp>/dist/bin/tend.js up (src/ compiled and bundled into a temp dir as npm run build does, run as a command)',
       'tsx-cli': 'node --import tsx src/cli/index.ts up (transpiled on load: slower start-up)',
       launcher: 'node --import tsx bench/lib/run-daemon.ts (runDaemon, transpiled on load)',
     }[this.launcher.kind];
@@ -139,7 +148,11 @@ export class TendDriver implements Driver {
         : l.kind === 'tsx-cli'
           ? [...flags, '--import', 'tsx', 'src/cli/index.ts', '--state-dir', this.stateDir, 'up', this.dir]
           : [...flags, '--import', 'tsx', 'bench/lib/run-daemon.ts', this.dir, this.stateDir];
-    this.child = launch(process.execPath, args, { cwd: ROOT, logFile: join(this.tmp, 'daemon.log'), ...(opts.env ? { env: opts.env } : {}) });
+    // The built CLI is run as a command, as `npx tend` or an installed `tend` runs it (through its sh
+    // line, src/util/deferred-ca.ts); with Node flags (a profile), through node.
+    const asCommand = (l.kind === 'dist' || l.kind === 'build') && flags.length === 0 && executable(l.entry);
+    const [program, argv] = asCommand ? [args[0]!, args.slice(1)] : [process.execPath, args];
+    this.child = launch(program, argv, { cwd: ROOT, logFile: join(this.tmp, 'daemon.log'), ...(opts.env ? { env: opts.env } : {}) });
   }
 
   supervisorPid(): number | undefined {

@@ -1,0 +1,6 @@
+// Imported first by the CLI (index.ts), so that it runs before any module reads the environment:
+// undoes what the launcher did to it (src/util/deferred-ca.ts).
+
+import { restoreExtraCa } from '../util/deferred-ca.js';
+
+restoreExtraCa();
