@@ -192,6 +192,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const http = httpWanted ? await (await import('./api/tcp-listener.js')).startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
   // codeCache: whether the bundle was loaded from V8's code cache (src/util/code-cache.ts).
   log.info({ codeCache: codeCacheUse() ?? 'unbundled' }, `tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
+  // prom-client, now that the first replicas are asked for (api/metrics.ts).
+  metrics.load().catch((err: unknown) => log.error({ err }, 'cannot load the metrics'));
   const progress = startProgress(controller, log, () => changes);
 
   await requested;

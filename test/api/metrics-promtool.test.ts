@@ -66,3 +66,32 @@ test("node's process metrics, loaded at the first scrape, are in every answer, a
     assert.equal(value(text, 'tend_converged'), 1);
   }
 });
+
+test('what is counted before prom-client loads is in the first scrape, in order, and counting goes on after it', async () => {
+  const { TendMetrics } = await import('../../src/api/metrics.js');
+  const metrics = new TendMetrics();
+  metrics.hookQueueLength = () => 3;
+  metrics.readNotifyFrom(() => ({ messages: { ready: 2 }, dropped: {} }));
+  metrics.observeEvent({ type: 'replica.restarting', service: 'web', replica: 0, reason: 'Exited', message: 'exited' } as never);
+  metrics.observeEvent({ type: 'replica.starting', service: 'web', replica: 1, reason: 'Created', message: 'created' } as never);
+  metrics.hookRun('webhook', false);
+  metrics.hookDropped(4);
+  metrics.observePass(0.002);
+  metrics.probeFailure('web', 'liveness');
+  const status = { services: [], errors: [], converged: false, source: '/specs', pid: process.pid };
+  const first = await metrics.render(status);
+  assert.equal(value(first, 'tend_service_restarts_total{service="web"}'), 1, 'a restart, not a start');
+  assert.equal(value(first, 'tend_hook_runs_total{kind="webhook",result="failed"}'), 1);
+  assert.equal(value(first, 'tend_hook_dropped_total'), 4);
+  assert.equal(value(first, 'tend_reconcile_pass_duration_seconds_count'), 1);
+  assert.equal(value(first, 'tend_reconcile_pass_duration_seconds_bucket{le="0.0025"}'), 1);
+  assert.equal(value(first, 'tend_reconcile_pass_duration_seconds_bucket{le="0.001"}'), 0);
+  assert.equal(value(first, 'tend_probe_failures_total{service="web",probe="liveness"}'), 1);
+  assert.equal(value(first, 'tend_hook_queue_length'), 3);
+  assert.equal(value(first, 'tend_notify_messages_total{kind="ready"}'), 2);
+  metrics.observeEvent({ type: 'replica.restarting', service: 'web', replica: 0, reason: 'Exited', message: 'exited' } as never);
+  metrics.observePass(0.5);
+  const second = await metrics.render(status);
+  assert.equal(value(second, 'tend_service_restarts_total{service="web"}'), 2);
+  assert.equal(value(second, 'tend_reconcile_pass_duration_seconds_count'), 2);
+});
