@@ -109,3 +109,17 @@ test('a file written wrapped as the build writes the bundle runs as it is: the s
   const thrown = run(dir, { MODE: 'throw' });
   assert.match(thrown.stderr, new RegExp(`${join(dir, 'lib.cjs').replace(/[/.]/g, '\\$&')}:6\\b`));
 });
+
+test('a file that is not ASCII keeps its text, from source and from its cache; the cache records which the file was', (t) => {
+  const utf8 = LIB.replace("module.exports.answer = 42;", "module.exports.answer = 'déjà → 42';");
+  for (const [text, encoding] of [[utf8, 'utf8'], [LIB, 'ascii']] as const) {
+    const dir = tempDir(t, { ...FILES, 'lib.cjs': text });
+    const first = run(dir, { WRITE: '1' });
+    const second = run(dir);
+    assert.equal(second.use, 'used', second.stderr);
+    assert.deepEqual(second.out, first.out);
+    assert.equal(second.out?.['answer'], encoding === 'utf8' ? 'déjà → 42' : 42);
+    const cache = readFileSync(join(dir, 'lib.cjs.cache'));
+    assert.equal(cache.toString('latin1', 0, cache.indexOf(10)).split(' ')[2], encoding);
+  }
+});
