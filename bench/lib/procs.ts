@@ -3,7 +3,7 @@
 // leads one, else by pid — at the end of its workload and again when the bench exits, even on error
 // or Ctrl-C. Never by name or pattern.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { isLive, readProcStat } from '../../src/runtime/proc.js';
 import { sleep } from './timers.js';
 
@@ -11,6 +11,20 @@ export { isLive, readProcStat };
 
 /** Clock ticks per second for /proc/<pid>/stat CPU fields (getconf CLK_TCK; 100 on Linux). */
 export const CLK_TCK = 100;
+
+/** Processes whose working directory is under `dir` (a directory of the bench's own). */
+export function pidsWithCwdUnder(dir: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (`${readlinkSync(`/proc/${name}/cwd`)}/`.startsWith(dir)) found.push(Number(name));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return found;
+}
 
 /** Direct children of `pid` (all its threads), zombies included; [] when it is gone. */
 export function childrenOf(pid: number): number[] {
@@ -165,6 +179,14 @@ interface Entry {
 /** What the bench has started, to be killed at the end. */
 class Registry {
   private entries = new Map<number, Entry>();
+  private readonly beforeKill = new Set<() => void>();
+
+  /** Runs `find` before each killAll (also on SIGINT): it registers what only its driver can find,
+   *  such as processes that left the groups registered. Returns what removes it. */
+  onKill(find: () => void): () => void {
+    this.beforeKill.add(find);
+    return () => this.beforeKill.delete(find);
+  }
 
   /** Registers a process (and its group, when `group`: it leads one). */
   addPid(pid: number, startTime?: number, group = false): void {
@@ -175,6 +197,7 @@ class Registry {
 
   /** SIGKILLs every registered process still alive (the group when it leads one). Synchronous. */
   killAll(): number {
+    for (const find of this.beforeKill) find();
     let killed = 0;
     for (const e of this.entries.values()) {
       const s = readProcStat(e.pid);
@@ -229,6 +252,10 @@ export function installExitCleanup(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
       process.stderr.write(`\nbench: ${sig}, killing every process it started\n`);
+      registry.killAll();
+      // Once more, a moment later: what a supervisor forked just before it was killed (the
+      // drivers' onKill finds it).
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
       registry.killAll();
       process.exit(130);
     });

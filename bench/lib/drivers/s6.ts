@@ -10,7 +10,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Unsupported, type Driver, type LaunchOptions } from '../driver.js';
-import { childrenOf, registry, tailOf } from '../procs.js';
+import { childrenOf, pidsWithCwdUnder, readProcStat, registry, tailOf } from '../procs.js';
 import { exitOf, launch, run } from '../spawn.js';
 
 /** Makes sure s6 is installed; returns its version, or a note why it is skipped. */
@@ -73,6 +73,27 @@ export class S6Driver implements Driver {
     // -c: s6-svscan keeps at most 1000 services by default; room for the scale workloads.
     const max = Math.max(1000, 2 * opts.replicas + 100);
     this.child = launch('s6-svscan', ['-c', String(max), this.scan], { cwd: this.tmp, logFile: join(this.tmp, 's6-svscan.log') });
+    const root = this.child.pid;
+    this.rootStart = root === undefined ? undefined : readProcStat(root)?.startTime;
+    this.forget?.();
+    this.forget = registry.onKill(() => this.registerReplicas());
+  }
+
+  private forget?: () => void;
+  /** s6-svscan's start time: its pid, once it is gone, may be another process's. */
+  private rootStart?: number;
+
+  /** The replicas run in their own sessions (s6-supervise setsid()s them): registered before the
+   *  group launch() created (s6-svscan and its s6-supervise children) is killed, so that none is
+   *  left behind, also by a SIGINT: every one under an s6-supervise, and every one whose working
+   *  directory is a service directory of this scan directory (what s6-supervise forked just
+   *  before it was killed has lost its parent, not its directory). */
+  private registerReplicas(): void {
+    const root = this.child?.pid;
+    if (root !== undefined && this.rootStart !== undefined && readProcStat(root)?.startTime === this.rootStart) {
+      for (const sup of childrenOf(root)) for (const pid of childrenOf(sup)) registry.addPid(pid, undefined, true);
+    }
+    for (const pid of pidsWithCwdUnder(`${this.scan}/`)) registry.addPid(pid, undefined, true);
   }
 
   supervisorPid(): number | undefined {
@@ -108,12 +129,8 @@ export class S6Driver implements Driver {
   }
 
   async cleanup(): Promise<void> {
-    // The replicas run in their own sessions (s6-supervise setsid()s them): register every one still
-    // under an s6-supervise before the group launch() created (s6-svscan and its s6-supervise
-    // children) is killed, so none is left behind.
-    const root = this.child?.pid;
-    if (root !== undefined) for (const sup of childrenOf(root)) for (const pid of childrenOf(sup)) registry.addPid(pid, undefined, true);
     await registry.killAndWait().catch(() => undefined);
+    this.forget?.();
     rmSync(this.tmp, { recursive: true, force: true });
   }
 }
