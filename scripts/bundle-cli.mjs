@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 const root = fileURLToPath(new URL('..', import.meta.url));
 // As WRAPPER in src/util/code-cache.ts (test/cli/built.test.ts holds them equal).
 const WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
-// As DEFERRED_CA_VAR in src/util/deferred-ca.ts (test/cli/built.test.ts holds them equal).
+// As DEFERRED_CA_VAR in src/util/deferred-ca.ts (test/cli/launcher.test.ts holds them equal).
 const DEFERRED_CA_VAR = 'TEND_DEFERRED_NODE_EXTRA_CA_CERTS';
 const args = process.argv.slice(2);
 const outdir = resolve(args.find((a) => !a.startsWith('--')) ?? join(root, 'dist', 'bin'));

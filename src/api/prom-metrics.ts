@@ -32,7 +32,8 @@ const REPLICA_STATES = [
   'paused',
 ] as const;
 
-/** The notify hub's counters (NotifyHub.counters). */
+/** The notify hub's counters: the shape of NotifyHub.counters() (notify/hub.ts), which api/ does
+ *  not import. */
 export type NotifyCounters = { messages: Record<string, number>; dropped: Record<string, number> };
 
 /** tend's metrics in a registry of their own, so two daemons in one test process never collide. */
