@@ -42,19 +42,9 @@ export class PromMetrics {
   private readonly replicas = this.gauge('tend_replicas', 'Replicas by service and state.', ['service', 'state']);
   private readonly ready = this.gauge('tend_service_ready_replicas', 'Replicas running and ready.', ['service']);
   private readonly desired = this.gauge('tend_service_desired_replicas', 'Replicas the spec asks for.', ['service']);
-  private readonly restarts = new Counter({
-    name: 'tend_service_restarts_total',
-    help: 'Replicas of the service started again (after an exit, a failed probe, a limit or a manual restart) since tend started.',
-    labelNames: ['service'],
-    registers: [this.registry],
-  });
+  private readonly restarts = this.counter('tend_service_restarts_total', 'Replicas of the service started again (after an exit, a failed probe, a limit or a manual restart) since tend started.', ['service']);
   private readonly cpu = this.gauge('tend_service_cpu_percent', 'CPU of all replicas (100 = one core), over the last sample interval.', ['service']);
-  private readonly cpuSeconds = new Counter({
-    name: 'tend_service_cpu_seconds_total',
-    help: 'CPU seconds (user + system) used by the replicas of the service while tend watched them.',
-    labelNames: ['service'],
-    registers: [this.registry],
-  });
+  private readonly cpuSeconds = this.counter('tend_service_cpu_seconds_total', 'CPU seconds (user + system) used by the replicas of the service while tend watched them.', ['service']);
   private readonly memory = this.gauge('tend_service_memory_bytes', 'Resident memory of all replicas.', ['service']);
   private readonly specErrors = this.gauge('tend_spec_errors', 'Problems in the spec files.', []);
   private readonly converged = this.gauge('tend_converged', '1 when everything runs as the spec says.', []);
@@ -64,26 +54,12 @@ export class PromMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });
-  private readonly probeFailures = new Counter({
-    name: 'tend_probe_failures_total',
-    help: 'Times a probe turned to failure (failure_threshold reached).',
-    labelNames: ['service', 'probe'],
-    registers: [this.registry],
-  });
+  private readonly probeFailures = this.counter('tend_probe_failures_total', 'Times a probe turned to failure (failure_threshold reached).', ['service', 'probe']);
 
   // ---- hooks and alerts (src/hooks, src/alerts) ----
   private readonly alertsFiring = this.gauge('tend_alerts_firing', 'Alerts firing now (1 per alert, service and replica).', ['alert', 'service', 'replica']);
-  private readonly hookRuns = new Counter({
-    name: 'tend_hook_runs_total',
-    help: 'Hook runs that ended, by kind (command, webhook) and result (ok, failed).',
-    labelNames: ['kind', 'result'],
-    registers: [this.registry],
-  });
-  private readonly hookDrops = new Counter({
-    name: 'tend_hook_dropped_total',
-    help: 'Hook runs dropped because the hook queue was full.',
-    registers: [this.registry],
-  });
+  private readonly hookRuns = this.counter('tend_hook_runs_total', 'Hook runs that ended, by kind (command, webhook) and result (ok, failed).', ['kind', 'result']);
+  private readonly hookDrops = this.counter('tend_hook_dropped_total', 'Hook runs dropped because the hook queue was full.', []);
   private readonly hookQueue = this.gauge('tend_hook_queue_length', 'Hook runs waiting for a slot.', []);
 
   // ---- the daemon's own process ----
@@ -94,18 +70,8 @@ export class PromMetrics {
 
   // ---- notify (DESIGN §9): the hub's counters, read at scrape time ----
   private readonly notifySeen = new Map<string, number>();
-  private readonly notifyMessages = new Counter({
-    name: 'tend_notify_messages_total',
-    help: 'Messages replicas sent on the notify sockets and tend accepted, by kind.',
-    labelNames: ['kind'],
-    registers: [this.registry],
-  });
-  private readonly notifyDropped = new Counter({
-    name: 'tend_notify_dropped_total',
-    help: 'Notify messages or connections refused, by reason (bad_token, malformed, rate_limited, ...).',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
+  private readonly notifyMessages = this.counter('tend_notify_messages_total', 'Messages replicas sent on the notify sockets and tend accepted, by kind.', ['kind']);
+  private readonly notifyDropped = this.counter('tend_notify_dropped_total', 'Notify messages or connections refused, by reason (bad_token, malformed, rate_limited, ...).', ['reason']);
 
   /** `hookQueueLength`: runs waiting in the hook queue; `notifyCounters`: the notify hub's counts,
    *  if it has any. Both read at scrape time. */
@@ -217,5 +183,9 @@ export class PromMetrics {
 
   private gauge<L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> {
     return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 }
