@@ -15,7 +15,7 @@
 
 import { createHash } from 'node:crypto';
 import { isAscii } from 'node:buffer';
-import { closeSync, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
@@ -66,22 +66,43 @@ export function runCached(file: string, cacheFile: string, opts: { writeCache?: 
   let digest: string | undefined;
   const digestOf = () => (digest ??= createHash('sha256').update(bytes).digest('hex'));
   let use: CacheUse = 'none';
-  let cachedData: Buffer | undefined;
+  let cached: { fd: number; from: number; size: number } | undefined;
   let knownAscii = false;
   try {
-    const cache = readFileSync(cacheFile);
-    use = 'rejected';
-    const end = cache.subarray(0, MAX_HEADER).indexOf(10);
-    const [sha, madeFrom, encoding] = end > 0 && end < MAX_HEADER ? cache.toString('latin1', 0, end).split(' ') : [];
-    knownAscii = sha !== undefined && madeFrom === stamp && encoding === 'ascii';
-    if (sha !== undefined && (madeFrom === stamp || sha === digestOf())) cachedData = cache.subarray(end + 1);
+    const fd = openSync(cacheFile, 'r');
+    try {
+      use = 'rejected';
+      const head = Buffer.alloc(MAX_HEADER);
+      const end = head.subarray(0, readSync(fd, head, 0, MAX_HEADER, 0)).indexOf(10);
+      const [sha, madeFrom, encoding] = end > 0 ? head.toString('latin1', 0, end).split(' ') : [];
+      knownAscii = sha !== undefined && madeFrom === stamp && encoding === 'ascii';
+      if (sha !== undefined && (madeFrom === stamp || sha === digestOf())) cached = { fd, from: end + 1, size: fstatSync(fd).size - end - 1 };
+    } finally {
+      if (!cached) closeSync(fd);
+    }
   } catch {
     // not built (no cache is not an error: V8 compiles from source)
   }
   // The bundle is ASCII (the build sees to it): decoded as latin1, which is the same text, with no
   // UTF-8 to check. Checked here unless the cache says that this very file was ASCII when it was
   // made (the check reads 2 MB: 0.3 ms, 3–4 ms on a VM slow to touch memory).
-  const text = knownAscii || isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  const ascii = knownAscii || isAscii(bytes);
+  const text = ascii ? bytes.toString('latin1') : bytes.toString('utf8');
+  // What the cache's header will say, taken from the source before its buffer is reused below.
+  const header = opts.writeCache ? `${digestOf()} ${stamp} ${ascii ? 'ascii' : 'utf8'}\n` : '';
+  // V8's data is read into the source's buffer, free now that the source is a string: memory
+  // touched for the first time cost ~25 µs a page on a VM (~6 ms for a fresh 1.1 MB buffer, 0.7
+  // for this one; bench/FINDINGS.md §18), and this buffer had been touched by reading the source.
+  let cachedData: Buffer | undefined;
+  if (cached) {
+    try {
+      cachedData = readFully(cached.fd, cached.size <= bytes.length ? bytes : Buffer.allocUnsafe(cached.size), cached.size, cached.from);
+    } catch {
+      use = 'rejected';
+    } finally {
+      closeSync(cached.fd);
+    }
+  }
   // The file as Node's loader would wrap it. The build writes the bundle wrapped already (in place
   // of its entry's `#!` line, so every line keeps its number): a 2 MB string made by joining the
   // wrapper to the file is copied once more before V8 compiles it (~1 ms).
@@ -99,7 +120,6 @@ export function runCached(file: string, cacheFile: string, opts: { writeCache?: 
     process.on('exit', () => {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       try {
-        const header = `${digestOf()} ${stamp} ${isAscii(bytes) ? 'ascii' : 'utf8'}\n`;
         writeFileSync(tmp, Buffer.concat([Buffer.from(header, 'latin1'), script.createCachedData()]));
         renameSync(tmp, cacheFile);
       } catch (err) {
@@ -112,4 +132,15 @@ export function runCached(file: string, cacheFile: string, opts: { writeCache?: 
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   run(module.exports, createRequire(file), module, file, dirname(file));
   return use;
+}
+
+/** `size` bytes of `fd` from `position`, into the start of `into`; a file that ends sooner throws. */
+function readFully(fd: number, into: Buffer, size: number, position: number): Buffer {
+  let got = 0;
+  while (got < size) {
+    const n = readSync(fd, into, got, size - got, position + got);
+    if (n === 0) throw new Error('the code cache ended early');
+    got += n;
+  }
+  return into.subarray(0, size);
 }

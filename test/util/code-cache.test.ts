@@ -123,3 +123,24 @@ test('a file that is not ASCII keeps its text, from source and from its cache; t
     assert.equal(cache.toString('latin1', 0, cache.indexOf(10)).split(' ')[2], encoding);
   }
 });
+
+test('a cache smaller than its source is read into the source\'s buffer, and one cut short is refused: either way the file runs as it is', (t) => {
+  // The bundle's cache (1.1 MB) is smaller than the bundle (2 MB), and is read into the memory
+  // the bundle was read into; LIB's cache is larger than LIB. A long comment makes this source
+  // the larger, as the bundle is, and keeps the code the same.
+  const long = LIB.replace('"use strict";', `"use strict"; /* ${'padding '.repeat(20_000)}*/`);
+  const dir = tempDir(t, { ...FILES, 'lib.cjs': long });
+  const first = run(dir, { WRITE: '1' });
+  const cacheFile = join(dir, 'lib.cjs.cache');
+  const cache = readFileSync(cacheFile);
+  assert.ok(cache.length < long.length, `the cache (${cache.length} bytes) is smaller than the source (${long.length})`);
+  const second = run(dir);
+  assert.equal(second.use, 'used', second.stderr);
+  assert.deepEqual(second.out, first.out);
+  // The header still names this source; V8's data ends halfway.
+  writeFileSync(cacheFile, cache.subarray(0, cache.indexOf(10) + 1 + Math.floor((cache.length - cache.indexOf(10)) / 2)));
+  const cut = run(dir);
+  assert.equal(cut.status, 0, cut.stderr);
+  assert.equal(cut.use, 'rejected');
+  assert.deepEqual(cut.out, first.out);
+});
