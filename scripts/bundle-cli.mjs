@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles the `tend` command into dist/bin (run by `npm run build`, after tsc has type-checked):
-//   tend.cjs        the whole CLI (src/cli/index.ts and everything it loads), one CommonJS file
+//   tend.cjs        the whole CLI (src/cli/index.ts and everything it loads), one CommonJS file,
+//                   without indentation or comments (scripts/strip-layout.mjs)
 //   tend.cjs.cache  V8's code cache of it, written by one run of a daemon (warmCache below)
 //   tend.js         what `tend` runs: loads tend.cjs from that cache (src/util/code-cache.ts)
 //   host.js         the hook host that tend forks (src/hooks/host.ts)
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { sameProgram, stripLayout } from './strip-layout.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // As WRAPPER in src/util/code-cache.ts (test/cli/built.test.ts holds them equal).
@@ -56,6 +58,8 @@ for (const [file, out] of Object.entries(cli.metafile.outputs)) {
   if (dynamic.length > 0) throw new Error(`${file}: import() of ${dynamic.map((i) => i.path).join(', ')}; use require() (createRequire) instead`);
 }
 asciiOnly(join(outdir, 'tend.cjs'));
+// With a source map, columns must stay where esbuild put them.
+if (!sourcemap) await unlaidOut(join(outdir, 'tend.cjs'));
 wrapped(join(outdir, 'tend.cjs'));
 await build({
   ...common,
@@ -87,6 +91,17 @@ function wrapped(file) {
   const text = readFileSync(file, 'latin1');
   if (!text.startsWith('#!')) throw new Error(`${file}: no #! line to put the wrapper in place of`);
   writeFileSync(file, `${WRAPPER}${text.slice(text.indexOf('\n'))}\n})\n`, 'latin1');
+}
+
+/**
+ * Writes `file` without its indentation and comments, each line where it was (scripts/strip-layout.mjs
+ * says why), if that leaves the same program; otherwise as it is, with a note.
+ */
+async function unlaidOut(file) {
+  const text = readFileSync(file, 'latin1');
+  const stripped = stripLayout(text);
+  if (await sameProgram(text, stripped)) writeFileSync(file, stripped, 'latin1');
+  else process.stderr.write(`note: ${file} kept with its indentation and comments: without them it was not the same program\n`);
 }
 
 /**
