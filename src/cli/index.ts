@@ -9,6 +9,7 @@ import { TendError } from '../errors.js';
 import { describeSearch, makeCli, STATE_DIR_NAME, type Cli } from './context.js';
 import type { ReplicaVerb } from './control.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
+import { drainLogs } from '../log/drain.js';
 import { flushed, paint, termOf } from './term.js';
 import { verbOf } from './verbs.js';
 
@@ -426,9 +427,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 // Exit only once stdout and stderr have been handed to the OS: process.exit drops whatever a pipe
-// has not taken yet (a slow `| less`, `| wc -c` got the first 64 KiB of `status -o json`).
+// has not taken yet (a slow `| less`, `| wc -c` got the first 64 KiB of `status -o json`). So for a
+// daemon's log, for at most a second (its reader may have stopped reading).
 async function exit(code: number): Promise<never> {
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  await Promise.all([flushed(process.stdout), flushed(process.stderr), drainLogs(1000)]);
   process.exit(code);
 }
 

@@ -13,6 +13,7 @@
 
 import { fstatSync, write, writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { registerLogWriter } from './drain.js';
 
 export interface LogLoss {
   /** Lines dropped because the buffer was full while the log could not be written. */
@@ -225,6 +226,7 @@ export async function createDaemonLogger(opts: DaemonLoggerOptions): Promise<Log
   logger = pino({ level: opts.level, base: { pid: process.pid } }, writer);
   if (writers.size === 0) process.once('exit', () => writers.forEach((w) => w.flushSync()));
   writers.add(writer);
+  registerLogWriter(writer); // the command line waits for it before it exits
   return logger;
 }
 
