@@ -1,5 +1,5 @@
-// `tend history SVC[/N] [--since 1h] [-o json]`: a service's health history — restarts, exits with
-// their codes, probe verdict changes, limits, stale watchdogs, alerts and failed hooks — read from
+// `tend history SVC[/N] [--since 1h] [-o json]`: a service's health history — restarts, stops and
+// exits with their codes, probe verdict changes, limits, stale watchdogs, alerts and failed hooks — read from
 // the persisted event history (events.jsonl and its rotated predecessor, events.jsonl.1) in the
 // state directory. It reads the files, not the daemon, so it also works after tend has stopped.
 
@@ -22,6 +22,7 @@ export interface HistoryOptions {
 export const HISTORY_TYPES: Record<string, { what: string; colour?: Colour }> = {
   'replica.started': { what: 'started' },
   'replica.restarting': { what: 'restarted', colour: 'yellow' },
+  'replica.stopping': { what: 'stopping' },
   'replica.exited': { what: 'exited', colour: 'yellow' },
   'replica.backoff': { what: 'back-off' },
   'replica.failed': { what: 'failed', colour: 'red' },
@@ -106,8 +107,11 @@ export function historyView(term: Pick<Term, 'color'>, target: string, events: T
     ];
   });
   const count = (type: string) => events.filter((e) => e.type === type).length;
-  const nonZero = events.filter((e) => e.type === 'replica.exited' && ((e.exit_code ?? 0) !== 0 || e.signal)).length;
-  const summary = `${count('replica.restarting')} restarts, ${count('replica.exited')} exits (${nonZero} failed), ${count('replica.unhealthy')} unhealthy, ${count('alert.firing')} alerts fired since ${since}`;
+  // An exit after tend sent the stop signal (shut down, scaled away, replaced, `tend stop`) is a
+  // stop, not a failure, whatever the code or the signal.
+  const stopped = new Set(events.flatMap((e) => (e.type === 'replica.stopping' && e.pid !== undefined ? [e.pid] : [])));
+  const failed = events.filter((e) => e.type === 'replica.exited' && !(e.pid !== undefined && stopped.has(e.pid)) && ((e.exit_code ?? 0) !== 0 || e.signal)).length;
+  const summary = `${count('replica.restarting')} restarts, ${count('replica.exited')} exits (${failed} failed), ${count('replica.unhealthy')} unhealthy, ${count('alert.firing')} alerts fired since ${since}`;
   return table(term, ['TIME', 'REPLICA', 'EVENT', 'DETAIL'], rows) + paint(term, 'dim', summary) + '\n';
 }
 

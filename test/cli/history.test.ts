@@ -64,3 +64,27 @@ test('history reads the rotated file first, filters by replica and --since, and 
   assert.equal(empty.code, 4);
   assert.match(empty.stderr, /no event history in/);
 });
+
+test('an exit after tend sent the stop signal is shown as a stop and not counted as a failure', async (t) => {
+  const root = tempDir(t);
+  const state = join(root, 'state');
+  mkdirSync(state);
+  const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000).toISOString();
+  const line = (e: Partial<TendEvent>) => JSON.stringify({ service: 'web', replica: 0, ...e }) + '\n';
+  writeFileSync(
+    join(state, 'events.jsonl'),
+    // `tend down`: stopping, then the exit by the stop signal; later a crash, and a `tend kill`.
+    line({ ts: at(60), type: 'replica.started', pid: 10 }) +
+      line({ ts: at(50), type: 'replica.stopping', pid: 10, reason: 'Shutdown', message: 'tend is shutting down' }) +
+      line({ ts: at(50), type: 'replica.exited', pid: 10, signal: 'SIGTERM', reason: 'Killed' }) +
+      line({ ts: at(50), type: 'replica.stopped', pid: 10, signal: 'SIGTERM', reason: 'Shutdown', message: 'tend shut down' }) +
+      line({ ts: at(40), type: 'replica.started', pid: 11 }) +
+      line({ ts: at(30), type: 'replica.exited', pid: 11, exit_code: 1, reason: 'Exited' }) +
+      line({ ts: at(20), type: 'replica.started', pid: 12 }) +
+      line({ ts: at(10), type: 'replica.exited', pid: 12, signal: 'SIGTERM', reason: 'Killed' }),
+  );
+  const r = await runCli(root, ['--state-dir', state, 'history', 'web']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /web\/0 +stopping +tend is shutting down/);
+  assert.match(r.stdout, /3 exits \(2 failed\)/);
+});
