@@ -39,7 +39,7 @@ _tend() {
     inspect) opts="--show-secrets -o --output" ;;
     exec) opts="" ;;
     scale) opts="--dir --commit --wait --timeout" ;;
-    restart|start) opts="--wait --timeout" ;;
+    restart|start|stop) opts="--wait --timeout" ;;
     dashboard) opts="--no-open" ;;
     daemon-log) opts="-f --follow -n --lines -o --output" ;;
     kill) opts="-s --signal" ;;

@@ -4,7 +4,7 @@
 import { TendError } from '../errors.js';
 import { parseSignal } from '../util/signals.js';
 import { parseDuration, parseTarget, type Cli } from './context.js';
-import { released, restartedSince, startTimes, waitForTarget, type WaitCheck } from './wait.js';
+import { heldStopped, released, restartedSince, startTimes, waitForTarget, type WaitCheck } from './wait.js';
 import { EXIT } from './exit-codes.js';
 
 export type ReplicaVerb = 'restart' | 'pause' | 'resume' | 'kill' | 'stop' | 'start';
@@ -14,12 +14,14 @@ const DONE: Record<ReplicaVerb, string> = {
   pause: 'paused',
   resume: 'resumed',
   kill: 'signalled',
-  stop: 'stopped (held until `tend start`)',
+  // Without --wait these verbs return once the daemon has taken the request, before replicas stop.
+  stop: 'stopping (held until `tend start`)',
   start: 'started (hold lifted)',
 };
 
 export interface WaitOptions {
-  /** `restart --wait`: return once the replicas run again, ready. */
+  /** `restart --wait`: return once the replicas run again, ready (`start`: the service runs as its
+   *  file says; `stop`: none of its processes is left). */
   wait?: boolean;
   timeout?: string;
 }
@@ -48,6 +50,9 @@ export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: strin
     if (verb === 'start') {
       what = `start of ${name}`;
       check = released(t.service);
+    } else if (verb === 'stop') {
+      what = `stop of ${name}`;
+      check = heldStopped(t.service);
     }
     const code = await waitForTarget(cli, what, check, timeoutMs, opts.timeout ?? '60s');
     if (code !== EXIT.OK) return code;

@@ -140,13 +140,14 @@ Examples:
       ?.description(description)
       .argument('<targets...>', 'SERVICE or SERVICE/INDEX');
     if (cmd === undefined) continue;
-    if (name === 'restart' || name === 'start') {
+    const waits = name === 'restart' || name === 'start' || name === 'stop';
+    if (waits) {
       cmd
-        .option('--wait', `return once every ${name === 'restart' ? 'restarted' : 'started'} replica runs and is ready; exit 1 if not`)
+        .option('--wait', name === 'stop' ? 'return once every replica of it has exited; exit 1 if not' : `return once every ${name === 'restart' ? 'restarted' : 'started'} replica runs and is ready; exit 1 if not`)
         .option('--timeout <duration>', 'how long --wait waits', '60s');
     }
     cmd
-      .addHelpText('after', `\nExample:\n  ${example}${name === 'restart' || name === 'start' ? `\n  tend ${name} api --wait --timeout 2m` : ''}`)
+      .addHelpText('after', `\nExample:\n  ${example}${waits ? `\n  tend ${name} api --wait --timeout 2m` : ''}`)
       .action((targets: string[], opts: { wait?: boolean; timeout?: string }) =>
         run(async () => (await import('./control.js')).replicaCommand(cli, name, targets, undefined, opts)),
       );

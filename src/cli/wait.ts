@@ -1,5 +1,4 @@
-// `--wait [--timeout]` for the verbs that change what runs (restart, scale; start uses the same
-// hook): polls the status, prints a progress line when it changes, and ends when the target is
+// `--wait [--timeout]` for the verbs that change what runs (restart, scale, stop, start): polls the status, prints a progress line when it changes, and ends when the target is
 // reached (exit 0), cannot be (a replica failed: exit 1) or the timeout passes (exit 1).
 
 import type { ReplicaStatus, ServiceStatus, StatusReport } from '../api/types.js';
@@ -71,6 +70,16 @@ export function released(service: string): WaitCheck {
     if (!svc) return { progress: [], done: false, failed: `service "${service}" is gone` };
     if (svc.held) return { progress: [`${service}: held`], done: false };
     return scaledTo(service, svc.replicas_desired)(report);
+  };
+}
+
+/** A service held by `tend stop` with none of its replicas' processes left. */
+export function heldStopped(service: string): WaitCheck {
+  return (report) => {
+    const svc = report.services.find((s) => s.name === service);
+    if (!svc) return { progress: [], done: true }; // removed meanwhile: nothing of it runs
+    const live = svc.replicas.filter((r) => r.pid !== null).length;
+    return { progress: [`${service}: ${live === 0 ? 'stopped' : `${live} of ${svc.replicas.length} still stopping`}`], done: svc.held === true && live === 0 };
   };
 }
 

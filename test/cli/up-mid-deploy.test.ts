@@ -90,3 +90,27 @@ test('tend stop holds a service; tend start --wait lifts the hold and returns on
   for (const r of after.replicas) assert.ok(!running.includes(r.pid!), 'new processes');
   assert.equal((await runCli(dir, ['down'])).code, 0);
 });
+
+test('tend stop --wait returns once every replica has exited, also one that outlives its stop signal', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  const reaper = processReaper(t);
+  // Ignores SIGTERM: it ends at the SIGKILL after stop_timeout, a second after `tend stop`.
+  writeFiles(join(dir, 'services.d'), { 'stubborn.yaml': `command: ${JSON.stringify([NODE, join(FIXTURE_BIN, 'ignore-sigterm.mjs')])}\nreplicas: 2\nstop_timeout: 1s\n` });
+  const up = await runCli(dir, ['up', '-d', '--wait', '--timeout', '30s', '--settle', '50ms']);
+  reaper.track(daemonPid(dir), true);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  const before = JSON.parse((await runCli(dir, ['status', '-o', 'json'])).stdout) as StatusReport;
+  const running = before.services[0]!.replicas.map((r) => r.pid!);
+  for (const pid of running) reaper.track(pid, true);
+  assert.equal(running.length, 2);
+
+  const stop = await runCli(dir, ['stop', 'stubborn', '--wait', '--timeout', '30s']);
+  assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+  assert.match(stop.stdout, /^stopping \(held until `tend start`\) stubborn$/m);
+  assert.match(stop.stdout, /^stop of stubborn: done$/m);
+  // Returned only once both were gone: no polling here.
+  assert.deepEqual(running.filter(isAlive), [], 'every replica has exited');
+  const after = JSON.parse((await runCli(dir, ['status', '-o', 'json'])).stdout) as StatusReport;
+  assert.equal(after.services[0]!.held, true);
+  assert.equal((await runCli(dir, ['down'])).code, 0);
+});
