@@ -51,7 +51,9 @@ export async function startDaemon(
     }
   });
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
-  await waitFor(() => api.status(), { what: 'daemon socket', timeoutMs: 15_000 });
+  // Generous: the daemon runs from source through tsx, which on a loaded 2-core machine took 12–20 s
+  // to compile it before the socket answered (a test timed out at 15 s in CI's conditions).
+  await waitFor(() => api.status(), { what: 'daemon socket', timeoutMs: 60_000 });
   markedGroups(stateDir); // remembers the state directory's token for the cleanup above
   const d: DaemonProcess = {
     child,
