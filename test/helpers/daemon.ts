@@ -28,7 +28,8 @@ export async function startDaemon(
   { flags = [], nofile, nproc, env }: { flags?: string[]; nofile?: number; nproc?: number; env?: Record<string, string> } = {},
 ): Promise<DaemonProcess> {
   const reaper = processReaper(t);
-  const out = openSync(join(stateDir, '..', `daemon-${Date.now()}.log`), 'a');
+  const logFile = join(stateDir, '..', `daemon-${Date.now()}.log`);
+  const out = openSync(logFile, 'a');
   const argv = [NODE, '--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, stateDir, ...flags];
   // With `nofile` (or `nproc`), a shell sets the descriptor (or process) limit and then becomes the
   // daemon (exec): Node has no setrlimit.
@@ -53,7 +54,12 @@ export async function startDaemon(
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
   // Generous: the daemon runs from source through tsx, which on a loaded 2-core machine took 12–20 s
   // to compile it before the socket answered (a test timed out at 15 s in CI's conditions).
-  await waitFor(() => api.status(), { what: 'daemon socket', timeoutMs: 60_000 });
+  await waitFor(() => api.status(), { what: 'daemon socket', timeoutMs: 60_000 }).catch((err: unknown) => {
+    // Say why: whether the daemon is still there, and the end of what it wrote.
+    const said = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+    const state = child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : `running, ${procState(child.pid!) ?? 'gone'}`;
+    throw new Error(`${(err as Error).message}\nthe daemon is ${state}; its output ends with:\n${said}`, { cause: err });
+  });
   markedGroups(stateDir); // remembers the state directory's token for the cleanup above
   const d: DaemonProcess = {
     child,
