@@ -14,7 +14,7 @@ import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { isatty } from 'node:tty';
 import { createDaemonLogger } from './log/daemon-log.js';
-import { listenApiSocket } from './api/listen.js';
+import { listenApiSocketWhenPossible } from './api/listen.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
 import { TendError, errorMessage } from './errors.js';
@@ -181,15 +181,30 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // Its socket is bound now; node:http and the API's modules are loaded a turn later, after the
   // first pass has asked for its replicas (api/listen.ts).
   await controller.firstLoad;
-  const socket = await listenApiSocket(join(stateDir, SOCKET_NAME));
-  await new Promise((resolve) => setImmediate(resolve));
-  const { startApiServer } = await import('./api/server.js');
-  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
-  const api = await startApiServer(socket, control, log);
-  // The TCP listener and dashboard (DESIGN §11), only when asked for: `up --http`, else tend.yaml's
-  // `http:` as it is when the daemon starts (a later edit applies at the next start).
-  const httpWanted = opts.http ?? hooks.config.config.http;
-  const http = httpWanted ? await (await import('./api/tcp-listener.js')).startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
+  // Out of descriptors, the socket is bound once one is free; a stop meanwhile needs none.
+  const socketPath = join(stateDir, SOCKET_NAME);
+  const stopped = new AbortController();
+  void requested.then(() => stopped.abort());
+  let retries = 0;
+  const socket = await listenApiSocketWhenPossible(socketPath, {
+    signal: stopped.signal,
+    onRetry: (err) => {
+      if (retries++ === 0) log.warn(`cannot bind ${socketPath} (${err.code}: out of file descriptors); trying again until one is free`);
+    },
+  });
+  if (retries > 0 && socket) log.info(`bound ${socketPath} after ${retries} tries`);
+  let api: { close(): Promise<void> } | undefined;
+  let http: { close(): Promise<void> } | undefined;
+  if (socket) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const { startApiServer } = await import('./api/server.js');
+    const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
+    api = await startApiServer(socket, control, log);
+    // The TCP listener and dashboard (DESIGN §11), only when asked for: `up --http`, else tend.yaml's
+    // `http:` as it is when the daemon starts (a later edit applies at the next start).
+    const httpWanted = opts.http ?? hooks.config.config.http;
+    http = httpWanted ? await (await import('./api/tcp-listener.js')).startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
+  }
   // codeCache: whether the bundle was loaded from V8's code cache (src/util/code-cache.ts).
   log.info({ codeCache: codeCacheUse() ?? 'unbundled' }, `tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   // prom-client, now that the first replicas are asked for (api/metrics.ts).
@@ -204,7 +219,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   reducer.close();
   // No background write (in flight, or asked for by a timer later) may bring back the file removed below.
   await stateWriter.close();
-  await api.close();
+  await api?.close();
   // Every replica is stopped; what still carries our token left a replica's group and was kept
   // (stop_escaped: keep). It is recorded, so that the next start does not take it for a replica.
   const stuck = new Set([...controller.instances.values()].map((i) => i.pgid));

@@ -50,3 +50,36 @@ export async function listenApiSocket(path: string): Promise<ApiSocket> {
     },
   };
 }
+
+/**
+ * listenApiSocket, tried again while this process is out of descriptors (EMFILE, ENFILE): exec
+ * probes of many replicas under a low `ulimit -n` can hold every one for a while, and a daemon that
+ * exited then would leave its replicas without a supervisor. Waits 50 ms, then twice as long each
+ * time up to a second; `onRetry` hears each failure. Undefined if `signal` aborts first (tend is
+ * stopping, and will not need the socket).
+ */
+export async function listenApiSocketWhenPossible(
+  path: string,
+  { signal, onRetry }: { signal: AbortSignal; onRetry?: (err: NodeJS.ErrnoException) => void },
+): Promise<ApiSocket | undefined> {
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      return await listenApiSocket(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EMFILE' && code !== 'ENFILE') throw err;
+      onRetry?.(err as NodeJS.ErrnoException);
+    }
+    if (signal.aborted) return undefined;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, wait);
+      signal.addEventListener('abort', done, { once: true });
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+    if (signal.aborted) return undefined;
+  }
+}

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -85,4 +86,42 @@ test('closing the API ends every connection it took, a half-sent request too (a 
   let done = false;
   void api.close().then(() => (done = true));
   await waitFor(() => closed && done, { what: 'close() to end the connection and resolve', timeoutMs: 10_000 });
+});
+
+// Out of descriptors (EMFILE) when the socket is bound: exec probes of many replicas under a low
+// `ulimit -n` can hold every one for a while. The daemon must not exit then (its replicas would be
+// left without a supervisor): it binds once a descriptor is free, unless it is stopping meanwhile.
+test('binding while the process is out of descriptors is tried again until one is free; a stop ends the attempts', (t) => {
+  const dir = tempDir(t);
+  const loader = join(import.meta.dirname, '..', '..', 'src', 'api', 'listen.ts');
+  const script = `
+    import { openSync, closeSync } from 'node:fs';
+    import { connect } from 'node:net';
+    const { listenApiSocketWhenPossible } = await import(${JSON.stringify(loader)});
+    const fill = () => { const fds = []; try { for (;;) fds.push(openSync('/dev/null', 'r')); } catch {} return fds; };
+    let held = fill();
+    let retries = 0;
+    const bound = await listenApiSocketWhenPossible(process.env.SOCK, {
+      signal: new AbortController().signal,
+      onRetry: (err) => { retries++; if (retries === 2) { held.forEach((fd) => closeSync(fd)); held = []; } process.stderr.write(err.code + '\\n'); },
+    });
+    await new Promise((resolve, reject) => connect(process.env.SOCK).on('connect', resolve).on('error', reject));
+    console.log('bound after ' + retries + ' retries');
+    bound.server.close();
+    held = fill();
+    const stop = new AbortController();
+    const abandoned = await listenApiSocketWhenPossible(process.env.SOCK + '2', { signal: stop.signal, onRetry: () => stop.abort() });
+    console.log('abandoned: ' + (abandoned === undefined));
+    process.exit(0);
+  `;
+  const r = spawnSync('sh', ['-c', 'ulimit -n 64 && exec "$@"', 'sh', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: join(import.meta.dirname, '..', '..'),
+    env: { ...process.env, SOCK: join(dir, 'tend.sock') },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^bound after 2 retries$/m);
+  assert.match(r.stdout, /^abandoned: true$/m);
+  assert.match(r.stderr, /^EMFILE$/m);
 });
