@@ -1,7 +1,7 @@
 // `tend history SVC[/N] [--since 1h] [-o json]`: a service's health history — restarts, stops and
-// exits with their codes, probe verdict changes, limits, stale watchdogs, alerts and failed hooks — read from
-// the persisted event history (events.jsonl and its rotated predecessor, events.jsonl.1) in the
-// state directory. It reads the files, not the daemon, so it also works after tend has stopped.
+// exits with their codes, probe verdict changes, limits, stale watchdogs, alerts and failed hooks —
+// read from the persisted event history (events.jsonl and its rotated predecessor, events.jsonl.1)
+// in the state directory. It reads the files, not the daemon, so it also works after tend has stopped.
 
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';

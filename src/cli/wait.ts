@@ -1,5 +1,6 @@
-// `--wait [--timeout]` for the verbs that change what runs (restart, scale, stop, start): polls the status, prints a progress line when it changes, and ends when the target is
-// reached (exit 0), cannot be (a replica failed: exit 1) or the timeout passes (exit 1).
+// `--wait [--timeout]` for the verbs that change what runs (restart, scale, stop, start): polls the
+// status, prints a progress line when it changes, and ends when the target is reached (exit 0),
+// cannot be (a replica failed: exit 1) or the timeout passes (exit 1).
 
 import type { ReplicaStatus, ServiceStatus, StatusReport } from '../api/types.js';
 import { delay, type Cli } from './context.js';

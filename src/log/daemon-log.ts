@@ -224,10 +224,6 @@ export async function createDaemonLogger(opts: DaemonLoggerOptions): Promise<Log
     },
   });
   logger = pino({ level: opts.level, base: { pid: process.pid } }, writer);
-  if (writers.size === 0) process.once('exit', () => writers.forEach((w) => w.flushSync()));
-  writers.add(writer);
-  registerLogWriter(writer); // the command line waits for it before it exits
+  registerLogWriter(writer); // the command line waits for it before it exits (log/drain.ts)
   return logger;
 }
-
-const writers = new Set<BoundedLogWriter>();

@@ -5,14 +5,18 @@
 // were lost (the last line, "all services stopped; bye", in 2 stops of 5). No dependency here: the
 // command line imports this for every verb, and the logger (pino) only for the daemon.
 
-/** A writer that calls back once what it holds is written, or at once if it cannot write now. */
+/** A writer that calls back once what it holds is written, or at once if it cannot write now;
+ *  and that can make one synchronous attempt at exit, where that cannot block. */
 export interface Drainable {
   flush(cb: () => void): void;
+  flushSync(): void;
 }
 
 const writers = new Set<Drainable>();
 
 export function registerLogWriter(w: Drainable): void {
+  // What is still queued at an exit that did not wait (drainLogs): one last synchronous attempt.
+  if (writers.size === 0) process.once('exit', () => writers.forEach((each) => each.flushSync()));
   writers.add(w);
 }
 

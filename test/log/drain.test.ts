@@ -9,8 +9,8 @@ test('drainLogs waits for every writer to call back, and no longer than it is gi
   assert.equal(await Promise.race([drainLogs(60_000).then(() => 'drained'), new Promise((r) => setImmediate(() => r('waiting')))]), 'drained', 'nothing registered: at once');
 
   let callBack: (() => void) | undefined;
-  registerLogWriter({ flush: (cb) => void (callBack = cb) });
-  registerLogWriter({ flush: (cb) => setImmediate(cb) });
+  registerLogWriter({ flush: (cb) => void (callBack = cb), flushSync: () => undefined });
+  registerLogWriter({ flush: (cb) => setImmediate(cb), flushSync: () => undefined });
   let done = false;
   const draining = drainLogs(60_000).then(() => (done = true));
   for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
@@ -19,6 +19,6 @@ test('drainLogs waits for every writer to call back, and no longer than it is gi
   await draining;
 
   // A writer that never calls back (its reader stalled): the wait still ends, when it is bounded to.
-  registerLogWriter({ flush: () => undefined });
+  registerLogWriter({ flush: () => undefined, flushSync: () => undefined });
   assert.equal(await drainLogs(50).then(() => 'ended'), 'ended');
 });
