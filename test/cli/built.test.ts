@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
-import { markedGroups, runningPids } from '../helpers/daemon.js';
+import { killMarkedGroups, markedGroups, runningPids } from '../helpers/daemon.js';
 import { NODE, procStat, tempDir, waitFor } from '../helpers/index.js';
 import { sameProcess } from '../../src/runtime/proc.js';
 import { PID_NAME, readPidFile } from '../../src/state/pid-file.js';
@@ -35,7 +35,7 @@ test('the built tend runs a project: a detached daemon, a hook through the hook 
     // Whatever the test left: the daemon (by pid and start time) if down did not stop it, and
     // every replica group carrying its token.
     if (daemonProc && sameProcess(daemonProc)) process.kill(daemonProc.pid, 'SIGKILL');
-    for (const pid of markedGroups(state)) for (const target of [-pid, pid]) try { process.kill(target, 'SIGKILL'); } catch { /* gone */ }
+    killMarkedGroups(state);
   });
 
   const up = tend('up', '-d', '--wait');

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { markedGroups } from '../helpers/daemon.js';
+import { killMarkedGroups, markedGroups } from '../helpers/daemon.js';
 import { NODE, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { ok, startReceiver } from '../hooks/receivers.js';
 import { sameProcess } from '../../src/runtime/proc.js';
@@ -46,7 +46,7 @@ function project(t: TestContext, hooks: string): { root: string; state: string; 
   let daemon: { pid: number; startTime: number } | undefined;
   t.after(() => {
     if (daemon && sameProcess(daemon)) process.kill(daemon.pid, 'SIGKILL');
-    for (const pid of markedGroups(state)) for (const target of [-pid, pid]) try { process.kill(target, 'SIGKILL'); } catch { /* gone */ }
+    killMarkedGroups(state);
   });
   const started = (): number => {
     daemon = readPidFile(join(state, PID_NAME));

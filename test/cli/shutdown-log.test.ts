@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { markedGroups } from '../helpers/daemon.js';
+import { killMarkedGroups, markedGroups } from '../helpers/daemon.js';
 import { processReaper, tempDir, waitFor } from '../helpers/index.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.js');
@@ -26,7 +26,7 @@ test('a foreground tend up stopped with SIGINT writes its last line to the file 
   for (let run = 0; run < 5; run++) {
     const root = tempDir(t, SPECS);
     const state = join(root, '.tend');
-    t.after(() => markedGroups(state).forEach((pid) => [-pid, pid].forEach((p) => { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } })));
+    t.after(() => killMarkedGroups(state));
     const log = join(root, 'up.log');
     const out = openSync(log, 'w');
     const env = { ...process.env };
@@ -47,7 +47,7 @@ test('a daemon of up -d stopped by tend down ends tend.log with its last line', 
   for (let run = 0; run < 3; run++) {
     const root = tempDir(t, SPECS);
     const state = join(root, '.tend');
-    t.after(() => markedGroups(state).forEach((pid) => [-pid, pid].forEach((p) => { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } })));
+    t.after(() => killMarkedGroups(state));
     const env = { ...process.env };
     delete env['TEND_STATE_DIR'];
     const tend = (...args: string[]) => spawnSync(CLI, ['--state-dir', state, ...args], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });

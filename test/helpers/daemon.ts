@@ -39,18 +39,7 @@ export async function startDaemon(
   closeSync(out);
   reaper.track(child.pid);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  t.after(() => {
-    // Whatever replicas carry this state dir's marker: kill them and their groups, whatever happened.
-    for (const pid of markedGroups(stateDir)) {
-      for (const target of [-pid, pid]) {
-        try {
-          process.kill(target, 'SIGKILL');
-        } catch {
-          /* gone, or not a group leader */
-        }
-      }
-    }
-  });
+  t.after(() => killMarkedGroups(stateDir));
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
   // Generous: the daemon runs from source through tsx, which on a loaded 2-core machine took 12–20 s
   // to compile it before the socket answered (a test timed out at 15 s in CI's conditions).
@@ -77,6 +66,20 @@ export async function startDaemon(
       ),
   };
   return d;
+}
+
+/** Kills every replica (and its group) that carries this state dir's marker, whatever the test
+ *  left: call it from t.after, after markedGroups(stateDir) once saw the directory's token. */
+export function killMarkedGroups(stateDir: string): void {
+  for (const pid of markedGroups(stateDir)) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        /* gone, or not a group leader */
+      }
+    }
+  }
 }
 
 const tokens = new Map<string, string>();

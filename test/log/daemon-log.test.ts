@@ -12,7 +12,7 @@ import pino from 'pino';
 import { ApiClient } from '../../src/api/client.js';
 import { BoundedLogWriter, logLoss } from '../../src/log/daemon-log.js';
 import { SOCKET_NAME } from '../../src/state/pid-file.js';
-import { markedGroups } from '../helpers/daemon.js';
+import { killMarkedGroups } from '../helpers/daemon.js';
 import { FIXTURES, NODE, ROOT, processReaper, specDir, waitFor } from '../helpers/index.js';
 import { sleepService } from '../helpers/supervisor.js';
 
@@ -99,15 +99,7 @@ test('the daemon with its log on a full disk keeps supervising and answering, an
   const child = spawn(NODE, ['--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, state], { cwd: ROOT, stdio: ['ignore', out, out] });
   closeSync(out);
   reaper.track(child.pid);
-  t.after(() => {
-    for (const pid of markedGroups(state)) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  });
+  t.after(() => killMarkedGroups(state));
   const api = new ApiClient(join(state, SOCKET_NAME), { timeoutMs: 5000 });
   const running = (n: number) => async () => (await api.service('calm')).replicas.filter((r) => r.state === 'running').length === n;
   await waitFor(running(1), { what: 'calm running', timeoutMs: 20_000 });

@@ -10,7 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ApiClient } from '../../src/api/client.js';
 import { HTTP_INFO_NAME, TOKEN_NAME } from '../../src/api/http-token.js';
 import { SOCKET_NAME } from '../../src/state/pid-file.js';
-import { markedGroups } from '../helpers/daemon.js';
+import { killMarkedGroups } from '../helpers/daemon.js';
 import { NODE, ROOT, processReaper, waitFor } from '../helpers/index.js';
 
 export const CLI = join(ROOT, 'dist', 'bin', 'tend.js');
@@ -35,17 +35,7 @@ export async function startHttpDaemon(t: TestContext, dir: string, stateDir: str
   });
   closeSync(out);
   processReaper(t).track(child.pid);
-  t.after(() => {
-    for (const pid of markedGroups(stateDir)) {
-      for (const target of [-pid, pid]) {
-        try {
-          process.kill(target, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
-  });
+  t.after(() => killMarkedGroups(stateDir));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
   const info = await waitFor(
