@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { BareDriver } from './lib/drivers/bare.js';
 import { TendDriver, pickLauncher } from './lib/drivers/tend.js';
 import type { Driver } from './lib/driver.js';
-import { ReplicaWatch, installExitCleanup, registry } from './lib/procs.js';
+import { ReplicaWatch, installExitCleanup, minorFaultsOf, registry } from './lib/procs.js';
 import { summarize } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
 import { now, waitFor } from './lib/timers.js';
@@ -36,7 +36,7 @@ if (!['both', 'set', 'unset'].includes(ca)) throw new Error(`--ca=${ca}: both, s
 installExitCleanup();
 const tmp = mkdtempSync(join(tmpdir(), 'tend-startup-'));
 
-async function once(d: Driver, env: NodeJS.ProcessEnv): Promise<{ first: number; api?: number }> {
+async function once(d: Driver, env: NodeJS.ProcessEnv): Promise<{ first: number; faults: number; api?: number }> {
   const watch = new ReplicaWatch(() => d.supervisorPid(), 'sleep', undefined, () => d.replicaParents?.() ?? []);
   const first = watch.newReplicas();
   const t0 = now();
@@ -44,11 +44,15 @@ async function once(d: Driver, env: NodeJS.ProcessEnv): Promise<{ first: number;
   // Apart: an API request waits for the daemon, which at 1000 replicas answers after its first pass.
   const answered = d instanceof TendDriver ? waitFor('the API', () => d.status(), { intervalMs: 1, timeoutMs: 60_000 }) : undefined;
   const { at } = await waitFor('first replica', () => first.look(), { intervalMs: 1, timeoutMs: 60_000 });
+  // The pages the supervisor (tend: the daemon and its spawn helper) had touched by then: on a VM
+  // whose host takes back freed memory, the first touch of a page cost ~25 µs (bench/FINDINGS.md
+  // §19), so this count says what the times there are made of, and does not swing with the host.
+  const faults = (d.supervisorProcesses?.() ?? [d.supervisorPid()!]).reduce((sum, pid) => sum + (minorFaultsOf(pid) ?? 0), 0);
   const api = answered && (await answered).at - t0;
   await d.stopAll();
   await d.exited();
   await d.cleanup();
-  return { first: at - t0, ...(api !== undefined ? { api } : {}) };
+  return { first: at - t0, faults, ...(api !== undefined ? { api } : {}) };
 }
 
 try {
@@ -72,17 +76,18 @@ try {
     { name: `bare loop${label}`, make: (r: number) => new BareDriver(join(tmp, `bare-${r}`)), env },
     ...launchers.map(({ name, launcher }, i) => ({ name: `${name}${label}`, make: (r: number) => new TendDriver(join(tmp, `tend-${i}-${r}`), launcher), env })),
   ]);
-  const res = new Map(variants.map((v) => [v.name, { first: [] as number[], api: [] as number[] }]));
+  const res = new Map(variants.map((v) => [v.name, { first: [] as number[], faults: [] as number[], api: [] as number[] }]));
   for (let r = 0; r < runs; r++) {
     for (const v of variants) {
       const x = await once(v.make(r), v.env);
       res.get(v.name)!.first.push(x.first);
+      res.get(v.name)!.faults.push(x.faults);
       if (x.api !== undefined) res.get(v.name)!.api.push(x.api);
     }
   }
   const fmt = (xs: number[]) => (xs.length ? `${summarize(xs).median.toFixed(0)} (${summarize(xs).min.toFixed(0)}–${summarize(xs).max.toFixed(0)})` : '–');
   process.stdout.write(`\nstart-up, ms from launch (median and min–max of ${runs} runs, alternating; ${replicas} replica${replicas === 1 ? '' : 's'}):\n`);
-  process.stdout.write(renderTable(['process', '→ first replica running', '→ API answers'], [...res].map(([k, v]) => [k, fmt(v.first), fmt(v.api)])) + '\n');
+  process.stdout.write(renderTable(['process', '→ first replica running', 'pages touched by then', '→ API answers'], [...res].map(([k, v]) => [k, fmt(v.first), fmt(v.faults), fmt(v.api)])) + '\n');
 } finally {
   await registry.killAndWait().catch(() => undefined);
   rmSync(tmp, { recursive: true, force: true });

@@ -293,6 +293,18 @@ export function usageOf(pid: number): { cpuTicks: number; rssBytes: number } | n
   return { cpuTicks: s.cpuTicks, rssBytes };
 }
 
+/** Minor page faults of one process so far (its pages touched the first time, mostly), or null when
+ *  it is gone: field 10 of /proc/PID/stat. Counted from its fork, across its exec. */
+export function minorFaultsOf(pid: number): number | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const v = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[7]);
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Proportional set size (shared pages divided among their sharers), or undefined. */
 function pssOf(pid: number): number | undefined {
   try {
