@@ -10,6 +10,7 @@ import type { ProbeCheck } from '../spec/types.js';
 import type { ProbeOutcome } from './types.js';
 import { readProcStat } from '../runtime/proc.js';
 import { resolveUser } from '../runtime/user.js';
+import { Deadline } from '../util/held-up.js';
 
 /** Where a probe runs: the replica's cwd and env (exec), and an optional signal that cancels it. */
 export interface ProbeContext {
@@ -101,14 +102,15 @@ function runExec(argv: string[], timeoutMs: number, ctx: ProbeContext): Promise<
     const finish = (o: ProbeOutcome): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.cancel();
       ctx.signal?.removeEventListener('abort', onAbort);
       resolve(o);
     };
-    const timer = setTimeout(() => {
+    // Not counting time in which tend did not run: an answer given meanwhile is read first.
+    const timer = new Deadline(timeoutMs, () => {
       timedOutHere = true;
       killGroup();
-    }, timeoutMs);
+    });
     const onAbort = (): void => {
       canceled = true;
       killGroup();
@@ -152,13 +154,16 @@ function runHttp(url: string, timeoutMs: number, cancel: AbortSignal | undefined
   const request =
     target.protocol === 'http:' ? nodeHttp().request : target.protocol === 'https:' ? nodeHttps().request : undefined;
   if (request === undefined) return Promise.resolve(outcome(false, `${url}: unsupported protocol ${target.protocol}`));
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
+  // Not AbortSignal.timeout: its timer would count time in which tend did not run (util/held-up.ts).
+  const timeout = new AbortController();
+  const timer = new Deadline(timeoutMs, () => timeout.abort());
+  const signal = cancel ? AbortSignal.any([timeout.signal, cancel]) : timeout.signal;
   return new Promise((resolve) => {
     let settled = false;
     const settle = (ok: boolean, output: string): void => {
       if (settled) return;
       settled = true;
+      timer.cancel();
       resolve(outcome(ok, output));
     };
     let req: ClientRequest;
@@ -182,7 +187,7 @@ function runHttp(url: string, timeoutMs: number, cancel: AbortSignal | undefined
     });
     // Also catches the errors that follow our own destroy() or an abort after the verdict.
     req.on('error', (err: Error) => {
-      if (timeout.aborted) settle(false, `${url}: ${timedOut(timeoutMs)}`);
+      if (timeout.signal.aborted) settle(false, `${url}: ${timedOut(timeoutMs)}`);
       else if (signal.aborted) settle(false, `${url}: canceled`);
       else settle(false, `${url}: ${err.message}`);
     });
@@ -199,15 +204,16 @@ function runTcp(host: string, port: string, timeoutMs: number, cancel: AbortSign
   }
   return new Promise((resolve) => {
     const socket = connect({ host, port: portNumber });
-    // A plain timer: cheaper than an AbortSignal on the hot path of thousands of probes a second.
-    const timer = setTimeout(() => finish(false, `${target}: ${timedOut(timeoutMs)}`), timeoutMs);
+    // A timer, cheaper than an AbortSignal on the hot path of thousands of probes a second, that
+    // does not count time in which tend did not run (util/held-up.ts).
+    const timer = new Deadline(timeoutMs, () => finish(false, `${target}: ${timedOut(timeoutMs)}`));
     const onCancel = (): void => finish(false, `${target}: canceled`);
     cancel?.addEventListener('abort', onCancel, { once: true });
     let settled = false;
     function finish(ok: boolean, output: string): void {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.cancel();
       cancel?.removeEventListener('abort', onCancel);
       socket.destroy();
       resolve(outcome(ok, output));

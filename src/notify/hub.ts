@@ -28,6 +28,7 @@ import {
 } from './protocol.js';
 import { RateLimiter, type Bucket } from './rate-limit.js';
 import { DatagramRelay } from './dgram-relay.js';
+import { heldUpFor } from '../util/held-up.js';
 import { compiler } from './spec.js';
 import { randomBytesPooled } from '../util/random.js';
 
@@ -122,6 +123,9 @@ export class NotifyHub {
   private readonly sockets = new Set<Socket>();
   private sweepTimer?: NodeJS.Timeout;
   private sweepEvery = 0;
+  /** When the sweep last ran, or its timer was set: how late the next one is says whether tend
+   *  was held up meanwhile (util/held-up.ts). */
+  private lastSweepAt = 0;
   /** Replicas with a watchdog or a readiness deadline: the only ones the sweep looks at. */
   private readonly timed = new Set<Entry>();
   private dirReady = false;
@@ -344,6 +348,7 @@ export class NotifyHub {
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     this.sweepEvery = every;
+    this.lastSweepAt = performance.now();
     if (every > 0) {
       this.sweepTimer = setInterval(() => this.sweep(), every);
       this.sweepTimer.unref();
@@ -352,8 +357,17 @@ export class NotifyHub {
 
   private sweep(): void {
     const now = performance.now();
+    // Time in which tend did not run is not the replicas' silence: what they sent meanwhile waits
+    // to be read, after this timer. Their deadlines move by as much; a replica that said nothing
+    // before is judged by the time tend listened.
+    const heldUp = heldUpFor(this.lastSweepAt + this.sweepEvery, now);
+    this.lastSweepAt = now;
     let shortest = Infinity;
     for (const e of [...this.timed]) {
+      if (heldUp > 0) {
+        if (e.lastBeat !== undefined) e.lastBeat += heldUp;
+        if (e.readyDeadline !== undefined) e.readyDeadline += heldUp;
+      }
       if (e.readyDeadline !== undefined && now >= e.readyDeadline) {
         e.readyDeadline = undefined;
         this.opts.onTimeout?.(e.reg.id, 'ready', Math.round(e.reg.readyTimeoutMs ?? 0));
