@@ -89,6 +89,21 @@ function hasNul(s: string): boolean {
   return s.includes('\0');
 }
 
+/** The longest string Linux passes a program in one argument or one variable (`NAME=value`), in
+ *  bytes: MAX_ARG_STRLEN (32 pages of 4 KiB) less its NUL. Above it exec(2) fails with E2BIG, and
+ *  the replica could never start (measured: test/spec/hostile.test.ts). */
+export const MAX_EXEC_STRING_BYTES = 131_071;
+
+/** Why a string of `bytes` cannot reach a program, after what it is; undefined when it can. */
+function execTooLong(bytes: number, what: string): string | undefined {
+  if (bytes <= MAX_EXEC_STRING_BYTES) return undefined;
+  return `${what}: Linux passes a program at most ${MAX_EXEC_STRING_BYTES.toLocaleString('en-US')} bytes in one (MAX_ARG_STRLEN), and starting it would fail with E2BIG; pass the path of a file that holds it instead`;
+}
+
+const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
+/** A variable as a program gets it: `NAME=value`. */
+const variableBytes = (name: string, value: string): number => byteLength(name) + 1 + byteLength(value);
+
 // Builds the ServiceSpec of one document, or says everything that is wrong with it.
 export function normalizeService(input: NormalizeInput): NormalizeResult {
   const { raw, dir } = input;
@@ -132,11 +147,17 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
   if (typeof raw.command === 'string') {
     if (raw.command.trim() === '') fail(['command'], 'command must not be empty');
     template(['command'], raw.command);
+    const long = execTooLong(byteLength(raw.command), `command is ${byteLength(raw.command).toLocaleString('en-US')} bytes, which /bin/sh -c gets as one argument`);
+    if (long) fail(['command'], long);
     command = ['/bin/sh', '-c', raw.command];
   } else if (Array.isArray(raw.command)) {
     command = raw.command.map(String);
     if (command.length > 0 && command[0]!.trim() === '') fail(['command', 0], 'command[0] (the program) must not be empty');
-    command.forEach((arg, i) => template(['command', i], arg));
+    command.forEach((arg, i) => {
+      template(['command', i], arg);
+      const long = execTooLong(byteLength(arg), `command[${i}] is ${byteLength(arg).toLocaleString('en-US')} bytes`);
+      if (long) fail(['command', i], long);
+    });
   }
 
   // cwd: relative to the file's directory, unless it starts with a ${VAR} (expanded per replica).
@@ -194,6 +215,11 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
         fail(ref.at, `env_file ${JSON.stringify(ref.given)}: the value of ${k} contains a NUL character (\\0), which no program can receive`);
         continue;
       }
+      const long = execTooLong(variableBytes(k, v), `env_file ${JSON.stringify(ref.given)}: ${k} is ${variableBytes(k, v).toLocaleString('en-US')} bytes as ${k}=value`);
+      if (long) {
+        fail(ref.at, long);
+        continue;
+      }
       env.set(k, v);
     }
   }
@@ -203,6 +229,8 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     else if (key.startsWith(RESERVED_ENV_PREFIX)) fail(['env', key], `env.${key}: names starting with ${RESERVED_ENV_PREFIX} are set by tend`, 'key');
     const text = String(value);
     template(['env', key], text);
+    const long = execTooLong(variableBytes(key, text), `env.${key} is ${variableBytes(key, text).toLocaleString('en-US')} bytes as ${key}=value`);
+    if (long) fail(['env', key], long);
     env.set(key, text);
   }
 

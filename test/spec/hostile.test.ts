@@ -194,6 +194,27 @@ test('a NUL in an argv element, an env value or cwd is a validation error', asyn
   ]);
 });
 
+test('an argument or a variable longer than Linux passes to a program is a validation error; the longest that fits is not', async (t) => {
+  // Linux refuses (E2BIG) a string over 131,071 bytes in exec's argv or environment; a variable
+  // counts as NAME=value. The one that fits runs for real here.
+  const fits = 'x'.repeat(131_071 - 'B='.length);
+  assert.equal(spawnSync('true', [], { env: { PATH: process.env['PATH'], B: fits } }).error, undefined);
+  const over = `${fits}x`;
+  const { problems } = await loadSpecs(t, {
+    'web.yaml': `command: [x, "${'y'.repeat(131_072)}"]\nenv: { A: "${over}", B: "${fits}" }\n`,
+    'sh.yaml': `command: "echo ${'y'.repeat(131_072)}"\n`,
+    'app.yaml': 'command: [x]\nenv_file: app.env\n',
+    'app.env': `A=${over}\nB=${fits}\n`,
+  });
+  const why = "Linux passes a program at most 131,071 bytes in one (MAX_ARG_STRLEN), and starting it would fail with E2BIG; pass the path of a file that holds it instead";
+  assert.deepEqual(problems, [
+    `app.yaml:2:11: env_file "app.env": A is 131,072 bytes as A=value: ${why}`,
+    `sh.yaml:1:10: command is 131,077 bytes, which /bin/sh -c gets as one argument: ${why}`,
+    `web.yaml:1:14: command[1] is 131,072 bytes: ${why}`,
+    `web.yaml:2:11: env.A is 131,072 bytes as A=value: ${why}`,
+  ]);
+});
+
 test('loading gives the event loop a turn between files', async (t) => {
   const files: Record<string, string> = {};
   for (let i = 0; i < 200; i++) files[`s${i}.yaml`] = `command: [x, "${i}"]\nenv: { A: "1" }\n`;
