@@ -39,6 +39,7 @@ import { Hooks, withHooks } from './hooks/index.js';
 import { codeCacheUse } from './util/code-cache.js';
 import { lazyGc, MemoryReducer } from './util/memory-reducer.js';
 import { formatBytes } from './util/units.js';
+import { steadyNow } from './util/clock.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -138,7 +139,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await sup.start();
   const reducer = new MemoryReducer({
     gc: lazyGc(),
-    quietForMs: () => Date.now() - controller.lastPassAt,
+    quietForMs: () => steadyNow() - controller.lastPassAt,
     lastBusyMs: () => controller.lastBusyMs,
     onCollected: (c) =>
       log.debug(
@@ -268,7 +269,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
   const current = await sup.source.load(controller.lastLoad).catch(() => undefined);
   for (const s of current?.services ?? []) specs.set(s.name, s);
 
-  const plan = planAdoption({ ...(state ? { state } : {}), marked, liveness, specs, adopt, startedAt: startTimeToMs, now: Date.now() });
+  const plan = planAdoption({ ...(state ? { state } : {}), marked, liveness, specs, adopt, startedAt: startTimeToMs, now: steadyNow() });
   const stops: Promise<unknown>[] = [];
   const stop = (handle: ProcessHandle, spec: ServiceSpec | undefined) =>
     stops.push(runtime.stop(handle, spec?.stopSignal ?? 'SIGTERM', spec?.stopTimeoutMs ?? 10_000).catch((err) => log.warn({ err }, `cannot stop process group ${handle.pgid}`)));
@@ -288,7 +289,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
   }
   for (const c of plan.completed) controller.restoreCompleted(c.service, c.index, c.spec, c.exitedAt);
   for (const x of plan.exited) {
-    const exit = x.exit ?? { code: null, signal: null, at: Date.now(), unknown: true };
+    const exit = x.exit ?? { code: null, signal: null, at: steadyNow(), unknown: true };
     controller.restoreExited({ service: x.service, index: x.index, pid: x.pid, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
   }
   for (const a of plan.adopt) {

@@ -7,6 +7,7 @@ import type { GroupUsage } from '../runtime/types.js';
 import type { ServiceSpec } from '../spec/types.js';
 import { isAvailable, isLive } from '../reconcile/plan.js';
 import type { DesiredState, Instance } from '../reconcile/types.js';
+import { wallTime } from '../util/clock.js';
 
 export interface StatusInput {
   /** The specs have been read at least once: before that, nothing can be converged. */
@@ -83,7 +84,7 @@ function serviceStatus(
     restarts: insts.reduce((n, i) => n + i.restarts, 0),
     cpu,
     memory,
-    started_at: startedAt.length > 0 ? new Date(startedAt.reduce((a, b) => Math.min(a, b))).toISOString() : null,
+    started_at: startedAt.length > 0 ? new Date(wallTime(startedAt.reduce((a, b) => Math.min(a, b)))).toISOString() : null,
     hash: spec?.hash ?? insts[0]?.spec.hash ?? '',
     oneshot: spec?.oneshot ?? false,
     held: input.desired.held?.has(name) ?? false,
@@ -126,11 +127,11 @@ function replicaStatus(i: Readonly<Instance>, usage: GroupUsage | undefined): Re
     pid: i.pid ?? null,
     ready: i.ready,
     restarts: i.restarts,
-    started_at: i.startedAt !== undefined ? new Date(i.startedAt).toISOString() : null,
+    started_at: i.startedAt !== undefined ? new Date(wallTime(i.startedAt)).toISOString() : null,
     exit_code: i.exitCode ?? null,
     signal: i.signal ?? null,
     reason: i.reason ?? null,
-    next_start_at: i.state === 'backoff' && i.nextStartAt !== undefined ? new Date(i.nextStartAt).toISOString() : null,
+    next_start_at: i.state === 'backoff' && i.nextStartAt !== undefined ? new Date(wallTime(i.nextStartAt)).toISOString() : null,
     cpu: usage ? usage.cpu : null,
     memory: usage ? usage.memory : null,
     hash: i.spec.hash,

@@ -6,6 +6,7 @@ import type { ProbeCheck, ProbeSpec } from '../spec/types.js';
 import { foldProbe } from './fold.js';
 import { runProbe } from './probe.js';
 import { INITIAL_PROBE_STATE, type ProbeOutcome, type ProbeState } from './types.js';
+import { steadyNow } from '../util/clock.js';
 
 /** Called on every status transition (unknown→success, success→failure, failure→success, …) and
  *  only then: a run that changes nothing but the counters or the output is not reported, so a
@@ -67,7 +68,7 @@ export class ProbeRunner {
     }
     // A run in flight schedules the next one, with the new spec, when it settles.
     if (!this.#running || this.#inFlight !== undefined) return;
-    this.#schedule(checkChanged ? 0 : this.#lastRunAt + spec.intervalMs - Date.now());
+    this.#schedule(checkChanged ? 0 : this.#lastRunAt + spec.intervalMs - steadyNow());
   }
 
   // Stops probing. A run in flight is dropped: its late result is ignored, and an exec probe is
@@ -96,7 +97,7 @@ export class ProbeRunner {
     // share of the cost of a thousand tcp probes a second (bench/probes.ts).
     const controller = check.kind === 'exec' ? new AbortController() : undefined;
     this.#inFlight = controller ?? NOT_CANCELABLE;
-    this.#lastRunAt = Date.now();
+    this.#lastRunAt = steadyNow();
     const ctx = controller ? { ...this.#ctx, signal: controller.signal } : this.#ctx;
     void runProbe(check, timeoutMs, ctx).then((outcome) => this.#settle(generation, outcome));
   };
@@ -111,7 +112,7 @@ export class ProbeRunner {
     }
     const prev = this.#state;
     this.#state = foldProbe(prev, outcome, this.#spec, this.#startedAt);
-    this.#schedule(this.#lastRunAt + this.#spec.intervalMs - Date.now());
+    this.#schedule(this.#lastRunAt + this.#spec.intervalMs - steadyNow());
     // Last, so that the next run is already scheduled; a handler that throws is the owner's bug and
     // surfaces as an unhandled rejection.
     if (this.#state.status !== prev.status) this.#onChange(this.#state, prev, outcome);

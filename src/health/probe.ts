@@ -11,6 +11,7 @@ import type { ProbeOutcome } from './types.js';
 import { readProcStat } from '../runtime/proc.js';
 import { resolveUser } from '../runtime/user.js';
 import { Deadline } from '../util/held-up.js';
+import { steadyNow } from '../util/clock.js';
 
 /** Where a probe runs: the replica's cwd and env (exec), and an optional signal that cancels it. */
 export interface ProbeContext {
@@ -39,7 +40,7 @@ export function runProbe(check: ProbeCheck, timeoutMs: number, ctx: ProbeContext
 }
 
 function outcome(ok: boolean, output: string): ProbeOutcome {
-  return { ok, output, at: Date.now() };
+  return { ok, output, at: steadyNow() };
 }
 
 /** Whitespace collapsed so the output reads on one line in an event, cut to OUTPUT_CHARS. */

@@ -33,6 +33,7 @@ import { ProbeSet } from './probes.js';
 import { WorkQueue } from './queue.js';
 import { UsageSampler } from './sampler.js';
 import { withOneShape, type Action, type DesiredState, type Instance } from './types.js';
+import { steadyNow } from '../util/clock.js';
 
 export interface ControllerOptions {
   source: SpecSource;
@@ -134,7 +135,7 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     this.random = opts.random ?? Math.random;
     this.launches = new LaunchStore(this.opts.baseEnv ?? process.env);
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? steadyNow;
     this.paceMinCostMs = opts.paceMinCostMs ?? PACE_MIN_COST_MS;
     this.queue = new WorkQueue(() => this.schedule(), this.now);
     this.probes = new ProbeSet((id, kind, state, prev) => this.onProbe(id, kind, state, prev));

@@ -11,6 +11,7 @@ import { Reason, type EventBody } from './events.js';
 import * as tr from './transitions.js';
 import type { Instance, StopIntent } from './types.js';
 import { formatBytes } from '../util/units.js';
+import { steadyNow, wallTime } from '../util/clock.js';
 
 export type Observed =
   | { kind: 'spawned'; handle: ProcessHandle; adopted?: boolean }
@@ -208,9 +209,9 @@ function exitEvents(before: Instance, after: Instance, exit: Omit<ExitStatus, 'a
       events.push({ type: 'replica.failed', ...base, reason: failReason(after, exitReason), message });
       break;
     case 'backoff': {
-      const at = after.nextStartAt ?? Date.now();
+      const at = after.nextStartAt ?? steadyNow();
       const delay = Math.max(0, at - (exit.at ?? at));
-      events.push({ type: 'replica.backoff', ...base, reason: before.restartReason ?? exitReason, message: `${message}; restarting in ${delay} ms`, next_start_at: new Date(at).toISOString() });
+      events.push({ type: 'replica.backoff', ...base, reason: before.restartReason ?? exitReason, message: `${message}; restarting in ${delay} ms`, next_start_at: new Date(wallTime(at)).toISOString() });
       break;
     }
     default:

@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 
 import { sampleUsage } from '../runtime/stats.js';
 import type { GroupUsage } from '../runtime/types.js';
+import { steadyNow } from '../util/clock.js';
 
 export interface SamplerTarget {
   id: string;
@@ -52,7 +53,7 @@ export class UsageSampler {
   private readonly now: () => number;
 
   constructor(private readonly opts: SamplerOptions) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? steadyNow;
   }
 
   start(): void {

@@ -17,6 +17,7 @@ import { isLive, listPids, readProcStat, sameProcess, scanGroups, zombieExit } f
 import type { ExitStatus, ProcessHandle, Runtime, StartRequest, StartResult, StopResult } from './types.js';
 import { SpawnHelper, type HelperKind } from './spawn-helper.js';
 import { resolveUser, type UserIds } from './user.js';
+import { steadyNow } from '../util/clock.js';
 
 export interface ProcessRuntimeOptions {
   /** How often adopted replicas are checked for exit, in ms (default 250). */
@@ -163,7 +164,7 @@ export class ProcessRuntime implements Runtime {
           const h = this.helped.get(pid);
           if (!h) return;
           this.helped.delete(pid);
-          const at = Date.now();
+          const at = steadyNow();
           const exited = () => {
             h.onExit({ code, signal, at });
             this.leaderExited(pid, groupEmpty);
@@ -302,21 +303,21 @@ export class ProcessRuntime implements Runtime {
     this.children.set(pid, child);
     child.once('exit', (code, signal) => {
       this.children.delete(pid);
-      onExit({ code, signal, at: Date.now() });
+      onExit({ code, signal, at: steadyNow() });
       this.leaderExited(pid);
     });
 
     // Never null here: Node reaps children only from the event loop, which has not run since the
     // fork, so the process is at least a zombie with its start time still readable.
     const startTime = readProcStat(pid)?.startTime ?? 0;
-    return { ok: true, handle: { pid, pgid: pid, startTime, startedAt: Date.now() }, logOffset: offset };
+    return { ok: true, handle: { pid, pgid: pid, startTime, startedAt: steadyNow() }, logOffset: offset };
   }
 
   private async spawnByHelper(helper: SpawnHelper, req: StartRequest, ids: UserIds | undefined, onExit: OnExit): Promise<StartResult> {
     const { argv, cwd, env } = req.launch;
     let handle: ProcessHandle | undefined;
     const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
-      handle = { pid, pgid: pid, startTime, startedAt: Date.now() };
+      handle = { pid, pgid: pid, startTime, startedAt: steadyNow() };
       this.helped.set(pid, { handle, onExit, by: helper, answered: false });
     });
     if (r.ok) {
@@ -415,7 +416,7 @@ export class ProcessRuntime implements Runtime {
     this.adopted.delete(pid);
     // Where init does not reap orphans the zombie still holds its exit status.
     const exit = zombieExit(pid, a.handle.startTime);
-    a.onExit(exit ? { ...exit, at: Date.now() } : { code: null, signal: null, at: Date.now(), unknown: true });
+    a.onExit(exit ? { ...exit, at: steadyNow() } : { code: null, signal: null, at: steadyNow(), unknown: true });
     this.leaderExited(a.handle.pgid);
   }
 
@@ -436,7 +437,7 @@ export class ProcessRuntime implements Runtime {
     const promise = new Promise<StopResult>((res, rej) => ((resolve = res), (reject = rej)));
     const ours = this.children.has(handle.pid) || this.helped.has(handle.pid) || this.adopted.has(handle.pid);
     const sigs: NodeJS.Signals[] = sig !== 'SIGCONT' && sig !== 'SIGKILL' ? [sig, 'SIGCONT'] : [sig];
-    const stop: PendingStop = { handle, deadline: Date.now() + timeoutMs, killed: false, scan: !ours, sigs, promise, resolve, reject };
+    const stop: PendingStop = { handle, deadline: steadyNow() + timeoutMs, killed: false, scan: !ours, sigs, promise, resolve, reject };
     this.stops.set(handle.pgid, stop);
     // A group whose leader is gone and that has no process left (a crash's usual case) needs no
     // signal: one syscall, instead of two looks at /proc and three kills that fail.
@@ -453,7 +454,7 @@ export class ProcessRuntime implements Runtime {
       }
     }
     if (!stop.scan) this.armStopTimer(stop.deadline); // its leader's exit says when to look
-    else this.armStopTimer(Math.min(Date.now() + this.stopPollMs, stop.deadline));
+    else this.armStopTimer(Math.min(steadyNow() + this.stopPollMs, stop.deadline));
     return promise;
   }
 
@@ -479,7 +480,7 @@ export class ProcessRuntime implements Runtime {
     if (stop === undefined) return;
     stop.scan = true;
     if (groupEmpty) this.settle(stop);
-    else if (!this.finishIfEmpty(stop)) this.armStopTimer(Date.now() + this.stopPollMs);
+    else if (!this.finishIfEmpty(stop)) this.armStopTimer(steadyNow() + this.stopPollMs);
   }
 
   // Fast path: once no process at all (not even a zombie) has the pgid, kill(-pgid, 0) fails with
@@ -506,7 +507,7 @@ export class ProcessRuntime implements Runtime {
     if (this.stopTimer !== undefined && this.stopTimerAt <= at) return;
     clearTimeout(this.stopTimer);
     this.stopTimerAt = at;
-    this.stopTimer = setTimeout(() => this.tickStops(), Math.max(0, at - Date.now()));
+    this.stopTimer = setTimeout(() => this.tickStops(), Math.max(0, at - steadyNow()));
   }
 
   // One tick for every pending stop: for groups whose leader is gone, the fast path first, then
@@ -521,7 +522,7 @@ export class ProcessRuntime implements Runtime {
     if (remaining.length === 0) return;
     const scanned = remaining.filter((s) => s.scan);
     const groups = scanned.length > 0 ? scanGroups(scanned.map((s) => s.handle.pgid)) : undefined;
-    const now = Date.now();
+    const now = steadyNow();
     let next = Infinity;
     for (const stop of remaining) {
       if (groups !== undefined && stop.scan) {

@@ -92,11 +92,15 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
     const spec = state ? specOf(state, r) : undefined;
     const live = input.liveness.get(r.pgid) ?? { kind: 'exited' };
     const slot = `${r.service}/${r.index}`;
-    const history = { restarts: r.restarts ?? 0, deaths: r.deaths ?? [], streak: r.streak ?? 0 };
+    // Times the last daemon recorded on its own clock (util/clock.ts), which runs ahead of the
+    // wall clock after the wall clock was stepped back: none is later than now here, or a replica
+    // would look younger than it is, and a death would stay in the restart window for longer.
+    const history = { restarts: r.restarts ?? 0, deaths: (r.deaths ?? []).map((t) => Math.min(t, input.now)), streak: r.streak ?? 0 };
+    const startedAt = r.startedAt ? Math.min(r.startedAt, input.now) : r.startedAt;
     if (r.nonce) nonces.set(r.nonce, spec);
     if (live.kind === 'alive') {
       claimed.add(r.pgid);
-      const handle = { pid: r.pid, pgid: r.pgid, startTime: r.procStart, startedAt: r.startedAt || input.startedAt(r.procStart) };
+      const handle = { pid: r.pid, pgid: r.pgid, startTime: r.procStart, startedAt: startedAt || input.startedAt(r.procStart) };
       if (!input.adopt || !spec || taken.has(slot)) {
         plan.stop.push({ handle, ...(spec ? { spec } : {}), why: !input.adopt ? '--no-adopt' : taken.has(slot) ? 'a second replica in its slot' : 'its spec is unknown' });
         continue;
@@ -111,7 +115,7 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
         pid: r.pid,
         spec,
         ...history,
-        startedAt: r.startedAt,
+        startedAt,
         unknown: live.exit === undefined,
         ...(live.exit ? { exit: { ...live.exit, at: input.now } } : {}),
       });

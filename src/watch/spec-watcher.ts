@@ -166,7 +166,7 @@ export class SpecWatcher {
   poke(): void {
     this.relevant = true;
     this.generation++;
-    const now = Date.now();
+    const now = performance.now();
     this.firstEventAt ??= now;
     clearTimeout(this.settleTimer);
     clearTimeout(this.quietTimer);
@@ -183,7 +183,7 @@ export class SpecWatcher {
   /** Something beside the directory changed: check at the end of a window whether it moved. */
   private glance(): void {
     if (this.settleTimer !== undefined) return;
-    this.firstEventAt ??= Date.now();
+    this.firstEventAt ??= performance.now();
     this.settleTimer = setTimeout(() => this.settled(), Math.max(MIN_SETTLE_MS, this.settleMs));
   }
 
@@ -201,8 +201,8 @@ export class SpecWatcher {
     if (this.closed) return;
     const lock = gitIndexLock(this.realDir ?? this.dir);
     if (lock && existsSync(lock)) {
-      this.lockSince ??= Date.now();
-      if (Date.now() - this.lockSince < this.gitLockMaxMs) {
+      this.lockSince ??= performance.now();
+      if (performance.now() - this.lockSince < this.gitLockMaxMs) {
         this.settleTimer = setTimeout(() => this.settled(), this.settleMs);
         return;
       }

@@ -89,6 +89,16 @@ test('adoption: the crash-loop history of a recorded replica carries over', () =
   assert.deepEqual([p.adopt[0]!.restarts, p.adopt[0]!.deaths, p.adopt[0]!.streak], [3, [10, 20], 2]);
 });
 
+test('adoption: times recorded ahead of now (the last daemon ran on after a step back of the wall clock) are taken as now', () => {
+  const ahead = { restarts: 3, deaths: [4000, 9000], streak: 2 };
+  const p = planAdoption({
+    state: stateWith([{ ...rec(0, 100, 'n0', ahead), startedAt: 9500 }, { ...rec(1, 101, 'n1', ahead), startedAt: 9500 }]),
+    marked: [], liveness: new Map<number, Liveness>([[100, { kind: 'alive' }], [101, { kind: 'exited' }]]), specs: new Map([['w', W]]), adopt: true, startedAt: (t) => t, now: 5000,
+  });
+  assert.deepEqual([p.adopt[0]!.deaths, p.adopt[0]!.handle.startedAt], [[4000, 5000], 5000]);
+  assert.deepEqual([p.exited[0]!.deaths, p.exited[0]!.startedAt], [[4000, 5000], 5000]);
+});
+
 test('notify: the session is kept from the state file, or read from the environment when the file missed the replica', () => {
   const withSession = { ...rec(0, 100, 'n0'), notify: { token: 'tok-recorded', ready: true } };
   const recorded = planAdoption({
