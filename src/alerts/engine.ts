@@ -10,6 +10,7 @@ import type { EventBody } from '../reconcile/events.js';
 import type { AlertRules } from '../spec/hook-types.js';
 import { EMPTY_ALERT_STATE, evaluateAlerts, type AlertState, type FiringAlert, type ReplicaObservation } from './evaluate.js';
 import type { EventFacts } from './observe.js';
+import { steadyNow } from '../util/clock.js';
 
 export interface AlertEngineOptions {
   events: { subscribe(l: (e: TendEvent) => void): () => void; emit(e: EventBody): TendEvent };
@@ -64,7 +65,7 @@ export class AlertEngine implements EventFacts {
   private readonly now: () => number;
 
   constructor(private readonly opts: AlertEngineOptions) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? steadyNow; // util/clock.ts: windows and `for:` are lengths of time
   }
 
   start(): void {
@@ -196,7 +197,8 @@ export class AlertEngine implements EventFacts {
     const slot = `${e.service}/${e.replica}`;
     if (e.type === 'replica.restarting' && e.replica !== undefined) {
       const list = this.restartTimes.get(slot) ?? [];
-      list.push(Date.parse(e.ts) || this.now());
+      // Events arrive as they are emitted: now is when it restarted, on the clock windows use.
+      list.push(this.now());
       this.restartTimes.set(slot, list);
     } else if (e.type === 'replica.stale') this.staleSlots.add(slot);
     else if (e.type === 'replica.started' || e.type === 'replica.stopped') this.staleSlots.delete(slot);

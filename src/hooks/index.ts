@@ -17,6 +17,7 @@ import type { ServiceSpec } from '../spec/types.js';
 import { ConfigFile, configPath, type DaemonConfig } from './config.js';
 import { HookHost } from './host-client.js';
 import { HookRunner, type HookMetricsSink } from './runner.js';
+import { wallTime } from '../util/clock.js';
 
 /** The controller as seen from here: read-only. */
 export interface ControllerView {
@@ -90,7 +91,7 @@ export class Hooks {
 
   /** Firing alerts, for status and /metrics. */
   firing(): AlertStatus[] {
-    return this.alerts.firing().map((a: FiringAlert) => ({ alert: a.alert, service: a.service, replica: a.replica, since: new Date(a.since).toISOString(), summary: a.summary }));
+    return this.alerts.firing().map((a: FiringAlert) => ({ alert: a.alert, service: a.service, replica: a.replica, since: new Date(wallTime(a.since)).toISOString(), summary: a.summary }));
   }
 
   /** Problems of tend.yaml (its last good version stays in force meanwhile). */
