@@ -95,13 +95,13 @@ export class PromMetrics {
   }
 
   /** Counts a replica of `service` started again. */
-  restarted(service: string): void {
-    this.restarts.inc({ service });
+  restarted(service: string, n = 1): void {
+    this.restarts.inc({ service }, n);
   }
 
   /** Counts a hook run that ended (HookMetricsSink). */
-  hookRun(kind: 'command' | 'webhook', ok: boolean): void {
-    this.hookRuns.inc({ kind, result: ok ? 'ok' : 'failed' });
+  hookRun(kind: 'command' | 'webhook', ok: boolean, n = 1): void {
+    this.hookRuns.inc({ kind, result: ok ? 'ok' : 'failed' }, n);
   }
 
   /** Counts hook runs dropped on a full queue (HookMetricsSink). */
@@ -115,8 +115,8 @@ export class PromMetrics {
   }
 
   /** Counts a probe turning to failure. */
-  probeFailure(service: string, probe: 'readiness' | 'liveness'): void {
-    this.probeFailures.inc({ service, probe });
+  probeFailure(service: string, probe: 'readiness' | 'liveness', n = 1): void {
+    this.probeFailures.inc({ service, probe }, n);
   }
 
   /** The exposition text, with the per-service gauges set from `status`. */

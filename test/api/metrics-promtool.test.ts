@@ -67,7 +67,7 @@ test("node's process metrics, loaded at the first scrape, are in every answer, a
   }
 });
 
-test('what is counted before prom-client loads is in the first scrape, in order, and counting goes on after it', async () => {
+test('what is counted before prom-client loads is in the first scrape, and counting goes on after it', async () => {
   const { TendMetrics } = await import('../../src/api/metrics.js');
   const metrics = new TendMetrics();
   metrics.hookQueueLength = () => 3;
@@ -94,4 +94,26 @@ test('what is counted before prom-client loads is in the first scrape, in order,
   const second = await metrics.render(status);
   assert.equal(value(second, 'tend_service_restarts_total{service="web"}'), 2);
   assert.equal(value(second, 'tend_reconcile_pass_duration_seconds_count'), 2);
+});
+
+test('counted long before prom-client loads (the API waits for a free descriptor): counts whole, the last pass durations kept', async () => {
+  const { TendMetrics, EARLY_PASSES } = await import('../../src/api/metrics.js');
+  const metrics = new TendMetrics();
+  // A pass for every probe that fails while no descriptor is free, for as long as that lasts.
+  for (let i = 0; i < 100 * EARLY_PASSES; i++) {
+    metrics.observePass(i < 99 * EARLY_PASSES ? 5 : 0.0001);
+    metrics.observeEvent({ type: 'replica.restarting', service: `s${i % 3}`, replica: 0, reason: 'Exited', message: 'exited' } as never);
+    metrics.probeFailure(`s${i % 3}`, 'liveness');
+    metrics.hookRun('command', i % 2 === 0);
+  }
+  const text = await metrics.render({ services: [], errors: [], converged: false, source: '/specs', pid: process.pid });
+  for (const [s, n] of [['s0', 33_334], ['s1', 33_333], ['s2', 33_333]] as const) {
+    assert.equal(value(text, `tend_service_restarts_total{service="${s}"}`), n);
+    assert.equal(value(text, `tend_probe_failures_total{service="${s}",probe="liveness"}`), n);
+  }
+  assert.equal(value(text, 'tend_hook_runs_total{kind="command",result="ok"}'), 50 * EARLY_PASSES);
+  assert.equal(value(text, 'tend_hook_runs_total{kind="command",result="failed"}'), 50 * EARLY_PASSES);
+  // The last EARLY_PASSES durations, all of them the short ones.
+  assert.equal(value(text, 'tend_reconcile_pass_duration_seconds_count'), EARLY_PASSES);
+  assert.equal(value(text, 'tend_reconcile_pass_duration_seconds_bucket{le="0.001"}'), EARLY_PASSES);
 });
