@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { isatty } from 'node:tty';
-import { createDaemonLogger } from './log/daemon-log.js';
+import { createDaemonLogger, reopenDaemonLog } from './log/daemon-log.js';
 import { listenApiSocketWhenPossible } from './api/listen.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
@@ -33,6 +33,7 @@ import { findMarkedGroups, readSupervisorId, supervisorId } from './state/orphan
 import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid-file.js';
 import { desiredOf, readState, snapshotState, StateText, writeState, type EscapedRecord, type KeyedReplica } from './state/state-file.js';
 import { StateWriter } from './state/state-writer.js';
+import { keepStateDir } from './state/state-dir-keeper.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
@@ -194,18 +195,41 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     },
   });
   if (retries > 0 && socket) log.info(`bound ${socketPath} after ${retries} tries`);
-  let api: { close(): Promise<void> } | undefined;
+  // The API on the control socket; a second server once the state directory was put back.
+  const apis: { close(): Promise<void> }[] = [];
   let http: { close(): Promise<void> } | undefined;
+  const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
   if (socket) {
     await new Promise((resolve) => setImmediate(resolve));
     const { startApiServer } = await import('./api/server.js');
-    const control = makeControlPlane(controller, events, metrics, shutdown, stateDir, process.pid, hooks);
-    api = await startApiServer(socket, control, log);
+    apis.push(await startApiServer(socket, control, log));
     // The TCP listener and dashboard (DESIGN §11), only when asked for: `up --http`, else tend.yaml's
     // `http:` as it is when the daemon starts (a later edit applies at the next start).
     const httpWanted = opts.http ?? hooks.config.config.http;
     http = httpWanted ? await (await import('./api/tcp-listener.js')).startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
   }
+  // The state directory removed under the daemon (git clean -xdf, rm -rf .tend) is put back.
+  const token = readSupervisorId(stateDir);
+  const keeper =
+    token === undefined
+      ? undefined
+      : keepStateDir({
+          stateDir,
+          token,
+          pidFile: join(stateDir, PID_NAME),
+          log,
+          prepare: () => prepareStateDir(stateDir),
+          reopen: () => {
+            events.reopen();
+            if (opts.detached) reopenDaemonLog(log, join(stateDir, 'tend.log'));
+          },
+          restoreNotify: () => sup.notify.restore(),
+          persistNow,
+          rebind: async () => {
+            const again = await listenApiSocketWhenPossible(socketPath, { signal: stopped.signal });
+            if (again) apis.push(await (await import('./api/server.js')).startApiServer(again, control, log));
+          },
+        });
   // codeCache: whether the bundle was loaded from V8's code cache (src/util/code-cache.ts).
   log.info({ codeCache: codeCacheUse() ?? 'unbundled' }, `tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   // prom-client, now that the first replicas are asked for (api/metrics.ts).
@@ -219,8 +243,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   clearTimeout(persistTimer);
   reducer.close();
   // No background write (in flight, or asked for by a timer later) may bring back the file removed below.
+  keeper?.close();
   await stateWriter.close();
-  await api?.close();
+  await Promise.all(apis.map((a) => a.close()));
   // Every replica is stopped; what still carries our token left a replica's group and was kept
   // (stop_escaped: keep). It is recorded, so that the next start does not take it for a replica.
   const stuck = new Set([...controller.instances.values()].map((i) => i.pgid));

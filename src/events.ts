@@ -145,6 +145,20 @@ export class EventLog {
     await Promise.all([...this.ending]);
   }
 
+  /** events.jsonl was removed with the state directory (state/state-dir-watch.ts): later events
+   *  go to a new file. Ids go on from where they were. */
+  reopen(): void {
+    const path = this.opts.path;
+    if (!path) return;
+    const old = this.stream;
+    this.stream = undefined;
+    if (old) {
+      old.on('error', () => undefined);
+      old.end();
+    }
+    this.open(path);
+  }
+
   private open(path: string): void {
     // Opened here, synchronously: a stream that opened its file later would write to whatever the
     // path names by then, and a rotation during a burst would rename a file not yet created.

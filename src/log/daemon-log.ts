@@ -11,7 +11,7 @@
 //   `logLoss()` (which /metrics can read) keep the total; so does a write after lines were
 //   dropped only because more was logged than written meanwhile, once the queue is empty.
 
-import { fstatSync, write, writeSync } from 'node:fs';
+import { fstatSync, openSync, write, writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { registerLogWriter } from './drain.js';
 
@@ -63,7 +63,7 @@ export class BoundedLogWriter {
   private readonly drainWaiters: (() => void)[] = [];
 
   constructor(
-    readonly fd: number,
+    public fd: number,
     private readonly opts: LogWriterOptions = {},
   ) {
     this.maxBufferBytes = opts.maxBufferBytes ?? MAX_BUFFER_BYTES;
@@ -225,5 +225,16 @@ export async function createDaemonLogger(opts: DaemonLoggerOptions): Promise<Log
   });
   logger = pino({ level: opts.level, base: { pid: process.pid } }, writer);
   registerLogWriter(writer); // the command line waits for it before it exits (log/drain.ts)
+  writers.set(logger, writer);
   return logger;
+}
+
+const writers = new WeakMap<Logger, BoundedLogWriter>();
+
+/** The daemon's log file was removed with the state directory (state/state-dir-watch.ts): later
+ *  lines go to a new one at `path`. The descriptor it wrote to before stays open: it may be the
+ *  process's own stdout, where Node writes what it must say itself. */
+export function reopenDaemonLog(logger: Logger, path: string): void {
+  const writer = writers.get(logger);
+  if (writer) writer.fd = openSync(path, 'a', 0o600);
 }

@@ -120,6 +120,8 @@ export class NotifyHub {
    *  object: a reload's new object compiles afresh, and the old one goes with its spec. */
   private readonly validators = new WeakMap<object, Map<string, Checker>>();
   private server?: Server;
+  /** Stream servers whose socket file was removed (restore()): closed at stop(). */
+  private readonly formerServers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private sweepTimer?: NodeJS.Timeout;
   private sweepEvery = 0;
@@ -158,6 +160,27 @@ export class NotifyHub {
   /** Opens the stream socket. A socket file left by a killed tend is replaced. */
   async start(): Promise<void> {
     this.ensureDir();
+    this.server = await this.listenStream();
+  }
+
+  /** The socket directory was removed with the state directory (state/state-dir-watch.ts): makes
+   *  it again, with the stream socket and each replica's datagram socket at their paths, so that
+   *  what replicas send reaches tend again. Connections made before stay as they are. */
+  async restore(): Promise<void> {
+    this.dirReady = false;
+    this.ensureDir();
+    if (this.server) {
+      this.formerServers.push(this.server);
+      this.server = await this.listenStream();
+    }
+    for (const e of this.entries.values()) {
+      if (!e.socketPath) continue;
+      this.relayInstance?.unbind(e.reg.id);
+      e.bound = this.relay().bind(e.reg.id, e.socketPath);
+    }
+  }
+
+  private async listenStream(): Promise<Server> {
     removeFile(this.streamPath);
     const server = createServer((s) => this.accept(s));
     server.maxConnections = this.opts.maxConnections ?? 4096;
@@ -169,7 +192,7 @@ export class NotifyHub {
         resolve();
       });
     });
-    this.server = server;
+    return server;
   }
 
   /** Registers a replica (before it is spawned, so that nothing it says is lost) and returns the
@@ -245,9 +268,9 @@ export class NotifyHub {
     this.entries.clear();
     this.byToken.clear();
     for (const s of this.sockets) s.destroy();
-    const server = this.server;
+    const servers = [...this.formerServers.splice(0), ...(this.server ? [this.server] : [])];
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     removeFile(this.streamPath);
   }
 

@@ -45,6 +45,20 @@ export function supervisorId(stateDir: string): string {
   }
 }
 
+/** Writes `token` back as the state directory's id after the directory was removed under the
+ *  running daemon (daemon.ts). Throws when another daemon made an id of its own meanwhile. */
+export function restoreSupervisorId(stateDir: string, token: string): void {
+  const path = join(stateDir, ID_NAME);
+  try {
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, `${token}\n`);
+    closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (readId(path) !== token) throw new Error(`${path} names another supervisor: a second daemon started on this state directory`);
+  }
+}
+
 /** The token without creating it (test helpers, `tend down` cleaning up after a dead daemon). */
 export function readSupervisorId(stateDir: string): string | undefined {
   return readId(join(stateDir, ID_NAME));

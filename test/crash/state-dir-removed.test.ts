@@ -1,0 +1,49 @@
+// The state directory removed under a running daemon: `git clean -xdf` in the checkout that holds
+// the default ./.tend, or an `rm -rf .tend` to "start afresh". Before the fix, `tend status` said
+// there was no daemon, and `tend up -d` started a second one: two daemons, each with its own copy
+// of every replica, the first one out of reach of every command.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StatusReport } from '../../src/api/types.js';
+import { isAlive, specDir, waitFor } from '../helpers/index.js';
+import { killMarkedGroups, markedGroups, runningPids } from '../helpers/daemon.js';
+import { runCli } from '../cli/run-cli.js';
+
+test('the state directory removed under a running daemon comes back: the same daemon answers, no second one starts, nothing runs twice', async (t) => {
+  const { root, dir } = specDir(t, { 'w.yaml': 'command: ["sleep", "1000"]\nreplicas: 2\nstop_timeout: 2s\n' });
+  const state = join(root, '.tend');
+  const up = await runCli(root, ['up', dir, '-d', '--wait']);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  markedGroups(state); // remembers the directory's token for the cleanup, after the file is gone
+  t.after(() => killMarkedGroups(state));
+  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  t.after(() => {
+    try {
+      process.kill(daemon, 'SIGKILL');
+    } catch {
+      /* stopped by the test */
+    }
+  });
+  const status = async (): Promise<StatusReport | undefined> => {
+    const r = await runCli(root, ['status', '-o', 'json']);
+    return r.code === 0 ? (JSON.parse(r.stdout) as StatusReport) : undefined;
+  };
+  const before = (await status())!;
+
+  rmSync(state, { recursive: true, force: true });
+
+  const after = await waitFor(status, { what: '`tend status` answering again', timeoutMs: 20_000 });
+  assert.equal(after.pid, daemon, 'the same daemon');
+  assert.deepEqual(runningPids(after).sort(), runningPids(before).sort(), 'the same replicas');
+  for (const f of ['id', 'tend.pid', 'state.json']) assert.ok(existsSync(join(state, f)), `${f} is back`);
+
+  const again = await runCli(root, ['up', dir, '-d']);
+  assert.equal(again.code, 6, `a second \`tend up -d\` is refused: ${again.stdout}${again.stderr}`);
+  assert.equal(markedGroups(state).length, 2, 'no replica started twice');
+
+  assert.equal((await runCli(root, ['down'])).code, 0);
+  await waitFor(() => markedGroups(state).length === 0 && !isAlive(daemon), { what: 'every replica and the daemon gone' });
+});
