@@ -128,7 +128,8 @@ export function portRanges(s: ServiceStatus): string {
 }
 
 function labelText(labels: Record<string, string>): string {
-  const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  // Code-unit order: localeCompare's first call sets up ICU's collator (~14 ms of a `tend status`).
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${v}`).join(',');
 }
 

@@ -94,10 +94,13 @@ function hasNul(s: string): boolean {
  *  the replica could never start (measured: test/spec/hostile.test.ts). */
 export const MAX_EXEC_STRING_BYTES = 131_071;
 
-/** Why a string of `bytes` cannot reach a program, after what it is; undefined when it can. */
-function execTooLong(bytes: number, what: string): string | undefined {
+/** Why a string of `bytes` cannot reach a program, after what it is (`what(size)`, the size
+ *  written out); undefined when it can. The message is made only then: toLocaleString loads ICU's
+ *  number formats, which cost a daemon ~650 pages and ~20 ms on the way to its first replica. */
+function execTooLong(bytes: number, what: (size: string) => string): string | undefined {
   if (bytes <= MAX_EXEC_STRING_BYTES) return undefined;
-  return `${what}: Linux passes a program at most ${MAX_EXEC_STRING_BYTES.toLocaleString('en-US')} bytes in one (MAX_ARG_STRLEN), and starting it would fail with E2BIG; pass the path of a file that holds it instead`;
+  const size = (n: number) => n.toLocaleString('en-US');
+  return `${what(size(bytes))}: Linux passes a program at most ${size(MAX_EXEC_STRING_BYTES)} bytes in one (MAX_ARG_STRLEN), and starting it would fail with E2BIG; pass the path of a file that holds it instead`;
 }
 
 const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -147,7 +150,7 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
   if (typeof raw.command === 'string') {
     if (raw.command.trim() === '') fail(['command'], 'command must not be empty');
     template(['command'], raw.command);
-    const long = execTooLong(byteLength(raw.command), `command is ${byteLength(raw.command).toLocaleString('en-US')} bytes, which /bin/sh -c gets as one argument`);
+    const long = execTooLong(byteLength(raw.command), (size) => `command is ${size} bytes, which /bin/sh -c gets as one argument`);
     if (long) fail(['command'], long);
     command = ['/bin/sh', '-c', raw.command];
   } else if (Array.isArray(raw.command)) {
@@ -155,7 +158,7 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     if (command.length > 0 && command[0]!.trim() === '') fail(['command', 0], 'command[0] (the program) must not be empty');
     command.forEach((arg, i) => {
       template(['command', i], arg);
-      const long = execTooLong(byteLength(arg), `command[${i}] is ${byteLength(arg).toLocaleString('en-US')} bytes`);
+      const long = execTooLong(byteLength(arg), (size) => `command[${i}] is ${size} bytes`);
       if (long) fail(['command', i], long);
     });
   }
@@ -215,7 +218,7 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
         fail(ref.at, `env_file ${JSON.stringify(ref.given)}: the value of ${k} contains a NUL character (\\0), which no program can receive`);
         continue;
       }
-      const long = execTooLong(variableBytes(k, v), `env_file ${JSON.stringify(ref.given)}: ${k} is ${variableBytes(k, v).toLocaleString('en-US')} bytes as ${k}=value`);
+      const long = execTooLong(variableBytes(k, v), (size) => `env_file ${JSON.stringify(ref.given)}: ${k} is ${size} bytes as ${k}=value`);
       if (long) {
         fail(ref.at, long);
         continue;
@@ -229,7 +232,7 @@ export function normalizeService(input: NormalizeInput): NormalizeResult {
     else if (key.startsWith(RESERVED_ENV_PREFIX)) fail(['env', key], `env.${key}: names starting with ${RESERVED_ENV_PREFIX} are set by tend`, 'key');
     const text = String(value);
     template(['env', key], text);
-    const long = execTooLong(variableBytes(key, text), `env.${key} is ${variableBytes(key, text).toLocaleString('en-US')} bytes as ${key}=value`);
+    const long = execTooLong(variableBytes(key, text), (size) => `env.${key} is ${size} bytes as ${key}=value`);
     if (long) fail(['env', key], long);
     env.set(key, text);
   }
