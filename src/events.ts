@@ -145,7 +145,7 @@ export class EventLog {
     await Promise.all([...this.ending]);
   }
 
-  /** events.jsonl was removed with the state directory (state/state-dir-watch.ts): later events
+  /** events.jsonl was removed with the state directory (state/state-dir-keeper.ts): later events
    *  go to a new file. Ids go on from where they were. */
   reopen(): void {
     const path = this.opts.path;

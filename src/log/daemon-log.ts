@@ -231,7 +231,7 @@ export async function createDaemonLogger(opts: DaemonLoggerOptions): Promise<Log
 
 const writers = new WeakMap<Logger, BoundedLogWriter>();
 
-/** The daemon's log file was removed with the state directory (state/state-dir-watch.ts): later
+/** The daemon's log file was removed with the state directory (state/state-dir-keeper.ts): later
  *  lines go to a new one at `path`. The descriptor it wrote to before stays open: it may be the
  *  process's own stdout, where Node writes what it must say itself. */
 export function reopenDaemonLog(logger: Logger, path: string): void {

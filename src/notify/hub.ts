@@ -163,7 +163,7 @@ export class NotifyHub {
     this.server = await this.listenStream();
   }
 
-  /** The socket directory was removed with the state directory (state/state-dir-watch.ts): makes
+  /** The socket directory was removed with the state directory (state/state-dir-keeper.ts): makes
    *  it again, with the stream socket and each replica's datagram socket at their paths, so that
    *  what replicas send reaches tend again. Connections made before stay as they are. */
   async restore(): Promise<void> {
