@@ -13,6 +13,7 @@ import { STATE_DIR_VAR, SUPERVISOR_ID_VAR, supervisorId } from './state/orphans.
 import { SpecWatcher } from './watch/spec-watcher.js';
 import { NotifyHub } from './notify/hub.js';
 import { hubSeam, notifyHandlers } from './notify/wire.js';
+import { errorMessage } from './errors.js';
 
 export interface SupervisorOptions {
   dir: string;
@@ -107,7 +108,7 @@ export class Supervisor {
       onQuiet: (generation) => this.preload.start(generation, this.controller.lastLoad),
       // Before start(), the read start() asks for sees the change.
       onSettled: (generation) => this.started && this.controller.markSpecDirty(this.preload.take(generation)),
-      onError: (err) => opts.log.warn({ err }, 'watcher error'),
+      onError: (err) => opts.log.warn({ err }, `watching ${opts.dir}: ${errorMessage(err)}`),
     });
   }
 

@@ -12,11 +12,16 @@
 // window started), and ~10 ms before the first replica (its initial scan of the directory).
 // chokidar watches the env files the specs name, which may live anywhere or not exist yet.
 //
+// With no inotify watch to be had (ENOSPC: `fs.inotify.max_user_watches` used up by a busy
+// workstation's IDEs and file watchers), the directory and the env files are looked at every
+// POLL_MS instead, and inotify is tried again at each look. Before, the daemon logged a warning at
+// start and never saw an edit again (test/watch/no-inotify.test.ts).
+//
 // A release switched by renaming a symlink (`services.d -> releases/42/services.d`) is invisible
 // to a watch on the link (it keeps watching the old target), so the link's parent is watched too
 // (for renames only, see start()) and the real path is resolved again on every wake-up.
 
-import { existsSync, realpathSync, statSync, watch as fsWatch, type FSWatcher as NodeFSWatcher } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync, watch as fsWatch, type FSWatcher as NodeFSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -26,6 +31,9 @@ import { watch, type FSWatcher } from 'chokidar';
 // when we read.
 const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
 const MIN_SETTLE_MS = CHOKIDAR_CHANGE_THROTTLE_MS + 10;
+
+/** How often the tree is looked at while inotify cannot watch it. */
+export const POLL_MS = 1000;
 
 /** Names in the directory whose events are not about specs: a repository's or tend's own. */
 const IGNORED_NAMES = new Set(['.git', '.tend']);
@@ -69,6 +77,11 @@ export class SpecWatcher {
   private watching = false;
   /** The parent reported a rename of the directory's own name since the last switch. */
   private replaced = false;
+  /** Looks at the tree while a watch could not be made (see the header); its last look. */
+  private pollTimer?: NodeJS.Timeout;
+  private lastLook = '';
+  /** An env file could not be watched: the looks go on. */
+  private envUnwatched = false;
   private readonly settleMs: number;
   private readonly maxWaitMs: number;
   private readonly gitLockMaxMs: number;
@@ -93,6 +106,10 @@ export class SpecWatcher {
     if (this.closed || this.watching) return;
     this.watching = true;
     this.watchDir();
+    this.watchParent();
+  }
+
+  private watchParent(): void {
     // The parent is watched only to see the services directory (or its link) itself replaced,
     // removed or made: every such change is a rename in the parent, and inotify reports each one
     // (chokidar missed a link renamed over services.d when the parent also held another
@@ -113,7 +130,7 @@ export class SpecWatcher {
       });
       this.parentWatch.on('error', (err) => this.opts.onError?.(err));
     } catch (err) {
-      this.opts.onError?.(err);
+      this.cannotWatch(err);
     }
   }
 
@@ -141,8 +158,53 @@ export class SpecWatcher {
       this.dirWatch = w;
     } catch (err) {
       // Gone again since the stat (the parent reports what comes next), or no inotify watch left.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.opts.onError?.(err);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.cannotWatch(err);
     }
+  }
+
+  /** A watch could not be made: look at the tree every POLL_MS until one can (said once). */
+  private cannotWatch(err: unknown): void {
+    if (this.pollTimer !== undefined || this.closed) return;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOSPC' ? 'ENOSPC: no inotify watch left, see fs.inotify.max_user_watches' : (code ?? (err as Error).message);
+    this.opts.onError?.(Object.assign(new Error(`cannot watch ${this.dir} for changes (${why}); looking at it every ${POLL_MS / 1000} s instead`), { cause: err }));
+    this.lastLook = this.look();
+    this.pollTimer = setInterval(() => this.poll(), POLL_MS);
+    this.pollTimer.unref();
+  }
+
+  private poll(): void {
+    const now = this.look();
+    if (now !== this.lastLook) {
+      this.lastLook = now;
+      this.poke();
+    }
+    // Watches may be free again. The looks stop once the directory's and its parent's are back,
+    // unless an env file could not be watched (chokidar does not try again; a look is a stat).
+    if (this.dirWatch === undefined && this.realIno !== undefined) this.watchDir();
+    if (this.parentWatch === undefined) this.watchParent();
+    if (this.dirWatch !== undefined && this.parentWatch !== undefined && !this.envUnwatched) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  /** What a look at the tree sees: where the directory leads, its entries with their inode, size
+   *  and mtime, and the env files' (one readdir and a stat per file). */
+  private look(): string {
+    const real = realOrSelf(this.dir);
+    const parts = [real];
+    const stamp = (path: string) => {
+      const st = statSync(path, { throwIfNoEntry: false });
+      return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
+    };
+    try {
+      for (const name of readdirSync(real).sort()) if (!IGNORED_NAMES.has(name)) parts.push(`${name} ${stamp(join(real, name))}`);
+    } catch {
+      parts.push('(none)');
+    }
+    for (const f of this.extra) parts.push(`${f} ${stamp(f)}`);
+    return parts.join('\n');
   }
 
   /** Watch these files too (env files referenced by specs); the set replaces the previous one. */
@@ -155,7 +217,11 @@ export class SpecWatcher {
     if (add.length > 0 && !this.envWatch) {
       this.envWatch = watch(add, { ignoreInitial: true });
       this.envWatch.on('all', () => this.poke());
-      this.envWatch.on('error', (err) => this.opts.onError?.(err));
+      this.envWatch.on('error', (err) => {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') return this.opts.onError?.(err);
+        this.envUnwatched = true;
+        this.cannotWatch(err);
+      });
       return;
     }
     if (add.length) this.envWatch?.add(add);
@@ -189,6 +255,7 @@ export class SpecWatcher {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.pollTimer);
     clearTimeout(this.settleTimer);
     clearTimeout(this.quietTimer);
     this.parentWatch?.close();

@@ -25,7 +25,13 @@ export async function startDaemon(
   t: TestContext,
   dir: string,
   stateDir: string,
-  { flags = [], nofile, nproc, env }: { flags?: string[]; nofile?: number; nproc?: number; env?: Record<string, string> } = {},
+  {
+    flags = [],
+    nofile,
+    nproc,
+    env,
+    inotifyWatches,
+  }: { flags?: string[]; nofile?: number; nproc?: number; env?: Record<string, string>; inotifyWatches?: number } = {},
 ): Promise<DaemonProcess> {
   const reaper = processReaper(t);
   const logFile = join(stateDir, '..', `daemon-${Date.now()}.log`);
@@ -33,8 +39,15 @@ export async function startDaemon(
   const argv = [NODE, '--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, stateDir, ...flags];
   // With `nofile` (or `nproc`), a shell sets the descriptor (or process) limit and then becomes the
   // daemon (exec): Node has no setrlimit.
-  const ulimits = [...(nofile === undefined ? [] : [`ulimit -n ${nofile}`]), ...(nproc === undefined ? [] : [`ulimit -u ${nproc}`])];
-  const [cmd, ...args] = ulimits.length === 0 ? argv : ['sh', '-c', `${ulimits.join(' && ')} && exec "$@"`, 'sh', ...argv];
+  // With `inotifyWatches`, the daemon runs in a user namespace of its own (`unshare -U -r`), whose
+  // inotify limit is set to that: the machine's is left alone (Linux counts watches per namespace).
+  const ulimits = [
+    ...(nofile === undefined ? [] : [`ulimit -n ${nofile}`]),
+    ...(nproc === undefined ? [] : [`ulimit -u ${nproc}`]),
+    ...(inotifyWatches === undefined ? [] : [`echo ${inotifyWatches} > /proc/sys/user/max_inotify_watches`]),
+  ];
+  const shell = ['sh', '-c', `${ulimits.join(' && ')} && exec "$@"`, 'sh', ...argv];
+  const [cmd, ...args] = ulimits.length === 0 ? argv : inotifyWatches === undefined ? shell : ['unshare', '-U', '-r', ...shell];
   const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', out, out], ...(env ? { env: { ...process.env, ...env } } : {}) });
   closeSync(out);
   reaper.track(child.pid);
