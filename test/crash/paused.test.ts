@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TendEvent } from '../../src/api/types.js';
-import { specDir, waitFor } from '../helpers/index.js';
+import { procState, specDir, waitFor } from '../helpers/index.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const lines = (file: string): number => {
@@ -29,7 +29,12 @@ const lines = (file: string): number => {
  * run first when it goes on (the wait returns EINTR after SIGCONT). Returns when it went on.
  */
 async function pause(pid: number, ms: number): Promise<number> {
-  await waitFor(() => readFileSync(`/proc/${pid}/wchan`, 'latin1') === 'do_epoll_wait', { what: 'the daemon waiting for events', timeoutMs: 10_000, intervalMs: 1 });
+  // Where the kernel hides wchan (it reads "0"), asleep is the best there is to go on.
+  const waiting = () => {
+    const wchan = readFileSync(`/proc/${pid}/wchan`, 'latin1');
+    return wchan === 'do_epoll_wait' || (wchan === '0' && procState(pid) === 'S');
+  };
+  await waitFor(waiting, { what: 'the daemon waiting for events', timeoutMs: 10_000, intervalMs: 1 });
   process.kill(pid, 'SIGSTOP');
   try {
     // The pause itself, the scenario's input (three watchdog periods, three probe timeouts): not a
