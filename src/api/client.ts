@@ -8,6 +8,7 @@ import { TendError } from '../errors.js';
 import { errorFromBody } from './errors-http.js';
 import type { InspectReport } from './inspect.js';
 import type { PlanReport, ServiceStatus, StatusReport, TendEvent } from './types.js';
+import { socketAddress } from '../util/socket-path.js';
 
 export interface ActionResult {
   ok: true;
@@ -207,9 +208,19 @@ export class ApiClient {
         clearTimeout(timer);
         fn();
       };
+      // A path too long for a socket is reached through its directory (util/socket-path.ts);
+      // no directory, no daemon.
+      let target: ReturnType<typeof socketAddress>;
+      try {
+        target = socketAddress(this.socketPath);
+      } catch (err) {
+        reject(this.connectError(err as NodeJS.ErrnoException));
+        return;
+      }
+      const { address, release } = target;
       const req = nodeHttp().request(
         {
-          socketPath: this.socketPath,
+          socketPath: address,
           method,
           path,
           ...(opts.signal ? { signal: opts.signal } : {}),
@@ -246,6 +257,9 @@ export class ApiClient {
         }, this.timeoutMs);
       }
       req.on('error', (err: NodeJS.ErrnoException) => settle(() => reject(this.connectError(err))));
+      // Connected (or failed): the directory's descriptor, if the path needed one, is not needed.
+      req.once('socket', (s) => (s.connecting ? s.once('connect', release).once('close', release) : release()));
+      req.once('close', release);
       req.end(payload);
     });
   }

@@ -7,6 +7,7 @@
 
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { socketAddress } from '../util/socket-path.js';
 
 export interface ApiSocket {
   readonly server: Server;
@@ -28,17 +29,18 @@ export async function listenApiSocket(path: string): Promise<ApiSocket> {
   // The bind happens synchronously inside listen(), so the umask covers exactly that call: the socket
   // is born 0600 and nobody else can connect even for an instant.
   const previous = process.umask(0o177);
+  const { address, release } = socketAddress(path); // a path too long for a socket (util/socket-path.ts)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     try {
-      server.listen(path, () => {
+      server.listen(address, () => {
         server.off('error', reject);
         resolve();
       });
     } finally {
       process.umask(previous);
     }
-  });
+  }).finally(release);
   chmodSync(path, 0o600);
   return {
     server,

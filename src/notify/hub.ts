@@ -29,6 +29,7 @@ import {
 import { RateLimiter, type Bucket } from './rate-limit.js';
 import { DatagramRelay } from './dgram-relay.js';
 import { heldUpFor } from '../util/held-up.js';
+import { MAX_SOCKET_PATH_BYTES, socketAddress } from '../util/socket-path.js';
 import { compiler } from './spec.js';
 import { randomBytesPooled } from '../util/random.js';
 
@@ -182,16 +183,17 @@ export class NotifyHub {
 
   private async listenStream(): Promise<Server> {
     removeFile(this.streamPath);
+    const { address, release } = socketAddress(this.streamPath);
     const server = createServer((s) => this.accept(s));
     server.maxConnections = this.opts.maxConnections ?? 4096;
     server.on('drop', () => this.drop('too_many_connections'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.streamPath, () => {
+      server.listen(address, () => {
         server.off('error', reject);
         resolve();
       });
-    });
+    }).finally(release);
     return server;
   }
 
@@ -209,6 +211,10 @@ export class NotifyHub {
     this.byToken.set(reg.token, reg.id);
     this.counts.replicas = this.entries.size;
     if (reg.systemd) this.openDatagram(e);
+    // tend binds it through its directory (util/socket-path.ts); a replica has only the path.
+    if ((reg.readyTimeoutMs || reg.watchdogMs) && Buffer.byteLength(this.streamPath) > MAX_SOCKET_PATH_BYTES) {
+      this.opts.onError?.(reg.id, `notify: the socket path ${this.streamPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes, which a replica cannot connect to; use a shorter state directory`);
+    }
     this.timeIfNeeded(e);
     return this.env(reg.id);
   }
@@ -556,8 +562,8 @@ export class NotifyHub {
 
   private openDatagram(e: Entry): void {
     const path = join(this.opts.dir, `${createHash('sha256').update(e.reg.token).digest('hex').slice(0, 16)}.sd`);
-    if (Buffer.byteLength(path) > 107) {
-      this.opts.onError?.(e.reg.id, `notify: systemd: socket path ${path} is longer than 107 bytes; use a shorter state directory`);
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+      this.opts.onError?.(e.reg.id, `notify: systemd: socket path ${path} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter state directory`);
       return;
     }
     e.socketPath = path;
