@@ -71,7 +71,9 @@ function condition(alert: AlertName, rules: AlertRules, o: ReplicaObservation, n
   const who = `${o.service}/${o.replica}`;
   switch (alert) {
     case 'crash_loop':
-      return rules.crash_loop && o.failed ? `${who} is failed (crash loop)${o.reason ? `: ${o.reason}` : ''}` : undefined;
+      // The reason says which failure it is ("crash loop: 10 restarts in 5m, …", "command not
+      // found: …"): a replica that cannot be spawned is failed too, without a loop.
+      return rules.crash_loop && o.failed ? `${who} is failed${o.reason ? `: ${o.reason}` : ''}` : undefined;
     case 'restart_rate': {
       const r = rules.restart_rate;
       if (!r) return undefined;

@@ -30,9 +30,9 @@ const cases: Record<string, { rules?: AlertRules; steps: Step[] }> = {
   'a healthy replica: nothing fires, ever': { steps: [{ at: 0, expect: [], next: null }, { at: 600_000, expect: [], next: null }] },
   'a crash loop fires at once, once, and resolves once when the replica runs again': {
     steps: [
-      { at: 0, obs: { failed: true, reason: 'exited 10 times in 5m' }, expect: ['firing crash_loop web/0: web/0 is failed (crash loop): exited 10 times in 5m'] },
+      { at: 0, obs: { failed: true, reason: 'exited 10 times in 5m' }, expect: ['firing crash_loop web/0: web/0 is failed: exited 10 times in 5m'] },
       { at: 1000, obs: { failed: true, reason: 'exited 10 times in 5m' }, expect: [] },
-      { at: 2000, obs: {}, expect: ['resolved crash_loop web/0: resolved: web/0 is failed (crash loop): exited 10 times in 5m'] },
+      { at: 2000, obs: {}, expect: ['resolved crash_loop web/0: resolved: web/0 is failed: exited 10 times in 5m'] },
       { at: 3000, obs: {}, expect: [] },
     ],
   },
@@ -41,7 +41,7 @@ const cases: Record<string, { rules?: AlertRules; steps: Step[] }> = {
     steps: [
       { at: 0, obs: { failed: true }, expect: [], next: 5000 },
       { at: 4999, obs: { failed: true }, expect: [], next: 5000 },
-      { at: 5000, obs: { failed: true }, expect: ['firing crash_loop web/0: web/0 is failed (crash loop)'], next: null },
+      { at: 5000, obs: { failed: true }, expect: ['firing crash_loop web/0: web/0 is failed'], next: null },
     ],
   },
   'a condition that clears while pending never fires nor resolves': {
@@ -51,7 +51,7 @@ const cases: Record<string, { rules?: AlertRules; steps: Step[] }> = {
       { at: 3000, obs: {}, expect: [] },
       { at: 4000, obs: { failed: true }, expect: [] },
       { at: 8999, obs: { failed: true }, expect: [] },
-      { at: 9000, obs: { failed: true }, expect: ['firing crash_loop web/0: web/0 is failed (crash loop)'] },
+      { at: 9000, obs: { failed: true }, expect: ['firing crash_loop web/0: web/0 is failed'] },
     ],
   },
   'more than N restarts in the window fires; it resolves when old restarts leave the window': {
@@ -96,8 +96,8 @@ const cases: Record<string, { rules?: AlertRules; steps: Step[] }> = {
   },
   'a replica that goes away (scaled down, service removed) resolves what fired for it': {
     steps: [
-      { at: 0, obs: { failed: true }, expect: ['firing crash_loop web/0: web/0 is failed (crash loop)'] },
-      { at: 100, obs: null, expect: ['resolved crash_loop web/0: resolved: web/0 is failed (crash loop)'] },
+      { at: 0, obs: { failed: true }, expect: ['firing crash_loop web/0: web/0 is failed'] },
+      { at: 100, obs: null, expect: ['resolved crash_loop web/0: resolved: web/0 is failed'] },
     ],
   },
   'rules that are off never fire': {
@@ -106,7 +106,7 @@ const cases: Record<string, { rules?: AlertRules; steps: Step[] }> = {
   },
   'several rules at once fire independently': {
     steps: [
-      { at: 0, obs: { failed: true, stale: true }, expect: ['firing crash_loop web/0: web/0 is failed (crash loop)', 'firing watchdog_stale web/0: web/0 stopped sending watchdog heartbeats'] },
+      { at: 0, obs: { failed: true, stale: true }, expect: ['firing crash_loop web/0: web/0 is failed', 'firing watchdog_stale web/0: web/0 stopped sending watchdog heartbeats'] },
       { at: 1, obs: { failed: true }, expect: ['resolved watchdog_stale web/0: resolved: web/0 stopped sending watchdog heartbeats'] },
     ],
   },

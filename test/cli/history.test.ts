@@ -37,7 +37,7 @@ test('history of a crashing service: restarts, exits with their codes, the failu
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^TIME +REPLICA +EVENT +DETAIL/m);
   assert.match(table.stdout, /crash\/0 +exited +code 3/);
-  assert.match(table.stdout, /crash\/0 +ALERT crash_loop +crash\/0 is failed \(crash loop\)/);
+  assert.match(table.stdout, /crash\/0 +ALERT crash_loop +crash\/0 is failed: crash loop: /);
   assert.match(table.stdout, /2 restarts, 3 exits \(3 failed\), 0 unhealthy, 1 alerts fired since 1h/);
 });
 

@@ -41,7 +41,7 @@ test('a crash loop runs the service\'s failed hook and tend.yaml\'s crash_loop w
   assert.equal(fe.alert, 'crash_loop');
   assert.equal(fe.service, 'crash');
   assert.equal(fe.replica, 0);
-  assert.match(fe.message!, /^crash\/0 is failed \(crash loop\)/);
+  assert.match(fe.message!, /^crash\/0 is failed: crash loop: /);
 
   const s = await d.status();
   assert.deepEqual(s.alerts?.map((a) => [a.alert, a.service, a.replica]), [['crash_loop', 'crash', 0]]);

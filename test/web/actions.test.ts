@@ -144,7 +144,7 @@ test('a real crash loop fires an alert that the page shows, and it resolves from
 
   const alert = page.locator('.alerts [data-alert="crash_loop:crash/0"]');
   await alert.waitFor({ timeout: 30_000 });
-  assert.match(await alert.innerText(), /crash_loop crash\/0 .*crash\/0 is failed \(crash loop\)/);
+  assert.match(await alert.innerText(), /crash_loop crash\/0 .*crash\/0 is failed: crash loop: /);
   const firing = (await statusJson(state)).alerts ?? [];
   assert.deepEqual(firing.map((a) => [a.alert, a.service, a.replica]), [['crash_loop', 'crash', 0]]);
   await page.locator('tr[data-service="crash"] .alert-mark', { hasText: 'crash_loop' }).waitFor({ timeout: 5000 });
