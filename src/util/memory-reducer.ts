@@ -15,8 +15,8 @@
 // (bench/FINDINGS.md §14).
 
 import { PerformanceObserver } from 'node:perf_hooks';
-import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { nodeV8 } from './builtins.js';
 
 /** V8's `gc`: a full collection (no argument) or a young-generation one. Only these two: on Node
  *  20 `gc({type: 'major'})` is a young-generation collection too (bench/FINDINGS.md §14). */
@@ -93,14 +93,14 @@ const SWEEP_MS = 250;
  *  and a new context created after that has `gc` as a global. Undefined if that fails. */
 export function exposeGc(): Gc | undefined {
   try {
-    setFlagsFromString('--expose-gc');
+    nodeV8().setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
     return typeof gc === 'function' ? (gc as Gc) : undefined;
   } catch {
     return undefined;
   } finally {
     // Only that context's `gc`: nothing else the daemon creates later should see the flag.
-    setFlagsFromString('--no-expose-gc');
+    nodeV8().setFlagsFromString('--no-expose-gc');
   }
 }
 
@@ -139,9 +139,10 @@ export class MemoryReducer {
   private unfinished?: 'young' | 'interrupted';
 
   constructor(private readonly opts: MemoryReducerOptions) {
-    this.committed = opts.heapCommitted ?? (() => getHeapStatistics().total_heap_size);
+    // V8's total_heap_size, as process.memoryUsage() reads it: node:v8 is loaded later, if at all.
+    this.committed = opts.heapCommitted ?? (() => process.memoryUsage().heapTotal);
     this.gcQuiet = opts.gcQuietForMs ?? (() => performance.now() - this.lastGcEnd);
-    this.young = opts.youngCommitted ?? (() => getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0);
+    this.young = opts.youngCommitted ?? (() => nodeV8().getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0);
     this.baseline = this.committed();
   }
 
