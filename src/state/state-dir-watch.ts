@@ -25,7 +25,8 @@ export class StateDirWatch {
     const name = basename(this.dir);
     try {
       // A name of null (an overflowing queue) or the parent's own removal: look.
-      this.#watcher = watch(dirname(this.dir), (_type, changed) => {
+      // Not persistent: the daemon's sockets keep it alive; this must not once they are closed.
+      this.#watcher = watch(dirname(this.dir), { persistent: false }, (_type, changed) => {
         if (changed === null || changed === name || !existsSync(dirname(this.dir))) this.#look();
       });
       this.#watcher.on('error', () => this.#look());
