@@ -209,27 +209,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     http = httpWanted ? await (await import('./api/tcp-listener.js')).startTcpListenerOrLog({ ...httpWanted, stateDir }, control, log) : undefined;
   }
   // The state directory removed under the daemon (git clean -xdf, rm -rf .tend) is put back.
-  const token = readSupervisorId(stateDir);
-  const keeper =
-    token === undefined
-      ? undefined
-      : keepStateDir({
-          stateDir,
-          token,
-          pidFile: join(stateDir, PID_NAME),
-          log,
-          prepare: () => prepareStateDir(stateDir),
-          reopen: () => {
-            events.reopen();
-            if (opts.detached) reopenDaemonLog(log, join(stateDir, 'tend.log'));
-          },
-          restoreNotify: () => sup.notify.restore(),
-          persistNow,
-          rebind: async () => {
-            const again = await listenApiSocketWhenPossible(socketPath, { signal: stopped.signal });
-            if (again) apis.push(await (await import('./api/server.js')).startApiServer(again, control, log));
-          },
-        });
+  const keeper = keepStateDir({
+    stateDir,
+    token: sup.token,
+    pidFile: join(stateDir, PID_NAME),
+    log,
+    prepare: () => prepareStateDir(stateDir),
+    reopen: () => {
+      events.reopen();
+      if (opts.detached) reopenDaemonLog(log, join(stateDir, 'tend.log'));
+    },
+    restoreNotify: () => sup.notify.restore(),
+    persistNow,
+    rebind: async () => {
+      const again = await listenApiSocketWhenPossible(socketPath, { signal: stopped.signal });
+      if (again) apis.push(await (await import('./api/server.js')).startApiServer(again, control, log));
+    },
+  });
   // codeCache: whether the bundle was loaded from V8's code cache (src/util/code-cache.ts).
   log.info({ codeCache: codeCacheUse() ?? 'unbundled' }, `tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   // prom-client, now that the first replicas are asked for (api/metrics.ts).
@@ -243,7 +239,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   clearTimeout(persistTimer);
   reducer.close();
   // No background write (in flight, or asked for by a timer later) may bring back the file removed below.
-  keeper?.close();
+  keeper.close();
   await stateWriter.close();
   await Promise.all(apis.map((a) => a.close()));
   // Every replica is stopped; what still carries our token left a replica's group and was kept

@@ -38,6 +38,8 @@ export interface SupervisorOptions {
 
 export class Supervisor {
   readonly stateDir: string;
+  /** The state directory's id, which every replica carries (state/orphans.ts). */
+  readonly token: string;
   readonly events: EventLog;
   /** Replicas fork from small helper processes (runtime/spawn-helper.ts), the compiled one when the
    *  build made it; TEND_SPAWN_HELPER=node runs node's instead, TEND_SPAWN_HELPER=0 keeps every
@@ -55,6 +57,7 @@ export class Supervisor {
 
   constructor(opts: SupervisorOptions) {
     this.stateDir = resolve(opts.stateDir);
+    this.token = supervisorId(this.stateDir);
     this.events = new EventLog({
       ...(opts.persistEvents ? { path: join(this.stateDir, 'events.jsonl') } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
@@ -86,7 +89,7 @@ export class Supervisor {
       // The token lets a later tend find its replicas even without a state file (state/orphans.ts);
       // TEND_STATE_DIR lets a replica's own `tend` commands find this daemon. A caller's exported
       // identity variables are never passed on (they would make the replica look like another's).
-      baseEnv: { ...process.env, [STATE_DIR_VAR]: this.stateDir, [SUPERVISOR_ID_VAR]: supervisorId(this.stateDir), TEND_REPLICA_NONCE: undefined },
+      baseEnv: { ...process.env, [STATE_DIR_VAR]: this.stateDir, [SUPERVISOR_ID_VAR]: this.token, TEND_REPLICA_NONCE: undefined },
       ...(opts.statsIntervalMs !== undefined ? { statsIntervalMs: opts.statsIntervalMs } : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       onChange: () => {

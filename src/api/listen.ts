@@ -28,8 +28,8 @@ export async function listenApiSocket(path: string): Promise<ApiSocket> {
   }
   // The bind happens synchronously inside listen(), so the umask covers exactly that call: the socket
   // is born 0600 and nobody else can connect even for an instant.
-  const previous = process.umask(0o177);
   const { address, release } = socketAddress(path); // a path too long for a socket (util/socket-path.ts)
+  const previous = process.umask(0o177);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     try {

@@ -13,7 +13,7 @@ import { StateDirWatch } from './state-dir-watch.js';
 
 export interface StateDirParts {
   stateDir: string;
-  /** The directory's id, read at start. */
+  /** The directory's id (Supervisor.token). */
   token: string;
   pidFile: string;
   log: Logger;

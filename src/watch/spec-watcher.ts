@@ -174,15 +174,16 @@ export class SpecWatcher {
   }
 
   private poll(): void {
+    // Watches may be free again: tried before the look, so that a change made between the two is
+    // seen by one of them. The looks stop once the directory's and its parent's are back, unless
+    // an env file could not be watched (chokidar does not try again; a look is a stat).
+    if (this.dirWatch === undefined && this.realIno !== undefined) this.watchDir();
+    if (this.parentWatch === undefined) this.watchParent();
     const now = this.look();
     if (now !== this.lastLook) {
       this.lastLook = now;
       this.poke();
     }
-    // Watches may be free again. The looks stop once the directory's and its parent's are back,
-    // unless an env file could not be watched (chokidar does not try again; a look is a stat).
-    if (this.dirWatch === undefined && this.realIno !== undefined) this.watchDir();
-    if (this.parentWatch === undefined) this.watchParent();
     if (this.dirWatch !== undefined && this.parentWatch !== undefined && !this.envUnwatched) {
       clearInterval(this.pollTimer);
       this.pollTimer = undefined;

@@ -5,10 +5,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, writeFiles } from '../helpers/index.js';
-import { killMarkedGroups, markedGroups } from '../helpers/daemon.js';
+import { killDetachedDaemon, killMarkedGroups, markedGroups } from '../helpers/daemon.js';
 import { runCli } from './run-cli.js';
 
 test('a state directory deeper than a socket path can be: up -d, status, logs and down work, and no socket is left outside it', async (t) => {
@@ -23,6 +23,9 @@ test('a state directory deeper than a socket path can be: up -d, status, logs an
   const up = await runCli(root, ['up', '-d', '--wait']);
   assert.equal(up.code, 0, up.stdout + up.stderr);
   markedGroups(state);
+  // The detached daemon carries no marker: killed by its pid if the test stops early.
+  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  t.after(() => killDetachedDaemon(daemon, state));
   const status = await runCli(root, ['status', '-o', 'json']);
   assert.equal(status.code, 0, status.stderr);
   assert.equal((JSON.parse(status.stdout) as { services: { ready: number }[] }).services[0]!.ready, 2);

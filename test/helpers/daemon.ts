@@ -95,6 +95,17 @@ export function killMarkedGroups(stateDir: string): void {
   }
 }
 
+/** SIGKILLs a detached daemon (`up -d`) of `stateDir` by its pid, if that pid is still it (its
+ *  command line names the state directory): after the test, the pid may be another process's. */
+export function killDetachedDaemon(pid: number, stateDir: string): void {
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').includes(stateDir)) return;
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
 const tokens = new Map<string, string>();
 
 /** Group leaders alive with this state dir's token in their environment: its replicas (and any
