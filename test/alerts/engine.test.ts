@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Hooks } from '../../src/hooks/index.js';
-import { specDir } from '../helpers/index.js';
+import { cleanup, specDir } from '../helpers/index.js';
 import { startSupervisor } from '../helpers/supervisor.js';
 
 test('restart_rate, unhealthy_for and cpu_high fire once each for the replica concerned, and show as firing', async (t) => {
@@ -18,7 +18,7 @@ test('restart_rate, unhealthy_for and cpu_high fire once each for the replica co
   const s = await startSupervisor(t, dir, state, { statsIntervalMs: 100 });
   const hooks = new Hooks({ events: s.sup.events, controller: s.sup.controller, servicesDir: dir, config: join(root, 'none.yaml'), log: pino({ level: 'silent' }), alertIntervalMs: 50 });
   await hooks.start();
-  t.after(() => hooks.stop());
+  cleanup(t, () => hooks.stop());
 
   const fired = (alert: string) => s.events.filter((e) => e.type === 'alert.firing' && e.alert === alert);
   for (const [alert, service, summary] of [

@@ -13,7 +13,7 @@ import { startApiServer, SSE_MAX_BACKLOG_BYTES } from '../../src/api/server.js';
 import type { ControlPlane, TendEvent } from '../../src/api/types.js';
 import { EventLog } from '../../src/events.js';
 import { controlPlane } from '../helpers/control-plane.js';
-import { tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, tempDir, waitFor } from '../helpers/index.js';
 
 function lines(path: string): TendEvent[] {
   return readFileSync(path, 'utf8')
@@ -70,7 +70,7 @@ test('history reaches past memory into events.jsonl and events.jsonl.1; -n 0 is 
   for (let i = 0; i < 60; i++) (before as unknown as LooseEvents).emit({ type: 'replica.started', service: 'web', replica: i });
   await before.close();
   const log = new EventLog({ path, maxBytes: 2000, keep: 10 });
-  t.after(() => log.close());
+  cleanup(t, () => log.close());
   for (let i = 60; i < 100; i++) (log as unknown as LooseEvents).emit({ type: 'replica.started', service: 'web', replica: i });
 
   assert.deepEqual(await log.history(0), []);
@@ -92,7 +92,7 @@ test('history skips torn lines and keeps lines from before ids', async (t) => {
   const path = join(dir, 'events.jsonl');
   writeFileSync(path, '{"ts":"2024-01-01T00:00:00.000Z","type":"spec.loaded"}\n{"id":1,"ts":"2024-01-01T00:00:01.000Z","type":"x"}\n{"id":2,"ts":"2024-01-0');
   const log = new EventLog({ path });
-  t.after(() => log.close());
+  cleanup(t, () => log.close());
   // Id 2 was handed out (a client may have seen it live) though its line is torn: never reused.
   assert.equal((log as unknown as LooseEvents).emit({ type: 'spec.loaded' }).id, 3);
   const all = await log.history(100);
@@ -116,7 +116,7 @@ async function serve(t: TestContext, events: EventLog): Promise<string> {
   const dir = tempDir(t);
   const socket = join(dir, 's.sock');
   const server = await startApiServer(socket, controlOf(events), { warn: () => {} });
-  t.after(() => server.close());
+  cleanup(t, () => server.close());
   return socket;
 }
 
@@ -164,7 +164,7 @@ test('SSE sends id: lines and resumes after Last-Event-ID, also across a daemon 
   await before.close();
   // A new daemon with nothing in memory: the history comes from the file.
   const events = new EventLog({ path });
-  t.after(() => events.close());
+  cleanup(t, () => events.close());
   const socket = await serve(t, events);
 
   const firstTwo = await readFrames(await get(socket, '/v1/events?tail=2'), 2);
@@ -190,7 +190,7 @@ test('the client resumes by id: `events -f` after a cut sees every event once', 
   const socket = await serve(t, events);
   const total = 3000;
   const ac = new AbortController();
-  t.after(() => ac.abort());
+  cleanup(t, () => ac.abort());
   const stream = new ApiClient(socket).events({ signal: ac.signal, tail: 0 });
   // The first pull connects; then nothing is read while the daemon emits far more than the backlog bound.
   const pad = 'x'.repeat(400);
@@ -220,7 +220,7 @@ test('a reader that stops reading is disconnected; a fast reader gets everything
     res.pause();
     slow.push(res);
   }
-  t.after(() => slow.forEach((r) => r.destroy()));
+  cleanup(t, () => slow.forEach((r) => r.destroy()));
   const fast = await get(socket, '/v1/events?tail=0');
   const received: number[] = [];
   let buf = '';
@@ -233,7 +233,7 @@ test('a reader that stops reading is disconnected; a fast reader gets everything
       buf = buf.slice(end + 2);
     }
   });
-  t.after(() => fast.destroy());
+  cleanup(t, () => fast.destroy());
   await waitFor(() => listeners.size === 11, { what: 'eleven subscribers' });
 
   // A crash loop's worth of events, emitted in turns so the fast reader keeps up.

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { listenApiSocket } from '../../src/api/listen.js';
 import { startApiServer } from '../../src/api/server.js';
-import { tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, tempDir, waitFor } from '../helpers/index.js';
 import { fakeControl } from './api-fuzz.js';
 
 function get(socketPath: string, path: string): Promise<{ status: number; body: string }> {
@@ -32,7 +32,7 @@ test('requests made between the bind and the API are held, then answered in full
   const path = join(dir, 'tend.sock');
   writeFileSync(path, 'left by a daemon killed with -9');
   const bound = await listenApiSocket(path);
-  t.after(() => bound.server.close());
+  cleanup(t, () => bound.server.close());
   assert.ok(statSync(path).isSocket());
   assert.equal(statSync(path).mode & 0o777, 0o600);
 
@@ -44,7 +44,7 @@ test('requests made between the bind and the API are held, then answered in full
   assert.equal(answered, false);
 
   const api = await startApiServer(bound, fakeControl(dir), { warn: () => {} });
-  t.after(() => api.close());
+  cleanup(t, () => api.close());
   for (const r of await Promise.all(early)) {
     assert.equal(r.status, 200);
     assert.ok(Array.isArray((JSON.parse(r.body) as { services: unknown[] }).services));
@@ -57,14 +57,14 @@ test('a client that gives up while held is closed once the API takes it, and har
   const dir = tempDir(t);
   const path = join(dir, 'tend.sock');
   const bound = await listenApiSocket(path);
-  t.after(() => bound.server.close());
+  cleanup(t, () => bound.server.close());
   const gone = request({ socketPath: path, path: '/v1/status', agent: false });
   gone.on('error', () => {});
   gone.end();
   await waitFor(() => new Promise<boolean>((resolve) => bound.server.getConnections((_err, n) => resolve(n === 1))), { what: 'the connection held' });
   gone.destroy();
   const api = await startApiServer(bound, fakeControl(dir), { warn: () => {} });
-  t.after(() => api.close());
+  cleanup(t, () => api.close());
   assert.equal((await get(path, '/v1/status')).status, 200);
   // Its bytes waited in the kernel; once read, with its end, the connection is let go.
   await waitFor(() => new Promise<boolean>((resolve) => bound.server.getConnections((_err, n) => resolve(n === 0))), { what: 'the abandoned connection closed' });
@@ -77,7 +77,7 @@ test('closing the API ends every connection it took, a half-sent request too (a 
   const api = await startApiServer(bound, fakeControl(dir), { warn: () => {} });
   // Headers never finished: the HTTP server would wait for them for its headers timeout (60 s).
   const half = connect(path);
-  t.after(() => half.destroy());
+  cleanup(t, () => half.destroy());
   half.on('error', () => {});
   let closed = false;
   half.once('close', () => (closed = true));

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { startApiServer } from '../../src/api/server.js';
 import type { ControlPlane } from '../../src/api/types.js';
 import { controlPlane } from '../helpers/control-plane.js';
-import { NODE, processReaper, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, NODE, processReaper, tempDir, waitFor } from '../helpers/index.js';
 
 const LINES = 1_000_000;
 const PAD = 'x'.repeat(100);
@@ -28,14 +28,14 @@ test('a logs -f client that stops reading does not grow the daemon, and then get
   writeFileSync(logPath, '');
   const socket = join(dir, 's.sock');
   const server = await startApiServer(socket, control(logPath), { warn: () => {} });
-  t.after(() => server.close());
+  cleanup(t, () => server.close());
 
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = request({ socketPath: socket, path: '/v1/logs/w?follow=1&tail=0' }, resolve);
     req.on('error', reject);
     req.end();
   });
-  t.after(() => res.destroy());
+  cleanup(t, () => res.destroy());
   res.pause(); // reads nothing while the replica writes
 
   // Another process writes ~105 MB (1,000,000 numbered lines), as a replica would (O_APPEND).

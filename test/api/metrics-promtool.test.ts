@@ -7,7 +7,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { specDir, waitFor } from '../helpers/index.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { stopDaemonFirst } from '../helpers/daemon-first.js';
 import { promtool } from '../helpers/promtool.js';
 
 function value(text: string, series: string): number | undefined {
@@ -23,13 +22,12 @@ function procCpuSeconds(pid: number): number {
 }
 
 test('promtool check metrics accepts /metrics; restarts are a counter that survives a spec change; CPU in seconds', async (t) => {
-  const keep = stopDaemonFirst(t);
   const crashy = 'command: ["sh", "-c", "sleep 0.05; exit 1"]\nbackoff: { initial: 10ms, max: 20ms }\nmax_restarts: 0\n';
   const { dir, state } = specDir(t, {
     'crashy.yaml': crashy,
     'busy.yaml': 'command: ["sh", "-c", "while :; do :; done"]\nstop_timeout: 1s\n',
   });
-  const d = keep(await startDaemon(t, dir, state));
+  const d = await startDaemon(t, dir, state);
   // The first scrape: the daemon's CPU counter already holds what it used to start (tsx, ajv, ...).
   const before = procCpuSeconds(d.pid);
   const first = await d.api.metrics();

@@ -11,7 +11,7 @@ import { TendMetrics } from '../../src/api/metrics.js';
 import { startApiServer } from '../../src/api/server.js';
 import type { ControlPlane, ReplicaStatus, ServiceStatus, StatusReport, TendEvent } from '../../src/api/types.js';
 import { TendError } from '../../src/errors.js';
-import { tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, tempDir, waitFor } from '../helpers/index.js';
 
 function replica(index: number, over: Partial<ReplicaStatus> = {}): ReplicaStatus {
   return {
@@ -123,7 +123,7 @@ async function serve(t: TestContext) {
   const control = fakeControl(dir);
   const warnings: object[] = [];
   const server = await startApiServer(socket, control, { warn: (obj) => void warnings.push(obj) });
-  t.after(() => server.close());
+  cleanup(t, () => server.close());
   return { dir, socket, control, server, warnings };
 }
 
@@ -154,7 +154,7 @@ test('the socket is created with mode 0600, replacing a stale file', async (t) =
   const socket = join(dir, 's.sock');
   writeFileSync(socket, 'left over by a crashed daemon');
   const server = await startApiServer(socket, fakeControl(dir), { warn: () => {} });
-  t.after(() => server.close());
+  cleanup(t, () => server.close());
   const st = statSync(socket);
   assert.ok(st.isSocket());
   assert.equal(st.mode & 0o777, 0o600);
@@ -301,7 +301,7 @@ test('GET /v1/logs?follow=1 streams new lines and keeps following across copy-tr
   const res = await client.logs('web', { replica: 0, tail: 1, follow: true });
   let text = '';
   res.on('data', (c: Buffer) => (text += c.toString()));
-  t.after(() => res.destroy());
+  cleanup(t, () => res.destroy());
   await waitFor(() => text === 'web/0 | old\n', { what: 'the tail' });
   appendFileSync(path, 'new 1\nnew');
   appendFileSync(path, ' 2\n');
@@ -321,7 +321,7 @@ test('GET /v1/events: history then live events over SSE; follow=0 gives JSON lin
   assert.deepEqual(history.text.trim().split('\n').map((l) => JSON.parse(l).type), ['replica.ready']);
 
   const ac = new AbortController();
-  t.after(() => ac.abort());
+  cleanup(t, () => ac.abort());
   const seen: TendEvent[] = [];
   const reading = (async () => {
     for await (const e of new ApiClient(socket).events({ signal: ac.signal })) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
 import { killMarkedGroups, markedGroups, runningPids } from '../helpers/daemon.js';
-import { NODE, procStat, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, NODE, procStat, tempDir, waitFor } from '../helpers/index.js';
 import { sameProcess } from '../../src/runtime/proc.js';
 import { PID_NAME, readPidFile } from '../../src/state/pid-file.js';
 import { WRAPPER } from '../../src/util/code-cache.js';
@@ -30,7 +30,7 @@ test('the built tend runs a project: a detached daemon, a hook through the hook 
   delete env['TEND_STATE_DIR'];
   const tend = (...args: string[]) => spawnSync(NODE, [CLI, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env });
   let daemonProc: { pid: number; startTime: number } | undefined;
-  t.after(() => {
+  cleanup(t, () => {
     tend('down');
     // Whatever the test left: the daemon (by pid and start time) if down did not stop it, and
     // every replica group carrying its token.

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir, writeFiles } from '../helpers/index.js';
+import { cleanup, tempDir, writeFiles } from '../helpers/index.js';
 import { killDetachedDaemon, killMarkedGroups, markedGroups } from '../helpers/daemon.js';
 import { runCli } from './run-cli.js';
 
@@ -18,14 +18,14 @@ test('a state directory deeper than a socket path can be: up -d, status, logs an
   const state = join(root, '.tend');
   assert.ok(Buffer.byteLength(join(state, 'tend.sock')) > 107, 'the socket path is too long for a socket');
   writeFiles(join(root, 'services.d'), { 'w.yaml': 'command: ["sh", "-c", "echo hello; exec sleep 1000"]\nreplicas: 2\nstop_timeout: 2s\n' });
-  t.after(() => killMarkedGroups(state));
+  cleanup(t, () => killMarkedGroups(state));
 
   const up = await runCli(root, ['up', '-d', '--wait']);
   assert.equal(up.code, 0, up.stdout + up.stderr);
   markedGroups(state);
   // The detached daemon carries no marker: killed by its pid if the test stops early.
   const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
-  t.after(() => killDetachedDaemon(daemon, state));
+  cleanup(t, () => killDetachedDaemon(daemon, state));
   const status = await runCli(root, ['status', '-o', 'json']);
   assert.equal(status.code, 0, status.stderr);
   assert.equal((JSON.parse(status.stdout) as { services: { ready: number }[] }).services[0]!.ready, 2);

@@ -6,17 +6,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { specDir, tempDir, waitFor } from '../helpers/index.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { stopDaemonFirst } from '../helpers/daemon-first.js';
 import { runCli } from './run-cli.js';
 import type { TendEvent } from '../../src/api/types.js';
 
 test('history of a crashing service: restarts, exits with their codes, the failure and the alert, as a table and as JSON', async (t) => {
-  const keep = stopDaemonFirst(t);
   const { root, dir, state } = specDir(t, {
     'crash.yaml': 'command: ["sh", "-c", "exit 3"]\nbackoff: { initial: 10ms, max: 20ms }\nmax_restarts: 2\nrestart_window: 1m\n',
     'other.yaml': 'command: ["sleep", "1000"]\n',
   });
-  const d = keep(await startDaemon(t, dir, state));
+  const d = await startDaemon(t, dir, state);
   await waitFor(async () => (await d.status()).alerts?.some((a) => a.alert === 'crash_loop'), { what: 'crash loop alert', timeoutMs: 15_000 });
 
   const json = await runCli(root, ['--state-dir', state, 'history', 'crash', '-o', 'json']);

@@ -15,7 +15,7 @@ import { get } from 'node:https';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { killMarkedGroups, markedGroups } from '../helpers/daemon.js';
-import { NODE, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { cleanup, NODE, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { ok, startReceiver } from '../hooks/receivers.js';
 import { sameProcess } from '../../src/runtime/proc.js';
 import { PID_NAME, readPidFile } from '../../src/state/pid-file.js';
@@ -44,7 +44,7 @@ function project(t: TestContext, hooks: string): { root: string; state: string; 
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['TEND_STATE_DIR'];
   let daemon: { pid: number; startTime: number } | undefined;
-  t.after(() => {
+  cleanup(t, () => {
     if (daemon && sameProcess(daemon)) process.kill(daemon.pid, 'SIGKILL');
     killMarkedGroups(state);
   });
@@ -91,7 +91,7 @@ test('tend in the foreground, run as a command: its own Node without the variabl
     // The command itself: sh execs node, which keeps the pid.
     const child = spawn(CLI, ['up'], { cwd: root, env, stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    t.after(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
+    cleanup(t, () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
     await waitFor(() => existsSync(join(root, 'replica.env')) && existsSync(join(root, 'hook.env')), { what: 'the replica and the hook command', timeoutMs: 30_000 });
     assert.equal(started(), child.pid);
     assert.deepEqual(caLines(startedWith(child.pid!)), [...ownStart], `tend's own start, NODE_EXTRA_CA_CERTS=${JSON.stringify(ca)}`);

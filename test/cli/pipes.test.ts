@@ -14,7 +14,7 @@ import type { ControlPlane, ServiceStatus, StatusReport } from '../../src/api/ty
 import type { TendError } from '../../src/errors.js';
 import { EventLog } from '../../src/events.js';
 import { controlPlane } from '../helpers/control-plane.js';
-import { FIXTURE_BIN, NODE, ROOT, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, FIXTURE_BIN, NODE, ROOT, tempDir, waitFor } from '../helpers/index.js';
 
 const BUILT_CLI = join(ROOT, 'dist', 'bin', 'tend.js');
 const SLOW_READER = join(FIXTURE_BIN, 'slow-reader.mjs');
@@ -79,7 +79,7 @@ async function daemon(t: TestContext, root: string, events?: EventLog): Promise<
   mkdirSync(logDir, { recursive: true });
   const plane = control(logDir, events);
   const server = await startApiServer(join(stateDir, 'tend.sock'), plane, { warn: () => {} });
-  t.after(() => server.close());
+  cleanup(t, () => server.close());
   return { plane, logDir };
 }
 
@@ -99,7 +99,7 @@ function pipeline(t: TestContext, cwd: string, args: string[], reader: string, e
   Object.assign(env, extraEnv);
   // pipefail: the exit code is tend's, as a script with `set -o pipefail` sees it.
   const child = spawn('bash', ['-c', `set -o pipefail; ${quoted} | ${reader}`], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
+  cleanup(t, () => {
     try {
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
     } catch {
@@ -176,7 +176,7 @@ async function silentDaemon(t: TestContext, root: string): Promise<string> {
     s.resume();
   });
   await new Promise<void>((r) => server.listen(socket, r));
-  t.after(() => {
+  cleanup(t, () => {
     for (const s of open) s.destroy();
     server.close();
   });
@@ -216,7 +216,7 @@ test('a stream is exempt from the timeout once connected', async (t) => {
   const silent = await silentDaemon(t, tempDir(t));
   const socket = join(root, '.tend', 'tend.sock');
   const ac = new AbortController();
-  t.after(() => ac.abort());
+  cleanup(t, () => ac.abort());
   // Long enough to connect on a busy machine; the stream must then outlive it.
   const stream = new ApiClient(socket, { timeoutMs: 3000 }).events({ signal: ac.signal, tail: 0 });
   const next = stream.next();

@@ -10,7 +10,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { killMarkedGroups, markedGroups } from '../helpers/daemon.js';
-import { processReaper, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, processReaper, tempDir, waitFor } from '../helpers/index.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.js');
 const SPECS = Object.fromEntries(['a', 'b', 'c'].map((s) => [`services.d/${s}.yaml`, 'command: ["sleep", "1000"]\nreplicas: 3\n']));
@@ -26,7 +26,7 @@ test('a foreground tend up stopped with SIGINT writes its last line to the file 
   for (let run = 0; run < 5; run++) {
     const root = tempDir(t, SPECS);
     const state = join(root, '.tend');
-    t.after(() => killMarkedGroups(state));
+    cleanup(t, () => killMarkedGroups(state));
     const log = join(root, 'up.log');
     const out = openSync(log, 'w');
     const env = { ...process.env };
@@ -47,7 +47,7 @@ test('a daemon of up -d stopped by tend down ends tend.log with its last line', 
   for (let run = 0; run < 3; run++) {
     const root = tempDir(t, SPECS);
     const state = join(root, '.tend');
-    t.after(() => killMarkedGroups(state));
+    cleanup(t, () => killMarkedGroups(state));
     const env = { ...process.env };
     delete env['TEND_STATE_DIR'];
     const tend = (...args: string[]) => spawnSync(CLI, ['--state-dir', state, ...args], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
-import { FIXTURE_BIN, NODE, ROOT, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { cleanup, FIXTURE_BIN, NODE, ROOT, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { runCli } from './run-cli.js';
 
 // The built tend, as a user runs it: its bundle loads terminal-kit differently from the sources.
@@ -40,7 +40,7 @@ test('tend top in a real terminal: live table, sort keys, no flicker, q quits', 
   // A tmux server of our own: its socket name is unique to this test run.
   const server = `tend-top-${process.pid}-${Date.now()}`;
   const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
-  t.after(() => {
+  cleanup(t, () => {
     try {
       tmux('kill-server');
     } catch {

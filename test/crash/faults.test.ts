@@ -3,10 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, liveGroupSize, specDir, waitFor } from '../helpers/index.js';
+import { fixture, liveGroupSize, smallTmpfs, specDir, waitFor } from '../helpers/index.js';
 import { sleepService, startSupervisor } from '../helpers/supervisor.js';
 import { runningPids, startDaemon } from '../helpers/daemon.js';
 
@@ -122,22 +121,9 @@ test('a full disk under the state directory: tend keeps supervising and answerin
     'chatty.yaml': `command: ${JSON.stringify(fixture('print-lines.mjs', 1_000_000))}\nrestart: never\n`,
     'calm.yaml': sleepService(),
   });
-  // The state directory is a 256 KiB tmpfs in a root of its own, unmounted then removed by one
-  // hook (a lazy unmount completes once the processes holding files there are gone).
-  const root = mkdtempSync(join(tmpdir(), 'tend-full-'));
-  const state = join(root, 'state');
-  mkdirSync(state);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', state], { stdio: 'pipe' });
-  } catch (err) {
-    rmSync(root, { recursive: true, force: true });
-    t.skip(`cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]}): needs root`);
-    return;
-  }
-  t.after(() => {
-    execFileSync('umount', ['-l', state], { stdio: 'pipe' });
-    rmSync(root, { recursive: true, force: true });
-  });
+  // The state directory is a 256 KiB tmpfs (unmounted after the daemon and its replicas are killed).
+  const state = smallTmpfs(t, '256k', 'mode=0700');
+  if (!state) return;
   const d = await startDaemon(t, dir, state);
   // The chatty job fills the disk with its log; everything tend writes after that fails (ENOSPC).
   await waitFor(() => Number(execFileSync('df', ['--output=avail', state], { encoding: 'utf8' }).split('\n')[1]) === 0, { what: 'disk full', timeoutMs: 20_000 });

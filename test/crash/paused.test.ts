@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TendEvent } from '../../src/api/types.js';
-import { procState, specDir, waitFor } from '../helpers/index.js';
+import { cleanup, procState, specDir, waitFor } from '../helpers/index.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const lines = (file: string): number => {
@@ -61,7 +61,7 @@ test('tend stopped for 3 s and continued: replicas that kept beating and probes 
     }, 600);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => server.close());
+  cleanup(t, () => server.close());
   const port = (server.address() as { port: number }).port;
   const execRuns = join(root, 'exec-runs');
   writeFileSync(
@@ -119,8 +119,8 @@ test('tend stopped for 3 s and continued: a replica that fell silent meanwhile, 
     if (!hang) res.writeHead(200).end('ok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => server.closeAllConnections());
-  t.after(() => server.close());
+  cleanup(t, () => server.closeAllConnections());
+  cleanup(t, () => server.close());
   const port = (server.address() as { port: number }).port;
   const quiet = join(root, 'quiet');
   // Beats until `quiet` exists, then says nothing more.

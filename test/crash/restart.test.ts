@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, NODE, processReaper, ROOT, specDir, waitFor } from '../helpers/index.js';
+import { cleanup, isAlive, NODE, processReaper, ROOT, specDir, waitFor } from '../helpers/index.js';
 import { markedGroups, runningPids, startDaemon } from '../helpers/daemon.js';
 import { runCli } from '../cli/run-cli.js';
 import { readState } from '../../src/state/state-file.js';
@@ -41,7 +41,7 @@ test('a caller with TEND_STATE_DIR exported is never signalled: `timeout 60 tend
     });
     child.on('close', (code) => resolve(code));
   });
-  t.after(() => void runCli(root, ['--state-dir', state, 'down']).catch(() => undefined));
+  cleanup(t, () => void runCli(root, ['--state-dir', state, 'down']).catch(() => undefined));
   assert.equal(up, 0, '`timeout … tend up -d --wait` exits 0');
   assert.ok(isAlive(other), 'the bystander survived the start');
 
@@ -282,7 +282,7 @@ test('`tend down` with no daemon stops what a crashed daemon left, and says so',
 
 test('a shared --state-dir (mode 1777) is refused and left as it was', async (t) => {
   const shared = mkdtempSync(join(tmpdir(), 'tend-shared-'));
-  t.after(() => rmSync(shared, { recursive: true, force: true }));
+  cleanup(t, () => rmSync(shared, { recursive: true, force: true }));
   chmodSync(shared, 0o1777);
   mkdirSync(join(shared, 'svc'));
   writeFileSync(join(shared, 'svc', 'w.yaml'), sleeper());

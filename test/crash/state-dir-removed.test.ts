@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StatusReport } from '../../src/api/types.js';
-import { isAlive, specDir, waitFor } from '../helpers/index.js';
+import { cleanup, isAlive, specDir, waitFor } from '../helpers/index.js';
 import { killDetachedDaemon, killMarkedGroups, markedGroups, runningPids } from '../helpers/daemon.js';
 import { runCli } from '../cli/run-cli.js';
 
@@ -18,9 +18,9 @@ test('the state directory removed under a running daemon comes back: the same da
   const up = await runCli(root, ['up', dir, '-d', '--wait']);
   assert.equal(up.code, 0, up.stdout + up.stderr);
   markedGroups(state); // remembers the directory's token for the cleanup, after the file is gone
-  t.after(() => killMarkedGroups(state));
+  cleanup(t, () => killMarkedGroups(state));
   const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
-  t.after(() => killDetachedDaemon(daemon, state));
+  cleanup(t, () => killDetachedDaemon(daemon, state));
   const status = async (): Promise<StatusReport | undefined> => {
     const r = await runCli(root, ['status', '-o', 'json']);
     return r.code === 0 ? (JSON.parse(r.stdout) as StatusReport) : undefined;
@@ -35,7 +35,7 @@ test('the state directory removed under a running daemon comes back: the same da
   for (const f of ['id', 'tend.pid', 'state.json']) assert.ok(existsSync(join(state, f)), `${f} is back`);
 
   // Were a second daemon to start, `down` would stop it after the test (it carries another token).
-  t.after(async () => void (await runCli(root, ['down']).catch(() => undefined)));
+  cleanup(t, async () => void (await runCli(root, ['down']).catch(() => undefined)));
   const again = await runCli(root, ['up', dir, '-d']);
   assert.equal(again.code, 6, `a second \`tend up -d\` is refused: ${again.stdout}${again.stderr}`);
   assert.equal(markedGroups(state).length, 2, 'no replica started twice');

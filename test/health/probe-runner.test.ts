@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ProbeRunner } from '../../src/health/probe-runner.js';
 import { INITIAL_PROBE_STATE, type ProbeOutcome, type ProbeState } from '../../src/health/types.js';
 import type { ProbeCheck, ProbeSpec } from '../../src/spec/types.js';
-import { fixture, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, fixture, tempDir, waitFor } from '../helpers/index.js';
 import { closedPort, startFlipServer } from './servers.js';
 
 interface Change {
@@ -24,7 +24,7 @@ function spec(check: ProbeCheck, over: Partial<ProbeSpec> = {}): ProbeSpec {
 function runner(t: TestContext, probe: ProbeSpec, startedAt = Date.now()): { runner: ProbeRunner; changes: Change[] } {
   const changes: Change[] = [];
   const r = new ProbeRunner(probe, { cwd: process.cwd(), env: {} }, (state, prev, outcome) => changes.push({ state, prev, outcome }));
-  t.after(() => r.stop());
+  cleanup(t, () => r.stop());
   r.start(startedAt);
   return { runner: r, changes };
 }

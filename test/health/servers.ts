@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
-import { fixture, processReaper, tempDir } from '../helpers/index.js';
+import { cleanup, fixture, processReaper, tempDir } from '../helpers/index.js';
 
 export interface FlipServer {
   port: number;
@@ -39,7 +39,7 @@ export async function startFlipServer(t: TestContext, healthy = true): Promise<F
 export async function startTcpServer(t: TestContext): Promise<number> {
   const server: Server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => server.close());
+  cleanup(t, () => server.close());
   return (server.address() as { port: number }).port;
 }
 

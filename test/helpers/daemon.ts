@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { ApiClient } from '../../src/api/client.js';
 import type { StatusReport } from '../../src/api/types.js';
-import { FIXTURES, NODE, ROOT, allPids, isAlive, processReaper, procStat, procState, waitFor } from './index.js';
+import { cleanup, FIXTURES, NODE, ROOT, allPids, isAlive, procStat, procState, waitFor } from './index.js';
 import { SOCKET_NAME } from '../../src/state/pid-file.js';
 import { readSupervisorId } from '../../src/state/orphans.js';
 
@@ -33,7 +33,6 @@ export async function startDaemon(
     inotifyWatches,
   }: { flags?: string[]; nofile?: number; nproc?: number; env?: Record<string, string>; inotifyWatches?: number } = {},
 ): Promise<DaemonProcess> {
-  const reaper = processReaper(t);
   const logFile = join(stateDir, '..', `daemon-${Date.now()}.log`);
   const out = openSync(logFile, 'a');
   const argv = [NODE, '--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, stateDir, ...flags];
@@ -50,9 +49,17 @@ export async function startDaemon(
   const [cmd, ...args] = ulimits.length === 0 ? argv : inotifyWatches === undefined ? shell : ['unshare', '-U', '-r', ...shell];
   const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', out, out], ...(env ? { env: { ...process.env, ...env } } : {}) });
   closeSync(out);
-  reaper.track(child.pid);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  t.after(() => killMarkedGroups(stateDir));
+  // The daemon is killed, and gone, before anything made earlier in the test is undone (a daemon
+  // still there puts back a state directory removed under it, or starts replicas again); then its
+  // replicas, by their marker.
+  cleanup(t, async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    killMarkedGroups(stateDir);
+  });
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
   // Generous: the daemon runs from source through tsx, which on a loaded 2-core machine took 12–20 s
   // to compile it before the socket answered (a test timed out at 15 s in CI's conditions).

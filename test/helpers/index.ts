@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import { execFileSync } from 'node:child_process';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -17,21 +18,67 @@ export function fixture(name: string, ...args: (string | number)[]): string[] {
   return [NODE, join(FIXTURE_BIN, name), ...args.map(String)];
 }
 
+const cleanups = new WeakMap<TestContext, (() => unknown)[]>();
+
+/** Undoes something after the test. The last registered runs first, as Go's t.Cleanup: a daemon
+ *  started in a directory is killed before the directory is removed. node's t.after runs hooks in
+ *  the order they were registered, and stops at the first one that throws; here every cleanup runs,
+ *  and the first failure is reported once all have. (A full-disk test failed in CI when its unmount
+ *  ran before the daemon was killed: the daemon put back the state directory removed under it, the
+ *  removal failed with ENOTEMPTY, the hooks after it never killed the daemon, and the test file never
+ *  exited.) */
+export function cleanup(t: TestContext, undo: () => unknown): void {
+  let stack = cleanups.get(t);
+  if (stack === undefined) {
+    const own: (() => unknown)[] = [];
+    cleanups.set(t, own);
+    t.after(async () => {
+      const failures: unknown[] = [];
+      for (let next = own.pop(); next !== undefined; next = own.pop()) {
+        try {
+          await next();
+        } catch (err) {
+          failures.push(err);
+        }
+      }
+      if (failures.length === 1) throw failures[0];
+      if (failures.length > 1) throw new AggregateError(failures, `${failures.length} cleanups failed`);
+    });
+    stack = own;
+  }
+  stack.push(undo);
+}
+
+/** Removes a directory tree after the test (see cleanup: after what was started in it is stopped). */
+export function removeAfter(t: TestContext, dir: string): void {
+  cleanup(t, () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
+}
+
 /** A fresh temporary directory, removed after the test. Short path: Unix sockets allow ~108 bytes. */
 export function tempDir(t: TestContext, files: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'tend-'));
   writeFiles(dir, files);
-  // Never throws: a hook that throws stops the hooks after it, and those kill the test's processes
-  // (a daemon still writing into the directory makes rm fail with ENOTEMPTY under load; a process
-  // left alive keeps the test file from ever exiting).
-  t.after(() => {
-    try {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-    } catch (err) {
-      t.diagnostic(`could not remove ${dir}: ${(err as Error).message}`);
-    }
-  });
+  removeAfter(t, dir);
   return dir;
+}
+
+/** A tmpfs of `size` mounted in a fresh temporary directory; unmounted (lazily: a process still
+ *  holding a file there lets it go when it exits) and removed after the test. Undefined, with the
+ *  test skipped, where mounting needs a root this run does not have. */
+export function smallTmpfs(t: TestContext, size: string, options = ''): string | undefined {
+  const root = mkdtempSync(join(tmpdir(), 'tend-fs-'));
+  const mnt = join(root, 'mnt');
+  mkdirSync(mnt);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${options ? `,${options}` : ''}`, 'tmpfs', mnt], { stdio: 'pipe' });
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    t.skip(`cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]}): needs root`);
+    return undefined;
+  }
+  removeAfter(t, root);
+  cleanup(t, () => execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }));
+  return mnt;
 }
 
 export function writeFiles(dir: string, files: Record<string, string>): void {
@@ -117,7 +164,7 @@ export function isAlive(pid: number): boolean {
 export function processReaper(t: TestContext): { track(pid: number | undefined, group?: boolean): void } {
   const pids = new Set<number>();
   const groups = new Set<number>();
-  t.after(() => {
+  cleanup(t, () => {
     for (const g of groups) trySignal(-g, 'SIGKILL');
     for (const p of pids) trySignal(p, 'SIGKILL');
   });

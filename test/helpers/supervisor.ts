@@ -7,7 +7,7 @@ import pino from 'pino';
 import type { TendEvent } from '../../src/api/types.js';
 import type { Instance } from '../../src/reconcile/types.js';
 import { Supervisor, type SupervisorOptions } from '../../src/supervisor.js';
-import { processReaper, waitFor } from './index.js';
+import { cleanup, processReaper, waitFor } from './index.js';
 
 export interface TestSupervisor {
   sup: Supervisor;
@@ -42,7 +42,7 @@ export async function startSupervisor(
     },
     ...opts,
   });
-  t.after(() => sup.close());
+  cleanup(t, () => sup.close());
   await beforeStart?.(sup);
   await sup.start();
 

@@ -8,7 +8,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { specDir, waitFor } from '../helpers/index.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { stopDaemonFirst } from '../helpers/daemon-first.js';
 import { ok, startReceiver } from './receivers.js';
 import type { TendEvent } from '../../src/api/types.js';
 
@@ -23,11 +22,10 @@ on:
 `;
 
 test('a crash loop runs the service\'s failed hook and tend.yaml\'s crash_loop webhook; the alert shows in status and /metrics and resolves once', async (t) => {
-  const keep = stopDaemonFirst(t);
   const r = await startReceiver(t, ok);
   const { root, dir, state } = specDir(t, { 'crash.yaml': CRASH, 'calm.yaml': 'command: ["sleep", "1000"]\n' });
   writeFileSync(join(root, 'tend.yaml'), `on:\n  crash_loop: [ { url: "${r.url}", services: [crash] } ]\n  failed: [ { url: "${r.url}", services: [calm] } ]\n`);
-  const d = keep(await startDaemon(t, dir, state));
+  const d = await startDaemon(t, dir, state);
 
   const out = join(root, 'failed-crash-0.json');
   await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').length > 0, { what: 'failed hook wrote its file', timeoutMs: 30_000 });
@@ -58,11 +56,10 @@ test('a crash loop runs the service\'s failed hook and tend.yaml\'s crash_loop w
 });
 
 test('a broken tend.yaml is reported with file:line in status; its last good hooks stay in force; services run on', async (t) => {
-  const keep = stopDaemonFirst(t);
   const r = await startReceiver(t, ok);
   const { root, dir, state } = specDir(t, { 'w.yaml': 'command: ["sleep", "1000"]\n' });
   writeFileSync(join(root, 'tend.yaml'), `on:\n  scaled: [ { url: "${r.url}" } ]\n`);
-  const d = keep(await startDaemon(t, dir, state));
+  const d = await startDaemon(t, dir, state);
   const before = (await d.converged()).services[0]!.replicas[0]!.pid;
   writeFileSync(join(root, 'tend.yaml'), `on:\n  scaled: [ { url: "${r.url}" } ]\n  crashed: [ { command: ["true"] } ]\nalerts:\n  cpu_high: { above: 90, for: 1m }\n`);
   const s = await waitFor(async () => {

@@ -9,7 +9,7 @@ import { EventLog } from '../../src/events.js';
 import type { TendEvent } from '../../src/api/types.js';
 import { HookHost } from '../../src/hooks/host-client.js';
 import { HookRunner } from '../../src/hooks/runner.js';
-import { processReaper, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, processReaper, tempDir, waitFor } from '../helpers/index.js';
 import { commandHook, webhook } from './hooks.js';
 import { ok, startReceiver } from './receivers.js';
 
@@ -21,7 +21,7 @@ function setup(t: import('node:test').TestContext) {
   const runner = new HookRunner({ events, executor: host });
   runner.start();
   const reaper = processReaper(t);
-  t.after(() => {
+  cleanup(t, () => {
     runner.stop();
   });
   return { events, runner, host, seen, reaper };

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { TestContext } from 'node:test';
+import { cleanup } from '../helpers/index.js';
 
 export interface Received {
   headers: IncomingMessage['headers'];
@@ -42,7 +43,7 @@ export async function startReceiver(t: TestContext, answer: Answer, tls?: { key:
   const server = tls ? createTlsServer(tls, handle) : createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   r.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-  t.after(() => {
+  cleanup(t, () => {
     server.closeAllConnections();
     server.close();
   });

@@ -8,7 +8,7 @@ import { EventLog } from '../../src/events.js';
 import type { TendEvent } from '../../src/api/types.js';
 import { HookRunner, matches } from '../../src/hooks/runner.js';
 import { inProcessExecutor } from '../../src/hooks/executor.js';
-import { isAlive, processReaper, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, isAlive, processReaper, tempDir, waitFor } from '../helpers/index.js';
 import { commandHook, webhook } from './hooks.js';
 import { failThenOk, never, ok, startReceiver } from './receivers.js';
 
@@ -18,7 +18,7 @@ function setup(t: import('node:test').TestContext, opts: { concurrency?: number;
   events.subscribe((e) => seen.push(e));
   const runner = new HookRunner({ events, executor: inProcessExecutor(), ...opts, overflowReportMs: 20 });
   runner.start();
-  t.after(() => runner.stop());
+  cleanup(t, () => runner.stop());
   const failures = () => seen.filter((e) => e.type === 'hook.failed');
   return { events, runner, seen, failures };
 }
@@ -113,7 +113,7 @@ test('a webhook posts a Slack-style body with the event, and headers from the en
   const events = new EventLog();
   const runner = new HookRunner({ events, executor: inProcessExecutor({ ...process.env, HOOK_TOKEN: 's3cret', HOOK_URL: r.url }) });
   runner.start();
-  t.after(() => runner.stop());
+  cleanup(t, () => runner.stop());
   runner.setHooks([webhook('failed', '${HOOK_URL}', { headers: { authorization: 'Bearer ${HOOK_TOKEN}' } })]);
   const sent = (events as unknown as LooseEvents).emit(crash);
   await waitFor(() => runner.stats.succeeded === 1, { what: 'webhook sent' });

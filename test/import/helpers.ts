@@ -13,7 +13,7 @@ import { importSources } from '../../src/import/index.js';
 import type { FieldReport, ImportFormat } from '../../src/import/types.js';
 import { loadDirectory } from '../../src/spec/load.js';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon.js';
-import { ROOT, isAlive, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, ROOT, isAlive, tempDir, waitFor } from '../helpers/index.js';
 import { runCli, type CliResult } from '../cli/run-cli.js';
 
 export const IMPORT_FIXTURES = join(ROOT, 'test', 'import', 'fixtures');
@@ -78,7 +78,7 @@ export function assertNothingWritten(out: string): void {
 export async function superviseImported(t: TestContext, servicesDir: string): Promise<DaemonProcess> {
   const state = join(servicesDir, '..', 'state');
   const d = await startDaemon(t, servicesDir, state);
-  t.after(async () => {
+  cleanup(t, async () => {
     try {
       await d.api.shutdown();
     } catch {

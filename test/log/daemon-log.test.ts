@@ -3,9 +3,8 @@
 // returns; the real daemon, its log on that tmpfs (as `up -d` has it), keeps supervising throughout.
 
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import pino from 'pino';
@@ -13,27 +12,11 @@ import { ApiClient } from '../../src/api/client.js';
 import { BoundedLogWriter, logLoss } from '../../src/log/daemon-log.js';
 import { SOCKET_NAME } from '../../src/state/pid-file.js';
 import { killMarkedGroups } from '../helpers/daemon.js';
-import { FIXTURES, NODE, ROOT, processReaper, specDir, waitFor } from '../helpers/index.js';
+import { cleanup, FIXTURES, NODE, ROOT, processReaper, smallTmpfs, specDir, tempDir, waitFor } from '../helpers/index.js';
 import { sleepService } from '../helpers/supervisor.js';
 
 /** A 256 KiB tmpfs, unmounted and removed after the test; undefined (test skipped) without root. */
-function smallDisk(t: TestContext): string | undefined {
-  const root = mkdtempSync(join(tmpdir(), 'tend-log-'));
-  const mnt = join(root, 'mnt');
-  mkdirSync(mnt);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'pipe' });
-  } catch (err) {
-    rmSync(root, { recursive: true, force: true });
-    t.skip(`cannot mount a small tmpfs here (${(err as Error).message.split('\n')[0]}): needs root`);
-    return undefined;
-  }
-  t.after(() => {
-    execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
-    rmSync(root, { recursive: true, force: true });
-  });
-  return mnt;
-}
+const smallDisk = (t: TestContext): string | undefined => smallTmpfs(t, '256k');
 
 /** Writes a file until the disk is full; returns its path (delete it to free the space). */
 function fill(dir: string): string {
@@ -55,7 +38,7 @@ test('a full disk: lines are dropped and counted, the buffer stays bounded, writ
   if (!mnt) return;
   const logPath = join(mnt, 'tend.log');
   const fd = openSync(logPath, 'a');
-  t.after(() => closeSync(fd));
+  cleanup(t, () => closeSync(fd));
   const recovered: number[] = [];
   const writer = new BoundedLogWriter(fd, { maxBufferBytes: 32 * 1024, retryMs: 20, onRecovered: (n) => recovered.push(n) });
   const log = pino({ level: 'info' }, writer);
@@ -99,7 +82,7 @@ test('the daemon with its log on a full disk keeps supervising and answering, an
   const child = spawn(NODE, ['--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, state], { cwd: ROOT, stdio: ['ignore', out, out] });
   closeSync(out);
   reaper.track(child.pid);
-  t.after(() => killMarkedGroups(state));
+  cleanup(t, () => killMarkedGroups(state));
   const api = new ApiClient(join(state, SOCKET_NAME), { timeoutMs: 5000 });
   const running = (n: number) => async () => (await api.service('calm')).replicas.filter((r) => r.state === 'running').length === n;
   await waitFor(running(1), { what: 'calm running', timeoutMs: 20_000 });
@@ -122,11 +105,10 @@ test('the daemon with its log on a full disk keeps supervising and answering, an
 });
 
 test('lines dropped because writes fell behind (no failure) are reported once the writer caught up', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tend-log-behind-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t);
   const logPath = join(dir, 'tend.log');
   const fd = openSync(logPath, 'a');
-  t.after(() => closeSync(fd));
+  cleanup(t, () => closeSync(fd));
   const recovered: [number, string][] = [];
   const writer = new BoundedLogWriter(fd, { maxBufferBytes: 8 * 1024, onRecovered: (n, why) => recovered.push([n, why]) });
   const log = pino({ level: 'info' }, writer);
@@ -141,11 +123,10 @@ test('lines dropped because writes fell behind (no failure) are reported once th
 });
 
 test("with the default bounds, a stop of 5000 replicas' worth of lines (~200 KB a turn of the loop, 2 MB in all) is written whole", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tend-log-burst-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t);
   const logPath = join(dir, 'tend.log');
   const fd = openSync(logPath, 'a');
-  t.after(() => closeSync(fd));
+  cleanup(t, () => closeSync(fd));
   const before = logLoss().droppedLines;
   const writer = new BoundedLogWriter(fd);
   const log = pino({ level: 'info' }, writer);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { NotifyHub } from '../../src/notify/hub.js';
 import type { NotifyMessage } from '../../src/notify/protocol.js';
-import { tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, tempDir, waitFor } from '../helpers/index.js';
 import { runCli } from '../cli/run-cli.js';
 
 test('outside tend, tend notify says so and exits 3', async (t) => {
@@ -22,7 +22,7 @@ test('tend notify sends status, ready and typed events; a refused event or bad i
   const got: NotifyMessage[] = [];
   const hub = new NotifyHub({ dir: join(tempDir(t), 'n'), onMessage: (_id, m) => got.push(m) });
   await hub.start();
-  t.after(() => hub.close());
+  cleanup(t, () => hub.close());
   const env = hub.register({
     id: 'sh#1',
     service: 'sh',

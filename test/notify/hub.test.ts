@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { NotifyHub, type NotifyRegistration, type TimeoutKind } from '../../src/notify/hub.js';
 import type { DropReason, NotifyMessage } from '../../src/notify/protocol.js';
-import { fixture, processReaper, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, fixture, processReaper, tempDir, waitFor } from '../helpers/index.js';
 
 const SYSTEMD_NOTIFY = '/usr/bin/systemd-notify';
 
@@ -38,7 +38,7 @@ async function startHub(t: TestContext, opts: { ratePerSec?: number; burst?: num
     ...(opts.burst ? { burst: opts.burst } : {}),
   });
   await hub.start();
-  t.after(() => hub.close());
+  cleanup(t, () => hub.close());
   const [service = 'svc', index = '0'] = [];
   return {
     hub,
@@ -72,7 +72,7 @@ function run(t: TestContext, argv: string[], env: Record<string, string>): Child
 /** A raw stream connection that collects the lines tend answers. */
 async function rawClient(t: TestContext, path: string): Promise<{ s: Socket; lines: Record<string, unknown>[]; closed: Promise<void> }> {
   const s = connect(path);
-  t.after(() => s.destroy());
+  cleanup(t, () => s.destroy());
   const lines: Record<string, unknown>[] = [];
   let buf = '';
   s.setEncoding('utf8');

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { fixture, isAlive, specDir, tempDir, writeFiles } from '../helpers/index.js';
+import { cleanup, fixture, isAlive, specDir, tempDir, writeFiles } from '../helpers/index.js';
 import { sleepService, startSupervisor } from '../helpers/supervisor.js';
 
 
@@ -281,7 +281,7 @@ test('a file written beside services.d does not hold back a change inside it', a
   await s.waitReady('w', 1);
   // A chatty log next to services.d (`tend up services.d > tend.log`), written every 20 ms.
   const chatter = setInterval(() => writeFileSync(join(root, 'tend.log'), String(Date.now())), 20);
-  t.after(() => clearInterval(chatter));
+  cleanup(t, () => clearInterval(chatter));
   writeFileSync(join(dir, 'w.yaml'), sleepService('replicas: 2'));
   await s.waitReady('w', 2);
 });
@@ -326,7 +326,7 @@ test('a probe added to running replicas starts probing them at once, with no res
     socket.destroy();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => server.close());
+  cleanup(t, () => server.close());
   const port = (server.address() as AddressInfo).port;
   const { dir, state } = specDir(t, { 'w.yaml': sleepService('replicas: 2') });
   const s = await startSupervisor(t, dir, state);

@@ -10,7 +10,7 @@ import type { EventBody } from '../../src/reconcile/events.js';
 import type { ExitStatus, ProcessHandle, Runtime, StartRequest, StartResult, StopResult } from '../../src/runtime/types.js';
 import type { SpecSource } from '../../src/spec/source.js';
 import type { LoadResult, ServiceSpec } from '../../src/spec/types.js';
-import { waitFor } from '../helpers/index.js';
+import { cleanup, waitFor } from '../helpers/index.js';
 import { spec } from '../helpers/world.js';
 
 class FakeRuntime implements Runtime {
@@ -86,7 +86,7 @@ test('engine: a crash reconciles its own service (and its dependents), not the f
   const services = Array.from({ length: 50 }, (_, n) => spec(`s${n}`, fast));
   services.push(spec('dependent', { dependsOn: { s7: 'started' } }));
   const e = engine(services);
-  t.after(() => e.c.close());
+  cleanup(t, () => e.c.close());
   await waitFor(() => services.every((s) => e.running(s.name).length === 1), { what: 'all running' });
   // Every replica's stable-start timer must have fired first: each one is a reconcile of its own
   // service, and on a slow machine they land after s7's.
@@ -105,7 +105,7 @@ test('engine: a crash reconciles its own service (and its dependents), not the f
 
 test('engine: a stop rejected with EPERM fails the replica with the reason; shutdown does not hang', async (t) => {
   const e = engine([spec('w')]);
-  t.after(() => e.c.close());
+  cleanup(t, () => e.c.close());
   await waitFor(() => e.running('w').length === 1, { what: 'running' });
   e.runtime.stopError = Object.assign(new Error('kill EPERM'), { code: 'EPERM' });
   await e.c.shutdown(); // resolves: a replica that cannot be stopped does not stay `stopping`
@@ -119,7 +119,7 @@ test('engine: depends_on [job] holds once the job completed — a later scale-up
   const m = spec('m', { oneshot: true, restart: 'on-failure' });
   const w = spec('w', { dependsOn: { m: 'started' } });
   const e = engine([m, w]);
-  t.after(() => e.c.close());
+  cleanup(t, () => e.c.close());
   await waitFor(() => e.running('m').length === 1, { what: 'job runs' });
   e.runtime.exit(e.running('m')[0]!.pid!, { code: 0, signal: null });
   await waitFor(() => e.c.select('m')[0]?.state === 'completed' && e.running('w').length === 1, { what: 'job done, w runs' });
@@ -136,7 +136,7 @@ test('engine: depends_on [job] holds once the job completed — a later scale-up
 
 test('engine: tend stop / tend start hold and release a service without touching its spec', async (t) => {
   const e = engine([spec('w', { replicas: 2 })]);
-  t.after(() => e.c.close());
+  cleanup(t, () => e.c.close());
   await waitFor(() => e.running('w').length === 2, { what: 'running' });
   e.c.hold('w', true);
   await waitFor(() => e.c.select('w').every((i) => i.state === 'stopped'), { what: 'held' });
@@ -149,7 +149,7 @@ test('engine: tend stop / tend start hold and release a service without touching
 test('engine: a scale keeps the running replicas as they are; a live change still reaches them', async (t) => {
   const w = spec('w', { replicas: 3 });
   const e = engine([w]);
-  t.after(() => e.c.close());
+  cleanup(t, () => e.c.close());
   await waitFor(() => e.running('w').length === 3, { what: 'running' });
   const before = e.c.select('w');
   // Only `replicas` differs: the instances are not rewritten (at 5000 replicas rewriting them cost
@@ -173,7 +173,7 @@ test('engine: a service whose plan is costly is planned again only after a pause
   // cold start of 5000.
   let clock = Date.now();
   const e = engine([spec('big', { ...fast, replicas: 300 })], { now: () => clock, paceMinCostMs: 0 });
-  t.after(() => e.c.close());
+  cleanup(t, () => e.c.close());
   await waitFor(() => e.running('big').length === 300, { what: 'all running' });
   e.reconciled.length = 0;
   const victims = e.running('big').slice(0, 50);
@@ -195,7 +195,7 @@ test('engine: a plan cut short by the pass budget goes on at once, not paced (a 
   // so a continuation held back by pacing would never come.
   const clock = Date.now();
   const e = engine([], { now: () => clock, paceMinCostMs: 0 });
-  t.after(() => e.c.close());
+  cleanup(t, () => e.c.close());
   e.runtime.startCostMs = 0.2;
   e.source.services = [spec('big', { ...fast, replicas: 1000 })];
   e.c.markSpecDirty();

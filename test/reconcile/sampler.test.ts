@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { UsageSampler, type SamplerTarget } from '../../src/reconcile/sampler.js';
-import { processReaper, waitFor } from '../helpers/index.js';
+import { cleanup, processReaper, waitFor } from '../helpers/index.js';
 
 function sleeper(t: Parameters<typeof processReaper>[0]): number {
   const child = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
@@ -26,7 +26,7 @@ test('a reader gets a scan at once, then none until the gap has passed; nobody r
     onError: (err) => assert.fail(String(err)),
     now: () => clock,
   });
-  t.after(() => sampler.close());
+  cleanup(t, () => sampler.close());
   sampler.start();
   // The timer runs but finds no limited replica: nothing is scanned and it goes to sleep.
   await new Promise((r) => setTimeout(r, 100));
@@ -55,7 +55,7 @@ test('limited replicas are scanned on the timer without readers; a poke wakes a 
     onSample: (id) => samples.push(id),
     onError: (err) => assert.fail(String(err)),
   });
-  t.after(() => sampler.close());
+  cleanup(t, () => sampler.close());
   sampler.start();
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(samples.length, 0, 'no limited replica: no scan');
@@ -75,7 +75,7 @@ test('a scan yields to the loop as it reads /proc; readers that come meanwhile s
     onError: (err) => assert.fail(String(err)),
     slice: 4, // a few /proc entries per turn (a machine has more than 4 processes)
   });
-  t.after(() => sampler.close());
+  cleanup(t, () => sampler.close());
   const order: string[] = [];
   const reading = sampler.refresh().then(() => order.push('scanned'));
   const second = sampler.refresh().then(() => order.push('second reader'));

@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test';
 import { ProcessRuntime, type ProcessRuntimeOptions } from '../../src/runtime/process-runtime.js';
 import type { ExitStatus, ProcessHandle, StartRequest } from '../../src/runtime/types.js';
 import type { ReplicaLaunch } from '../../src/spec/types.js';
-import { processReaper, readText, waitFor } from '../helpers/index.js';
+import { cleanup, processReaper, readText, waitFor } from '../helpers/index.js';
 
 export function launch(argv: string[], cwd: string, env: Record<string, string> = {}): ReplicaLaunch {
   return { service: 'svc', index: 0, argv, cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } };
@@ -31,7 +31,7 @@ export function harness(t: TestContext, options: ProcessRuntimeOptions = {}): Ha
     mode === 'helper' || mode === 'node-helper' ? { ...options, helper: true, waitForHelper: true, helperKind: mode === 'node-helper' ? 'node' : 'auto' } : options,
   );
   const reaper = processReaper(t);
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   return {
     rt,
     track: (pid) => reaper.track(pid),

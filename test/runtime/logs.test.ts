@@ -11,7 +11,7 @@ import { LogBook } from '../../src/runtime/log-book.js';
 import { readIndex } from '../../src/runtime/log-index.js';
 import { LogRotator } from '../../src/runtime/log-rotator.js';
 import { logPath, rotateIfNeeded } from '../../src/runtime/logs.js';
-import { fixture, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, fixture, tempDir, waitFor } from '../helpers/index.js';
 import { harness, launch } from './helpers.js';
 import type { LogsSpec } from '../../src/spec/types.js';
 
@@ -80,7 +80,7 @@ test('the rotator keeps a chatty log near max_size, not at the next stats tick',
   const h = harness(t);
   const book = new LogBook();
   const rotator = new LogRotator({ book });
-  t.after(() => rotator.close());
+  cleanup(t, () => rotator.close());
   const log = join(dir, 'logs', 'svc', '0.log');
   const max = 4096;
   newRun(rotator, log, { maxSizeBytes: max, maxFiles: 10 });
@@ -103,7 +103,7 @@ test('a follower loses and repeats no line while the file is rotated under it, m
   const h = harness(t);
   const book = new LogBook();
   const rotator = new LogRotator({ book, checkMs: 20 });
-  t.after(() => rotator.close());
+  cleanup(t, () => rotator.close());
   const log = join(dir, 'logs', 'svc', '0.log');
   const spec = { maxSizeBytes: 64 * 1024, maxFiles: 1000 };
   newRun(rotator, log, spec);
@@ -147,7 +147,7 @@ test('history: lines stamped from the index, in order, with a run record where a
   const dir = tempDir(t);
   const book = new LogBook();
   const rotator = new LogRotator({ book });
-  t.after(() => rotator.close());
+  cleanup(t, () => rotator.close());
   const log = join(dir, 'web', '0.log');
   newRun(rotator, log, { maxSizeBytes: 0, maxFiles: 0 });
   writeFileSync(log, 'first run 1\nfirst run 2\n');
@@ -173,7 +173,7 @@ test('an untracked log is forgotten once its window ends: its last bytes indexed
   const dir = tempDir(t);
   const book = new LogBook();
   const rotator = new LogRotator({ book, checkMs: 20 });
-  t.after(() => rotator.close());
+  cleanup(t, () => rotator.close());
   const gone = join(dir, 'web', '0.log');
   const back = join(dir, 'web', '1.log');
   for (const log of [gone, back]) {
@@ -204,7 +204,7 @@ test('a follower prints a run separator where a restart began, after the old run
   const dir = tempDir(t);
   const book = new LogBook();
   const rotator = new LogRotator({ book });
-  t.after(() => rotator.close());
+  cleanup(t, () => rotator.close());
   const log = join(dir, 'web', '0.log');
   newRun(rotator, log, { maxSizeBytes: 0, maxFiles: 0 });
   writeFileSync(log, 'old 1\n');

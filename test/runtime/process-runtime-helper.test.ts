@@ -14,7 +14,7 @@ import { ProcessRuntime } from '../../src/runtime/process-runtime.js';
 import { NATIVE_HELPER, SpawnHelper, type HelperKind } from '../../src/runtime/spawn-helper.js';
 import { readProcStat } from '../../src/runtime/proc.js';
 import type { ExitStatus } from '../../src/runtime/types.js';
-import { fixture, isAlive, liveGroupSize, processReaper, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, fixture, isAlive, liveGroupSize, processReaper, tempDir, waitFor } from '../helpers/index.js';
 import { harness, launch, logIn, waitForLog } from './helpers.js';
 
 process.env['TEND_TEST_RUNTIME'] ??= 'helper';
@@ -56,7 +56,7 @@ for (const [what, content] of [
     writeFileSync(broken, content, { mode: 0o755 });
     const reaper = processReaper(t);
     const rt = new ProcessRuntime({ helper: true, helpers: 1, waitForHelper: true, nativeHelper: broken });
-    t.after(() => rt.close());
+    cleanup(t, () => rt.close());
     assert.equal(await rt.helperReady(), true, 'a helper came up');
     const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
     assert.ok(res.ok, res.ok ? '' : res.reason);
@@ -74,7 +74,7 @@ test("helper: started with tend's stderr closed, the compiled helper still gives
   // A daemon started with 2>&- passes that on. Whatever the helper opens first takes fd 2 (a log
   // opened there would stay close-on-exec through dup2(2, 2)); the helper fills 0-2 at start.
   const helper = spawn('sh', ['-c', 'exec "$0" 2>&-', NATIVE_HELPER], { stdio: ['pipe', 'pipe', 'ignore'] });
-  t.after(() => helper.kill('SIGKILL'));
+  cleanup(t, () => helper.kill('SIGKILL'));
   const replies = createInterface({ input: helper.stdout! });
   const lines: string[] = [];
   replies.on('line', (l) => lines.push(l));
@@ -91,7 +91,7 @@ test('helper: 300 starts asked at once, some failing and some exiting at once: e
   const dir = tempDir(t);
   const reaper = processReaper(t);
   const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 1, waitForHelper: true });
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   assert.equal(await rt.helperReady(), true);
   const order: string[] = [];
   const exits = new Map<number, ExitStatus>();
@@ -132,7 +132,7 @@ test('helper: an exit says whether the replica left its group empty (a stop then
   const reaper = processReaper(t);
   const exits = new Map<number, boolean>();
   const helper = new SpawnHelper({ onExit: (pid, _code, _signal, empty) => exits.set(pid, empty), onDeath: () => {} }, KIND);
-  t.after(() => helper.close());
+  cleanup(t, () => helper.close());
   assert.equal(await helper.whenReady, true);
   const start = async (script: string) => {
     const r = await helper.spawn({ argv: ['/bin/sh', '-c', script], cwd: dir, env: process.env, log: logIn(dir) }, () => {});
@@ -152,7 +152,7 @@ test('helper: an exit says whether the replica left its group empty (a stop then
 test('helper: a replica that exits at once is seen to start, then to exit', async (t) => {
   const dir = tempDir(t);
   const rt = new ProcessRuntime({ helper: true, helperKind: KIND, waitForHelper: true });
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   for (let i = 0; i < 20; i++) {
     let exited!: (s: ExitStatus) => void;
     const exit = new Promise<ExitStatus>((r) => (exited = r));
@@ -174,7 +174,7 @@ test('helper: killed, its replicas are watched from /proc; new ones go to the ot
   const dir = tempDir(t);
   const reaper = processReaper(t);
   const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 2, waitForHelper: true, adoptPollMs: 20 });
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   const started = async (n: number, onExit: (s: ExitStatus) => void = () => {}) => {
     const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, `svc/${n}.log`) }, onExit);
     assert.ok(res.ok, res.ok ? '' : res.reason);
@@ -216,7 +216,7 @@ async function twoHelpers(t: TestContext) {
   const reaper = processReaper(t);
   await waitFor(() => helperPids().length === 0, { what: 'no helper left from the tests before' });
   const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 2, waitForHelper: true });
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   assert.equal(await rt.helperReady(), true);
   const start = async (n: number) => {
     const r = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, `svc/${n}.log`) }, () => {});
@@ -275,7 +275,7 @@ test("helper: a NODE_OPTIONS exported in tend's shell (a tracer's --require) is 
     if (before === undefined) delete process.env['NODE_OPTIONS'];
     else process.env['NODE_OPTIONS'] = before;
   }
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   const reaper = processReaper(t);
   const res = await rt.start({ launch: launch(['sh', '-c', 'echo "opts=$NODE_OPTIONS"; exec sleep 1000'], dir, { NODE_OPTIONS: `--require ${preload}` }), logFile: logIn(dir) }, () => {});
   assert.ok(res.ok);
@@ -303,7 +303,7 @@ test("helper: a stop is signalled by the replica's parent, the helper, not by th
     ].join('\n') + '\n',
   );
   const rt = new ProcessRuntime({ helper: true, helperKind: KIND, waitForHelper: true });
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   const reaper = processReaper(t);
   const res = await rt.start({ launch: launch(['python3', script], dir), logFile: logIn(dir) }, () => {});
   assert.ok(res.ok);
@@ -322,7 +322,7 @@ test('helper: a stop asked of a helper that dies before sending it is signalled 
   const dir = tempDir(t);
   const reaper = processReaper(t);
   const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 1, waitForHelper: true, adoptPollMs: 20 });
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   const res = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
   assert.ok(res.ok);
   reaper.track(res.handle.pgid, true);
@@ -342,7 +342,7 @@ test('helper: afterSpawns runs once the starts asked for are answered, or after 
   const dir = tempDir(t);
   const reaper = processReaper(t);
   const rt = new ProcessRuntime({ helper: true, helperKind: KIND, helpers: 1, waitForHelper: true });
-  t.after(() => rt.close());
+  cleanup(t, () => rt.close());
   assert.equal(await rt.helperReady(), true);
   let ran = 0;
   rt.afterSpawns(() => ran++, 60_000);
@@ -364,7 +364,7 @@ test('helper: afterSpawns runs once the starts asked for are answered, or after 
   process.kill(helper, 'SIGSTOP');
   // If an assertion fails while it is stopped: let it go on (and leave with its stdin), if it is
   // still our helper (its pid may be gone, or another process's, by then).
-  t.after(() => {
+  cleanup(t, () => {
     if (helperPids().includes(helper)) process.kill(helper, 'SIGCONT');
   });
   const second = rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir, 'svc/1.log') }, () => {});
@@ -389,7 +389,7 @@ test("helper: the compiled helper reaps its replicas while tend does not read it
   const log = logIn(dir);
   const helper = spawn(NATIVE_HELPER, [], { stdio: ['pipe', 'pipe', 'ignore'] });
   const exited = new Promise((r) => helper.once('exit', r));
-  t.after(async () => {
+  cleanup(t, async () => {
     // Even when this fails: read its replies and end its input, so that it reaps what it forked and
     // exits (killed blocked, it would leave zombies that nothing here reaps); killed if it does not.
     helper.stdout!.resume();

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 
 import { liveGroupMembers, readProcStat } from '../../src/runtime/proc.js';
 import type { ExitStatus } from '../../src/runtime/types.js';
-import { fixture, isAlive, procState, ROOT, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, fixture, isAlive, procState, ROOT, tempDir, waitFor } from '../helpers/index.js';
 import { harness, launch, logIn, waitForLog } from './helpers.js';
 
 test('spawns in its own process group with the given env and cwd, output in the log', async (t) => {
@@ -287,7 +287,7 @@ test('the user option without root is a permanent failure', { skip: !hasNobody()
   // The runtime is bundled into one file in a directory `nobody` can enter, and run with plain node:
   // the checkout itself may sit under a home directory others cannot enter (mode 0700).
   const dir = mkdtempSync(join(othersCanRun(tmpdir()) ? tmpdir() : '/tmp', 'tend-nobody-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup(t, () => rmSync(dir, { recursive: true, force: true }));
   chmodSync(dir, 0o755);
   const entry = join(dir, 'probe.mts');
   writeFileSync(

@@ -12,7 +12,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allPids, specDir, waitFor } from '../helpers/index.js';
+import { cleanup, allPids, specDir, waitFor } from '../helpers/index.js';
 import { runningPids, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 import { readProcStat, isLive } from '../../src/runtime/proc.js';
 import type { StatusReport } from '../../src/api/types.js';
@@ -90,7 +90,7 @@ function room(): { ok: true; nproc?: number; note: string } | { ok: false; reaso
 /** Every pid this test saw, with its start time: killed after the test, pass or fail, unless reused. */
 function reapSeen(t: TestContext): Map<number, number> {
   const seen = new Map<number, number>();
-  t.after(() => {
+  cleanup(t, () => {
     for (const [pid, start] of seen) {
       const st = readProcStat(pid);
       if (st === null || st.startTime !== start || !isLive(st.state)) continue;

@@ -5,13 +5,14 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { checkInput, fuzzInput, hostileText, scratchDir } from './fuzz-specs.js';
+import { cleanup } from '../helpers/index.js';
 
 const RUNS = Number(process.env.TEND_FUZZ_RUNS ?? 200);
 const PER_INPUT_MS = 30_000;
 
 test('generated and mutated spec directories: no throw, every problem at file:line:col on one line', { timeout: 120_000 }, async (t) => {
   const scratch = scratchDir();
-  t.after(scratch.remove);
+  cleanup(t, scratch.remove);
   await fc.assert(
     fc.asyncProperty(fuzzInput, async (input) => {
       await checkInput(scratch.dir, input);
@@ -22,7 +23,7 @@ test('generated and mutated spec directories: no throw, every problem at file:li
 
 test('inputs built to be expensive (deep, wide, huge, aliased, nested templates) are bounded', { timeout: 120_000 }, async (t) => {
   const scratch = scratchDir();
-  t.after(scratch.remove);
+  cleanup(t, scratch.remove);
   await fc.assert(
     fc.asyncProperty(hostileText, async (text) => {
       await checkInput(scratch.dir, { 'web.yaml': text });

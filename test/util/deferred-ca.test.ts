@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFERRED_CA_VAR, deferExtraCa, restoreExtraCa } from '../../src/util/deferred-ca.js';
 import { helperEnv } from '../../src/runtime/spawn-helper.js';
+import { cleanup } from '../helpers/index.js';
 
 test('deferExtraCa moves the variable aside and restoreExtraCa puts it back; an unset or empty one is left as it is', () => {
   const cases: [NodeJS.ProcessEnv, NodeJS.ProcessEnv][] = [
@@ -22,7 +23,7 @@ test('deferExtraCa moves the variable aside and restoreExtraCa puts it back; an 
 
 test("tend's own helpers start without NODE_OPTIONS or NODE_EXTRA_CA_CERTS (they make no TLS connection)", (t) => {
   const saved = { ...process.env };
-  t.after(() => {
+  cleanup(t, () => {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);
   });

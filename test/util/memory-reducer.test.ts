@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { exposeGc, lazyGc, MemoryReducer, type Collected } from '../../src/util/memory-reducer.js';
-import { waitFor } from '../helpers/index.js';
+import { cleanup, waitFor } from '../helpers/index.js';
 
 const MiB = 2 ** 20;
 
@@ -78,7 +78,7 @@ function reducer(start: number, opts: { observeGc?: boolean } = {}) {
 
 test('a heap grown well past what the last collection left is collected once the daemon is quiet: full, a train until V8 gives the young generation back, full again', async (t) => {
   const h = reducer(40 * MiB);
-  t.after(() => h.r.close());
+  cleanup(t, () => h.r.close());
   h.used = 100 * MiB;
   h.young = 32 * MiB; // grown by the burst
   h.quiet = 1000; // a pass a second ago: a cold start still going
@@ -102,7 +102,7 @@ test('a heap grown well past what the last collection left is collected once the
 
 test('a young generation a burst grew is given back even when the whole heap grew little; again only after a pass did work', async (t) => {
   const h = reducer(23 * MiB);
-  t.after(() => h.r.close());
+  cleanup(t, () => h.r.close());
   h.used = 54 * MiB; // +31 MiB: under the 32 MiB of growth
   assert.equal(h.r.check(), false);
   h.young = 32 * MiB; // of which the young generation, grown from 1 MiB and idle
@@ -121,7 +121,7 @@ test('a young generation a burst grew is given back even when the whole heap gre
 
 test("a collection by V8 is followed, half a second later and with no pass since, by the reducer's", async (t) => {
   const h = reducer(40 * MiB, { observeGc: true });
-  t.after(() => h.r.close());
+  cleanup(t, () => h.r.close());
   h.used = 100 * MiB;
   h.afterGc = 60 * MiB;
   h.r.start(); // its own looks are 10 s apart
@@ -132,7 +132,7 @@ test("a collection by V8 is followed, half a second later and with no pass since
 
 test('passes going on hold the nudge back; the collection comes once they stop', async (t) => {
   const h = reducer(40 * MiB, { observeGc: true });
-  t.after(() => h.r.close());
+  cleanup(t, () => h.r.close());
   h.used = 100 * MiB;
   h.afterGc = 60 * MiB;
   h.quiet = 0; // a pass just now, and (below) for as long as the test says
@@ -147,7 +147,7 @@ test('passes going on hold the nudge back; the collection comes once they stop',
 
 test('a train the daemon outlasts gives up, the second full collection still comes, and the next quiet look asks once more, once', async (t) => {
   const h = reducer(40 * MiB);
-  t.after(() => h.r.close());
+  cleanup(t, () => h.r.close());
   h.used = 100 * MiB;
   h.young = 32 * MiB;
   h.afterGc = 60 * MiB; // shrinkAt never: V8 keeps the young generation
@@ -170,7 +170,7 @@ test('a train the daemon outlasts gives up, the second full collection still com
 
 test('a pass during the train ends it, and the second full collection waits for the next quiet look', async (t) => {
   const h = reducer(40 * MiB);
-  t.after(() => h.r.close());
+  cleanup(t, () => h.r.close());
   h.used = 100 * MiB;
   h.young = 32 * MiB;
   h.afterGc = 60 * MiB;
@@ -190,7 +190,7 @@ test('a pass during the train ends it, and the second full collection waits for 
 
 test('after short work (an edit, a crash) the nudge waits for 5 s of quiet; after a burst, half a second', async (t) => {
   const h = reducer(40 * MiB, { observeGc: true });
-  t.after(() => h.r.close());
+  cleanup(t, () => h.r.close());
   h.used = 100 * MiB;
   h.afterGc = 60 * MiB;
   h.busy = 120; // one edit's passes
@@ -207,7 +207,7 @@ test('after short work (an edit, a crash) the nudge waits for 5 s of quiet; afte
 
 test('growth that is small next to a large heap is left to V8, and what V8 gives back lowers the baseline', (t) => {
   const h = reducer(200 * MiB);
-  t.after(() => h.r.close());
+  cleanup(t, () => h.r.close());
   h.used = 260 * MiB; // +60 MiB, under half of 200
   assert.equal(h.r.check(), false);
   h.used = 150 * MiB; // V8 shrank it on its own: the new baseline
@@ -243,7 +243,7 @@ test("the train makes this process's V8 give back a young generation a burst gre
   assert.ok(grown >= 16 * MiB, `the burst grew the young generation (${grown / MiB} MiB)`);
   let done: Collected | undefined;
   const r = new MemoryReducer({ gc, quietForMs: () => 60_000, gcQuietForMs: () => 60_000, onCollected: (c) => (done = c) });
-  t.after(() => r.close());
+  cleanup(t, () => r.close());
   assert.equal(r.check(), true);
   await waitFor(() => done !== undefined, { what: 'the collection to end', timeoutMs: 10_000 });
   assert.ok(done!.youngBefore >= 16 * MiB, `a full collection alone kept it (${done!.youngBefore / MiB} MiB)`);

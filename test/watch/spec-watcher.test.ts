@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecWatcher } from '../../src/watch/spec-watcher.js';
-import { tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, tempDir, waitFor } from '../helpers/index.js';
 
 async function watching(t: TestContext, dir: string) {
   let settled = 0;
   const w = new SpecWatcher(dir, { settleMs: 60, onSettled: () => settled++ });
   await w.start();
-  t.after(() => w.close());
+  cleanup(t, () => w.close());
   return { settled: () => settled, watcher: w };
 }
 
@@ -54,7 +54,7 @@ test('writes to a log beside services.d never wake a reload, and do not hold one
   // `tend up services.d > tend.log`: a line every 5 ms, for 20 settle windows.
   let lines = 0;
   const chatter = setInterval(() => writeFileSync(join(root, 'tend.log'), `line ${++lines}\n`, { flag: 'a' }), 5);
-  t.after(() => clearInterval(chatter));
+  cleanup(t, () => clearInterval(chatter));
   await waitFor(() => lines >= 240, { what: '240 log lines', timeoutMs: 30_000 });
   assert.equal(w.settled(), 0, 'a log line woke a reload');
   writeFileSync(join(dir, 'a.yaml'), 'command: ["true"]\n');
@@ -121,7 +121,7 @@ test('onQuiet comes 60 ms into a longer window, numbered; an event after it chan
     onSettled: (g) => settled.push(g),
   });
   await w.start();
-  t.after(() => w.close());
+  cleanup(t, () => w.close());
 
   writeFileSync(join(dir, 'a.yaml'), 'command: ["true"]\n');
   await waitFor(() => settled.length === 1, { what: 'the first window' });
@@ -144,7 +144,7 @@ test('no onQuiet when the window is no longer than the quiet time itself', async
   let settled = 0;
   const w = new SpecWatcher(dir, { settleMs: 60, onQuiet: () => quiet++, onSettled: () => settled++ });
   await w.start();
-  t.after(() => w.close());
+  cleanup(t, () => w.close());
   writeFileSync(join(dir, 'a.yaml'), 'command: ["true"]\n');
   await waitFor(() => settled === 1, { what: 'the window' });
   assert.equal(quiet, 0);

@@ -11,7 +11,7 @@ import { ApiClient } from '../../src/api/client.js';
 import { HTTP_INFO_NAME, TOKEN_NAME } from '../../src/api/http-token.js';
 import { SOCKET_NAME } from '../../src/state/pid-file.js';
 import { killMarkedGroups } from '../helpers/daemon.js';
-import { NODE, ROOT, processReaper, waitFor } from '../helpers/index.js';
+import { cleanup, NODE, ROOT, processReaper, waitFor } from '../helpers/index.js';
 
 export const CLI = join(ROOT, 'dist', 'bin', 'tend.js');
 export const CHROMIUM = process.env['TEND_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -35,7 +35,7 @@ export async function startHttpDaemon(t: TestContext, dir: string, stateDir: str
   });
   closeSync(out);
   processReaper(t).track(child.pid);
-  t.after(() => killMarkedGroups(stateDir));
+  cleanup(t, () => killMarkedGroups(stateDir));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
   const info = await waitFor(
@@ -81,14 +81,14 @@ export async function openBrowser(t: TestContext, viewport = { width: 1400, heig
       '--disable-sync',
     ],
   });
-  t.after(async () => {
+  cleanup(t, async () => {
     await context.close().catch(() => undefined);
     rmSync(profile, { recursive: true, force: true });
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  t.after(() => {
+  cleanup(t, () => {
     if (errors.length > 0) throw new Error(`errors in the page: ${errors.join('; ')}`);
   });
   return { context, page };

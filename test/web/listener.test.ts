@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { TOKEN_NAME } from '../../src/api/http-token.js';
 import { parseConfig } from '../../src/hooks/config.js';
 import { markedGroups } from '../helpers/daemon.js';
-import { fixture, NODE, processReaper, specDir, waitFor } from '../helpers/index.js';
+import { cleanup, fixture, NODE, processReaper, specDir, waitFor } from '../helpers/index.js';
 import { CLI, startHttpDaemon } from './helpers.js';
 
 const WEB = `# the web tier\ncommand: ${JSON.stringify(fixture('forever.mjs'))}\nreplicas: 1 # scaled by hand\nlabels: { team: web }\n`;
@@ -157,7 +157,7 @@ test('up -d passes --http to the detached daemon; down closes the listener', asy
   const { dir, state } = specDir(t, { 'web.yaml': WEB });
   const reaper = processReaper(t);
   const up = spawnSync(NODE, [CLI, '--state-dir', state, 'up', dir, '-d', '--wait', '--http', '127.0.0.1:0'], { encoding: 'utf8', timeout: 60_000 });
-  t.after(() => {
+  cleanup(t, () => {
     // Whatever happened, no replica of this state dir outlives the test.
     for (const g of markedGroups(state)) {
       try {
@@ -194,7 +194,7 @@ test('tend.yaml can turn the listener on (`http:`) when `tend up` has no --http;
   writeFileSync(join(root, 'tend.yaml'), '# the dashboard, for this host only\nhttp: 127.0.0.1:0\n');
   const reaper = processReaper(t);
   const up = spawnSync(NODE, [CLI, '--state-dir', state, 'up', dir, '-d', '--wait'], { encoding: 'utf8', timeout: 60_000 });
-  t.after(() => {
+  cleanup(t, () => {
     for (const g of markedGroups(state)) {
       try {
         process.kill(-g, 'SIGKILL');
