@@ -5,7 +5,6 @@
 // Files under test/scale/ start tens of thousands of processes and take many minutes on a 2-core
 // machine; they run only when named (`npm run test:scale`), not in `npm test`.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -26,15 +25,17 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEND_TEST_CONCURRENCY ?? '2';
-const before = new Set(livePids());
+// Every process this run starts inherits this mark (unless a test gives one an environment of its
+// own): the leak check below finds them by it, and never touches another run's processes.
+const run = `${process.pid}-${Date.now()}`;
 // --test-force-exit: a test file whose cleanup left a process behind still ends (node waits for its
 // children otherwise, and a run once hung until CI's limit); the leak is then found and named below.
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: { ...process.env, TEND_TEST_RUN: run } },
 );
-const leaked = leftBehind(before);
+const leaked = leftBehind(run);
 if (leaked.length > 0) {
   console.error(`\n${leaked.length} process(es) started by the tests outlived them:`);
   for (const { pid, cmdline } of leaked) {
@@ -49,24 +50,19 @@ if (leaked.length > 0) {
 }
 process.exit(r.status ?? 1);
 
-function livePids() {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
-}
-
-/** Processes that did not exist before the run, are not zombies, and carry one of the tests' own
- *  temporary directories (tmpdir()/tend-*) in their command line or their TEND_STATE_DIR: what a
- *  test started (a daemon, a replica) and did not kill. Only those are signalled. */
-function leftBehind(existed) {
-  const marker = join(tmpdir(), 'tend-');
+/** Live processes (not zombies) that carry this run's mark in their environment: what a test started
+ *  (a daemon, a replica, a helper) and did not kill. Only those are signalled. */
+function leftBehind(run) {
+  const mark = `TEND_TEST_RUN=${run}\0`;
   const found = [];
-  for (const pid of livePids()) {
-    if (existed.has(pid) || pid === process.pid) continue;
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3))) continue;
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
-      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
-      if (cmdline.includes(marker) || environ.includes(`\0TEND_STATE_DIR=${marker}`) || environ.startsWith(`TEND_STATE_DIR=${marker}`)) found.push({ pid, cmdline });
+      if (/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))) continue;
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').includes(mark)) continue;
+      found.push({ pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim() });
     } catch {
       /* gone, or not ours to read */
     }

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'API_METHOD_NOT_ALLOWED' // a known route, another method (405 with Allow)
   | 'API_BODY_TOO_LARGE' // a request body over the API's limit (413)
   | 'NOT_ROOT'
+  | 'FILE_NOT_WRITABLE' // a file tend edits for the user (scale) that this user may not replace
   | 'INTERNAL';
 
 export class TendError extends Error {

@@ -22,6 +22,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   API_METHOD_NOT_ALLOWED: 405,
   API_BODY_TOO_LARGE: 413,
   NOT_ROOT: 403,
+  FILE_NOT_WRITABLE: 403,
   INTERNAL: 500,
 };
 

@@ -5,12 +5,12 @@
 // the file still has that hash, so an edit made in between is never overwritten unseen (409).
 
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { basename, relative } from 'node:path';
 import { setReplicas } from '../spec/scale-edit.js';
 import { TendError } from '../errors.js';
 import { loadDirectory } from '../spec/load.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { replaceEditedFile } from '../util/atomic-write.js';
 import { lineDiff } from './line-diff.js';
 import type { ControlPlane } from './types.js';
 
@@ -59,7 +59,7 @@ export async function scaleService(control: ControlPlane, service: string, body:
   if (base !== undefined && base !== hash) {
     throw new TendError('API_CONFLICT', `${file} changed since the edit was shown; look at the new diff and confirm again`);
   }
-  if (next !== text) writeFileAtomic(real, next, statSync(real).mode & 0o7777);
+  if (next !== text) replaceEditedFile(real, next);
   // The watcher would see the write after its settle window; asking now saves that wait.
   control.reload();
   return { ...result, applied: true };

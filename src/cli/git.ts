@@ -1,9 +1,11 @@
 // Git for `tend scale` in a checkout (GitOps: the repository is the truth, docs/gitops.md): is a
 // spec file tracked, and committing just that file. git runs through execa, with no shell.
 
+import { statSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { execa, type Options } from 'execa';
 import { TendError } from '../errors.js';
+import { resolveUser } from '../runtime/user.js';
 
 export interface GitFile {
   /** The work tree's top directory. */
@@ -12,12 +14,16 @@ export interface GitFile {
   path: string;
 }
 
-/** The work tree that tracks `file`, or undefined when git does not track it (or git is missing). */
+/** The work tree that tracks `file`, or undefined when git does not track it (no work tree, or no
+ *  git at all). A git that fails otherwise (it refuses the repository, say) is an error with git's
+ *  own message: "not tracked" would be a lie. */
 export async function trackedBy(file: string): Promise<GitFile | undefined> {
   const cwd = dirname(file);
   const top = await git(['rev-parse', '--show-toplevel'], { cwd }).catch((err: unknown) => {
     if (err instanceof TendError) throw err; // descriptor exhaustion: say so, do not pretend
-    return undefined; // not a work tree, or no git at all
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'ENOENT' || /not a git repository/i.test(e.message ?? '')) return undefined;
+    throw err;
   });
   if (top === undefined) return undefined;
   const path = relative(top, file);
@@ -47,7 +53,7 @@ export async function commitFile(f: GitFile, message: string): Promise<string> {
 // error: the subprocess has no stdio then and it throws "subprocess.stdio is not iterable".
 async function git(args: string[], opts: Options & { cwd: string }): Promise<string> {
   try {
-    const r = await execa('git', args, { ...opts, stdin: 'ignore', reject: true, timeout: 30_000 });
+    const r = await execa('git', args, { ...opts, ...asOwnerOf(opts.cwd), stdin: 'ignore', reject: true, timeout: 30_000 });
     return String(r.stdout).trim();
   } catch (err) {
     if (isDescriptorExhaustion(err)) {
@@ -57,6 +63,18 @@ async function git(args: string[], opts: Options & { cwd: string }): Promise<str
     if (e.code === 'ENOENT') throw Object.assign(new Error('git is not installed'), { code: 'ENOENT' });
     throw new Error(String(e.stderr ?? '').trim() || e.shortMessage || String(err), { cause: err });
   }
+}
+
+// As root in a work tree that another user owns (`sudo tend scale` in a deploy user's checkout), git
+// runs as that user, with their home: git refuses a repository that is not its caller's ("dubious
+// ownership", since 2.35.2), and rightly, as the repository's hooks and config (core.fsmonitor) would
+// run as root. The commit is then theirs, made with their identity, and git's files stay theirs.
+function asOwnerOf(dir: string): Options {
+  if (process.getuid?.() !== 0) return {};
+  const owner = statSync(dir).uid;
+  if (owner === 0) return {};
+  const user = resolveUser(String(owner));
+  return { uid: owner, gid: user?.gid ?? owner, env: { HOME: user?.home ?? dir } };
 }
 
 export function isDescriptorExhaustion(err: unknown): boolean {

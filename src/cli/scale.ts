@@ -2,11 +2,11 @@
 // truth (DESIGN §1): this edits them and the daemon's watcher does the rest, so it works the same
 // whether a daemon runs or not.
 
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { TendError } from '../errors.js';
 import { loadDirectory } from '../spec/load.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { replaceEditedFile } from '../util/atomic-write.js';
 import { displayPath } from '../api/client.js';
 import { parseDuration, type Cli } from './context.js';
 import { commitFile, trackedBy } from './git.js';
@@ -47,7 +47,7 @@ export async function scaleCommand(cli: Cli, args: string[], opts: ScaleOptions)
   }
   const timeoutMs = parseDuration(opts.timeout ?? '60s', '--timeout');
   for (const [file, { text, changes }] of edits) {
-    writePreservingMode(file, text);
+    replaceEditedFile(file, text);
     for (const c of changes) cli.out.write(`${c}\n`);
     await afterEdit(cli, file, changes, opts.commit ?? false);
   }
@@ -64,7 +64,16 @@ export async function scaleCommand(cli: Cli, args: string[], opts: ScaleOptions)
 // The repository is the truth (docs/gitops.md): an edited file that git tracks leaves the work tree
 // dirty, and the next `git pull` of the deploy would abort. Say so, or commit just that file.
 async function afterEdit(cli: Cli, file: string, changes: string[], commit: boolean): Promise<void> {
-  const tracked = await trackedBy(realpathSync(file));
+  const tracked = await trackedBy(realpathSync(file)).catch((err: unknown) => {
+    if (err instanceof TendError) throw err;
+    // git refused to answer (a repository it does not trust, say): the edit stands; say why nothing
+    // more happened.
+    const why = `git cannot tell whether it tracks ${displayPath(file)}: ${(err as Error).message.split('\n')[0]}`;
+    if (commit) throw new TendError('SPAWN_FAILED', `${why}; the file is changed but not committed`, {}, { cause: err });
+    cli.err.write(`warning: ${why}\n`);
+    return null;
+  });
+  if (tracked === null) return;
   if (!tracked) {
     if (commit) cli.err.write(`tend: ${displayPath(file)} is not tracked by git; nothing committed\n`);
     return;
@@ -111,11 +120,4 @@ function fileOf(loaded: Awaited<ReturnType<typeof loadDirectory>>, service: stri
     throw new TendError('SPEC_INVALID', `cannot scale "${service}": it is in no file that loads, and ${dir} has errors to fix first:${hints}`);
   }
   throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}`);
-}
-
-/** Atomic, keeping the file's mode; a symlinked file is written at its target, so the link stays
- *  a link. */
-function writePreservingMode(link: string, text: string): void {
-  const file = realpathSync(link);
-  writeFileAtomic(file, text, statSync(file).mode & 0o7777);
 }

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 export interface UserIds {
   uid: number;
   gid: number;
+  /** The home directory passwd gives; absent for a uid with no entry. */
+  home?: string;
 }
 
 // Looks a user up by name or uid. A numeric uid with no passwd entry is allowed (containers often
@@ -23,7 +25,7 @@ export function resolveUser(user: string, passwdPath = '/etc/passwd'): UserIds |
     const f = line.split(':');
     if (f.length < 4) continue;
     if (numeric === null ? f[0] === user : Number(f[2]) === numeric) {
-      return { uid: Number(f[2]), gid: Number(f[3]) };
+      return { uid: Number(f[2]), gid: Number(f[3]), ...(f[5] ? { home: f[5] } : {}) };
     }
   }
   return numeric === null ? null : { uid: numeric, gid: numeric };

@@ -2,8 +2,8 @@
 // completion scripts, and what a client says when no daemon answers.
 
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { VERBS } from '../../src/cli/verbs.js';
 import { ROOT, tempDir } from '../helpers/index.js';
@@ -112,6 +112,34 @@ test('scale edits only the number, keeps the mode, and adds the key in the right
     JOBS.replace('name: mailer\n', 'name: mailer\nreplicas: 3\n'),
   );
 });
+
+test('scale run as root keeps the owner of a file a deploy user edits; one who may not write it gets a clear error and nothing changes', { skip: process.getuid?.() !== 0 && 'needs root to give a file to another user' }, async (t) => {
+  const dir = tempDir(t, { 'services.d/web.yaml': WEB });
+  const file = join(dir, 'services.d/web.yaml');
+  chownSync(file, 65534, 65534); // the checkout of an unprivileged user; `sudo tend scale` in it
+  const root = await runCli(dir, ['scale', 'web=3']);
+  assert.equal(root.code, 0, root.stderr);
+  const st = statSync(file);
+  assert.deepEqual([st.uid, st.gid], [65534, 65534], 'still the user\'s file');
+
+  if (!othersCanReach(ROOT)) return t.diagnostic('the checkout is not reachable by uid 65534: the unprivileged half is not run');
+  chmodSync(dir, 0o755);
+  chownSync(file, 0, 0); // a directory and a file that uid 65534 may read but not write
+  chmodSync(file, 0o644);
+  const denied = await runCli(dir, ['scale', 'web=4'], { uid: 65534 });
+  assert.equal(denied.code, 1, denied.stderr);
+  assert.match(denied.stderr, /^tend: cannot write .*services\.d\/web\.yaml: permission denied \(tend runs as uid 65534, and its directory belongs to uid 0\)\n$/);
+  assert.equal(readFileSync(file, 'utf8'), WEB.replace('replicas: 2 ', 'replicas: 3 '));
+  assert.deepEqual(readdirSync(join(dir, 'services.d')), ['web.yaml'], 'no temporary file left');
+});
+
+/** Every directory above `path` lets others through, so another user can reach it. */
+function othersCanReach(path: string): boolean {
+  for (let p = path; ; p = dirname(p)) {
+    if ((statSync(p).mode & 0o001) === 0) return false;
+    if (p === dirname(p)) return true;
+  }
+}
 
 test('scale refuses an unknown service and a malformed assignment, writing nothing', async (t) => {
   const dir = tempDir(t, { 'services.d/web.yaml': WEB });

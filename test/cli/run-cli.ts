@@ -17,11 +17,15 @@ export interface CliResult {
 }
 
 /** `tend ARGS` in `cwd`, with TEND_STATE_DIR unset so the state dir is `cwd/.tend`. */
-export function runCli(cwd: string, args: string[], { timeoutMs = 30_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function runCli(
+  cwd: string,
+  args: string[],
+  { timeoutMs = 30_000, env = {}, uid }: { timeoutMs?: number; env?: Record<string, string>; /** run as this user (and its group of the same number) */ uid?: number } = {},
+): Promise<CliResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv['TEND_STATE_DIR'];
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, ['--import', TSX, CLI, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, ['--import', TSX, CLI, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
