@@ -12,8 +12,9 @@
 //
 // What a replica gets is what libuv's uv_spawn gives it (tend's in-process path): its own session
 // (setsid), stdin on /dev/null, stdout and stderr one O_APPEND descriptor on its log, every signal's
-// disposition at its default and none blocked, setgroups/setgid/setuid when a user is asked for,
-// the working directory, then execvp with PATH looked up in the replica's own environment. An
+// disposition at its default and none blocked, setgroups/setgid/setuid when a user is asked for
+// (with one difference: the user's supplementary groups, which libuv clears and cannot set), the
+// working directory, then execvp with PATH looked up in the replica's own environment. An
 // error at any step after the fork comes back through a close-on-exec pipe, as libuv's does.
 //
 // Input lines are JSON written by tend (JSON.stringify), so the parser below reads JSON, only as
@@ -366,11 +367,16 @@ static void push(Strings *s, char *x) {
   s->v[s->n] = NULL;
 }
 
+// Supplementary groups of a replica run as another user (at most NGROUPS_MAX; more are dropped).
+#define MAX_GROUPS 65536
+
 typedef struct {
   long long id, uid, gid, kill, pid, start;
   int has_id, has_kill, nul;
   char *cwd, *log;
   Strings argv, env, sigs; // env's "KEY=VALUE" strings are made here, freed after the fork
+  gid_t *groups;           // malloc'd, freed after the fork
+  size_t ngroups;
 } Request;
 
 typedef struct {
@@ -407,6 +413,17 @@ static void env_member(Json *j, const char *key, void *ctx) {
   push(&r->env, kv);
 }
 
+static void group_item(Json *j, void *ctx) {
+  Request *r = ctx;
+  long long g = jnumber(j);
+  if (j->bad || g < 0 || r->ngroups >= MAX_GROUPS) return;
+  if (r->ngroups % 16 == 0) {
+    r->groups = realloc(r->groups, (r->ngroups + 16) * sizeof *r->groups);
+    if (!r->groups) _exit(70);
+  }
+  r->groups[r->ngroups++] = (gid_t)g;
+}
+
 static void request_member(Json *j, const char *key, void *ctx) {
   Request *r = ctx;
   if (!strcmp(key, "id")) r->id = jnumber(j), r->has_id = 1;
@@ -416,6 +433,7 @@ static void request_member(Json *j, const char *key, void *ctx) {
   else if (!strcmp(key, "log")) r->log = jstring(j, &r->nul);
   else if (!strcmp(key, "uid")) r->uid = jnumber(j);
   else if (!strcmp(key, "gid")) r->gid = jnumber(j);
+  else if (!strcmp(key, "groups")) jlist(j, '[', ']', group_item, r);
   else if (!strcmp(key, "kill")) r->kill = jnumber(j), r->has_kill = 1;
   else if (!strcmp(key, "pid")) r->pid = jnumber(j);
   else if (!strcmp(key, "start")) r->start = jnumber(j);
@@ -523,7 +541,9 @@ static void child(Request *r, int logfd, int errfd) {
   if (dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0) goto fail;
   if (r->cwd && *r->cwd && chdir(r->cwd) < 0) goto fail;
   if (r->uid >= 0 || r->gid >= 0) {
-    if (setgroups(0, NULL) < 0 && errno != EPERM) goto fail;
+    // The user's groups, as initgroups gives a login (computed by tend from /etc/group: no NSS
+    // between fork and exec); none when not asked for, so no group of tend's is kept.
+    if (setgroups(r->ngroups, r->groups) < 0 && errno != EPERM) goto fail;
     if (r->gid >= 0 && setgid((gid_t)r->gid) < 0) goto fail;
     if (r->uid >= 0 && setuid((uid_t)r->uid) < 0) goto fail;
   }
@@ -674,6 +694,7 @@ static void handle_line(char *line) {
   }
   free(r.argv.v);
   free(r.sigs.v);
+  free(r.groups);
 }
 
 static void reap(void) {

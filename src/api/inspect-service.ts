@@ -5,6 +5,7 @@ import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Controller } from '../reconcile/controller.js';
 import { expandReplica } from '../spec/expand.js';
+import { accountEnvOf } from '../runtime/user.js';
 import { IDENTITY_VARS, SPEC_HASH_VAR } from '../state/orphans.js';
 import { TendError } from '../errors.js';
 import { buildInspect, type InspectReport } from './inspect.js';
@@ -22,7 +23,8 @@ export function inspectService(controller: Controller, service: string, index: n
     .map((n) => {
       // The spec a replica runs (it may lag behind the file during a rollout), else the file's.
       const inst = instances.filter((i) => i.index === n && i.pid !== undefined).at(-1);
-      return { ...expandReplica(inst?.spec ?? spec, n, process.env), pid: inst?.pid ?? null };
+      const shown = inst?.spec ?? spec;
+      return { ...expandReplica(shown, n, process.env, shown.user === undefined ? undefined : accountEnvOf(shown.user)), pid: inst?.pid ?? null };
     });
   let loadedFrom = dirname(spec.file);
   try {

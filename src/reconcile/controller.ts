@@ -19,6 +19,7 @@ import type { ProbeState } from '../health/types.js';
 import { LogRotator } from '../runtime/log-rotator.js';
 import { logPath } from '../runtime/logs.js';
 import type { ExitStatus, GroupUsage, ProcessHandle, Runtime, StartResult } from '../runtime/types.js';
+import { accountEnvOf } from '../runtime/user.js';
 import { expandReplica } from '../spec/expand.js';
 import type { Preloaded } from '../spec/preload.js';
 import type { SpecSource } from '../spec/source.js';
@@ -821,7 +822,7 @@ export class Controller {
   }
 
   private expand(inst: Instance): ReplicaLaunch {
-    return expandReplica(inst.spec, inst.index, this.launches.base);
+    return expandReplica(inst.spec, inst.index, this.launches.base, inst.spec.user === undefined ? undefined : accountEnvOf(inst.spec.user));
   }
 
   // ---- the store -----------------------------------------------------------------------------

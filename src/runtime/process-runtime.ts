@@ -249,7 +249,9 @@ export class ProcessRuntime implements Runtime {
     const cwdProblem = checkCwd(cwd);
     if (cwdProblem !== null) return failure(cwdProblem, true);
 
-    if (this.helpers.length > 0 && this.waitForHelper) return this.helperReady().then(() => this.spawnWith(req, ids, onExit));
+    // A replica run as another user waits for the helpers too: only the compiled one can give it
+    // the user's groups (libuv clears them), and one forked in process meanwhile would lack them.
+    if (this.helpers.length > 0 && (this.waitForHelper || ids !== undefined)) return this.helperReady().then(() => this.spawnWith(req, ids, onExit));
     return this.spawnWith(req, ids, onExit);
   }
 
@@ -316,7 +318,7 @@ export class ProcessRuntime implements Runtime {
   private async spawnByHelper(helper: SpawnHelper, req: StartRequest, ids: UserIds | undefined, onExit: OnExit): Promise<StartResult> {
     const { argv, cwd, env } = req.launch;
     let handle: ProcessHandle | undefined;
-    const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) }, (pid, startTime) => {
+    const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid, groups: ids.groups } : {}) }, (pid, startTime) => {
       handle = { pid, pgid: pid, startTime, startedAt: steadyNow() };
       this.helped.set(pid, { handle, onExit, by: helper, answered: false });
     });

@@ -22,6 +22,8 @@ export interface HelperRequest {
   log: string;
   uid?: number;
   gid?: number;
+  /** Supplementary groups (the compiled helper sets them; node's cannot, as libuv clears them). */
+  groups?: number[];
 }
 
 export type HelperReply =

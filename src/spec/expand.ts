@@ -4,6 +4,8 @@
 //
 // Environment, lowest precedence first:
 //   1. baseEnv (tend's own environment)
+//   1b. account: HOME, USER, LOGNAME and SHELL of the spec's `user:` (runtime/user.ts accountEnv),
+//      replacing tend's own, as a login as that user would
 //   2. spec.env (env_file entries, then env), each value `${VAR}`-expanded in order against
 //      everything defined so far, so a value can use an earlier entry
 //   3. ports (NAME = base + index) and TEND_SERVICE, TEND_REPLICA, TEND_REPLICAS: always win
@@ -24,6 +26,7 @@ export function expandReplica(
   spec: ServiceSpec,
   index: number,
   baseEnv: Record<string, string | undefined> = process.env,
+  account: Record<string, string> = {},
 ): ReplicaLaunch {
   // Maps, not objects: user keys such as `constructor` or `__proto__` are plain names here.
   const own = new Map<string, string>();
@@ -34,6 +37,7 @@ export function expandReplica(
 
   const env = new Map<string, string>();
   for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined) env.set(k, v);
+  for (const [k, v] of Object.entries(account)) env.set(k, v);
   const scoped = (name: string): string | undefined => own.get(name) ?? env.get(name);
   for (const [k, v] of Object.entries(spec.env)) env.set(k, interpolate(v, scoped));
   for (const [k, v] of own) env.set(k, v);

@@ -279,6 +279,19 @@ test('runs as another user when tend is root', { skip: process.getuid?.() !== 0 
   assert.match(status, /^Uid:\s+65534\s+65534/m);
   assert.match(status, /^Gid:\s+65534\s+65534/m);
 
+  // The user's supplementary groups, as a login gets them (`id -G` asks NSS, tend reads /etc/group):
+  // a user listed as a member of a group if this machine has one (postgres of ssl-cert, say).
+  const member = /^[^:]*:[^:]*:\d+:([a-z_][a-z0-9_-]*)/m.exec(readFileSync('/etc/group', 'utf8'))?.[1] ?? 'nobody';
+  const inGroups = await h.start({ launch: launch(['sleep', '1000'], '/tmp'), logFile: logIn(dir), user: member });
+  const groups = /^Groups:[ \t]*(.*)$/m.exec(readFileSync(`/proc/${inGroups.handle.pid}/status`, 'utf8'))![1]!.trim().split(/\s+/).filter(Boolean).map(Number);
+  const expected = spawnSync('id', ['-G', member], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number);
+  if (process.env['TEND_TEST_RUNTIME'] === 'helper') {
+    assert.deepEqual([...groups].sort((a, b) => a - b), [...expected].sort((a, b) => a - b), `${member}'s groups`);
+  } else {
+    // libuv clears them and cannot set them: only the compiled helper gives them (docs/spec.md).
+    assert.deepEqual(groups, [], `${member} through node's spawn`);
+  }
+
   const unknown = await h.rt.start({ launch: launch(['sleep', '1'], '/tmp'), logFile: logIn(dir), user: 'no-such-user-x' }, () => {});
   assert.deepEqual(unknown, { ok: false, reason: 'unknown user "no-such-user-x" (not in /etc/passwd)', permanent: true });
 });

@@ -52,6 +52,13 @@ test('spec env overrides the base environment; undefined base values are left ou
   assert.ok(!('GONE' in env));
 });
 
+test('the account of `user:` replaces tend\'s HOME, USER, LOGNAME and SHELL; env sees it and may override it', () => {
+  const spec = service('web', { env: { CACHE: '${HOME}/.cache', SHELL: '/bin/sh' } });
+  const account = { HOME: '/home/app', USER: 'app', LOGNAME: 'app', SHELL: '/bin/bash' };
+  const env = expandReplica(spec, 0, { HOME: '/root', USER: 'root', PATH: '/bin' }, account).env;
+  assert.deepEqual([env.HOME, env.USER, env.LOGNAME, env.SHELL, env.CACHE, env.PATH], ['/home/app', 'app', 'app', '/bin/sh', '/home/app/.cache', '/bin']);
+});
+
 test('${VAR:-default} applies when unset or empty; an unset ${VAR} is empty', () => {
   const spec = service('web', { env: { A: '${UNSET:-fallback}', B: '${EMPTY:-fallback}', C: '${SET:-fallback}', D: '[${UNSET}]', E: '${UNSET:-${SET}-x}' } });
   const env = expandReplica(spec, 0, { EMPTY: '', SET: 'set' }).env;
