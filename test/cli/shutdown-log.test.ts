@@ -22,11 +22,11 @@ const lastMessage = (file: string): string => {
 };
 
 test('a foreground tend up stopped with SIGINT writes its last line to the file its output goes to, every time', async (t) => {
-  const reaper = processReaper(t);
   for (let run = 0; run < 5; run++) {
     const root = tempDir(t, SPECS);
     const state = join(root, '.tend');
     cleanup(t, () => killMarkedGroups(state));
+    const reaper = processReaper(t); // the daemon is killed first (cleanups run last-made first)
     const log = join(root, 'up.log');
     const out = openSync(log, 'w');
     const env = { ...process.env };

@@ -50,16 +50,7 @@ export async function startDaemon(
   const child = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', out, out], ...(env ? { env: { ...process.env, ...env } } : {}) });
   closeSync(out);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  // The daemon is killed, and gone, before anything made earlier in the test is undone (a daemon
-  // still there puts back a state directory removed under it, or starts replicas again); then its
-  // replicas, by their marker.
-  cleanup(t, async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    killMarkedGroups(stateDir);
-  });
+  killAfter(t, child, stateDir);
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
   // Generous: the daemon runs from source through tsx, which on a loaded 2-core machine took 12–20 s
   // to compile it before the socket answered (a test timed out at 15 s in CI's conditions).
@@ -86,6 +77,21 @@ export async function startDaemon(
       ),
   };
   return d;
+}
+
+/** After the test: the daemon `child` is killed, and gone, before anything made earlier in the
+ *  test is undone (a daemon still there puts back a state directory removed under it); then its
+ *  replicas, by their marker, once it can no longer start them again (the other order left the
+ *  replacements of the killed ones running). */
+export function killAfter(t: TestContext, child: ChildProcess, stateDir: string): void {
+  const gone = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+  cleanup(t, async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await gone;
+    }
+    killMarkedGroups(stateDir);
+  });
 }
 
 /** Kills every replica (and its group) that carries this state dir's marker, whatever the test

@@ -11,8 +11,8 @@ import pino from 'pino';
 import { ApiClient } from '../../src/api/client.js';
 import { BoundedLogWriter, logLoss } from '../../src/log/daemon-log.js';
 import { SOCKET_NAME } from '../../src/state/pid-file.js';
-import { killMarkedGroups } from '../helpers/daemon.js';
-import { cleanup, FIXTURES, NODE, ROOT, processReaper, smallTmpfs, specDir, tempDir, waitFor } from '../helpers/index.js';
+import { killAfter } from '../helpers/daemon.js';
+import { cleanup, FIXTURES, NODE, ROOT, smallTmpfs, specDir, tempDir, waitFor } from '../helpers/index.js';
 import { sleepService } from '../helpers/supervisor.js';
 
 /** A 256 KiB tmpfs, unmounted and removed after the test; undefined (test skipped) without root. */
@@ -78,11 +78,9 @@ test('the daemon with its log on a full disk keeps supervising and answering, an
   // As `up -d` has it: the daemon's stdout and stderr are tend.log in the state directory.
   const logPath = join(state, 'tend.log');
   const out = openSync(logPath, 'a');
-  const reaper = processReaper(t);
   const child = spawn(NODE, ['--import', 'tsx', join(FIXTURES, 'run-daemon.ts'), dir, state], { cwd: ROOT, stdio: ['ignore', out, out] });
   closeSync(out);
-  reaper.track(child.pid);
-  cleanup(t, () => killMarkedGroups(state));
+  killAfter(t, child, state);
   const api = new ApiClient(join(state, SOCKET_NAME), { timeoutMs: 5000 });
   const running = (n: number) => async () => (await api.service('calm')).replicas.filter((r) => r.state === 'running').length === n;
   await waitFor(running(1), { what: 'calm running', timeoutMs: 20_000 });

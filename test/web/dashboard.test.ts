@@ -100,6 +100,8 @@ test('scale from the page: the diff is shown, Apply edits the file and the repli
   await page.getByRole('dialog').waitFor();
   writeFileSync(join(dir, 'web.yaml'), text); // back to 1 replica while the dialog is open
   await page.getByTestId('detail-ready').filter({ hasText: '1/1 ready' }).waitFor({ timeout: 20_000 });
+  // "1/1 ready" shows while web/2 may still be stopping: the daemon still knows it until it is gone.
+  await waitFor(async () => (await d.api.service('web')).replicas.every((r) => r.index !== 2), { what: 'web/2 gone', timeoutMs: 20_000 });
   await page.getByRole('dialog').getByRole('button', { name: 'Restart' }).click();
   await page.getByRole('dialog').getByRole('alert').filter({ hasText: 'no replica 2' }).waitFor({ timeout: 10_000 });
   await page.keyboard.press('Escape');

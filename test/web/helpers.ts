@@ -10,8 +10,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ApiClient } from '../../src/api/client.js';
 import { HTTP_INFO_NAME, TOKEN_NAME } from '../../src/api/http-token.js';
 import { SOCKET_NAME } from '../../src/state/pid-file.js';
-import { killMarkedGroups } from '../helpers/daemon.js';
-import { cleanup, NODE, ROOT, processReaper, waitFor } from '../helpers/index.js';
+import { killAfter } from '../helpers/daemon.js';
+import { cleanup, NODE, ROOT, waitFor } from '../helpers/index.js';
 
 export const CLI = join(ROOT, 'dist', 'bin', 'tend.js');
 export const CHROMIUM = process.env['TEND_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -34,8 +34,7 @@ export async function startHttpDaemon(t: TestContext, dir: string, stateDir: str
     stdio: ['ignore', out, out],
   });
   closeSync(out);
-  processReaper(t).track(child.pid);
-  cleanup(t, () => killMarkedGroups(stateDir));
+  killAfter(t, child, stateDir);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const api = new ApiClient(join(stateDir, SOCKET_NAME));
   const info = await waitFor(
