@@ -21,6 +21,7 @@ _tend() {
     --driver) COMPREPLY=($(compgen -W "raw_exec exec" -- "$cur")); return ;;
     --ports) COMPREPLY=($(compgen -W "dynamic index" -- "$cur")); return ;;
     --image) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(ls services.d 2>/dev/null | sed -n 's/\.ya\?ml$/=/p')" -- "$cur")); return ;;
+    -u|--user) COMPREPLY=($(compgen -u -- "$cur")); return ;;
     --from) COMPREPLY=($(compgen -W "process-compose supervisord pm2 procfile zinit" -- "$cur")); return ;;
     --sort) COMPREPLY=($(compgen -W "cpu mem restarts name" -- "$cur")); return ;;
     -s|--signal) [[ "$verb" == top ]] && { COMPREPLY=($(compgen -W "cpu mem restarts name" -- "$cur")); return; }; COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
@@ -37,7 +38,7 @@ _tend() {
     top) opts="-s --sort --interval" ;;
     logs) opts="-f --follow -n --lines -t --timestamps --since --until" ;;
     inspect) opts="--show-secrets -o --output" ;;
-    exec) opts="" ;;
+    exec) opts="-u --user" ;;
     scale) opts="--dir --commit --wait --timeout" ;;
     restart|start|stop) opts="--wait --timeout" ;;
     dashboard) opts="--no-open" ;;

@@ -318,8 +318,9 @@ exits 3. An event that its schema refuses exits 1 with the schema error.`,
     ?.description('run a command with a replica\'s environment and working directory; exits with its code')
     .argument('<target>', 'SERVICE/INDEX (SERVICE alone: replica 0)')
     .argument('<command...>', 'the command and its arguments, after --')
-    .addHelpText('after', '\nExamples:\n  tend exec web/0 -- env\n  tend exec db -- psql "$DATABASE_URL"        (expanded by your shell: quote as needed)\n  tend exec worker/2 -- sh -c \'echo $TEND_REPLICA\'')
-    .action((target: string, command: string[]) => run(async () => (await import('./exec.js')).execCommand(cli, target, command)));
+    .option('-u, --user <user>', 'run as this user (name or uid) instead of the service\'s user: (needs root)')
+    .addHelpText('after', '\nExamples:\n  tend exec web/0 -- env\n  tend exec db -- psql "$DATABASE_URL"        (expanded by your shell: quote as needed)\n  tend exec worker/2 -- sh -c \'echo $TEND_REPLICA\'\n  tend exec -u root worker -- id              (the service\'s user: by default, as the replica runs)')
+    .action((target: string, command: string[], opts: { user?: string }) => run(async () => (await import('./exec.js')).execCommand(cli, target, command, opts)));
 
   verb('daemon-log')
     ?.description('the daemon\'s own log (tend.log, JSON lines) rendered for people, with local times')

@@ -1,13 +1,15 @@
 // Runs a real Supervisor (watcher + controller + runtime) on a temp directory for a test, and
 // guarantees that every process group it started is killed afterwards, even when the test fails.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import pino from 'pino';
 import type { TendEvent } from '../../src/api/types.js';
 import type { Instance } from '../../src/reconcile/types.js';
 import { Supervisor, type SupervisorOptions } from '../../src/supervisor.js';
-import { cleanup, processReaper, waitFor } from './index.js';
+import { allPids, cleanup, processReaper, procStat, waitFor } from './index.js';
+import { killMarkedGroups } from './daemon.js';
 
 export interface TestSupervisor {
   sup: Supervisor;
@@ -42,7 +44,14 @@ export async function startSupervisor(
     },
     ...opts,
   });
-  cleanup(t, () => sup.close());
+  // Closed first, then every replica carrying this state directory's marker is killed, once the
+  // spawn helpers are gone: a start in flight at the close forks after it, untold to the test (the
+  // reaper above only knows the replicas it saw start), and was left running.
+  cleanup(t, async () => {
+    sup.close();
+    await waitFor(() => spawnHelpersOfThisProcess().length === 0, { what: 'the spawn helpers to exit', timeoutMs: 10_000 });
+    killMarkedGroups(sup.stateDir);
+  });
   await beforeStart?.(sup);
   await sup.start();
 
@@ -70,4 +79,17 @@ export async function startSupervisor(
 /** A service file for `sleep` replicas, the cheapest real process. */
 export function sleepService(over: string = ''): string {
   return `command: ["sleep", "1000"]\nstop_timeout: 2s\n${over}`;
+}
+
+/** Live spawn helpers (compiled or node's) that this test process started. */
+function spawnHelpersOfThisProcess(): number[] {
+  return allPids().filter((pid) => {
+    const st = procStat(pid);
+    if (st === null || st.ppid !== process.pid || st.state === 'Z') return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('tend-spawn-helper');
+    } catch {
+      return false;
+    }
+  });
 }

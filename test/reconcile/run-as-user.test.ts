@@ -1,7 +1,7 @@
 // `user:` gives a replica the account it names, as systemd's User= and a login do: HOME, USER,
 // LOGNAME and SHELL from /etc/passwd (tend's own HOME, /root, is not the user's, and a program that
 // keeps a cache there failed with EACCES), its supplementary groups, and the same environment for its
-// exec probes. A variable the spec sets wins.
+// exec probes, and `tend exec` into it. A variable the spec sets wins.
 
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { specDir, waitFor } from '../helpers/index.js';
+import { runCli } from '../cli/run-cli.js';
 import { runningPids, startDaemon } from '../helpers/daemon.js';
 import { NATIVE_HELPER } from '../../src/runtime/spawn-helper.js';
 
@@ -42,4 +43,16 @@ test('a replica run as another user has its home, name, shell and groups; its pr
   const groups = /^Groups:[ \t]*(.*)$/m.exec(status)![1]!.trim().split(/\s+/).filter(Boolean).map(Number).sort((a, b) => a - b);
   const expected = execFileSync('id', ['-G', name!], { encoding: 'utf8' }).trim().split(/\s+/).map(Number).sort((a, b) => a - b);
   assert.deepEqual(groups, existsSync(NATIVE_HELPER) ? expected : []);
+
+  // tend exec runs as the replica does (as docker compose exec), unless -u says otherwise.
+  const exec = (...args: string[]) => runCli(dir, ['--state-dir', state, 'exec', ...args]);
+  const asReplica = await exec('as', '--', 'sh', '-c', 'echo "$(id -u) $HOME"');
+  assert.equal(asReplica.code, 0, asReplica.stderr);
+  assert.equal(asReplica.stdout, `65534 ${home}\n`);
+  const asRoot = await exec('-u', 'root', 'as', '--', 'id', '-u');
+  assert.equal(asRoot.code, 0, asRoot.stderr);
+  assert.equal(asRoot.stdout, '0\n');
+  const unknown = await exec('-u', 'no-such-user-x', 'as', '--', 'id', '-u');
+  assert.equal(unknown.code, 5);
+  assert.match(unknown.stderr, /^tend: unknown user "no-such-user-x" \(not in \/etc\/passwd\)\n$/);
 });
