@@ -466,11 +466,16 @@ function prepareStateDir(stateDir: string): void {
   const st = statSync(stateDir, { throwIfNoEntry: false });
   if (st === undefined) mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   else if (!st.isDirectory()) throw new TendError('API_BAD_REQUEST', `state directory ${stateDir} is not a directory`);
-  else if ((st.mode & 0o077) !== 0 || st.uid !== process.getuid?.()) {
+  else if (st.uid !== process.getuid?.()) {
+    throw new TendError(
+      'API_BAD_REQUEST',
+      `state directory ${stateDir} belongs to uid ${st.uid}, and tend runs as uid ${process.getuid?.()}: its socket controls every replica, so only its owner may use it. Run tend as uid ${st.uid}${st.uid === 0 ? ' (sudo tend ...)' : ''}, or use a state directory of your own (--state-dir)`,
+    );
+  } else if ((st.mode & 0o077) !== 0) {
     const mode = (st.mode & 0o7777).toString(8);
     throw new TendError(
       'API_BAD_REQUEST',
-      `state directory ${stateDir} is not private (mode ${mode}${st.uid !== process.getuid?.() ? `, owned by uid ${st.uid}` : ''}): its socket controls every replica. Use a directory of its own (tend creates it with mode 0700), or \`chmod 700 ${stateDir}\` if it is yours alone`,
+      `state directory ${stateDir} is not private (mode ${mode}): its socket controls every replica. Use a directory of its own (tend creates it with mode 0700), or \`chmod 700 ${stateDir}\` if it is yours alone`,
     );
   }
   mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });

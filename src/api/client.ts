@@ -3,7 +3,8 @@
 
 import type { IncomingMessage } from 'node:http';
 import { nodeHttp } from '../util/builtins.js';
-import { relative, isAbsolute } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, relative, isAbsolute } from 'node:path';
 import { TendError } from '../errors.js';
 import { errorFromBody } from './errors-http.js';
 import type { InspectReport } from './inspect.js';
@@ -287,6 +288,17 @@ export class ApiClient {
       return new TendError('DAEMON_UNREACHABLE', `the tend daemon on ${displayPath(this.socketPath)} closed the connection`, {}, { cause: err });
     }
     if (err.name === 'AbortError') return err;
+    if (err.code === 'EACCES' || err.code === 'EPERM') {
+      // `sudo tend up -d`, then `tend status` as yourself: say whose the directory is.
+      const dir = dirname(this.socketPath);
+      const owner = statSync(dir, { throwIfNoEntry: false })?.uid;
+      const me = process.getuid?.();
+      const whose =
+        owner !== undefined && owner !== me
+          ? `: ${displayPath(dir)} belongs to uid ${owner}, and tend runs as uid ${me}; run tend as uid ${owner}${owner === 0 ? ' (sudo tend ...)' : ''}, or use a state directory of your own (--state-dir)`
+          : '';
+      return new TendError('DAEMON_UNREACHABLE', `cannot reach the tend daemon on ${displayPath(this.socketPath)}: permission denied${whose}`, { socket: this.socketPath, code: err.code }, { cause: err });
+    }
     return new TendError('DAEMON_UNREACHABLE', `cannot reach the tend daemon on ${displayPath(this.socketPath)}: ${err.message}`, {}, { cause: err });
   }
 }

@@ -97,7 +97,8 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
   const stateDir = cli.stateDir();
   const client = cli.client();
   const running = await client.status().catch((err: unknown) => {
-    if (err instanceof TendError && err.code === 'DAEMON_UNREACHABLE') return undefined;
+    // None answers: start one. Unless the directory is not this user's to use (it says whose).
+    if (err instanceof TendError && err.code === 'DAEMON_UNREACHABLE' && err.details['code'] === undefined) return undefined;
     throw err;
   });
   if (running) {

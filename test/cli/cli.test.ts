@@ -133,6 +133,26 @@ test('scale run as root keeps the owner of a file a deploy user edits; one who m
   assert.deepEqual(readdirSync(join(dir, 'services.d')), ['web.yaml'], 'no temporary file left');
 });
 
+// `sudo tend up -d` in a checkout, then `tend status` as yourself: the state directory is root's.
+test('a state directory of another user: status, up -d and up say whose it is, and start nothing', { skip: process.getuid?.() !== 0 && 'needs root to make a directory another user cannot enter' }, async (t) => {
+  if (!othersCanReach(ROOT)) return t.skip('the checkout is not reachable by uid 65534');
+  const dir = tempDir(t, { 'services.d/web.yaml': WEB });
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, 'services.d'), 0o755);
+  mkdirSync(join(dir, '.tend'), { mode: 0o700 }); // root's, as `sudo tend up -d` leaves it
+  const whose = /^tend: cannot reach the tend daemon on \.tend\/tend\.sock: permission denied: \.tend belongs to uid 0, and tend runs as uid 65534; run tend as uid 0 \(sudo tend \.\.\.\), or use a state directory of your own \(--state-dir\)\n$/;
+  const status = await runCli(dir, ['status'], { uid: 65534 });
+  assert.equal(status.code, 3, status.stderr);
+  assert.match(status.stderr, whose);
+  const up = await runCli(dir, ['up', '-d'], { uid: 65534 });
+  assert.equal(up.code, 3, up.stderr);
+  assert.match(up.stderr, whose);
+  const foreground = await runCli(dir, ['up'], { uid: 65534 });
+  assert.equal(foreground.code, 5, foreground.stderr);
+  assert.match(foreground.stderr, /^tend: state directory \S+\/\.tend belongs to uid 0, and tend runs as uid 65534: its socket controls every replica, so only its owner may use it\. Run tend as uid 0 \(sudo tend \.\.\.\), or use a state directory of your own \(--state-dir\)\n$/);
+  assert.deepEqual(readdirSync(join(dir, '.tend')), [], 'nothing written there');
+});
+
 /** Every directory above `path` lets others through, so another user can reach it. */
 function othersCanReach(path: string): boolean {
   for (let p = path; ; p = dirname(p)) {
