@@ -2,7 +2,7 @@
 // session, its output in .tend/tend.log) and, with --wait, follow it until everything converged.
 
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { displayPath, type ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
@@ -136,7 +136,7 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
 
   for (;;) {
     if (exited !== undefined) {
-      const why = daemonOutput(logPath, logStart) || `the daemon exited with code ${exited}`;
+      const why = daemonOutput(logPath, logStart) || `the daemon exited with code ${exited}${silence(stateDir)}`;
       cli.err.write(`tend daemon did not start:\n${why}\nsee ${displayPath(logPath)}\n`);
       return exited === EXIT.CONFLICT ? EXIT.CONFLICT : EXIT.FAILURE;
     }
@@ -154,6 +154,19 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
     }
     await delay(POLL_MS);
   }
+}
+
+// Why a daemon that exited left nothing in tend.log: the file system it is on is full (its error
+// could not be written either).
+function silence(stateDir: string): string {
+  try {
+    const fs = statfsSync(stateDir);
+    if (fs.bavail === 0) return `, and wrote nothing: the file system of ${displayPath(stateDir)} is full (no space left on device)`;
+    if (fs.ffree === 0 && fs.files > 0) return `, and wrote nothing: the file system of ${displayPath(stateDir)} has no inode left`;
+  } catch {
+    /* gone meanwhile: nothing more to say */
+  }
+  return '';
 }
 
 // What the daemon said before it exited: non-JSON lines (our own error message) and the messages of

@@ -10,7 +10,8 @@
 // without a record, the oldest; the others are never adopted as replicas.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createFileWith } from '../util/create-file.js';
 import { join } from 'node:path';
 
 import { randomBytesPooled } from '../util/random.js';
@@ -35,9 +36,7 @@ export function supervisorId(stateDir: string): string {
   if (existing) return existing;
   const token = randomBytes(16).toString('hex');
   try {
-    const fd = openSync(path, 'wx', 0o600);
-    writeSync(fd, `${token}\n`);
-    closeSync(fd);
+    createFileWith(path, `${token}\n`);
     return token;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -50,9 +49,7 @@ export function supervisorId(stateDir: string): string {
 export function restoreSupervisorId(stateDir: string, token: string): void {
   const path = join(stateDir, ID_NAME);
   try {
-    const fd = openSync(path, 'wx', 0o600);
-    writeSync(fd, `${token}\n`);
-    closeSync(fd);
+    createFileWith(path, `${token}\n`);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     if (readId(path) !== token) throw new Error(`${path} names another supervisor: a second daemon started on this state directory`);

@@ -1,8 +1,9 @@
 // tend.pid: which daemon owns a state directory. It holds the pid *and* its /proc start time, so a
 // stale file (the daemon died; its pid may since belong to another process) is told from a live one.
 
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { TendError } from '../errors.js';
+import { createFileWith } from '../util/create-file.js';
 import { readProcStat, sameProcess } from '../runtime/proc.js';
 
 export const PID_NAME = 'tend.pid';
@@ -13,10 +14,8 @@ export const SOCKET_NAME = 'tend.sock';
 export function claimPidFile(path: string): void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, 'wx', 0o600);
       const me = readProcStat(process.pid);
-      writeSync(fd, `${process.pid}\n${me?.startTime ?? 0}\n`);
-      closeSync(fd);
+      createFileWith(path, `${process.pid}\n${me?.startTime ?? 0}\n`);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

@@ -5,6 +5,7 @@
 import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TendError } from '../errors.js';
+import { namingPath } from './create-file.js';
 
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600, owner?: { uid: number; gid: number }): void {
   const tmp = join(dirname(path), `.${basename(path)}.tend-${process.pid}.tmp`);
@@ -21,7 +22,7 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o60
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
-    throw err;
+    throw namingPath(err, 'write', path);
   }
   const dirFd = openSync(dirname(path), 'r');
   try {

@@ -2,11 +2,11 @@
 // completion scripts, and what a client says when no daemon answers.
 
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { VERBS } from '../../src/cli/verbs.js';
-import { ROOT, tempDir } from '../helpers/index.js';
+import { ROOT, smallTmpfs, tempDir } from '../helpers/index.js';
 import { runCli } from './run-cli.js';
 
 const WEB = `# web tier: keep this comment
@@ -151,6 +151,31 @@ test('a state directory of another user: status, up -d and up say whose it is, a
   assert.equal(foreground.code, 5, foreground.stderr);
   assert.match(foreground.stderr, /^tend: state directory \S+\/\.tend belongs to uid 0, and tend runs as uid 65534: its socket controls every replica, so only its owner may use it\. Run tend as uid 0 \(sudo tend \.\.\.\), or use a state directory of your own \(--state-dir\)\n$/);
   assert.deepEqual(readdirSync(join(dir, '.tend')), [], 'nothing written there');
+});
+
+test('a full disk at start: up -d says the disk is full, up names the file it could not write, and neither leaves a tend.pid', async (t) => {
+  const mnt = smallTmpfs(t, '64k', 'mode=0700');
+  if (!mnt) return;
+  const dir = tempDir(t, { 'services.d/web.yaml': WEB });
+  mkdirSync(join(mnt, 'state'), { mode: 0o700 });
+  // Fill it: a write past the end fails with ENOSPC, and what fitted stays.
+  const fd = openSync(join(mnt, 'fill'), 'w');
+  try {
+    for (;;) writeSync(fd, Buffer.alloc(4096));
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    closeSync(fd);
+  }
+  const state = join(mnt, 'state');
+  const detached = await runCli(dir, ['--state-dir', state, 'up', '-d', 'services.d']);
+  assert.equal(detached.code, 1, detached.stderr);
+  assert.match(detached.stderr, /^tend daemon did not start:\nthe daemon exited with code 1, and wrote nothing: the file system of \S+ is full \(no space left on device\)\n/);
+  assert.equal(existsSync(join(state, 'tend.pid')), false);
+  const foreground = await runCli(dir, ['--state-dir', state, 'up', 'services.d']);
+  assert.equal(foreground.code, 1, foreground.stderr);
+  assert.match(foreground.stderr, /^tend: cannot write \S+\/state\/tend\.pid: ENOSPC: no space left on device\n$/);
+  assert.equal(existsSync(join(state, 'tend.pid')), false, 'no empty tend.pid left behind');
 });
 
 /** Every directory above `path` lets others through, so another user can reach it. */

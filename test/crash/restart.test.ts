@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanup, isAlive, NODE, processReaper, ROOT, specDir, waitFor } from '../helpers/index.js';
+import { cleanup, isAlive, NODE, processReaper, procStat, ROOT, specDir, waitFor } from '../helpers/index.js';
 import { markedGroups, runningPids, startDaemon } from '../helpers/daemon.js';
 import { runCli } from '../cli/run-cli.js';
 import { readState } from '../../src/state/state-file.js';
@@ -216,10 +216,16 @@ test('stop_escaped: kill stops a replica\'s escaped child with it', async (t) =>
 test('an exec probe running at the crash is never adopted in place of its replica', async (t) => {
   const { root, dir, state } = specDir(t, {});
   const mark = join(root, 'probing');
-  writeFileSync(join(dir, 'w.yaml'), sleeper(`liveness: { exec: ["sh", "-c", "touch ${mark}; sleep 30"], interval: 1s, timeout: 60s }\n`));
+  // Each probe adds its pid (`$$$$`: the spec reads `$$` as one `$`) and becomes `sleep`: it leads a process group of its own, which a
+  // killed daemon cannot end, so the test does, by those pids.
+  writeFileSync(join(dir, 'w.yaml'), sleeper(`liveness: { exec: ["sh", "-c", "echo $$$$ >> ${mark}; exec sleep 30"], interval: 1s, timeout: 60s }\n`));
+  cleanup(t, () => {
+    const probes = existsSync(mark) ? readFileSync(mark, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+    for (const probe of probes) if (procStat(probe)?.pgid === probe) process.kill(-probe, 'SIGKILL');
+  });
   const d1 = await startDaemon(t, dir, state);
   const before = runningPids(await d1.converged((s) => runningPids(s).length === 1));
-  await waitFor(() => existsSync(mark), { what: 'probe running' });
+  await waitFor(() => existsSync(mark) && readFileSync(mark, 'utf8').endsWith('\n'), { what: 'probe running' });
   d1.child.kill('SIGKILL');
   await d1.exited;
   rmSync(join(state, 'state.json'), { force: true });
