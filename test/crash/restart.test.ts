@@ -216,8 +216,8 @@ test('stop_escaped: kill stops a replica\'s escaped child with it', async (t) =>
 test('an exec probe running at the crash is never adopted in place of its replica', async (t) => {
   const { root, dir, state } = specDir(t, {});
   const mark = join(root, 'probing');
-  // Each probe adds its pid (`$$$$`: the spec reads `$$` as one `$`) and becomes `sleep`: it leads a process group of its own, which a
-  // killed daemon cannot end, so the test does, by those pids.
+  // Each probe adds its pid (`$$$$`: the spec reads `$$` as one `$`) and becomes `sleep`: it leads
+  // a process group of its own, which a killed daemon cannot end, so the test does, by those pids.
   writeFileSync(join(dir, 'w.yaml'), sleeper(`liveness: { exec: ["sh", "-c", "echo $$$$ >> ${mark}; exec sleep 30"], interval: 1s, timeout: 60s }\n`));
   cleanup(t, () => {
     const probes = existsSync(mark) ? readFileSync(mark, 'utf8').split('\n').filter(Boolean).map(Number) : [];
