@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { isatty } from 'node:tty';
-import { createDaemonLogger, reopenDaemonLog } from './log/daemon-log.js';
+import { createDaemonLogger, moveLogOffDeadTerminal, reopenDaemonLog } from './log/daemon-log.js';
 import { listenApiSocketWhenPossible } from './api/listen.js';
 import { TendMetrics } from './api/metrics.js';
 import type { ControlPlane, PlanReport, StatusReport, TendEvent } from './api/types.js';
@@ -174,7 +174,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       controller.forceKill();
     }
   };
-  const onHup = () => controller.markSpecDirty();
+  const onHup = () => {
+    // A foreground `tend up` whose terminal went away (an ssh session dropped) runs on, as under
+    // nohup; what it logs goes to tend.log from then on instead of being lost.
+    if (!opts.detached && moveLogOffDeadTerminal(log, join(stateDir, 'tend.log'))) {
+      log.warn(`the terminal is gone (SIGHUP): tend runs on and logs to ${join(stateDir, 'tend.log')}; stop it with \`tend down\``);
+    }
+    controller.markSpecDirty();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHup);

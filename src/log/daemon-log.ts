@@ -238,3 +238,28 @@ export function reopenDaemonLog(logger: Logger, path: string): void {
   const writer = writers.get(logger);
   if (writer) writer.fd = openSync(path, 'a', 0o600);
 }
+
+/** The terminal a foreground `tend up` logged to is gone (SIGHUP, and a write to it fails with
+ *  EIO): later lines go, as JSON lines, to `path` (tend.log), where `tend daemon-log` reads them, as
+ *  nohup sends a program's output to nohup.out. True when the log moved. */
+export function moveLogOffDeadTerminal(logger: Logger, path: string): boolean {
+  try {
+    writeSync(1, '');
+    return false; // still there: a SIGHUP sent by hand (a reload)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EIO') return false;
+  }
+  const fd = openSync(path, 'a', 0o600);
+  const known = writers.get(logger);
+  if (known) {
+    known.fd = fd;
+    return true;
+  }
+  const writer = new BoundedLogWriter(fd);
+  registerLogWriter(writer);
+  writers.set(logger, writer);
+  // The pretty stream to the terminal is replaced by the file's writer (child loggers read the
+  // stream through their prototype, so they follow).
+  (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = writer;
+  return true;
+}

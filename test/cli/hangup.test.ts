@@ -1,0 +1,63 @@
+// A foreground `tend up` in a terminal that goes away (an ssh session that drops, a tmux session
+// killed): the kernel sends SIGHUP, and tend, for which SIGHUP means "read the files again", runs on
+// as under nohup. Its log went on to the dead terminal, lost; from then on it goes to tend.log in
+// the state directory, where `tend daemon-log` reads it.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { StatusReport } from '../../src/api/types.js';
+import { cleanup, FIXTURE_BIN, isAlive, NODE, ROOT, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { killDetachedDaemon, killMarkedGroups, markedGroups, runningPids } from '../helpers/daemon.js';
+import { runCli } from './run-cli.js';
+
+const BUILT = join(ROOT, 'dist', 'bin', 'tend.js');
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test('a foreground tend up whose terminal closes runs on, and logs to tend.log from then', { skip: !hasTmux && 'tmux is not installed' }, async (t) => {
+  const dir = tempDir(t);
+  const state = join(dir, 'state');
+  writeFiles(join(dir, 'services.d'), { 'w.yaml': `command: ${JSON.stringify([NODE, join(FIXTURE_BIN, 'forever.mjs')])}\nstop_timeout: 2s\n` });
+  // A tmux server of our own: its socket name is unique to this test run.
+  const server = `tend-hup-${process.pid}-${Date.now()}`;
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+  cleanup(t, () => {
+    try {
+      tmux('kill-server');
+    } catch {
+      /* already gone */
+    }
+  });
+  cleanup(t, () => killMarkedGroups(state));
+  tmux('new-session', '-d', '-s', 'up', '-x', '120', '-y', '30', 'sh', '-c', `cd ${JSON.stringify(dir)} && env -u TEND_STATE_DIR ${NODE} ${BUILT} --state-dir ${JSON.stringify(state)} up services.d --settle 50ms`);
+  const status = async () => JSON.parse((await runCli(dir, ['--state-dir', state, 'status', '-o', 'json'])).stdout) as StatusReport;
+  const first = await waitFor(async () => runningPids(await status().catch(() => undefined as never), 'w')[0], { what: 'w running', timeoutMs: 30_000 });
+  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  cleanup(t, () => killDetachedDaemon(daemon, state));
+  markedGroups(state);
+  assert.equal(existsSync(join(state, 'tend.log')), false, 'at a terminal, the log goes to the terminal');
+
+  tmux('kill-session', '-t', 'up'); // the terminal goes away: SIGHUP
+  const log = () => (existsSync(join(state, 'tend.log')) ? readFileSync(join(state, 'tend.log'), 'utf8') : '');
+  await waitFor(() => /the terminal is gone/.test(log()), { what: 'the note in tend.log', timeoutMs: 10_000 });
+  assert.ok(isAlive(daemon), 'tend runs on');
+
+  // It still supervises, and says so in the file.
+  process.kill(first, 'SIGKILL');
+  await waitFor(async () => runningPids(await status(), 'w').some((p) => p !== first), { what: 'w restarted', timeoutMs: 15_000 });
+  await waitFor(() => new RegExp(`w/0 exited pid ${first} SIGKILL`).test(log()), { what: 'the exit in tend.log' });
+  const shown = await runCli(dir, ['--state-dir', state, 'daemon-log']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /the terminal is gone/);
+  const down = await runCli(dir, ['--state-dir', state, 'down']);
+  assert.equal(down.code, 0, down.stderr);
+});
