@@ -11,7 +11,7 @@
 //   `logLoss()` (which /metrics can read) keep the total; so does a write after lines were
 //   dropped only because more was logged than written meanwhile, once the queue is empty.
 
-import { fstatSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, write, writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { registerLogWriter } from './drain.js';
 
@@ -61,6 +61,8 @@ export class BoundedLogWriter {
   private readonly maxBufferBytes: number;
   private readonly retryMs: number;
   private readonly drainWaiters: (() => void)[] = [];
+  /** Descriptors replaced by reopen() while a write to them was in flight: closed when it is done. */
+  private readonly retired: number[] = [];
 
   constructor(
     public fd: number,
@@ -68,6 +70,17 @@ export class BoundedLogWriter {
   ) {
     this.maxBufferBytes = opts.maxBufferBytes ?? MAX_BUFFER_BYTES;
     this.retryMs = opts.retryMs ?? 1000;
+  }
+
+  /** Writes from now on go to `fd` (a log file made again: the state directory was put back, or
+   *  the terminal went away). The descriptor before is closed once no write to it is in flight (one
+   *  leaked at each reopen), unless it is the process's own stdio (0–2), which Node writes to too. */
+  reopen(fd: number): void {
+    const old = this.fd;
+    this.fd = fd;
+    if (old <= 2 || old === fd) return;
+    if (this.writing) this.retired.push(old);
+    else closeQuietly(old);
   }
 
   /** Bytes waiting to be written. */
@@ -123,6 +136,7 @@ export class BoundedLogWriter {
     const chunk = this.take();
     write(this.fd, chunk, 0, chunk.length, null, (err, written) => {
       this.writing = false;
+      for (const old of this.retired.splice(0)) closeQuietly(old);
       if (err) return this.failed(err as NodeJS.ErrnoException);
       this.consume(written);
       // Lines dropped because writes fell behind (no failure) are reported once it caught up.
@@ -192,6 +206,14 @@ export class BoundedLogWriter {
   }
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* closed already */
+  }
+}
+
 function countLines(buf: Buffer): number {
   let n = 0;
   for (const b of buf) if (b === 10) n++;
@@ -232,11 +254,9 @@ export async function createDaemonLogger(opts: DaemonLoggerOptions): Promise<Log
 const writers = new WeakMap<Logger, BoundedLogWriter>();
 
 /** The daemon's log file was removed with the state directory (state/state-dir-keeper.ts): later
- *  lines go to a new one at `path`. The descriptor it wrote to before stays open: it may be the
- *  process's own stdout, where Node writes what it must say itself. */
+ *  lines go to a new one at `path`. */
 export function reopenDaemonLog(logger: Logger, path: string): void {
-  const writer = writers.get(logger);
-  if (writer) writer.fd = openSync(path, 'a', 0o600);
+  writers.get(logger)?.reopen(openSync(path, 'a', 0o600));
 }
 
 /** The terminal a foreground `tend up` logged to is gone (SIGHUP, and a write to it fails with
@@ -252,7 +272,7 @@ export function moveLogOffDeadTerminal(logger: Logger, path: string): boolean {
   const fd = openSync(path, 'a', 0o600);
   const known = writers.get(logger);
   if (known) {
-    known.fd = fd;
+    known.reopen(fd);
     return true;
   }
   const writer = new BoundedLogWriter(fd);

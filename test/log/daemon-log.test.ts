@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import pino from 'pino';
@@ -100,6 +100,38 @@ test('the daemon with its log on a full disk keeps supervising and answering, an
   // What was logged meanwhile was held (or dropped and counted) and reaches the file now.
   await waitFor(() => statSync(logPath).size > sizeWhenFull, { what: 'tend.log written again', timeoutMs: 20_000 });
   assert.equal(child.exitCode, null, 'tend is still running');
+});
+
+test('reopen moves the writer to a new file and closes the old descriptor once its write is done (one leaked at each state directory put back)', async (t) => {
+  const dir = tempDir(t);
+  const oldPath = join(dir, 'old.log');
+  const newPath = join(dir, 'new.log');
+  const fd = openSync(oldPath, 'a');
+  const writer = new BoundedLogWriter(fd);
+  const log = pino({ level: 'info' }, writer);
+  log.info('before'); // its write is in flight now
+  const next = openSync(newPath, 'a');
+  cleanup(t, () => closeSync(next));
+  writer.reopen(next);
+  log.info('after');
+  await waitFor(() => writer.pendingBytes === 0, { what: 'both lines written' });
+  assert.match(readFileSync(oldPath, 'utf8'), /"msg":"before"/);
+  assert.match(readFileSync(newPath, 'utf8'), /"msg":"after"/);
+  assert.doesNotMatch(readFileSync(newPath, 'utf8'), /before/);
+  const target = (() => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return undefined;
+    }
+  })();
+  assert.notEqual(target, oldPath, 'the old descriptor is closed');
+  // Never the process's own stdio, which Node itself writes to.
+  const onStdout = new BoundedLogWriter(1);
+  const again = openSync(newPath, 'a');
+  onStdout.reopen(again);
+  cleanup(t, () => closeSync(again));
+  assert.doesNotThrow(() => fstatSync(1));
 });
 
 test('lines dropped because writes fell behind (no failure) are reported once the writer caught up', async (t) => {
