@@ -4,39 +4,20 @@
 // the state directory, where `tend daemon-log` reads it.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
-import { cleanup, FIXTURE_BIN, isAlive, NODE, ROOT, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { cleanup, FIXTURE_BIN, isAlive, NODE, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { killDetachedDaemon, killMarkedGroups, markedGroups, runningPids } from '../helpers/daemon.js';
 import { runCli } from './run-cli.js';
-
-const BUILT = join(ROOT, 'dist', 'bin', 'tend.js');
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { BUILT, hasTmux, tmuxServer } from '../helpers/tmux.js';
 
 test('a foreground tend up whose terminal closes runs on, and logs to tend.log from then', { skip: !hasTmux && 'tmux is not installed' }, async (t) => {
   const dir = tempDir(t);
   const state = join(dir, 'state');
   writeFiles(join(dir, 'services.d'), { 'w.yaml': `command: ${JSON.stringify([NODE, join(FIXTURE_BIN, 'forever.mjs')])}\nstop_timeout: 2s\n` });
-  // A tmux server of our own: its socket name is unique to this test run.
-  const server = `tend-hup-${process.pid}-${Date.now()}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
-  cleanup(t, () => {
-    try {
-      tmux('kill-server');
-    } catch {
-      /* already gone */
-    }
-  });
+  const tmux = tmuxServer(t, 'hup');
   cleanup(t, () => killMarkedGroups(state));
   tmux('new-session', '-d', '-s', 'up', '-x', '120', '-y', '30', 'sh', '-c', `cd ${JSON.stringify(dir)} && env -u TEND_STATE_DIR ${NODE} ${BUILT} --state-dir ${JSON.stringify(state)} up services.d --settle 50ms`);
   const status = async () => JSON.parse((await runCli(dir, ['--state-dir', state, 'status', '-o', 'json'])).stdout) as StatusReport;

@@ -4,24 +4,13 @@
 // exit 0 and gives the screen back; into a pipe it prints one snapshot without escapes.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
-import { cleanup, FIXTURE_BIN, NODE, ROOT, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { FIXTURE_BIN, NODE, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { runCli } from './run-cli.js';
-
-// The built tend, as a user runs it: its bundle loads terminal-kit differently from the sources.
-const BUILT = join(ROOT, 'dist', 'bin', 'tend.js');
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { BUILT, hasTmux, tmuxServer } from '../helpers/tmux.js';
 
 test('tend top in a real terminal: live table, sort keys, no flicker, q quits', { timeout: 600_000, skip: !hasTmux && 'tmux is not installed' }, async (t) => {
   const dir = tempDir(t);
@@ -37,16 +26,7 @@ test('tend top in a real terminal: live table, sort keys, no flicker, q quits', 
   const s = JSON.parse((await runCli(dir, ['status', '-o', 'json'])).stdout) as StatusReport;
   for (const svc of s.services) for (const r of svc.replicas) reaper.track(r.pid ?? undefined, true);
 
-  // A tmux server of our own: its socket name is unique to this test run.
-  const server = `tend-top-${process.pid}-${Date.now()}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
-  cleanup(t, () => {
-    try {
-      tmux('kill-server');
-    } catch {
-      /* already gone */
-    }
-  });
+  const tmux = tmuxServer(t, 'top');
   const raw = join(dir, 'pane.raw');
   // The exit status is written by the shell that ran top, not read from tmux: tmux 3.3 sometimes
   // marks the pane dead (its pty closed) and leaves the exited process unreaped, with no status.
