@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { ProbeCheck } from '../spec/types.js';
 import type { ProbeOutcome } from './types.js';
 import { readProcStat } from '../runtime/proc.js';
-import { resolveUser } from '../runtime/user.js';
+import { lookupUser } from '../runtime/user.js';
 import { Deadline } from '../util/held-up.js';
 import { steadyNow } from '../util/clock.js';
 
@@ -70,7 +70,7 @@ function runExec(argv: string[], timeoutMs: number, ctx: ProbeContext): Promise<
     let done = false;
     let ids: { uid: number; gid: number } | undefined;
     if (ctx.user !== undefined && process.getuid?.() === 0) {
-      const found = resolveUser(ctx.user);
+      const found = lookupUser(ctx.user);
       if (found === null) {
         resolve(outcome(false, `unknown user "${ctx.user}" (not in /etc/passwd)`));
         return;

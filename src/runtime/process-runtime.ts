@@ -16,7 +16,7 @@ import { errorMessage } from '../errors.js';
 import { isLive, listPids, readProcStat, sameProcess, scanGroups, zombieExit } from './proc.js';
 import type { ExitStatus, ProcessHandle, Runtime, StartRequest, StartResult, StopResult } from './types.js';
 import { SpawnHelper, type HelperKind } from './spawn-helper.js';
-import { resolveUser, type UserIds } from './user.js';
+import { lookupUser, type UserIds } from './user.js';
 import { steadyNow } from '../util/clock.js';
 
 export interface ProcessRuntimeOptions {
@@ -240,7 +240,7 @@ export class ProcessRuntime implements Runtime {
     let ids: UserIds | undefined;
     if (req.user !== undefined) {
       if (process.getuid?.() !== 0) return failure(`user "${req.user}" requires tend to run as root`, true);
-      const found = resolveUser(req.user);
+      const found = lookupUser(req.user);
       if (found === null) return failure(`unknown user "${req.user}" (not in /etc/passwd)`, true);
       ids = found;
     }

@@ -72,30 +72,39 @@ export function accountEnv(ids: UserIds): Record<string, string> {
   return env;
 }
 
-const accounts = new Map<string, Record<string, string>>();
-let accountsStamp = '';
+const known = new Map<string, UserIds | null>();
+let knownStamp = '';
 
-/** accountEnv of `user`, for the environment of its replicas: read again only when /etc/passwd
- *  changes (one stat a call), as a fleet of 10,000 replicas expands it 10,000 times. Empty when tend
- *  is not root (the start is refused then) or the user is unknown (the start fails saying so). */
+/** resolveUser against the system's files, read again only when /etc/passwd or /etc/group changes
+ *  (two stats a call): every replica start and every exec probe run as a user asks, and a fleet of
+ *  10,000 replicas read both files 10,000 times. */
+export function lookupUser(user: string): UserIds | null {
+  const stamp = ['/etc/passwd', '/etc/group'].map(fileStamp).join('|');
+  if (stamp !== knownStamp) {
+    known.clear();
+    knownStamp = stamp;
+  }
+  let ids = known.get(user);
+  if (ids === undefined) {
+    ids = resolveUser(user);
+    known.set(user, ids);
+  }
+  return ids;
+}
+
+function fileStamp(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return 'none';
+  }
+}
+
+/** accountEnv of `user`, for the environment of its replicas. Empty when tend is not root (the
+ *  start is refused then) or the user is unknown (the start fails saying so). */
 export function accountEnvOf(user: string): Record<string, string> {
   if (process.getuid?.() !== 0) return {};
-  let stamp = '';
-  try {
-    const st = statSync('/etc/passwd');
-    stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
-  } catch {
-    /* none: numeric uids only, and no variables to give */
-  }
-  if (stamp !== accountsStamp) {
-    accounts.clear();
-    accountsStamp = stamp;
-  }
-  let env = accounts.get(user);
-  if (env === undefined) {
-    const ids = resolveUser(user);
-    env = ids === null ? {} : accountEnv(ids);
-    accounts.set(user, env);
-  }
-  return env;
+  const ids = lookupUser(user);
+  return ids === null ? {} : accountEnv(ids);
 }

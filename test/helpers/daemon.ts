@@ -95,7 +95,7 @@ export function killAfter(t: TestContext, child: ChildProcess, stateDir: string)
 }
 
 /** Kills every replica (and its group) that carries this state dir's marker, whatever the test
- *  left: call it from t.after, after markedGroups(stateDir) once saw the directory's token. */
+ *  left: call it from a cleanup, after markedGroups(stateDir) once saw the directory's token. */
 export function killMarkedGroups(stateDir: string): void {
   for (const pid of markedGroups(stateDir)) {
     for (const target of [-pid, pid]) {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { accountEnv, resolveUser } from '../../src/runtime/user.js';
+import { accountEnv, lookupUser, resolveUser } from '../../src/runtime/user.js';
 import { tempDir } from '../helpers/index.js';
 
 test('resolveUser: by name and by uid, with home, shell and every group it is a member of', (t) => {
@@ -33,4 +33,11 @@ test('accountEnv: what a login as the user has, and nothing it does not know', (
     SHELL: '/bin/sh',
   });
   assert.deepEqual(accountEnv({ uid: 4242, gid: 4242, groups: [4242] }), {});
+});
+
+test('lookupUser: what resolveUser reads from the system files, read once while they do not change', () => {
+  const first = lookupUser('root');
+  assert.deepEqual(first, resolveUser('root'));
+  assert.equal(lookupUser('root'), first, 'the same answer, not a second read');
+  assert.equal(lookupUser('no-such-user-x'), null);
 });
