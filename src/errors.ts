@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'API_BODY_TOO_LARGE' // a request body over the API's limit (413)
   | 'NOT_ROOT'
   | 'FILE_NOT_WRITABLE' // a file tend edits for the user (scale) that this user may not replace
+  | 'CWD_GONE' // the working directory was removed, and a path the user gave is relative to it
   | 'INTERNAL';
 
 export class TendError extends Error {

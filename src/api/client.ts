@@ -4,12 +4,13 @@
 import type { IncomingMessage } from 'node:http';
 import { nodeHttp } from '../util/builtins.js';
 import { statSync } from 'node:fs';
-import { dirname, relative, isAbsolute } from 'node:path';
+import { dirname } from 'node:path';
 import { TendError } from '../errors.js';
 import { errorFromBody } from './errors-http.js';
 import type { InspectReport } from './inspect.js';
 import type { PlanReport, ServiceStatus, StatusReport, TendEvent } from './types.js';
 import { socketAddress } from '../util/socket-path.js';
+import { displayPath } from '../util/working-dir.js';
 
 export interface ActionResult {
   ok: true;
@@ -303,11 +304,6 @@ export class ApiClient {
   }
 }
 
-/** A path relative to the working directory when it is inside it (`.tend/tend.sock`), else absolute. */
-export function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
-}
 
 /** `30s`, `1.5s`, `250ms`. */
 function formatMs(ms: number): string {

@@ -23,6 +23,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   API_BODY_TOO_LARGE: 413,
   NOT_ROOT: 403,
   FILE_NOT_WRITABLE: 403,
+  CWD_GONE: 500,
   INTERNAL: 500,
 };
 

@@ -3,6 +3,7 @@
 
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { fromWorkingDir, workingDir } from '../util/working-dir.js';
 import { ApiClient } from '../api/client.js';
 import { TendError } from '../errors.js';
 import type { Term } from './term.js';
@@ -33,9 +34,9 @@ export function makeCli(
   const locate = () => {
     if (found) return found;
     const given = stateDirOption() ?? process.env['TEND_STATE_DIR'];
-    if (given !== undefined && given !== '') return (found = { dir: resolve(given) });
-    const search = findStateDir(process.cwd());
-    return (found = search.dir !== undefined ? { dir: search.dir } : { dir: resolve(STATE_DIR_NAME), searched: search.searched });
+    if (given !== undefined && given !== '') return (found = { dir: fromWorkingDir(given) });
+    const search = findStateDir(workingDir());
+    return (found = search.dir !== undefined ? { dir: search.dir } : { dir: fromWorkingDir(STATE_DIR_NAME), searched: search.searched });
   };
   const stateDir = () => locate().dir;
   const client = () => {

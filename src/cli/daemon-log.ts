@@ -5,7 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { tailOffset } from '../api/log-follow.js';
-import { displayPath } from '../api/client.js';
+import { displayPath } from '../util/working-dir.js';
 import { TendError } from '../errors.js';
 import { delay, parseCount, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';

@@ -10,7 +10,7 @@ import { sameProcess, startTimeToMs } from '../runtime/proc.js';
 import { ProcessRuntime } from '../runtime/process-runtime.js';
 import { planAdoption, type Liveness } from '../state/adoption.js';
 import { findMarkedGroups, readSupervisorId } from '../state/orphans.js';
-import { displayPath } from '../api/client.js';
+import { displayPath } from '../util/working-dir.js';
 import { PID_NAME, readPidFile } from '../state/pid-file.js';
 import { desiredOf, readState } from '../state/state-file.js';
 import { delay, parseDuration, type Cli } from './context.js';

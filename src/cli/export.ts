@@ -3,7 +3,7 @@
 // prints the conversion report to stderr and the jobs or manifests to stdout or -o.
 
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
-import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, isAbsolute, join } from 'node:path';
 import { TendError, formatProblem } from '../errors.js';
 import { exportK8s } from '../export/k8s.js';
 import { exportNomad, type NomadDriver, type NomadPorts } from '../export/nomad.js';
@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { paint } from './term.js';
+import { fromWorkingDir } from '../util/working-dir.js';
 
 export interface ExportOptions {
   output?: string;
@@ -94,7 +95,7 @@ export async function exportCommand(cli: Cli, target: string, dir: string, opts:
     if (single === undefined) {
       throw new TendError('API_BAD_REQUEST', `the export is ${files.length} Nomad jobs (${files.map((f) => f.name).join(', ')}): give -o a directory (ending in /) to write one file each`);
     }
-    mkdirSync(dirname(resolve(out)), { recursive: true });
+    mkdirSync(dirname(fromWorkingDir(out)), { recursive: true });
     writeFileAtomic(out, single, 0o644);
     cli.err.write(`wrote ${out}\n`);
     return EXIT.OK;
@@ -107,7 +108,7 @@ export async function exportCommand(cli: Cli, target: string, dir: string, opts:
 
 // The job is named after the project: the directory holding services.d, else the directory itself.
 function defaultJobId(dir: string): string {
-  const abs = resolve(dir);
+  const abs = fromWorkingDir(dir);
   const base = basename(abs) === 'services.d' ? basename(dirname(abs)) : basename(abs);
   const id = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
   return id || 'tend';

@@ -1,6 +1,6 @@
 // Human formatting shared by the listing commands: aligned tables, ages, sizes, state colours.
 
-import { relative } from 'node:path';
+import { displayPath } from '../util/working-dir.js';
 import type { SpecErrorStatus } from '../api/types.js';
 import { paint, type Colour, type Term } from './term.js';
 import { scaleBytes } from '../util/units.js';
@@ -72,9 +72,7 @@ export function stateColour(state: string): Colour | undefined {
 
 /** `path:line:col: message` with the path relative to the working directory when inside it. */
 export function specError(e: SpecErrorStatus): string {
-  const rel = relative(process.cwd(), e.file);
-  const file = rel !== '' && !rel.startsWith('..') ? rel : e.file;
-  return `${file}:${e.line}:${e.column}: ${e.message}`;
+  return `${displayPath(e.file)}:${e.line}:${e.column}: ${e.message}`;
 }
 
 /** `2026-11-30 19:00:01.123` in the local time zone: for people reading logs. */

@@ -6,7 +6,7 @@
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { formatProblem, TendError, type SpecProblem } from '../errors.js';
 import { problemsJson, reportTable, type ImportReportJson } from '../import/format-report.js';
 import { fsReader } from '../import/fs-reader.js';
@@ -17,6 +17,7 @@ import { FORMATS, type ImportFormat } from '../import/types.js';
 import { existingTargets, writeImport } from '../import/write.js';
 import { loadDirectory } from '../spec/load.js';
 import { SCHEMA_PATH } from '../spec/schema.js';
+import { fromWorkingDir, relativeToWorkingDir } from '../util/working-dir.js';
 import type { Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 
@@ -32,7 +33,7 @@ export interface ImportOptions {
 
 // Paths in messages as the user would type them: relative to where tend runs.
 function shown(path: string): string {
-  return isAbsolute(path) ? relative(process.cwd(), path) || '.' : path;
+  return isAbsolute(path) ? relativeToWorkingDir(path) : path;
 }
 
 export async function importCommand(cli: Cli, paths: string[], opts: ImportOptions): Promise<number> {
@@ -43,8 +44,8 @@ export async function importCommand(cli: Cli, paths: string[], opts: ImportOptio
     throw new TendError('API_BAD_REQUEST', `--report must be json or table, got "${opts.report}"`);
   }
   const json = opts.report === 'json';
-  const outDir = resolve(opts.output ?? 'services.d');
-  const sources = paths.map((p) => resolve(p));
+  const outDir = fromWorkingDir(opts.output ?? 'services.d');
+  const sources = paths.map((p) => fromWorkingDir(p));
   const set = importSources(sources, fsReader, {
     ...(opts.from === undefined ? {} : { from: opts.from as ImportFormat }),
     ...(opts.env === undefined ? {} : { env: opts.env }),

@@ -1,7 +1,6 @@
 // `tend plan [DIR] [--exit-code] [-o json]`: what applying DIR would do to what runs now. With a
 // daemon the daemon compares (it knows what runs); without one everything in DIR is new.
 
-import { resolve } from 'node:path';
 import type { PlanChange, PlanReport } from '../api/types.js';
 import { TendError } from '../errors.js';
 import { previewChanges } from '../reconcile/preview.js';
@@ -11,6 +10,7 @@ import { parseOutput, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
 import { paint, type Colour } from './term.js';
+import { fromWorkingDir } from '../util/working-dir.js';
 
 export interface PlanOptions {
   exitCode?: boolean;
@@ -24,7 +24,7 @@ const OP_COLOUR: Record<PlanChange['op'], Colour> = { '+': 'green', '-': 'red', 
 /** Prints the plan; exit 1 when DIR has spec errors, else 2 with --exit-code when there are changes. */
 export async function planCommand(cli: Cli, dirArg: string | undefined, opts: PlanOptions): Promise<number> {
   const output = parseOutput(opts.output);
-  const dir = resolve(dirArg ?? 'services.d');
+  const dir = fromWorkingDir(dirArg ?? 'services.d');
   assertDirectory(dir);
   const report = await planAgainstDaemon(cli, dir, opts.switch === true);
 

@@ -3,11 +3,11 @@
 // whether a daemon runs or not.
 
 import { readFileSync, realpathSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { TendError } from '../errors.js';
 import { loadDirectory } from '../spec/load.js';
 import { replaceEditedFile } from '../util/atomic-write.js';
-import { displayPath } from '../api/client.js';
+import { displayPath, fromWorkingDir } from '../util/working-dir.js';
 import { parseDuration, type Cli } from './context.js';
 import { commitFile, trackedBy } from './git.js';
 import { scaledTo, waitForTarget } from './wait.js';
@@ -97,11 +97,11 @@ function parseAssignment(arg: string): Assignment {
 
 // --dir, else the directory the running daemon supervises, else ./services.d.
 async function specDirectory(cli: Cli, dirOption: string | undefined): Promise<string> {
-  if (dirOption !== undefined) return resolve(dirOption);
+  if (dirOption !== undefined) return fromWorkingDir(dirOption);
   try {
     return (await cli.client().status()).source;
   } catch (err) {
-    if (err instanceof TendError && err.code === 'DAEMON_UNREACHABLE') return resolve('services.d');
+    if (err instanceof TendError && err.code === 'DAEMON_UNREACHABLE') return fromWorkingDir('services.d');
     throw err;
   }
 }

@@ -3,12 +3,13 @@
 
 import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { displayPath, type ApiClient } from '../api/client.js';
+import { join } from 'node:path';
+import type { ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
 import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
 import { TendError } from '../errors.js';
 import { deferExtraCa } from '../util/deferred-ca.js';
+import { displayPath, fromWorkingDir } from '../util/working-dir.js';
 import { delay, parseCount, parseDuration, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
@@ -37,7 +38,7 @@ const STABLE_MS = 500;
 
 /** Runs `up`; resolves with the exit code (the daemon's own when in the foreground). */
 export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOptions): Promise<number> {
-  const dir = resolve(dirArg ?? 'services.d');
+  const dir = fromWorkingDir(dirArg ?? 'services.d');
   const settleMs = opts.settle === undefined ? undefined : parseDuration(opts.settle, '--settle');
   const timeoutMs = parseDuration(opts.timeout, '--timeout');
   if (opts.wait && !opts.detach) throw new TendError('API_BAD_REQUEST', '--wait needs -d (in the foreground, tend runs until stopped)');

@@ -2,9 +2,10 @@
 // and CI. Exit 0 when every path is valid, 1 otherwise; problems as `path:line:col: message`.
 
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { formatProblem, type SpecProblem } from '../errors.js';
 import { isSpecFileName, loadDirectory, loadFiles } from '../spec/load.js';
+import { fromWorkingDir } from '../util/working-dir.js';
 
 export interface ValidateOptions {
   json: boolean;
@@ -22,7 +23,7 @@ export async function validateCommand(
   const problems: SpecProblem[] = [];
   const summaries: string[] = [];
   for (const target of targets) {
-    const st = await stat(target).catch(() => null);
+    const st = await stat(fromWorkingDir(target)).catch(() => null);
     if (st === null) {
       problems.push({ file: target, line: 1, column: 1, code: 'SPEC_INVALID', message: 'no such file or directory' });
       continue;
@@ -36,7 +37,7 @@ export async function validateCommand(
     // ---- tend.yaml: daemon-wide hooks and alerts (src/hooks/config.ts) ----
     if (basename(target) === 'tend.yaml') {
       const { parseConfig } = await import('../hooks/config.js');
-      const own = parseConfig(await readFile(target, 'utf8'), resolve(target), target).problems;
+      const own = parseConfig(await readFile(target, 'utf8'), fromWorkingDir(target), target).problems;
       problems.push(...own);
       if (own.length === 0) summaries.push(`${target.replace(/^\.\//, '')}: OK`);
       continue;
@@ -44,14 +45,14 @@ export async function validateCommand(
     // A file of a spec directory is checked with its directory around it, so that dependencies on
     // services of sibling files resolve and duplicates are seen; only its own problems count.
     // Its env files' problems come from loading it alone.
-    const abs = resolve(target);
+    const abs = fromWorkingDir(target);
     const alone = await loadFiles([target], load);
-    const own = alone.problems.filter((p) => resolve(p.file) !== abs);
+    const own = alone.problems.filter((p) => fromWorkingDir(p.file) !== abs);
     if (isSpecFileName(basename(abs))) {
       const around = await loadDirectory(dirname(target), load);
-      own.push(...around.problems.filter((p) => resolve(p.file) === abs));
+      own.push(...around.problems.filter((p) => fromWorkingDir(p.file) === abs));
     } else {
-      own.push(...alone.problems.filter((p) => resolve(p.file) === abs));
+      own.push(...alone.problems.filter((p) => fromWorkingDir(p.file) === abs));
     }
     problems.push(...own);
     if (own.length === 0) summaries.push(`${target.replace(/^\.\//, '')}: ${count((alone.files.get(abs) ?? []).length)} OK`);

@@ -9,7 +9,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { displayPath, fromWorkingDir } from '../util/working-dir.js';
 import { LineCounter, parseDocument } from 'yaml';
 import { errorMessage, type SpecProblem } from '../errors.js';
 import { locate, type PathProblem } from '../spec/located.js';
@@ -36,8 +37,8 @@ export const EMPTY_CONFIG: DaemonConfig = { hooks: [], alerts: {}, concurrency: 
 /** Where tend.yaml is for a services directory. */
 export function configPath(servicesDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const given = env.TEND_CONFIG;
-  if (given) return resolve(given);
-  return resolve(dirname(resolve(servicesDir)), CONFIG_NAME);
+  if (given) return fromWorkingDir(given);
+  return join(dirname(fromWorkingDir(servicesDir)), CONFIG_NAME);
 }
 
 // Pure: the text of tend.yaml → its config, or the problems that keep it from applying.
@@ -129,7 +130,7 @@ export class ConfigFile {
   readonly display: string;
 
   constructor(readonly path: string) {
-    this.display = isAbsolute(path) && !relative(process.cwd(), path).startsWith('..') ? relative(process.cwd(), path) : path;
+    this.display = displayPath(path);
   }
 
   get config(): DaemonConfig {

@@ -1,7 +1,8 @@
 // The SourceReader over the real file system (the only file access of an import's converters).
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { join, sep } from 'node:path';
+import { fromWorkingDir } from '../util/working-dir.js';
 import type { SourceReader } from './types.js';
 
 // fnmatch as Python's glob uses it: `*`, `?`, `[...]`, `[!...]`; dotfiles only when asked for.
@@ -48,7 +49,7 @@ export const fsReader: SourceReader = {
     }
   },
   glob(pattern) {
-    const abs = isAbsolute(pattern) ? pattern : resolve(pattern);
+    const abs = fromWorkingDir(pattern);
     const parts = abs.split(sep).filter((p) => p !== '');
     let found: string[] = [sep];
     for (const part of parts) {

@@ -1,7 +1,7 @@
 // Small path checks shared by the daemon and the CLI for directories users name.
 
 import { realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { fromWorkingDir } from '../util/working-dir.js';
 import { TendError } from '../errors.js';
 
 /** A directory that must exist (`tend plan /nonexistent` is an error, not "stop everything"). */
@@ -16,6 +16,6 @@ export function realOrSelf(path: string): string {
   try {
     return realpathSync(path);
   } catch {
-    return resolve(path);
+    return fromWorkingDir(path);
   }
 }

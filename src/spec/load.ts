@@ -6,7 +6,8 @@
 
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
+import { fromWorkingDir, relativeToWorkingDir } from '../util/working-dir.js';
 import { createHash } from 'node:crypto';
 import { errorMessage, type SpecProblem } from '../errors.js';
 import { graphIssues } from '../graph/graph.js';
@@ -121,7 +122,7 @@ export function isSpecFileName(name: string): boolean {
 
 // Loads every spec file at the top level of `dir`.
 export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promise<LoadResult> {
-  const absDir = resolve(dir);
+  const absDir = fromWorkingDir(dir);
   let realDir: string;
   let names: string[];
   try {
@@ -152,7 +153,7 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
   }
   names.sort();
   if (opts.resolveAs !== undefined) {
-    const as = resolve(opts.resolveAs);
+    const as = fromWorkingDir(opts.resolveAs);
     const refs = names.map((n) => ({ path: join(as, n), display: displayPath(dir, join(absDir, n)), realDir: as, readPath: join(realDir, n), readDir: realDir }));
     return loadRefs(refs, opts, as);
   }
@@ -165,7 +166,7 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
 export async function loadFiles(paths: string[], opts: LoadOptions = {}): Promise<LoadResult> {
   const refs = await Promise.all(
     paths.map(async (p) => {
-      const path = resolve(p);
+      const path = fromWorkingDir(p);
       const realDir = await realpath(dirname(path)).catch(() => dirname(path));
       return { path, display: displayPath(p, path), realDir };
     }),
@@ -175,7 +176,7 @@ export async function loadFiles(paths: string[], opts: LoadOptions = {}): Promis
 
 // Problems name files the way the user named the directory: relative when it was given relative.
 function displayPath(given: string, abs: string): string {
-  return isAbsolute(given) ? abs : relative(process.cwd(), abs) || '.';
+  return isAbsolute(given) ? abs : relativeToWorkingDir(abs);
 }
 
 // Loads every file, LOAD_CONCURRENCY at a time, and gives the event loop a turn after each file
@@ -403,7 +404,7 @@ async function loadFile(ref: FileRef, opts: FileOptions): Promise<FileOutcome> {
         continue;
       }
       const env = parseEnvFile(got.text);
-      const envDisplay = isAbsolute(ref.display) ? path : relative(process.cwd(), path);
+      const envDisplay = isAbsolute(ref.display) ? path : relativeToWorkingDir(path);
       for (const p of env.problems) outcome.problems.push({ file: envDisplay, line: p.line, column: p.column, code: 'SPEC_INVALID', message: `env_file: ${p.message}`, ...(name ? { service: name } : {}) });
       envFiles.set(path, env.entries);
     }

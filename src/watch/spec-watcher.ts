@@ -19,11 +19,14 @@
 //
 // A release switched by renaming a symlink (`services.d -> releases/42/services.d`) is invisible
 // to a watch on the link (it keeps watching the old target), so the link's parent is watched too
-// (for renames only, see start()) and the real path is resolved again on every wake-up.
+// (for renames only, see watchAround()) and the real path is resolved again on every wake-up. So is
+// the parent of a symlink further up (`/srv/app/current/services.d`, `current -> releases/42`: tend
+// started by a shell in `current`).
 
 import { existsSync, readdirSync, realpathSync, statSync, watch as fsWatch, type FSWatcher as NodeFSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { linksAbove } from '../util/path-links.js';
 
 // chokidar emits at most one `change` per path every 50 ms and *drops* the others (index.js,
 // `_throttle(EV.CHANGE, path, 50)`): a write to an env file inside that window is never reported.
@@ -58,7 +61,8 @@ export interface SpecWatcherOptions {
 export class SpecWatcher {
   /** The directory (its real path); undefined while there is none to watch. */
   private dirWatch?: NodeFSWatcher;
-  private parentWatch?: NodeFSWatcher;
+  /** The directories holding services.d and each symlink on the way to it (watchAround). */
+  private aroundWatches?: NodeFSWatcher[];
   /** The env files (setExtraFiles); made with the first one. */
   private envWatch?: FSWatcher;
   private realDir?: string;
@@ -106,10 +110,10 @@ export class SpecWatcher {
     if (this.closed || this.watching) return;
     this.watching = true;
     this.watchDir();
-    this.watchParent();
+    this.watchAround();
   }
 
-  private watchParent(): void {
+  private watchAround(): void {
     // The parent is watched only to see the services directory (or its link) itself replaced,
     // removed or made: every such change is a rename in the parent, and inotify reports each one
     // (chokidar missed a link renamed over services.d when the parent also held another
@@ -117,19 +121,29 @@ export class SpecWatcher {
     // window (a log file rotated beside services.d must not hold changes back), and reloads only
     // if the directory moved. Other events (a write to a file there) are ignored: chokidar on the
     // parent re-read the directory for each one, and `tend up > tend.log` beside services.d
-    // doubled the daemon's CPU (bench/log-beside.ts).
+    // doubled the daemon's CPU (bench/log-beside.ts). The same holds for the directory holding a
+    // symlink further up the path; all are watched anew once the directory moved, as the parent
+    // may now be another directory (`current/` of the new release).
+    for (const w of this.aroundWatches ?? []) w.close();
+    this.aroundWatches = undefined;
+    const watches: NodeFSWatcher[] = [];
     try {
-      const name = basename(resolve(this.dir));
-      this.parentWatch = fsWatch(dirname(resolve(this.dir)), { persistent: false }, (event, file) => {
-        if (event !== 'rename') return;
-        // services.d itself removed, made, or renamed over: watched anew even if the directory
-        // there now has the inode of the old one (ext4 gives a directory removed and made again
-        // the same inode at once, and the old watch is dead).
-        if (file === name) this.replaced = true;
-        this.glance();
-      });
-      this.parentWatch.on('error', (err) => this.opts.onError?.(err));
+      for (const place of [resolve(this.dir), ...linksAbove(resolve(this.dir))]) {
+        const name = basename(place);
+        const w = fsWatch(dirname(place), { persistent: false }, (event, file) => {
+          if (event !== 'rename') return;
+          // services.d (or a link on the way) removed, made, or renamed over: watched anew even if
+          // the directory there now has the inode of the old one (ext4 gives a directory removed
+          // and made again the same inode at once, and the old watch is dead).
+          if (file === name) this.replaced = true;
+          this.glance();
+        });
+        w.on('error', (err) => this.opts.onError?.(err));
+        watches.push(w);
+      }
+      this.aroundWatches = watches;
     } catch (err) {
+      for (const w of watches) w.close();
       this.cannotWatch(err);
     }
   }
@@ -178,13 +192,13 @@ export class SpecWatcher {
     // seen by one of them. The looks stop once the directory's and its parent's are back, unless
     // an env file could not be watched (chokidar does not try again; a look is a stat).
     if (this.dirWatch === undefined && this.realIno !== undefined) this.watchDir();
-    if (this.parentWatch === undefined) this.watchParent();
+    if (this.aroundWatches === undefined) this.watchAround();
     const now = this.look();
     if (now !== this.lastLook) {
       this.lastLook = now;
       this.poke();
     }
-    if (this.dirWatch !== undefined && this.parentWatch !== undefined && !this.envUnwatched) {
+    if (this.dirWatch !== undefined && this.aroundWatches !== undefined && !this.envUnwatched) {
       clearInterval(this.pollTimer);
       this.pollTimer = undefined;
     }
@@ -259,7 +273,7 @@ export class SpecWatcher {
     clearInterval(this.pollTimer);
     clearTimeout(this.settleTimer);
     clearTimeout(this.quietTimer);
-    this.parentWatch?.close();
+    for (const w of this.aroundWatches ?? []) w.close();
     this.dirWatch?.close();
     await this.envWatch?.close();
   }
@@ -283,6 +297,7 @@ export class SpecWatcher {
     if (moved) {
       this.generation++; // what was read before is another directory's
       this.watchDir();
+      this.watchAround();
     }
     const relevant = this.relevant || moved;
     this.relevant = false;

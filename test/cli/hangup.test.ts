@@ -8,10 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
-import { cleanup, FIXTURE_BIN, isAlive, NODE, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { BUILT, cleanup, FIXTURE_BIN, isAlive, NODE, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { killDetachedDaemon, killMarkedGroups, markedGroups, runningPids } from '../helpers/daemon.js';
 import { runCli } from './run-cli.js';
-import { BUILT, hasTmux, tmuxServer } from '../helpers/tmux.js';
+import { hasTmux, tmuxServer } from '../helpers/tmux.js';
 
 test('a foreground tend up whose terminal closes runs on, and logs to tend.log from then', { skip: !hasTmux && 'tmux is not installed' }, async (t) => {
   const dir = tempDir(t);

@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
-import { FIXTURE_BIN, NODE, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { BUILT, FIXTURE_BIN, NODE, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { runCli } from './run-cli.js';
-import { BUILT, hasTmux, tmuxServer } from '../helpers/tmux.js';
+import { hasTmux, tmuxServer } from '../helpers/tmux.js';
 
 test('tend top in a real terminal: live table, sort keys, no flicker, q quits', { timeout: 600_000, skip: !hasTmux && 'tmux is not installed' }, async (t) => {
   const dir = tempDir(t);

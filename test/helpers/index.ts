@@ -12,6 +12,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const FIXTURE_BIN = join(FIXTURES, 'bin');
 export const NODE = process.execPath;
+/** The built tend, as a user runs it (its bundle loads some modules differently from the sources). */
+export const BUILT = join(ROOT, 'dist', 'bin', 'tend.js');
 
 /** argv that runs a fixture script from test/fixtures/bin with this Node. */
 export function fixture(name: string, ...args: (string | number)[]): string[] {

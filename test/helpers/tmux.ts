@@ -1,12 +1,8 @@
 // Tests that need a real terminal run the built tend in a tmux pane of their own tmux server.
 
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { cleanup, ROOT } from './index.js';
-
-/** The built tend, as a user runs it (its bundle loads some modules differently from the sources). */
-export const BUILT = join(ROOT, 'dist', 'bin', 'tend.js');
+import { cleanup } from './index.js';
 
 export const hasTmux = (() => {
   try {

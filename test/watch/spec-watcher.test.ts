@@ -45,6 +45,26 @@ test('a release link renamed over services.d wakes a reload; the new release is 
   await waitFor(() => w.settled() === 2, { what: 'a file in release 2' });
 });
 
+test('a release link further up the path (current/services.d, current -> releases/N) renamed: a reload, and the new release is watched', async (t) => {
+  // Capistrano's layout: a shell in /srv/app/current started tend, which watches
+  // current/services.d; a deploy renames a new link over `current` and removes the old release.
+  const root = tempDir(t);
+  for (const r of ['1', '2', '3']) mkdirSync(join(root, 'releases', r, 'services.d'), { recursive: true });
+  symlinkSync(join(root, 'releases/1'), join(root, 'current'));
+  const w = await watching(t, join(root, 'current', 'services.d'));
+  const release = (n: string) => {
+    symlinkSync(join(root, 'releases', n), join(root, 'current.tmp'));
+    renameSync(join(root, 'current.tmp'), join(root, 'current'));
+  };
+  release('2');
+  await waitFor(() => w.settled() === 1, { what: 'release 2 switched in' });
+  rmSync(join(root, 'releases/1'), { recursive: true });
+  writeFileSync(join(root, 'releases/2/services.d/late.yaml'), 'command: ["true"]\n');
+  await waitFor(() => w.settled() === 2, { what: 'a file in release 2' });
+  release('3'); // the link's parent is still watched after the first switch
+  await waitFor(() => w.settled() === 3, { what: 'release 3 switched in' });
+});
+
 test('writes to a log beside services.d never wake a reload, and do not hold one back', async (t) => {
   const root = tempDir(t);
   const dir = join(root, 'services.d');
