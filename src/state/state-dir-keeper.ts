@@ -1,15 +1,17 @@
 // Puts the state directory back when it is removed under the running daemon (`git clean -xdf` in
-// the checkout that holds ./.tend, `rm -rf .tend`): its id (the same token, which every replica
-// carries), the pid file, the control socket, state.json, and new files for the events and the
-// daemon's log, so that commands reach the daemon again and a second `tend up` is refused as
-// before. What cannot come back: what the replicas running then write goes to their removed log
-// files until they restart (each holds its own descriptor), and the logs written before are gone.
+// the checkout that holds ./.tend, `rm -rf .tend`), or when its path comes to lead to another
+// directory (a release switched under `current/.tend`): its id (the same token, which every
+// replica carries), the pid file, the control socket, state.json, and new files for the events and
+// the daemon's log, so that commands reach the daemon again and a second `tend up` is refused as
+// before. What cannot come back: what the replicas running then write goes to their old log files
+// until they restart (each holds its own descriptor), and the logs and events written before stay
+// where they were (gone, or in the old release).
 
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { restoreSupervisorId } from './orphans.js';
 import { claimPidFile } from './pid-file.js';
-import { StateDirWatch } from './state-dir-watch.js';
+import { StateDirWatch, type StateDirLoss } from './state-dir-watch.js';
 
 export interface StateDirParts {
   stateDir: string;
@@ -32,10 +34,10 @@ export interface StateDirParts {
 /** Watches for the removal of the state directory and puts it back; close() at shutdown. */
 export function keepStateDir(parts: StateDirParts): { close(): void } {
   let restoring = false;
-  const watch: StateDirWatch = new StateDirWatch(parts.stateDir, () => {
+  const watch: StateDirWatch = new StateDirWatch(parts.stateDir, (why) => {
     if (restoring) return;
     restoring = true;
-    void restore(parts).then(
+    void restore(parts, why).then(
       () => {
         restoring = false;
         watch.start();
@@ -47,9 +49,10 @@ export function keepStateDir(parts: StateDirParts): { close(): void } {
   return watch;
 }
 
-async function restore(parts: StateDirParts): Promise<void> {
+async function restore(parts: StateDirParts, why: StateDirLoss): Promise<void> {
+  const what = why === 'removed' ? 'was removed under this daemon' : 'leads to another directory now (a symlink on its path was switched)';
   parts.log.warn(
-    `the state directory ${parts.stateDir} was removed under this daemon: putting back its id, pid file, control socket, state.json and logs; replicas running now write their output to their removed log files until they restart`,
+    `the state directory ${parts.stateDir} ${what}: putting back its id, pid file, control socket, state.json and logs; replicas running now write their output to their old log files until they restart`,
   );
   parts.prepare();
   restoreSupervisorId(parts.stateDir, parts.token);
