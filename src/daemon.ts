@@ -34,6 +34,7 @@ import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid
 import { desiredOf, readState, snapshotState, StateText, writeState, type EscapedRecord, type KeyedReplica } from './state/state-file.js';
 import { StateWriter } from './state/state-writer.js';
 import { keepStateDir } from './state/state-dir-keeper.js';
+import { lockServicesDir } from './state/services-lock.js';
 import { Supervisor } from './supervisor.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
@@ -67,6 +68,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const stateDir = resolve(opts.stateDir);
   const log = await makeLogger(opts);
   prepareStateDir(stateDir);
+  // Before the pid file: a daemon refused here leaves nothing behind.
+  const servicesLock = await lockServicesDir(opts.dir, { pid: process.pid, stateDir });
   claimPidFile(join(stateDir, PID_NAME));
 
   // No process can carry a token that does not exist yet (the Supervisor makes it): a first start
@@ -247,6 +250,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   reducer.close();
   // No background write (in flight, or asked for by a timer later) may bring back the file removed below.
   keeper.close();
+  servicesLock.close();
   await stateWriter.close();
   await Promise.all(apis.map((a) => a.close()));
   // Every replica is stopped; what still carries our token left a replica's group and was kept

@@ -8,6 +8,7 @@ import type { ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
 import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
 import { TendError } from '../errors.js';
+import { busy, servicesHolder } from '../state/services-lock.js';
 import { deferExtraCa } from '../util/deferred-ca.js';
 import { displayPath, fromWorkingDir } from '../util/working-dir.js';
 import { delay, parseCount, parseDuration, type Cli } from './context.js';
@@ -108,6 +109,9 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
       `a tend daemon (pid ${running.pid}) already supervises ${running.source} on ${displayPath(stateDir)}; stop it with \`tend down\` or use another --state-dir`,
     );
   }
+
+  const holder = await servicesHolder(dir);
+  if (holder !== undefined) throw busy(dir, holder);
 
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const logPath = join(stateDir, 'tend.log');

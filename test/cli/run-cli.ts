@@ -16,14 +16,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `tend ARGS` in `cwd`, with TEND_STATE_DIR unset so the state dir is `cwd/.tend`. */
+/** `tend ARGS` in `cwd`, with TEND_STATE_DIR unset (unless `env` sets it) so the state dir is `cwd/.tend`. */
 export function runCli(
   cwd: string,
   args: string[],
   { timeoutMs = 30_000, env = {}, uid }: { timeoutMs?: number; env?: Record<string, string>; /** run as this user (and its group of the same number) */ uid?: number } = {},
 ): Promise<CliResult> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv['TEND_STATE_DIR'];
+  Object.assign(childEnv, env);
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, ['--import', TSX, CLI, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
     let stdout = '';

@@ -1,0 +1,54 @@
+// One daemon per services directory, from the user's side. A shell with TEND_STATE_DIR exported
+// (for another project, from a .bashrc) ran `tend up -d` in a project whose daemon already ran on
+// its default ./.tend: a second daemon started, and every replica ran twice, the copies fighting
+// for their ports. s6-svscan and runsv refuse a second instance on one directory; so does tend now,
+// and the lock goes with the process that held it, however it ended.
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cleanup, isAlive, specDir, waitFor } from '../helpers/index.js';
+import { killDetachedDaemon, killMarkedGroups, markedGroups } from '../helpers/daemon.js';
+import { runCli } from './run-cli.js';
+
+test('a second daemon on the same services.d is refused, whatever its state directory and however the directory is named; the lock goes with the daemon', { timeout: 120_000 }, async (t) => {
+  const { root, dir } = specDir(t, { 'w.yaml': 'command: ["sleep", "1000"]\nreplicas: 2\nstop_timeout: 2s\n' });
+  const state = join(root, '.tend');
+  const other = join(root, 'other-project-state');
+  const up = await runCli(root, ['up', '-d', '--wait']);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  markedGroups(state);
+  cleanup(t, () => killMarkedGroups(state));
+  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  cleanup(t, () => killDetachedDaemon(daemon, state));
+  // Were a second daemon to start, it would be stopped after the test.
+  cleanup(t, () => runCli(root, ['--state-dir', other, 'down']).catch(() => undefined));
+
+  const exported = await runCli(root, ['up', '-d'], { env: { TEND_STATE_DIR: other } });
+  assert.equal(exported.code, 6, exported.stdout + exported.stderr);
+  assert.equal(
+    exported.stderr,
+    `tend: the tend daemon ${daemon} already supervises ${dir}, with the state directory ${state} (TEND_STATE_DIR is set to ${other} here); two would run every replica twice: reach it with \`tend --state-dir ${state} status\`, or stop it with \`tend --state-dir ${state} down\` first\n`,
+  );
+  assert.ok(!existsSync(join(other, 'tend.pid')), 'no second daemon');
+
+  // In the foreground, and through a link to the same directory: the daemon itself refuses.
+  symlinkSync(dir, join(root, 'link.d'));
+  const linked = await runCli(root, ['--state-dir', other, 'up', 'link.d']);
+  assert.equal(linked.code, 6, linked.stdout + linked.stderr);
+  assert.match(linked.stderr, new RegExp(`^tend: the tend daemon ${daemon} already supervises ${join(root, 'link.d')}, with the state directory ${state}; two would run`, 'm'));
+  assert.ok(!existsSync(join(other, 'tend.pid')), 'no pid file left by the refused daemon');
+  assert.equal(markedGroups(state).length, 2, 'no replica started twice');
+
+  // Killed, the daemon gives the directory up: a daemon on another state directory may start.
+  process.kill(daemon, 'SIGKILL');
+  await waitFor(() => !isAlive(daemon), { what: 'the first daemon gone' });
+  const after = await runCli(root, ['--state-dir', other, 'up', '-d', '--no-adopt', '--wait']);
+  assert.equal(after.code, 0, after.stdout + after.stderr);
+  const second = Number(readFileSync(join(other, 'tend.pid'), 'utf8').split('\n')[0]);
+  cleanup(t, () => killDetachedDaemon(second, other));
+  markedGroups(other);
+  cleanup(t, () => killMarkedGroups(other));
+  assert.equal((await runCli(root, ['--state-dir', other, 'down'])).code, 0);
+});
