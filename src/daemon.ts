@@ -36,6 +36,7 @@ import { StateWriter } from './state/state-writer.js';
 import { keepStateDir } from './state/state-dir-keeper.js';
 import { lockServicesDir } from './state/services-lock.js';
 import { Supervisor } from './supervisor.js';
+import { takeServiceManager } from './service-manager.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
 import { codeCacheUse } from './util/code-cache.js';
@@ -67,6 +68,8 @@ const PERSIST_EVERY_MS = 250;
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const stateDir = resolve(opts.stateDir);
   const log = await makeLogger(opts);
+  // systemd's variables for tend itself (Type=notify) leave the environment before anything starts.
+  const manager = takeServiceManager(process.env, log);
   prepareStateDir(stateDir);
   // Before the pid file: a daemon refused here leaves nothing behind.
   const servicesLock = await lockServicesDir(opts.dir, { pid: process.pid, stateDir });
@@ -159,6 +162,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     stopRequested();
     stopping ??= (async () => {
       log.info('stopping all services, dependents first');
+      manager?.stopping();
       await sup.shutdown();
     })();
     return stopping;
@@ -240,7 +244,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   log.info({ codeCache: codeCacheUse() ?? 'unbundled' }, `tend ${process.pid} supervising ${sup.source.describe()} (state in ${stateDir})`);
   // prom-client, now that the first replicas are asked for (api/metrics.ts).
   metrics.load().catch((err: unknown) => log.error({ err }, 'cannot load the metrics'));
-  const progress = startProgress(controller, log, () => changes);
+  const progress = startProgress(controller, log, () => changes, (line) => manager?.status(line));
+  // Ready as `tend up -d` sees it: the API answers (not converged: a crash loop may never be).
+  const count = controller.desiredState.services.size;
+  manager?.ready(`supervising ${count} service${count === 1 ? '' : 's'} from ${sup.source.describe()}`);
 
   await requested;
   await stopping;
@@ -251,6 +258,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // No background write (in flight, or asked for by a timer later) may bring back the file removed below.
   keeper.close();
   servicesLock.close();
+  manager?.close();
   await stateWriter.close();
   await Promise.all(apis.map((a) => a.close()));
   // Every replica is stopped; what still carries our token left a replica's group and was kept
@@ -424,7 +432,7 @@ function makeControlPlane(
 
 /** Logs a one-line summary (ready counts, what waits for what) when it changes. It is computed
  *  only after the observed state changed (`changes` moved), in one pass over the instances. */
-function startProgress(controller: Controller, log: Logger, changes: () => number): NodeJS.Timeout {
+function startProgress(controller: Controller, log: Logger, changes: () => number, onLine: (line: string) => void): NodeJS.Timeout {
   let last = '';
   let seen = -1;
   return setInterval(() => {
@@ -447,6 +455,7 @@ function startProgress(controller: Controller, log: Logger, changes: () => numbe
     if (line !== last) {
       last = line;
       if (line) log.info(line);
+      onLine(line);
     }
   }, 500);
 }

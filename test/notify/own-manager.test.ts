@@ -1,0 +1,59 @@
+// tend run by a systemd unit of Type=notify (src/service-manager.ts), with a receiver that holds its
+// end as systemd does (a datagram socket with SO_PASSCRED: each message comes with its sender's pid,
+// which systemd checks against the unit's main pid). Before, tend said nothing (systemd killed it
+// after TimeoutStartSec), and every replica inherited NOTIFY_SOCKET, the watchdog's and socket
+// activation's variables, so an sd_notify-aware replica spoke to systemd in tend's name.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { cleanup, FIXTURE_BIN, specDir, waitFor } from '../helpers/index.js';
+import { startDaemon } from '../helpers/daemon.js';
+
+function environOf(pid: number): Map<string, string> {
+  const vars = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean);
+  return new Map(vars.map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]));
+}
+
+test('under systemd Type=notify: READY=1, STATUS=, WATCHDOG=1 and STOPPING=1 from tend\'s own pid; nothing tend starts inherits systemd\'s variables', { timeout: 120_000 }, async (t) => {
+  const { root, dir, state } = specDir(t, {
+    'plain.yaml': 'command: ["sleep", "1000"]\nstop_timeout: 2s\n',
+    'aware.yaml': 'command: ["sleep", "1000"]\nnotify: systemd\nstop_timeout: 2s\n',
+  });
+  const socket = join(root, 'systemd-notify');
+  const receiver = spawn('python3', [join(FIXTURE_BIN, 'notify-receiver.py'), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanup(t, () => receiver.kill('SIGKILL'));
+  const heard: { pid: number | null; text: string }[] = [];
+  let listening = false;
+  createInterface({ input: receiver.stdout! }).on('line', (line) => {
+    const m = JSON.parse(line) as { listening?: string; pid: number | null; text: string };
+    if (m.listening !== undefined) listening = true;
+    else heard.push(m);
+  });
+  await waitFor(() => listening, { what: 'the receiver bound' });
+
+  const systemd = { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '400000', LISTEN_FDS: '1', LISTEN_PID: '1', LISTEN_FDNAMES: 'web' };
+  const d = await startDaemon(t, dir, state, { env: systemd });
+  const ready = await waitFor(() => heard.find((m) => m.text.startsWith('READY=1')), { what: 'READY=1' });
+  assert.equal(ready.pid, d.pid, 'sent by tend itself (NotifyAccess=main)');
+  assert.equal(ready.text, `READY=1\nSTATUS=supervising 2 services from ${dir}\nMAINPID=${d.pid}`);
+  await waitFor(() => heard.some((m) => /^STATUS=.*aware 1\/1 ready.*plain 1\/1 ready/.test(m.text)), { what: 'STATUS= with the progress line' });
+  await waitFor(() => heard.filter((m) => m.text === 'WATCHDOG=1').length >= 2, { what: 'two WATCHDOG=1, at half the period' });
+  assert.ok(heard.every((m) => m.pid === d.pid), 'every message from tend\'s pid');
+
+  const s = await d.converged();
+  for (const svc of s.services) {
+    const env = environOf(svc.replicas[0]!.pid!);
+    for (const name of ['WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) assert.ok(!env.has(name), `${svc.name} inherits ${name}`);
+    assert.notEqual(env.get('NOTIFY_SOCKET'), socket, `${svc.name} has systemd's NOTIFY_SOCKET`);
+    if (svc.name === 'plain') assert.ok(!env.has('NOTIFY_SOCKET'));
+    else assert.match(env.get('NOTIFY_SOCKET') ?? '', /\/notify\//, 'a notify: systemd replica gets tend\'s own socket');
+  }
+
+  d.child.kill('SIGTERM');
+  await waitFor(() => heard.find((m) => m.text.startsWith('STOPPING=1')), { what: 'STOPPING=1' });
+  assert.equal(await d.exited, 0);
+});
