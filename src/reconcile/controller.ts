@@ -402,7 +402,8 @@ export class Controller {
   observe(id: string, ev: Observed): void {
     const before = this.instances.get(id);
     if (!before) return;
-    const { next, events } = fold(before, ev, this.now(), this.random());
+    const seen = ev.kind === 'exited' && this.desired.shuttingDown ? { ...ev, shutdown: true } : ev;
+    const { next, events } = fold(before, seen, this.now(), this.random());
     if (next !== before) this.put(next);
     for (const e of events) this.opts.emit(e);
     if (next === before && events.length === 0) return;

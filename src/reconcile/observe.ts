@@ -16,8 +16,9 @@ import { steadyNow, wallTime } from '../util/clock.js';
 export type Observed =
   | { kind: 'spawned'; handle: ProcessHandle; adopted?: boolean }
   | { kind: 'spawn-failed'; reason: string; permanent: boolean }
-  /** The leader exited; during a stop the group may still have members. */
-  | { kind: 'exited'; exit: ExitStatus; away?: boolean }
+  /** The leader exited; during a stop the group may still have members. `shutdown`: while tend
+   *  stops everything (the controller says so). */
+  | { kind: 'exited'; exit: ExitStatus; away?: boolean; shutdown?: boolean }
   /** A stop tend asked for finished: the whole group is gone. */
   | { kind: 'stopped'; killed: boolean; at: number }
   | { kind: 'stop-failed'; error: string }
@@ -76,7 +77,13 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
       if (i.pid === undefined && !ev.away) return same();
       // During a stop the leader's exit is kept until the whole group is gone.
       if (i.state === 'stopping') return { next: { ...i, pendingExit: ev.exit }, events: [] };
-      const next = tr.exited(i, ev.exit, jitter);
+      // While tend stops everything, a replica that exits before its turn (systemd's default
+      // KillMode=control-group signals every process of the unit at once) is stopped with the
+      // rest: a back-off that said "restarting in 100 ms" was untrue, and fed crash alerts at
+      // every `systemctl stop`.
+      // A job that finished meanwhile still completed.
+      const finished = i.spec.oneshot && ev.exit.code === 0 && !ev.exit.signal;
+      const next = tr.exited(ev.shutdown && i.stopIntent === undefined && !finished ? { ...i, stopIntent: 'shutdown' } : i, ev.exit, jitter);
       return { next, events: exitEvents(i, next, ev.exit) };
     }
     case 'stopped': {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { cleanup, FIXTURE_BIN, specDir, waitFor } from '../helpers/index.js';
+import { cleanup, fixture, FIXTURE_BIN, specDir, waitFor } from '../helpers/index.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 function environOf(pid: number): Map<string, string> {
@@ -56,4 +56,25 @@ test('under systemd Type=notify: READY=1, STATUS=, WATCHDOG=1 and STOPPING=1 fro
   d.child.kill('SIGTERM');
   await waitFor(() => heard.find((m) => m.text.startsWith('STOPPING=1')), { what: 'STOPPING=1' });
   assert.equal(await d.exited, 0);
+});
+
+test('systemctl stop under KillMode=control-group (SIGTERM to tend and every replica): a replica that exits before tend stops it is stopped, not backed off', { timeout: 120_000 }, async (t) => {
+  // systemd signals every process of the unit at once; which exits tend reads before its own
+  // SIGTERM is a race. Made certain here: tend stops `front` first (it depends on w), which ignores
+  // SIGTERM for its stop_timeout, and the w replicas are signalled meanwhile.
+  const { dir, state } = specDir(t, {
+    'w.yaml': 'command: ["sleep", "1000"]\nreplicas: 3\nstop_timeout: 2s\n',
+    'front.yaml': `command: ${JSON.stringify(fixture('ignore-sigterm.mjs'))}\ndepends_on: [w]\nstop_timeout: 3s\n`,
+  });
+  const d = await startDaemon(t, dir, state);
+  const s = await d.converged((r) => r.services.every((x) => x.ready === x.replicas_desired));
+  const workers = s.services.find((x) => x.name === 'w')!.replicas.map((r) => r.pid!);
+  const events = () => readFileSync(join(state, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; service?: string; pid?: number });
+  process.kill(d.pid, 'SIGTERM');
+  await waitFor(() => events().some((e) => e.type === 'replica.stopping' && e.service === 'front'), { what: 'tend stopping front' });
+  for (const pid of workers) process.kill(pid, 'SIGTERM');
+  assert.equal(await d.exited, 0);
+  const after = events().slice(events().findIndex((e) => e.type === 'replica.stopping'));
+  assert.deepEqual(after.filter((e) => e.type === 'replica.backoff'), [], 'no back-off while tend stops');
+  for (const pid of workers) assert.ok(after.some((e) => e.type === 'replica.stopped' && e.pid === pid), `replica ${pid} stopped`);
 });
