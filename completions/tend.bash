@@ -14,6 +14,7 @@ _tend() {
       *) verb="${COMP_WORDS[i]}"; break ;;
     esac
   done
+  case "$verb" in ps|ls|list) verb=status ;; monit) verb=top ;; describe) verb=inspect ;; esac
   case "$prev" in
     --state-dir|--dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     -o|--output) if [[ "$verb" == export ]]; then COMPREPLY=($(compgen -f -- "$cur")); elif [[ "$verb" == import ]]; then COMPREPLY=($(compgen -d -- "$cur")); elif [[ "$verb" == daemon-log ]]; then COMPREPLY=($(compgen -W "json text" -- "$cur")); else COMPREPLY=($(compgen -W "json table" -- "$cur")); fi; return ;;

@@ -11,7 +11,7 @@ import type { ReplicaVerb } from './control.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { drainLogs } from '../log/drain.js';
 import { flushed, paint, termOf } from './term.js';
-import { verbOf } from './verbs.js';
+import { ALIASES, verbOf, type VERBS } from './verbs.js';
 
 // Each verb's module is loaded when it runs: `tend status` need not load the YAML loader, ajv or
 // the daemon (measured: the eager graph made `tend --version` take ~200 ms).
@@ -52,7 +52,7 @@ Examples:
 ${EXIT_CODES_HELP}`,
     );
 
-  const verb = (name: string): Command | undefined => (only === undefined || only === name ? program.command(name) : undefined);
+  const verb = (name: (typeof VERBS)[number]): Command | undefined => (only === undefined || only === name ? program.command(name).aliases(ALIASES[name] ?? []) : undefined);
 
   verb('up')
     ?.description('supervise DIR (default ./services.d) in the foreground, or detached with -d')

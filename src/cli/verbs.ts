@@ -7,9 +7,19 @@ export const VERBS = [
   'plan', 'export', 'import', 'events', 'history', 'dashboard', 'notify', 'inspect', 'exec', 'daemon-log', 'completion',
 ] as const;
 
+/** Other names of a verb, as the tools users come from spell it: `docker compose ps`, `pm2 ls` and
+ *  `pm2 list`, `pm2 monit`, `pm2 describe` (and kubectl's). */
+export const ALIASES: Readonly<Partial<Record<(typeof VERBS)[number], readonly string[]>>> = {
+  status: ['ps', 'ls', 'list'],
+  top: ['monit'],
+  inspect: ['describe'],
+};
+
+const VERB_OF_ALIAS = new Map(Object.entries(ALIASES).flatMap(([verb, names]) => names.map((n) => [n, verb])));
+
 /**
- * The verb a command line runs (`tend --state-dir s up -d` → up), when it names one of VERBS
- * before any option but the two global ones that take a value; otherwise (help, --version, a
+ * The verb a command line runs (`tend --state-dir s up -d` → up, `tend ps` → status), when it
+ * names one of VERBS or ALIASES before any option but the two global ones that take a value; otherwise (help, --version, a
  * typo commander suggests a verb for) undefined.
  */
 export function verbOf(args: readonly string[]): string | undefined {
@@ -17,7 +27,7 @@ export function verbOf(args: readonly string[]): string | undefined {
     const a = args[i] as string;
     if (a === '--state-dir' || a === '--client-timeout') i++;
     else if (a.startsWith('--state-dir=') || a.startsWith('--client-timeout=')) continue;
-    else return (VERBS as readonly string[]).includes(a) ? a : undefined;
+    else return (VERBS as readonly string[]).includes(a) ? a : VERB_OF_ALIAS.get(a);
   }
   return undefined;
 }

@@ -30,9 +30,13 @@ test('--help lists every verb (exactly VERBS, which a command line naming one bu
   const top = await runCli(dir, ['--help']);
   assert.equal(top.code, 0);
   for (const verb of ['up', 'down', 'status', 'top', 'logs', 'inspect', 'exec', 'scale', 'restart', 'pause', 'resume', 'kill', 'stop', 'start', 'validate', 'plan', 'export', 'import', 'events', 'history', 'dashboard', 'daemon-log', 'notify', 'completion']) {
-    assert.match(top.stdout, new RegExp(`\\n  ${verb} `), verb);
+    assert.match(top.stdout, new RegExp(`\\n  ${verb}[| ]`), verb);
   }
-  const listed = [...(top.stdout.split('Commands:\n')[1]?.split('\n\n')[0] ?? '').matchAll(/^  ([a-z][a-z-]*) /gm)].map((m) => m[1]).filter((v) => v !== 'help');
+  const listed = [...(top.stdout.split('Commands:\n')[1]?.split('\n\n')[0] ?? '').matchAll(/^  ([a-z][a-z-]*)[| ]/gm)].map((m) => m[1]).filter((v) => v !== 'help');
+  // Other names, as compose and PM2 users type them (commander shows the first).
+  assert.match(top.stdout, /\n  status\|ps /);
+  assert.match(top.stdout, /\n  top\|monit /);
+  assert.match(top.stdout, /\n  inspect\|describe /);
   assert.deepEqual(listed, [...VERBS]);
   assert.match(top.stdout, /Exit codes: 0 ok/);
   const scale = await runCli(dir, ['scale', '--help']);

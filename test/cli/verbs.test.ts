@@ -17,6 +17,11 @@ test('verbOf: the verb after the global options that take a value; undefined for
     [['--client-timeout', '5s', '--state-dir', 'up', 'down'], 'down'],
     [['--client-timeout=0s', 'daemon-log'], 'daemon-log'],
     [['restart', 'web'], 'restart'],
+    [['ps'], 'status'],
+    [['--state-dir', 'x', 'ls', '-o', 'json'], 'status'],
+    [['list'], 'status'],
+    [['monit'], 'top'],
+    [['describe', 'web'], 'inspect'],
     [[], undefined],
     [['--help'], undefined],
     [['-h', 'up'], undefined],
@@ -45,4 +50,20 @@ test('a command line naming a verb gets that verb as before: its help, its usage
   const missing = await runCli(dir, ['kill']);
   assert.equal(missing.code, 5);
   assert.match(missing.stderr, /^tend: missing required argument 'targets'; see tend kill --help\n$/);
+});
+
+test('compose\'s and PM2\'s names run the same verb: tend ps, ls, list (status), monit (top), describe (inspect)', async (t) => {
+  const dir = tempDir(t);
+  const help = await runCli(dir, ['ps', '--help']);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: tend status\|ps \[options\] \[service\]/);
+  for (const [alias, verb] of [['ls', 'status'], ['list', 'status'], ['describe', 'inspect']] as const) {
+    const args = verb === 'inspect' ? [alias, 'web'] : [alias];
+    const viaAlias = await runCli(dir, args);
+    const direct = await runCli(dir, verb === 'inspect' ? [verb, 'web'] : [verb]);
+    assert.equal(viaAlias.code, 3, viaAlias.stderr);
+    assert.equal(viaAlias.stderr, direct.stderr, `${alias} says what ${verb} says`);
+  }
+  const monit = await runCli(dir, ['monit', '--help']);
+  assert.match(monit.stdout, /^Usage: tend top\|monit /);
 });
