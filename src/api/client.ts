@@ -125,10 +125,12 @@ export class ApiClient {
       .map((l) => JSON.parse(l) as TendEvent);
   }
 
-  /** Past events, then live ones as they happen, until `signal` aborts or the daemon goes away.
-   *  A stream the daemon cuts (this reader fell too far behind) is resumed after the last event
-   *  seen, with `Last-Event-ID`, so nothing is lost or repeated. */
-  async *events(opts: { tail?: number; since?: number; signal?: AbortSignal } = {}): AsyncGenerator<TendEvent> {
+  /** Past events, then live ones as they happen, until `signal` aborts or the daemon stops (or,
+   *  without `whileGone`, goes away). A stream the daemon cuts (this reader fell too far behind)
+   *  is resumed after the last event seen, with `Last-Event-ID`, so nothing is lost or repeated;
+   *  with `whileGone`, so is one cut by a daemon that went away (killed, crashed), once a daemon
+   *  answers again (event ids go on across restarts). */
+  async *events(opts: { tail?: number; since?: number; signal?: AbortSignal; whileGone?: { gone(): void; back(): void } } = {}): AsyncGenerator<TendEvent> {
     let last = opts.since;
     let first = true;
     for (;;) {
@@ -139,9 +141,13 @@ export class ApiClient {
       try {
         res = await this.open('GET', `/v1/events?${qs}`, undefined, { signal: opts.signal, headers });
       } catch (err) {
-        // Gone between two connections: the daemon stopped, which ends the stream as it would have.
-        if (!first && err instanceof TendError && err.code === 'DAEMON_UNREACHABLE') return;
-        throw err;
+        if (first || !isGone(err)) throw err;
+        // Gone after an abrupt cut: the daemon was killed or crashed.
+        if (!opts.whileGone) return;
+        opts.whileGone.gone();
+        await this.waitUntilAnswering();
+        opts.whileGone.back();
+        continue;
       }
       first = false;
       let buffer = '';
@@ -171,6 +177,19 @@ export class ApiClient {
       }
       // A clean end is the daemon closing the stream (shutdown); an abrupt one, a cut to resume.
       if (!cut && res.complete) return;
+    }
+  }
+
+  /** Returns once a daemon answers on this socket (polling); rethrows anything but its absence. */
+  async waitUntilAnswering(everyMs = 250): Promise<void> {
+    for (;;) {
+      try {
+        await this.status();
+        return;
+      } catch (err) {
+        if (!isGone(err)) throw err;
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
     }
   }
 
@@ -314,4 +333,9 @@ async function readText(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** No daemon listens on the socket (not: it may not be reached, which `details.code` says). */
+function isGone(err: unknown): boolean {
+  return err instanceof TendError && err.code === 'DAEMON_UNREACHABLE' && err.details['code'] === undefined;
 }

@@ -3,7 +3,7 @@
 
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fromWorkingDir, workingDir } from '../util/working-dir.js';
+import { displayPath, fromWorkingDir, workingDir } from '../util/working-dir.js';
 import { ApiClient } from '../api/client.js';
 import { TendError } from '../errors.js';
 import type { Term } from './term.js';
@@ -106,4 +106,13 @@ export function parseOutput(arg: string | undefined): 'json' | 'table' {
 /** Resolves after `ms`; used only to pace polling loops, never to wait for a state. */
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** What `logs -f` and `events -f` say while the daemon they follow is gone (killed, crashed) and
+ *  once one answers again. */
+export function whileGoneNotes(cli: Cli): { gone(): void; back(): void } {
+  return {
+    gone: () => cli.err.write(`tend: the daemon went away; following on once one answers on ${displayPath(cli.client().socketPath)} (Ctrl-C stops)\n`),
+    back: () => cli.err.write('tend: the daemon is back; following on\n'),
+  };
 }

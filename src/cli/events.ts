@@ -2,7 +2,7 @@
 // events as they happen.
 
 import type { TendEvent } from '../api/types.js';
-import { parseCount, parseOutput, type Cli } from './context.js';
+import { parseCount, parseOutput, whileGoneNotes, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { paint, type Colour, type Term } from './term.js';
 
@@ -13,7 +13,8 @@ export interface EventsOptions {
   since?: string;
 }
 
-/** Prints events until the history ends (or, with -f, until interrupted or the daemon goes away). */
+/** Prints events until the history ends (or, with -f, until interrupted or the daemon stops; a
+ *  daemon that went away without stopping is waited for, and followed on from the last event). */
 export async function eventsCommand(cli: Cli, opts: EventsOptions): Promise<number> {
   const output = parseOutput(opts.output);
   const tail = opts.lines === undefined ? undefined : parseCount(opts.lines, '-n');
@@ -24,7 +25,8 @@ export async function eventsCommand(cli: Cli, opts: EventsOptions): Promise<numb
     for (const e of await client.eventHistory(tail, since)) print(e);
     return EXIT.OK;
   }
-  for await (const e of client.events({ ...(tail === undefined ? {} : { tail }), ...(since === undefined ? {} : { since }) })) print(e);
+  const whileGone = whileGoneNotes(cli);
+  for await (const e of client.events({ ...(tail === undefined ? {} : { tail }), ...(since === undefined ? {} : { since }), whileGone })) print(e);
   return EXIT.OK;
 }
 

@@ -5,7 +5,8 @@
 
 import type { LogLine } from '../api/log-stream.js';
 import { TendError } from '../errors.js';
-import { parseCount, parseDuration, parseTarget, type Cli, type Target } from './context.js';
+import { parseCount, parseDuration, parseTarget, whileGoneNotes, type Cli, type Target } from './context.js';
+import { PrintedLines } from './log-resume.js';
 import { EXIT } from './exit-codes.js';
 import { localTime } from './format.js';
 import { paint, replicaColour, type Term } from './term.js';
@@ -18,7 +19,8 @@ export interface LogsOptions {
   until?: string;
 }
 
-/** Streams the logs until they end (or, with -f, until interrupted or the daemon goes away). */
+/** Streams the logs until they end (or, with -f, until interrupted or the daemon stops; a daemon
+ *  that went away without stopping, killed or crashed, is waited for and followed on). */
 export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOptions, now = Date.now()): Promise<number> {
   const targets = targetArgs.map(parseTarget);
   const tail = opts.lines === undefined ? undefined : parseCount(opts.lines, '-n');
@@ -31,33 +33,54 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
     const known = new Set((await client.status()).services.map((s) => s.name));
     for (const t of targets) if (!known.has(t.service)) throw new TendError('API_NOT_FOUND', `no service named "${t.service}"`);
   }
-  const res = await client.logs(one?.service, {
+  const query = {
     ...(one?.replica === undefined ? {} : { replica: one.replica }),
-    ...(tail === undefined ? {} : { tail }),
-    ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),
     follow: opts.follow ?? false,
     json: true,
-  });
+  };
   const wanted = (l: LogLine) => targets.length <= 1 || targets.some((t) => matches(t, l));
-  let partial = '';
-  for await (const chunk of res) {
-    const lines = (partial + String(chunk)).split('\n');
-    partial = lines.pop() ?? '';
+  // Waits for a slow reader (a pipe), so nothing piles up in memory and nothing is cut at exit.
+  const print = async (lines: LogLine[]) => {
     let text = '';
-    for (const l of lines) {
-      if (l === '') continue;
-      const line = JSON.parse(l) as LogLine;
-      if (wanted(line)) text += renderLogLine(cli.out, line, opts.timestamps ?? false) + '\n';
-    }
-    // Waits for a slow reader (a pipe), so nothing piles up in memory and nothing is cut at exit.
+    for (const line of lines) if (wanted(line)) text += renderLogLine(cli.out, line, opts.timestamps ?? false) + '\n';
     if (text !== '') {
       cli.out.write(text);
       await cli.out.flush();
     }
+  };
+  // Only a follow can be resumed; a history is printed as it comes.
+  const printed = new PrintedLines();
+  const notes = whileGoneNotes(cli);
+  const take = opts.follow ? (l: LogLine) => printed.take(l) : (l: LogLine) => [l];
+  let from: { tail?: number; since?: number } = { ...(tail === undefined ? {} : { tail }), ...(since === undefined ? {} : { since }) };
+  for (;;) {
+    const res = await client.logs(one?.service, { ...query, ...from });
+    let partial = '';
+    let cut = false;
+    try {
+      for await (const chunk of res) {
+        const lines = (partial + String(chunk)).split('\n');
+        partial = lines.pop() ?? '';
+        await print(lines.filter((l) => l !== '').flatMap((l) => take(JSON.parse(l) as LogLine)));
+      }
+    } catch (err) {
+      // The daemon went away mid-stream (killed, crashed): Node reports the cut as `aborted`.
+      if (!opts.follow || (err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+      cut = true;
+    }
+    await print(printed.flush());
+    // A clean end: the history asked for, or the daemon stopping (`tend down`) ended the stream.
+    if (!opts.follow || (!cut && res.complete)) return EXIT.OK;
+    notes.gone();
+    await client.waitUntilAnswering();
+    notes.back();
+    printed.resume();
+    const resumeFrom = printed.resumeFrom() ?? since;
+    from = resumeFrom === undefined ? {} : { since: resumeFrom };
   }
-  return EXIT.OK;
 }
+
 
 function matches(t: Target, l: LogLine): boolean {
   return t.service === l.service && (t.replica === undefined || t.replica === l.replica);

@@ -1,0 +1,72 @@
+// `tend logs -f` and `tend events -f` while the daemon is killed and started again (a crash, a
+// restart of tend in the middle of a deploy). Before, `logs -f` died with "internal error: Error:
+// aborted" (exit 70) and `events -f` ended silently (exit 0), though the replicas ran on and went
+// on writing. Now both say the daemon went away, wait for one to answer, and follow on: no line
+// lost and none repeated, events by their ids; `tend down` still ends them (exit 0).
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BUILT, cleanup, isAlive, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
+import { killMarkedGroups, markedGroups } from '../helpers/daemon.js';
+import { runCli } from './run-cli.js';
+
+function follower(dir: string, args: string[]) {
+  const env = { ...process.env };
+  delete env['TEND_STATE_DIR'];
+  const child = spawn(BUILT, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, out: () => out, err: () => err, exited };
+}
+
+test('logs -f and events -f follow on across a daemon killed and started again: no line lost or repeated', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  writeFiles(join(dir, 'services.d'), { 'p.yaml': 'command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo line $i; sleep 0.05; done"]\nstop_timeout: 2s\n' });
+  const state = join(dir, '.tend');
+  const reaper = processReaper(t);
+  const up = await runCli(dir, ['up', '-d', '--wait']);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  markedGroups(state);
+  cleanup(t, () => killMarkedGroups(state));
+  const daemon = () => Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  const first = daemon();
+  reaper.track(first, true);
+
+  const logs = follower(dir, ['logs', '-f', 'p']);
+  const events = follower(dir, ['events', '-f', '-o', 'json']);
+  cleanup(t, () => {
+    logs.child.kill('SIGKILL');
+    events.child.kill('SIGKILL');
+  });
+  const numbers = () => [...logs.out().matchAll(/^p\/0 \| line (\d+)$/gm)].map((m) => Number(m[1]));
+  await waitFor(() => numbers().length >= 10, { what: '10 lines followed' });
+  await waitFor(() => events.out().includes('"type":"replica.ready"'), { what: 'the events followed' });
+
+  process.kill(first, 'SIGKILL');
+  await waitFor(() => !isAlive(first), { what: 'the daemon gone' });
+  await waitFor(() => logs.err().includes('the daemon went away') && events.err().includes('the daemon went away'), { what: 'both say the daemon went away' }).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\nlogs said: ${logs.err()}\nevents said: ${events.err()}\nevents printed: ${events.out().length} chars`);
+  });
+  const before = numbers().at(-1)!;
+  const again = await runCli(dir, ['up', '-d']);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  reaper.track(daemon(), true);
+  await waitFor(() => logs.err().includes('the daemon is back') && events.err().includes('the daemon is back'), { what: 'both follow on' });
+  await waitFor(() => (numbers().at(-1) ?? 0) >= before + 20, { what: 'lines written since, followed' });
+
+  assert.equal((await runCli(dir, ['down'])).code, 0);
+  assert.equal(await logs.exited, 0, logs.err());
+  assert.equal(await events.exited, 0, events.err());
+  const seen = numbers();
+  assert.deepEqual(seen, seen.map((_, i) => seen[0]! + i), 'every line once, in order');
+  const ids = events.out().trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id);
+  assert.deepEqual(ids, ids.map((_, i) => ids[0]! + i), 'every event once, in order');
+  assert.ok(events.out().includes('"type":"replica.adopted"'), 'the new daemon\'s events too');
+  assert.doesNotMatch(logs.err() + events.err(), /internal error/);
+});
