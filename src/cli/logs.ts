@@ -5,6 +5,7 @@
 
 import type { LogLine } from '../api/log-stream.js';
 import { TendError } from '../errors.js';
+import { displayPath } from '../util/working-dir.js';
 import { parseCount, parseDuration, parseTarget, whileGoneNotes, type Cli, type Target } from './context.js';
 import { PrintedLines } from './log-resume.js';
 import { EXIT } from './exit-codes.js';
@@ -66,7 +67,8 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
       }
     } catch (err) {
       // The daemon went away mid-stream (killed, crashed): Node reports the cut as `aborted`.
-      if (!opts.follow || (err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+      if (!opts.follow) throw new TendError('DAEMON_UNREACHABLE', `the tend daemon on ${displayPath(client.socketPath)} went away before the logs ended`, {}, { cause: err });
       cut = true;
     }
     await print(printed.flush());
@@ -80,7 +82,6 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
     from = resumeFrom === undefined ? {} : { since: resumeFrom };
   }
 }
-
 
 function matches(t: Target, l: LogLine): boolean {
   return t.service === l.service && (t.replica === undefined || t.replica === l.replica);

@@ -70,3 +70,29 @@ test('logs -f and events -f follow on across a daemon killed and started again: 
   assert.ok(events.out().includes('"type":"replica.adopted"'), 'the new daemon\'s events too');
   assert.doesNotMatch(logs.err() + events.err(), /internal error/);
 });
+
+test('tend logs (a history) cut by a daemon killed mid-way: exit 3 and a line that says so, not an internal error', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  writeFiles(join(dir, 'services.d'), { 'p.yaml': 'command: ["sh", "-c", "seq 1 300000; exec sleep 1000"]\nstop_timeout: 2s\n' });
+  const state = join(dir, '.tend');
+  const reaper = processReaper(t);
+  const up = await runCli(dir, ['up', '-d', '--wait']);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  markedGroups(state);
+  cleanup(t, () => killMarkedGroups(state));
+  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  reaper.track(daemon, true);
+  const log = join(state, 'logs', 'p', '0.log');
+  await waitFor(() => readFileSync(log, 'utf8').endsWith('300000\n'), { what: 'the whole count written' });
+
+  // A reader that stops reading: 300,000 lines cannot all be on their way (a pipe, the socket's
+  // buffers) once it has some, so the daemon is killed in the middle of the history.
+  const history = follower(dir, ['logs', 'p']);
+  cleanup(t, () => history.child.kill('SIGKILL'));
+  history.child.stdout.pause();
+  await waitFor(() => history.child.stdout.readableLength > 0, { what: 'the history begun' });
+  process.kill(daemon, 'SIGKILL');
+  history.child.stdout.resume();
+  assert.equal(await history.exited, 3, history.err());
+  assert.match(history.err(), /^tend: the tend daemon on \.tend\/tend\.sock went away before the logs ended\n$/);
+});
