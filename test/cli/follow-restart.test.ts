@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { BUILT, cleanup, isAlive, processReaper, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 import { killMarkedGroups, markedGroups } from '../helpers/daemon.js';
 import { runCli } from './run-cli.js';
@@ -25,9 +25,11 @@ function follower(dir: string, args: string[]) {
   return { child, out: () => out, err: () => err, exited };
 }
 
-test('logs -f and events -f follow on across a daemon killed and started again: no line lost or repeated', { timeout: 120_000 }, async (t) => {
+/** `tend up -d --wait` in a new project of one service `p`, running `script` in sh; its replicas and
+ *  daemons are killed after the test. */
+async function upOne(t: TestContext, script: string) {
   const dir = tempDir(t);
-  writeFiles(join(dir, 'services.d'), { 'p.yaml': 'command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo line $i; sleep 0.05; done"]\nstop_timeout: 2s\n' });
+  writeFiles(join(dir, 'services.d'), { 'p.yaml': `command: ["sh", "-c", ${JSON.stringify(script)}]\nstop_timeout: 2s\n` });
   const state = join(dir, '.tend');
   const reaper = processReaper(t);
   const up = await runCli(dir, ['up', '-d', '--wait']);
@@ -35,8 +37,13 @@ test('logs -f and events -f follow on across a daemon killed and started again: 
   markedGroups(state);
   cleanup(t, () => killMarkedGroups(state));
   const daemon = () => Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  reaper.track(daemon(), true);
+  return { dir, state, reaper, daemon };
+}
+
+test('logs -f and events -f follow on across a daemon killed and started again: no line lost or repeated', { timeout: 120_000 }, async (t) => {
+  const { dir, reaper, daemon } = await upOne(t, 'i=0; while :; do i=$((i+1)); echo line $i; sleep 0.05; done');
   const first = daemon();
-  reaper.track(first, true);
 
   const logs = follower(dir, ['logs', '-f', 'p']);
   const events = follower(dir, ['events', '-f', '-o', 'json']);
@@ -72,16 +79,8 @@ test('logs -f and events -f follow on across a daemon killed and started again: 
 });
 
 test('tend logs (a history) cut by a daemon killed mid-way: exit 3 and a line that says so, not an internal error', { timeout: 120_000 }, async (t) => {
-  const dir = tempDir(t);
-  writeFiles(join(dir, 'services.d'), { 'p.yaml': 'command: ["sh", "-c", "seq 1 300000; exec sleep 1000"]\nstop_timeout: 2s\n' });
-  const state = join(dir, '.tend');
-  const reaper = processReaper(t);
-  const up = await runCli(dir, ['up', '-d', '--wait']);
-  assert.equal(up.code, 0, up.stdout + up.stderr);
-  markedGroups(state);
-  cleanup(t, () => killMarkedGroups(state));
-  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
-  reaper.track(daemon, true);
+  const { dir, state, daemon: pidOf } = await upOne(t, 'seq 1 300000; exec sleep 1000');
+  const daemon = pidOf();
   const log = join(state, 'logs', 'p', '0.log');
   await waitFor(() => readFileSync(log, 'utf8').endsWith('300000\n'), { what: 'the whole count written' });
 
