@@ -323,7 +323,6 @@ export class ApiClient {
   }
 }
 
-
 /** `30s`, `1.5s`, `250ms`. */
 function formatMs(ms: number): string {
   return ms >= 1000 ? `${Number((ms / 1000).toFixed(3))}s` : `${ms}ms`;
