@@ -90,18 +90,20 @@ export async function exportCommand(cli: Cli, target: string, dir: string, opts:
     return EXIT.OK;
   }
   const out = opts.output;
-  const asDir = out.endsWith('/') || (existsSync(out) && statSync(out).isDirectory());
+  // Named as given, written where the working directory as the shell names it puts it.
+  const outPath = fromWorkingDir(out);
+  const asDir = out.endsWith('/') || (existsSync(outPath) && statSync(outPath).isDirectory());
   if (!asDir) {
     if (single === undefined) {
       throw new TendError('API_BAD_REQUEST', `the export is ${files.length} Nomad jobs (${files.map((f) => f.name).join(', ')}): give -o a directory (ending in /) to write one file each`);
     }
-    mkdirSync(dirname(fromWorkingDir(out)), { recursive: true });
-    writeFileAtomic(out, single, 0o644);
+    mkdirSync(dirname(outPath), { recursive: true });
+    writeFileAtomic(outPath, single, 0o644);
     cli.err.write(`wrote ${out}\n`);
     return EXIT.OK;
   }
-  mkdirSync(out, { recursive: true });
-  for (const f of files) writeFileAtomic(join(out, f.name), f.text, 0o644);
+  mkdirSync(outPath, { recursive: true });
+  for (const f of files) writeFileAtomic(join(outPath, f.name), f.text, 0o644);
   cli.err.write(`wrote ${files.length} file${files.length === 1 ? '' : 's'} to ${out}\n`);
   return EXIT.OK;
 }

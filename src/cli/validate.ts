@@ -37,7 +37,7 @@ export async function validateCommand(
     // ---- tend.yaml: daemon-wide hooks and alerts (src/hooks/config.ts) ----
     if (basename(target) === 'tend.yaml') {
       const { parseConfig } = await import('../hooks/config.js');
-      const own = parseConfig(await readFile(target, 'utf8'), fromWorkingDir(target), target).problems;
+      const own = parseConfig(await readFile(fromWorkingDir(target), 'utf8'), fromWorkingDir(target), target).problems;
       problems.push(...own);
       if (own.length === 0) summaries.push(`${target.replace(/^\.\//, '')}: OK`);
       continue;

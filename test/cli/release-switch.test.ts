@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusReport } from '../../src/api/types.js';
@@ -86,4 +86,20 @@ test('tend up -d run in a release link follows the next release; a shell left in
 
   const down = await runCli(dir, ['--state-dir', state, 'down']);
   assert.equal(down.code, 0, down.stderr);
+});
+
+test('`..` from a shell in a release link means the link\'s parent, as the shell takes it: validate reads it, export writes there', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  writeFiles(join(dir, 'releases', '1', 'services.d'), { 'web.yaml': `command: ${forever}\n` });
+  writeFiles(dir, { 'tend.yaml': 'alerts: {}\n' });
+  const current = join(dir, 'current');
+  symlinkSync(join(dir, 'releases', '1'), current);
+  const inCurrent = (args: string[]) => runCli(current, args, { env: { PWD: current } });
+  const validated = await inCurrent(['validate', '../tend.yaml']);
+  assert.equal(validated.code, 0, validated.stdout + validated.stderr);
+  assert.match(validated.stdout, /^\.\.\/tend\.yaml: OK$/m);
+  const exported = await inCurrent(['export', 'nomad', 'services.d', '-o', '../job.nomad.hcl']);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.ok(existsSync(join(dir, 'job.nomad.hcl')), 'written beside `current`, not in releases/');
+  assert.ok(!existsSync(join(dir, 'releases', 'job.nomad.hcl')));
 });
