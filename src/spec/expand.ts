@@ -9,6 +9,9 @@
 //   2. spec.env (env_file entries, then env), each value `${VAR}`-expanded in order against
 //      everything defined so far, so a value can use an earlier entry
 //   3. ports (NAME = base + index) and TEND_SERVICE, TEND_REPLICA, TEND_REPLICAS: always win
+//   4. PWD: the replica's working directory, as `cd` in a shell and Go's exec.Cmd set it (make's
+//      $(PWD) and scripts read it as the directory they run in), unless env sets PWD itself.
+//      `${PWD}` in the spec still means tend's own, as in a compose file.
 // The step-3 variables are visible to interpolation from the start, so `${PORT}` and
 // `${TEND_REPLICA}` work in env values. (Validation refuses env keys that collide with ports or
 // TEND_*, so step 3 only ever overrides tend's own environment.)
@@ -55,12 +58,14 @@ export function expandReplica(
   const readiness = spec.readiness ? expandProbe(spec.readiness, x, lookup, bind) : undefined;
   const liveness = spec.liveness ? expandProbe(spec.liveness, x, lookup, bind) : undefined;
   for (const [k, v] of shellValues) env.set(k, v);
+  // A cwd written as ${VAR}/... may expand to a relative path: it is relative to the spec file.
+  const cwd = resolve(dirname(spec.file), x(spec.cwd));
+  if (!Object.hasOwn(spec.env, 'PWD')) env.set('PWD', cwd);
   return {
     service: spec.name,
     index,
     argv,
-    // A cwd written as ${VAR}/... may expand to a relative path: it is relative to the spec file.
-    cwd: resolve(dirname(spec.file), x(spec.cwd)),
+    cwd,
     // fromEntries defines own properties, so even `__proto__` is an ordinary key.
     env: Object.fromEntries(env),
     ...(readiness ? { readiness } : {}),

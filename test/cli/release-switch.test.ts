@@ -29,9 +29,10 @@ function inRemovedDir(dir: string, args: string[]): Promise<CliResult> {
   });
 }
 
-function releaseOf(pid: number): string | undefined {
-  return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').find((v) => v.startsWith('RELEASE='))?.slice(8);
+function envOf(pid: number, name: string): string | undefined {
+  return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').find((v) => v.startsWith(`${name}=`))?.slice(name.length + 1);
 }
+const releaseOf = (pid: number) => envOf(pid, 'RELEASE');
 
 test('tend up -d run in a release link follows the next release; a shell left in a removed release is told why', { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
@@ -59,6 +60,9 @@ test('tend up -d run in a release link follows the next release; a shell left in
   assert.equal(first.source, join(current, 'services.d'), 'the directory as the shell named it');
   const pid1 = first.services[0]!.replicas[0]!.pid!;
   assert.equal(releaseOf(pid1), '1');
+  // $PWD names the replica's working directory (the spec's, in the release it was started from:
+  // what a deploy replaces), not tend's own.
+  assert.equal(envOf(pid1, 'PWD'), join(dir, 'releases', '1', 'services.d'));
 
   release('2');
   rmSync(join(dir, 'releases', '1'), { recursive: true });

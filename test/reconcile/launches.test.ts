@@ -41,7 +41,7 @@ test('a replica of a real spec keeps only its own variables; the base is shared'
   assert.deepEqual(back, launch);
   assert.equal('UNSET' in back!.env, false, 'an unset base variable stays unset');
   const own = (store as unknown as { kept: Map<string, { own: Record<string, string> }> }).kept.get('web-2')!.own;
-  assert.deepEqual(Object.keys(own).sort(), ['HOME', 'HTTP', 'PORT', 'TEND_REPLICA', 'TEND_REPLICAS', 'TEND_REPLICA_NONCE', 'TEND_SERVICE'].filter((k) => k !== 'HOME' || process.env['HOME'] !== '/srv/web').sort());
+  assert.deepEqual(Object.keys(own).sort(), ['HOME', 'HTTP', 'PORT', 'PWD', 'TEND_REPLICA', 'TEND_REPLICAS', 'TEND_REPLICA_NONCE', 'TEND_SERVICE'].filter((k) => (k !== 'HOME' || process.env['HOME'] !== '/srv/web') && (k !== 'PWD' || process.env['PWD'] !== launch.cwd)).sort());
   store.delete('web-2');
   assert.equal(store.get('web-2'), undefined);
 });

@@ -118,3 +118,12 @@ test('template syntax errors are described; expansion keeps a malformed template
   assert.match(templateError('${A:-x')!, /not closed/);
   assert.equal(interpolate('${A', () => 'v'), '${A');
 });
+
+test('PWD is the replica\'s working directory, as a shell\'s cd leaves it, unless env sets it', () => {
+  const base = { PWD: '/home/u/checkout', PATH: '/bin' };
+  const spec = service('web', { cwd: '/srv/app/current', env: { HERE: '${PWD}' } });
+  const env = expandReplica(spec, 0, base).env;
+  assert.equal(env.PWD, '/srv/app/current', 'the directory the replica runs in, by the name the spec gives it');
+  assert.equal(env.HERE, '/home/u/checkout', '${PWD} in the spec means tend\'s own, as in a compose file');
+  assert.equal(expandReplica(service('web', { cwd: '/srv/app', env: { PWD: '/elsewhere' } }), 0, base).env.PWD, '/elsewhere');
+});
