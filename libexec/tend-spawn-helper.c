@@ -14,7 +14,7 @@
 // (setsid), stdin on /dev/null, stdout and stderr one O_APPEND descriptor on its log, every signal's
 // disposition at its default and none blocked, setgroups/setgid/setuid when a user is asked for
 // (with one difference: the user's supplementary groups, which libuv clears and cannot set), the
-// working directory, then execvp with PATH looked up in the replica's own environment. An
+// working directory, the caller's soft open-files limit when tend asks (Node cannot), then execvp with PATH looked up in the replica's own environment. An
 // error at any step after the fork comes back through a close-on-exec pipe, as libuv's does.
 //
 // Input lines are JSON written by tend (JSON.stringify), so the parser below reads JSON, only as
@@ -372,7 +372,7 @@ static void push(Strings *s, char *x) {
 #define MAX_GROUPS 65536
 
 typedef struct {
-  long long id, uid, gid, kill, pid, start;
+  long long id, uid, gid, kill, pid, start, nofile;
   int has_id, has_kill, nul;
   char *cwd, *log;
   Strings argv, env, sigs; // env's "KEY=VALUE" strings are made here, freed after the fork
@@ -435,6 +435,7 @@ static void request_member(Json *j, const char *key, void *ctx) {
   else if (!strcmp(key, "uid")) r->uid = jnumber(j);
   else if (!strcmp(key, "gid")) r->gid = jnumber(j);
   else if (!strcmp(key, "groups")) jlist(j, '[', ']', group_item, r);
+  else if (!strcmp(key, "nofile")) r->nofile = jnumber(j);
   else if (!strcmp(key, "kill")) r->kill = jnumber(j), r->has_kill = 1;
   else if (!strcmp(key, "pid")) r->pid = jnumber(j);
   else if (!strcmp(key, "start")) r->start = jnumber(j);
@@ -541,6 +542,15 @@ static void child(Request *r, int logfd, int errfd) {
   if (devnull != 0 && (dup2(devnull, 0) < 0 || close(devnull) < 0)) goto fail;
   if (dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0) goto fail;
   if (r->cwd && *r->cwd && chdir(r->cwd) < 0) goto fail;
+  // The soft open-files limit of the shell that started tend (src/util/nofile.ts): Node raised its
+  // own to the hard limit, and this process inherited that. Lowered only, the hard limit kept.
+  if (r->nofile > 0) {
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && (rlim_t)r->nofile < lim.rlim_cur) {
+      lim.rlim_cur = (rlim_t)r->nofile;
+      if (setrlimit(RLIMIT_NOFILE, &lim) < 0) goto fail;
+    }
+  }
   if (r->uid >= 0 || r->gid >= 0) {
     // The user's groups, as initgroups gives a login (computed by tend from /etc/group: no NSS
     // between fork and exec); none when not asked for, so no group of tend's is kept.

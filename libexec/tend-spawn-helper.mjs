@@ -7,6 +7,8 @@
 // And it lets the daemon plan the next replica while this one forks and creates log files.
 //
 // stdin (from tend), JSON lines: {"id":N,"argv":[…],"cwd":"…","env":{…},"log":"…","uid":U,"gid":G}
+//                                ("nofile":N, a soft open-files limit, is for the compiled helper:
+//                                Node cannot set a child's limits, and tend sends it only there)
 //                                {"kill":PGID,"pid":P,"start":TICKS,"sigs":["SIGTERM","SIGCONT"]}
 // stdout (to tend), JSON lines:  {"id":N,"pid":P,"start":TICKS,"offset":BYTES}
 //                                {"id":N,"err":"ECODE","msg":"…","stage":"log"|"spawn"}

@@ -14,6 +14,7 @@ import { SpecWatcher } from './watch/spec-watcher.js';
 import { NotifyHub } from './notify/hub.js';
 import { hubSeam, notifyHandlers } from './notify/wire.js';
 import { errorMessage } from './errors.js';
+import { ownNofile, replicaNofile } from './util/nofile.js';
 
 export interface SupervisorOptions {
   dir: string;
@@ -44,9 +45,12 @@ export class Supervisor {
   /** Replicas fork from small helper processes (runtime/spawn-helper.ts), the compiled one when the
    *  build made it; TEND_SPAWN_HELPER=node runs node's instead, TEND_SPAWN_HELPER=0 keeps every
    *  fork in the daemon itself. */
+  /** The caller's open-files limit, when replicas would inherit a higher one (util/nofile.ts). */
+  private readonly nofile = replicaNofile();
   readonly runtime = new ProcessRuntime({
     helper: process.env['TEND_SPAWN_HELPER'] !== '0',
     helperKind: process.env['TEND_SPAWN_HELPER'] === 'node' ? 'node' : 'auto',
+    ...(this.nofile === undefined ? {} : { nofile: this.nofile }),
   });
   readonly source: DirectorySource;
   private readonly preload: SpecPreload;
@@ -57,6 +61,12 @@ export class Supervisor {
 
   constructor(opts: SupervisorOptions) {
     this.stateDir = resolve(opts.stateDir);
+    const nofile = this.nofile;
+    if (nofile !== undefined) {
+      void this.runtime.setsNofile().then((sets) => {
+        if (!sets) opts.log.warn(`replicas get Node's open-files limit (${ownNofile()?.soft}), not the ${nofile} tend was started with: only the compiled spawn helper can set it (npm run build on a machine with a C compiler)`);
+      });
+    }
     this.token = supervisorId(this.stateDir);
     this.events = new EventLog({
       ...(opts.persistEvents ? { path: join(this.stateDir, 'events.jsonl') } : {}),

@@ -10,6 +10,7 @@ import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
 import { TendError } from '../errors.js';
 import { busy, servicesHolder } from '../state/services-lock.js';
 import { deferExtraCa } from '../util/deferred-ca.js';
+import { passCallerNofile } from '../util/nofile.js';
 import { displayPath, fromWorkingDir } from '../util/working-dir.js';
 import { delay, parseCount, parseDuration, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -132,8 +133,9 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
     ...(opts.http === undefined ? [] : ['--http', opts.http]),
     ...(opts.httpAllowRemote ? ['--http-allow-remote'] : []),
   ];
-  // The daemon is tend too: it starts as `tend` does, with NODE_EXTRA_CA_CERTS put off (deferred-ca.ts).
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: deferExtraCa() });
+  // The daemon is tend too: it starts as `tend` does, with NODE_EXTRA_CA_CERTS put off (deferred-ca.ts)
+  // and the caller's open-files limit, which this process, being Node, no longer has (nofile.ts).
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: passCallerNofile(deferExtraCa()) });
   closeSync(fd);
   let exited: number | null | undefined;
   child.once('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)));

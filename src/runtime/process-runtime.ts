@@ -34,6 +34,9 @@ export interface ProcessRuntimeOptions {
   helperKind?: HelperKind;
   /** The compiled helper's path (tests point it at a binary that cannot run). */
   nativeHelper?: string;
+  /** The soft open-files limit replicas get (src/util/nofile.ts); only the compiled helper can set
+   *  it, so spawns wait for the helpers, as for a replica run as another user. */
+  nofile?: number;
   /** Spawns wait until the helpers are up (or failed to come up) instead of forking in process
    *  meanwhile: the daemon does not wait (its first replica would start later); tests do. */
   waitForHelper?: boolean;
@@ -119,6 +122,7 @@ export class ProcessRuntime implements Runtime {
   private helpersQueued = false;
   private closed = false;
   private readonly waitForHelper: boolean;
+  private readonly nofile: number | undefined;
   private readonly adopted = new Map<number, Adopted>();
   private adoptTimer: NodeJS.Timeout | undefined;
   /** performance.now() before which a poll of adopted replicas is skipped (see pollAdopted). */
@@ -135,6 +139,7 @@ export class ProcessRuntime implements Runtime {
     this.adoptPollMs = options.adoptPollMs ?? 250;
     this.stopPollMs = options.stopPollMs ?? 100;
     this.waitForHelper = options.waitForHelper ?? false;
+    this.nofile = options.nofile;
     // The first is started at once: it comes up while tend reads its files. Started with the first
     // replica instead, the first replica ran 50 ms sooner but 1000 of them 30% later (the first
     // hundreds forked from tend while the helpers booted beside them). The others are started
@@ -212,6 +217,12 @@ export class ProcessRuntime implements Runtime {
     return best;
   }
 
+  /** Whether replicas get the `nofile` limit asked for: a compiled helper is up. */
+  async setsNofile(): Promise<boolean> {
+    await this.helperReady();
+    return this.helpers.some((h) => h.usable && h.native);
+  }
+
   /** Whether spawns go through the helper from now on (false without one, or when it failed). */
   helperReady(): Promise<boolean> {
     return Promise.all(this.helpers.map((h) => h.whenReady)).then((up) => up.some(Boolean));
@@ -250,8 +261,9 @@ export class ProcessRuntime implements Runtime {
     if (cwdProblem !== null) return failure(cwdProblem, true);
 
     // A replica run as another user waits for the helpers too: only the compiled one can give it
-    // the user's groups (libuv clears them), and one forked in process meanwhile would lack them.
-    if (this.helpers.length > 0 && (this.waitForHelper || ids !== undefined)) return this.helperReady().then(() => this.spawnWith(req, ids, onExit));
+    // the user's groups (libuv clears them), and one forked in process meanwhile would lack them;
+    // so does every replica when the caller's open-files limit is to be set (nofile.ts).
+    if (this.helpers.length > 0 && (this.waitForHelper || ids !== undefined || this.nofile !== undefined)) return this.helperReady().then(() => this.spawnWith(req, ids, onExit));
     return this.spawnWith(req, ids, onExit);
   }
 
@@ -318,7 +330,7 @@ export class ProcessRuntime implements Runtime {
   private async spawnByHelper(helper: SpawnHelper, req: StartRequest, ids: UserIds | undefined, onExit: OnExit): Promise<StartResult> {
     const { argv, cwd, env } = req.launch;
     let handle: ProcessHandle | undefined;
-    const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid, groups: ids.groups } : {}) }, (pid, startTime) => {
+    const r = await helper.spawn({ argv, cwd, env, log: req.logFile, ...(ids ? { uid: ids.uid, gid: ids.gid, groups: ids.groups } : {}), ...(this.nofile !== undefined && helper.native ? { nofile: this.nofile } : {}) }, (pid, startTime) => {
       handle = { pid, pgid: pid, startTime, startedAt: steadyNow() };
       this.helped.set(pid, { handle, onExit, by: helper, answered: false });
     });

@@ -24,6 +24,8 @@ export interface HelperRequest {
   gid?: number;
   /** Supplementary groups (the compiled helper sets them; node's cannot, as libuv clears them). */
   groups?: number[];
+  /** The soft open-files limit to set (the compiled helper only: src/util/nofile.ts). */
+  nofile?: number;
 }
 
 export type HelperReply =
@@ -69,6 +71,7 @@ export function helperEnv(): NodeJS.ProcessEnv {
 
 export class SpawnHelper {
   private child?: ChildProcess;
+  private program: 'native' | 'node' = 'node';
   private ready = false;
   private dead = false;
   private seq = 0;
@@ -92,6 +95,7 @@ export class SpawnHelper {
   }
 
   private start(program: 'native' | 'node', file: string, args: string[]): void {
+    this.program = program;
     let child: ChildProcess;
     try {
       child = spawn(file, args, {
@@ -129,6 +133,11 @@ export class SpawnHelper {
   /** Forks asked for and not answered yet. */
   get inFlight(): number {
     return this.waiting.size;
+  }
+
+  /** The compiled helper: it can set what Node cannot (groups, limits). */
+  get native(): boolean {
+    return this.program === 'native';
   }
 
   /** It answered and has not died: spawns may go to it. */

@@ -1,6 +1,6 @@
 // `tend` run as a command (npx tend, a global install, ./dist/bin/tend.js): the sh line at the top
 // of dist/bin/tend.js starts tend's Node with NODE_EXTRA_CA_CERTS moved aside, and the CLI puts it
-// back (src/util/deferred-ca.ts). Checked from the user's side: what tend's own processes were
+// back (src/util/deferred-ca.ts); it records the open-files limit Node raises (src/util/nofile.ts). Checked from the user's side: what tend's own processes were
 // started with (/proc/PID/environ), what a replica and a hook command see, and a webhook to a
 // server that only the file the variable names makes trusted.
 //
@@ -20,6 +20,7 @@ import { ok, startReceiver } from '../hooks/receivers.js';
 import { sameProcess } from '../../src/runtime/proc.js';
 import { PID_NAME, readPidFile } from '../../src/state/pid-file.js';
 import { DEFERRED_CA_VAR } from '../../src/util/deferred-ca.js';
+import { CALLER_NOFILE_VAR } from '../../src/util/nofile.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.js');
 const TLS = join(import.meta.dirname, '..', 'fixtures', 'tls');
@@ -111,5 +112,48 @@ test('dist/bin/tend.js runs the same as a command and as `node tend.js`', () => 
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), version);
     assert.equal(r.stderr, '');
+  }
+});
+
+/** Soft and hard open-files limits of a process, from /proc/PID/limits. */
+function nofileOf(pid: number | 'self'): { soft: number; hard: number } {
+  const m = /^Max open files\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'latin1'))!;
+  return { soft: Number(m[1]), hard: Number(m[2]) };
+}
+
+test('replicas get the open-files limit tend was started with, not the hard limit its Node raised it to', async (t) => {
+  const { hard } = nofileOf('self');
+  if (hard <= 512) return t.skip(`the hard limit here is ${hard}: no soft limit below it to start tend with`);
+  assert.equal(CALLER_NOFILE_VAR, 'TEND_CALLER_NOFILE', 'as the launcher names it (scripts/bundle-cli.mjs)');
+  for (const [mode, helper] of [['up -d', undefined], ['up', undefined], ['up -d', 'node']] as const) {
+    const { root, state, env, started } = project(t, '');
+    if (helper !== undefined) env['TEND_SPAWN_HELPER'] = helper;
+    // As a shell under systemd's default (1024 soft) runs it: `ulimit -Sn` below the hard limit.
+    const args = ['-c', 'ulimit -S -n 512 && exec "$0" "$@"', CLI, ...mode.split(' ')];
+    let child: ReturnType<typeof spawn> | undefined;
+    if (mode === 'up -d') {
+      const up = spawnSync('sh', [...args, '--wait'], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(up.status, 0, up.stderr);
+    } else {
+      child = spawn('sh', args, { cwd: root, env, stdio: 'ignore' });
+      const c = child;
+      cleanup(t, () => void (c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')));
+    }
+    await waitFor(() => existsSync(join(root, 'replica.env')) && existsSync(join(state, PID_NAME)), { what: 'the replica', timeoutMs: 30_000 });
+    const daemon = started();
+    assert.deepEqual(nofileOf(daemon), { soft: hard, hard }, 'tend\'s own Node raised its soft limit (why this matters)');
+    const status = spawnSync(CLI, ['status', '-o', 'json'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+    const replica = (JSON.parse(status.stdout) as { services: { replicas: { pid: number }[] }[] }).services[0]!.replicas[0]!.pid;
+    if (helper === 'node') {
+      // Node cannot set a child's limit: said in the daemon's log, not hidden.
+      assert.deepEqual(nofileOf(replica), { soft: hard, hard });
+      await waitFor(() => readFileSync(join(state, 'tend.log'), 'utf8').includes(`not the 512 tend was started with`), { what: 'the warning in tend.log' });
+    } else {
+      assert.deepEqual(nofileOf(replica), { soft: 512, hard }, `${mode}: the replica's limit`);
+    }
+    assert.deepEqual(envFile(join(root, 'replica.env')).filter((l) => l.startsWith(`${CALLER_NOFILE_VAR}=`)), [], 'the launcher\'s record is not passed on');
+    const down = spawnSync(CLI, ['down'], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(down.status, 0, down.stderr);
+    assert.deepEqual(markedGroups(state), [], 'no replica left');
   }
 });

@@ -415,3 +415,23 @@ test("helper: the compiled helper reaps its replicas while tend does not read it
   assert.equal(replies.filter((m) => m.id !== undefined && m.pid !== undefined).length, n, 'every fork answered');
   assert.equal(replies.filter((m) => m.exit !== undefined).length, n, 'every exit told, none lost while the pipe was full');
 });
+
+test('helper: the compiled helper sets the soft open-files limit asked for (the caller\'s: util/nofile.ts), lowering only, the hard limit kept', { skip: (KIND === 'node' || !existsSync(NATIVE_HELPER)) && 'the compiled helper is not under test' }, async (t) => {
+  const own = /^Max open files\s+(\d+)\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'latin1'))!;
+  const [soft, hard] = [Number(own[1]), Number(own[2])];
+  if (soft <= 64) return t.skip(`this process's soft limit is ${soft}`);
+  const reaper = processReaper(t);
+  for (const [asked, expected] of [[64, 64], [soft + 1000, soft]] as const) {
+    const dir = tempDir(t);
+    const rt = new ProcessRuntime({ helper: true, helpers: 1, nofile: asked });
+    cleanup(t, () => rt.close());
+    // Not waitForHelper: the runtime waits for the helper itself when it has a limit to set.
+    const r = await rt.start({ launch: launch(fixture('forever.mjs'), dir), logFile: logIn(dir) }, () => {});
+    assert.ok(r.ok, JSON.stringify(r));
+    reaper.track(r.handle.pid, true);
+    const limits = /^Max open files\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${r.handle.pid}/limits`, 'latin1'))!;
+    assert.deepEqual([Number(limits[1]), Number(limits[2])], [expected, hard], `asked for ${asked}`);
+    assert.equal(await rt.setsNofile(), true);
+    rt.close();
+  }
+});
