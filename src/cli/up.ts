@@ -9,6 +9,8 @@ import type { StatusReport } from '../api/types.js';
 import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
 import { TendError } from '../errors.js';
 import { busy, servicesHolder } from '../state/services-lock.js';
+import { leaveStateDirVar } from '../state/state-dir-var.js';
+import { realOrSelf } from '../spec/dir.js';
 import { deferExtraCa } from '../util/deferred-ca.js';
 import { passCallerNofile } from '../util/nofile.js';
 import { displayPath, fromWorkingDir } from '../util/working-dir.js';
@@ -105,9 +107,13 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
     throw err;
   });
   if (running) {
+    const leave = leaveStateDirVar(stateDir);
+    const other = realOrSelf(running.source) !== realOrSelf(dir);
     throw new TendError(
       'DAEMON_RUNNING',
-      `a tend daemon (pid ${running.pid}) already supervises ${running.source} on ${displayPath(stateDir)}; stop it with \`tend down\` or use another --state-dir`,
+      other
+        ? `the state directory ${displayPath(stateDir)} is in use by the tend daemon ${running.pid}, which supervises ${running.source}, not ${dir}; ${leave ?? 'give another --state-dir'}`
+        : `a tend daemon (pid ${running.pid}) already supervises ${running.source} on ${displayPath(stateDir)}; ${leave ?? 'stop it with `tend down` or use another --state-dir'}`,
     );
   }
 

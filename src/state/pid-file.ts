@@ -2,9 +2,11 @@
 // stale file (the daemon died; its pid may since belong to another process) is told from a live one.
 
 import { readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { TendError } from '../errors.js';
 import { createFileWith } from '../util/create-file.js';
 import { readProcStat, sameProcess } from '../runtime/proc.js';
+import { leaveStateDirVar } from './state-dir-var.js';
 
 export const PID_NAME = 'tend.pid';
 /** The control API's Unix socket, in the same state directory. */
@@ -12,6 +14,7 @@ export const SOCKET_NAME = 'tend.sock';
 
 /** Writes `pid\nstart-time\n` exclusively; refuses when a live daemon owns the directory. */
 export function claimPidFile(path: string): void {
+  const leave = () => leaveStateDirVar(dirname(path)) ?? 'stop it with `tend down` or use another --state-dir';
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const me = readProcStat(process.pid);
@@ -23,7 +26,7 @@ export function claimPidFile(path: string): void {
       if (owner && owner.pid !== process.pid && sameProcess({ pid: owner.pid, startTime: owner.startTime })) {
         throw new TendError(
           'DAEMON_RUNNING',
-          `a tend daemon (pid ${owner.pid}) already supervises this state directory (${path}); stop it with \`tend down\` or use another --state-dir`,
+          `a tend daemon (pid ${owner.pid}) already supervises this state directory (${path}); ${leave()}`,
           { pid: owner.pid },
         );
       }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cleanup, isAlive, specDir, waitFor } from '../helpers/index.js';
+import { BUILT, cleanup, isAlive, NODE, specDir, waitFor } from '../helpers/index.js';
 import { killDetachedDaemon, killMarkedGroups, markedGroups } from '../helpers/daemon.js';
 import { runCli } from './run-cli.js';
 
@@ -51,4 +51,33 @@ test('a second daemon on the same services.d is refused, whatever its state dire
   markedGroups(other);
   cleanup(t, () => killMarkedGroups(other));
   assert.equal((await runCli(root, ['--state-dir', other, 'down'])).code, 0);
+});
+
+test('a replica that runs `tend up` for a project of its own is told that TEND_STATE_DIR, which tend set for it, chose its daemon\'s state directory, not to `tend down` it', { timeout: 120_000 }, async (t) => {
+  // A CI runner supervised by tend, starting tend for the project it tests: both ways of `up`.
+  const { root: inner, dir: innerDir } = specDir(t, { 'x.yaml': 'command: ["sleep", "1000"]\n' });
+  const script = [
+    `cd ${inner}`,
+    `${NODE} ${BUILT} up -d > up-d.out 2>&1; echo $? > up-d.code`,
+    `${NODE} ${BUILT} up > up.out 2>&1; echo $? > up.code`,
+    'exec sleep 1000',
+  ].join('; ');
+  const { root, dir } = specDir(t, { 'ci.yaml': `command: ["sh", "-c", ${JSON.stringify(script)}]\nstop_timeout: 2s\n` });
+  const state = join(root, '.tend');
+  const up = await runCli(root, ['up', '-d', '--wait']);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  markedGroups(state);
+  cleanup(t, () => killMarkedGroups(state));
+  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  cleanup(t, () => killDetachedDaemon(daemon, state));
+  cleanup(t, () => killMarkedGroups(join(inner, '.tend')));
+
+  await waitFor(() => existsSync(join(inner, 'up.code')), { what: 'both commands run by the replica', timeoutMs: 60_000 });
+  const leave = `TEND_STATE_DIR chose it (tend sets it for its replicas, and this command runs in one (ci/0)): run tend with \`env -u TEND_STATE_DIR\` for the project's own, or give --state-dir`;
+  assert.equal(readFileSync(join(inner, 'up-d.code'), 'utf8').trim(), '6');
+  assert.equal(readFileSync(join(inner, 'up-d.out'), 'utf8'), `tend: the state directory ${state} is in use by the tend daemon ${daemon}, which supervises ${dir}, not ${innerDir}; ${leave}\n`);
+  assert.equal(readFileSync(join(inner, 'up.code'), 'utf8').trim(), '6');
+  assert.match(readFileSync(join(inner, 'up.out'), 'utf8'), new RegExp(`a tend daemon \\(pid ${daemon}\\) already supervises this state directory \\(${join(state, 'tend.pid')}\\); TEND_STATE_DIR chose it \\(tend sets it for its replicas`));
+  assert.doesNotMatch(readFileSync(join(inner, 'up.out'), 'utf8'), /tend down/, 'not told to stop the daemon it runs under');
+  assert.equal((await runCli(root, ['down'])).code, 0);
 });
