@@ -24,6 +24,9 @@ export interface EventLogOptions<R = TendEvent> {
   onEvent?: (e: R) => void;
 }
 
+/** The events a history without `tail` or `since` holds (`tend events`, `GET /v1/events`). */
+export const DEFAULT_EVENT_HISTORY = 1000;
+
 /** How far back from the end of events.jsonl the last id is looked for at start-up. */
 const LAST_ID_WINDOW = 1024 * 1024;
 
@@ -95,30 +98,10 @@ export class EventLog {
     if (!this.opts.path || ringReaches || (first === undefined && since !== undefined && since >= this.lastId)) {
       return fromRing();
     }
-    const path = this.opts.path;
     // Events that left the ring may still be on their way to the file: wait for them to land.
     await this.flushed();
-    const kept = new Tail<TendEvent>(limit);
-    for (const file of [`${path}.1`, path]) {
-      await readLines(file, (line) => {
-        let e: TendEvent;
-        try {
-          e = JSON.parse(line) as TendEvent;
-        } catch {
-          return;
-        }
-        if (e === null || typeof e !== 'object' || typeof e.type !== 'string') return;
-        const id = (e as { id?: unknown }).id;
-        if (typeof id !== 'number') {
-          // Written by a tend before ids: older than any numbered event.
-          if (since === undefined) kept.push(e);
-          return;
-        }
-        if (since !== undefined && id <= since) return;
-        if (first !== undefined && id >= first) return; // the ring has it, and has it complete
-        kept.push(e);
-      });
-    }
+    // Those from `first` on, the ring has, and has complete.
+    const kept = await readEventFiles(this.opts.path, limit, since, first);
     for (const e of fromRing()) kept.push(e);
     return kept.items();
   }
@@ -229,6 +212,34 @@ function lastIdIn(file: string): number {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The events in `path`'s rotated file and then `path` with an id above `since` (all when
+ *  undefined) and below `before`, the last `limit` of them; a torn or foreign line is skipped.
+ *  Read by the daemon for history that left its memory, and by `tend events` when no daemon runs. */
+export async function readEventFiles(path: string, limit: number, since?: number, before?: number): Promise<{ push(e: TendEvent): void; items(): TendEvent[] }> {
+  const kept = new Tail<TendEvent>(limit);
+  for (const file of [`${path}.1`, path]) {
+    await readLines(file, (line) => {
+      let e: TendEvent;
+      try {
+        e = JSON.parse(line) as TendEvent;
+      } catch {
+        return;
+      }
+      if (e === null || typeof e !== 'object' || typeof e.type !== 'string') return;
+      const id = (e as { id?: unknown }).id;
+      if (typeof id !== 'number') {
+        // Written by a tend before ids: older than any numbered event.
+        if (since === undefined) kept.push(e);
+        return;
+      }
+      if (since !== undefined && id <= since) return;
+      if (before !== undefined && id >= before) return;
+      kept.push(e);
+    });
+  }
+  return kept;
 }
 
 async function readLines(file: string, onLine: (line: string) => void): Promise<void> {

@@ -335,6 +335,6 @@ async function readText(res: IncomingMessage): Promise<string> {
 }
 
 /** No daemon listens on the socket (not: it may not be reached, which `details.code` says). */
-function isGone(err: unknown): boolean {
+export function isGone(err: unknown): boolean {
   return err instanceof TendError && err.code === 'DAEMON_UNREACHABLE' && err.details['code'] === undefined;
 }

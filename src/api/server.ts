@@ -9,6 +9,7 @@ import { TendError } from '../errors.js';
 import { errorBodyOf, httpStatusOf } from './errors-http.js';
 import { listenApiSocket, type ApiSocket } from './listen.js';
 import { streamLogRecords } from './log-stream.js';
+import { DEFAULT_EVENT_HISTORY } from '../events.js';
 import { scaleService } from './scale.js';
 import type { ControlPlane, TendEvent } from './types.js';
 
@@ -16,7 +17,6 @@ const MAX_BODY = 64 * 1024;
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const FOLLOW_POLL_MS = 100;
 const SSE_HEARTBEAT_MS = 15_000;
-const DEFAULT_EVENT_HISTORY = 1000;
 /** An SSE client this far behind (bytes the daemon holds for it) is disconnected; it resumes by id. */
 export const SSE_MAX_BACKLOG_BYTES = 256 * 1024;
 type ReplicaAction = 'restart' | 'pause' | 'resume' | 'kill';

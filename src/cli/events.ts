@@ -1,9 +1,10 @@
 // `tend events [-f] [-n N] [-o json]`: the event history, or with -f the history and then live
-// events as they happen.
+// events as they happen. With no daemon running, the history is read from events.jsonl (offline.ts).
 
 import type { TendEvent } from '../api/types.js';
 import { parseCount, parseOutput, whileGoneNotes, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
+import { canReadOffline, EVENTS_FILE, noteOffline, offlineEvents } from './offline.js';
 import { paint, type Colour, type Term } from './term.js';
 
 export interface EventsOptions {
@@ -22,7 +23,15 @@ export async function eventsCommand(cli: Cli, opts: EventsOptions): Promise<numb
   const print = (e: TendEvent) => cli.out.write((output === 'json' ? JSON.stringify(e) : eventLine(cli.out, e)) + '\n');
   const client = cli.client();
   if (!opts.follow) {
-    for (const e of await client.eventHistory(tail, since)) print(e);
+    let history: TendEvent[];
+    try {
+      history = await client.eventHistory(tail, since);
+    } catch (err) {
+      if (!canReadOffline(cli, err, EVENTS_FILE)) throw err;
+      noteOffline(cli, EVENTS_FILE);
+      history = await offlineEvents(cli.stateDir(), tail, since);
+    }
+    for (const e of history) print(e);
     return EXIT.OK;
   }
   const whileGone = whileGoneNotes(cli);

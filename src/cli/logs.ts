@@ -1,14 +1,16 @@
 // `tend logs [SVC[/N]...] [-f] [-n N] [-t] [--since T] [--until T]`: replicas' output with
 // `svc/n | ` prefixes, like docker compose; every service, interleaved in time order, when none is
 // named. The daemon sends JSON lines; the prefix is coloured per replica on a terminal, and a new
-// run of a replica (a restart, a re-run job) gets a separator line.
+// run of a replica (a restart, a re-run job) gets a separator line. With no daemon running, the
+// history is read from the log files (offline.ts).
 
-import type { LogLine } from '../api/log-stream.js';
+import { streamLogRecords, type LogLine } from '../api/log-stream.js';
 import { TendError } from '../errors.js';
 import { displayPath } from '../util/working-dir.js';
 import { parseCount, parseDuration, parseTarget, whileGoneNotes, type Cli, type Target } from './context.js';
 import { PrintedLines } from './log-resume.js';
 import { EXIT } from './exit-codes.js';
+import { canReadOffline, LOGS_DIR, noteOffline, offlineLogSources } from './offline.js';
 import { localTime } from './format.js';
 import { paint, replicaColour, type Term } from './term.js';
 
@@ -29,10 +31,15 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
   const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until', now);
   const client = cli.client();
   const one = targets.length === 1 ? targets[0] : undefined;
+  const offline = (err: unknown) => !opts.follow && canReadOffline(cli, err, LOGS_DIR);
   if (targets.length > 1) {
     // Several targets: all services' stream, filtered here, so they stay in time order.
-    const known = new Set((await client.status()).services.map((s) => s.name));
-    for (const t of targets) if (!known.has(t.service)) throw new TendError('API_NOT_FOUND', `no service named "${t.service}"`);
+    const status = await client.status().catch((err: unknown) => {
+      if (offline(err)) return undefined;
+      throw err;
+    });
+    const known = new Set(status?.services.map((s) => s.name));
+    if (status) for (const t of targets) if (!known.has(t.service)) throw new TendError('API_NOT_FOUND', `no service named "${t.service}"`);
   }
   const query = {
     ...(one?.replica === undefined ? {} : { replica: one.replica }),
@@ -56,7 +63,14 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
   const take = opts.follow ? (l: LogLine) => printed.take(l) : (l: LogLine) => [l];
   let from: { tail?: number; since?: number } = { ...(tail === undefined ? {} : { tail }), ...(since === undefined ? {} : { since }) };
   for (;;) {
-    const res = await client.logs(one?.service, { ...query, ...from });
+    let res;
+    try {
+      res = await client.logs(one?.service, { ...query, ...from });
+    } catch (err) {
+      if (!offline(err)) throw err;
+      await printOffline(cli, targets, { ...from, ...(until === undefined ? {} : { until }) }, print);
+      return EXIT.OK;
+    }
     let partial = '';
     let cut = false;
     try {
@@ -81,6 +95,25 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
     const resumeFrom = printed.resumeFrom() ?? since;
     from = resumeFrom === undefined ? {} : { since: resumeFrom };
   }
+}
+
+/** The history from the log files, merged in time order as the daemon merges them. */
+async function printOffline(cli: Cli, targets: Target[], range: { tail?: number; since?: number; until?: number }, print: (lines: LogLine[]) => Promise<void>): Promise<void> {
+  const sources = offlineLogSources(cli.stateDir(), targets);
+  noteOffline(cli, LOGS_DIR);
+  await streamLogRecords(
+    {
+      ...range,
+      follow: false,
+      json: true,
+      timestamps: false,
+      pollMs: 0,
+      sources: () => sources,
+      write: (text) => print(text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as LogLine)),
+      stopped: () => false,
+    },
+    async () => {},
+  );
 }
 
 function matches(t: Target, l: LogLine): boolean {
