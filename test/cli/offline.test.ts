@@ -4,12 +4,9 @@
 // read the files as the daemon serves them (src/cli/offline.ts), and say so on stderr.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { cleanup, isAlive, specDir, tempDir, waitFor } from '../helpers/index.js';
-import { killDetachedDaemon, killMarkedGroups, markedGroups } from '../helpers/daemon.js';
-import { runCli } from './run-cli.js';
+import { isAlive, specDir, tempDir, waitFor } from '../helpers/index.js';
+import { runCli, upDetached } from './run-cli.js';
 
 const lines = (text: string) => text.split('\n').filter((l) => l !== '');
 
@@ -18,13 +15,7 @@ test('after `tend down`, `tend logs` and `tend events` read the state directory:
     'w.yaml': 'command: ["sh", "-c", "for i in 1 2 3; do echo w$TEND_REPLICA line $i; done; exec sleep 1000"]\nreplicas: 3\nstop_timeout: 2s\n',
     'db.yaml': 'command: ["sh", "-c", "echo db up; exec sleep 1000"]\nstop_timeout: 2s\n',
   });
-  const state = join(root, '.tend');
-  const up = await runCli(root, ['up', '-d', '--wait']);
-  assert.equal(up.code, 0, up.stdout + up.stderr);
-  markedGroups(state);
-  cleanup(t, () => killMarkedGroups(state));
-  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
-  cleanup(t, () => killDetachedDaemon(daemon, state));
+  await upDetached(t, root);
 
   await waitFor(async () => lines((await runCli(root, ['logs'])).stdout).filter((l) => / line 3$| db up$/.test(l)).length === 4, { what: 'every replica\'s output' });
   const online = await runCli(root, ['logs', '-t']);
@@ -64,13 +55,7 @@ test('after `tend down`, `tend logs` and `tend events` read the state directory:
 
 test('after tend was killed, `tend logs` reads what its replicas wrote; with no state directory at all, the error is as before', { timeout: 120_000 }, async (t) => {
   const { root } = specDir(t, { 'w.yaml': 'command: ["sh", "-c", "echo before the crash; exec sleep 1000"]\nstop_timeout: 2s\n' });
-  const state = join(root, '.tend');
-  const up = await runCli(root, ['up', '-d', '--wait']);
-  assert.equal(up.code, 0, up.stdout + up.stderr);
-  markedGroups(state);
-  cleanup(t, () => killMarkedGroups(state));
-  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
-  cleanup(t, () => killDetachedDaemon(daemon, state));
+  const { daemon } = await upDetached(t, root);
   await waitFor(async () => (await runCli(root, ['logs'])).stdout.includes('before the crash'), { what: 'the replica\'s line' });
   process.kill(daemon, 'SIGKILL');
   await waitFor(() => !isAlive(daemon), { what: 'the daemon gone' });

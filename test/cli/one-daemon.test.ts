@@ -10,18 +10,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BUILT, cleanup, isAlive, NODE, specDir, waitFor } from '../helpers/index.js';
 import { killDetachedDaemon, killMarkedGroups, markedGroups } from '../helpers/daemon.js';
-import { runCli } from './run-cli.js';
+import { runCli, upDetached } from './run-cli.js';
 
 test('a second daemon on the same services.d is refused, whatever its state directory and however the directory is named; the lock goes with the daemon', { timeout: 120_000 }, async (t) => {
   const { root, dir } = specDir(t, { 'w.yaml': 'command: ["sleep", "1000"]\nreplicas: 2\nstop_timeout: 2s\n' });
   const state = join(root, '.tend');
   const other = join(root, 'other-project-state');
-  const up = await runCli(root, ['up', '-d', '--wait']);
-  assert.equal(up.code, 0, up.stdout + up.stderr);
-  markedGroups(state);
-  cleanup(t, () => killMarkedGroups(state));
-  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
-  cleanup(t, () => killDetachedDaemon(daemon, state));
+  const { daemon } = await upDetached(t, root);
   // Were a second daemon to start, it would be stopped after the test.
   cleanup(t, () => runCli(root, ['--state-dir', other, 'down']).catch(() => undefined));
 
@@ -63,13 +58,7 @@ test('a replica that runs `tend up` for a project of its own is told that TEND_S
     'exec sleep 1000',
   ].join('; ');
   const { root, dir } = specDir(t, { 'ci.yaml': `command: ["sh", "-c", ${JSON.stringify(script)}]\nstop_timeout: 2s\n` });
-  const state = join(root, '.tend');
-  const up = await runCli(root, ['up', '-d', '--wait']);
-  assert.equal(up.code, 0, up.stdout + up.stderr);
-  markedGroups(state);
-  cleanup(t, () => killMarkedGroups(state));
-  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
-  cleanup(t, () => killDetachedDaemon(daemon, state));
+  const { daemon, state } = await upDetached(t, root);
   cleanup(t, () => killMarkedGroups(join(inner, '.tend')));
 
   await waitFor(() => existsSync(join(inner, 'up.code')), { what: 'both commands run by the replica', timeoutMs: 60_000 });

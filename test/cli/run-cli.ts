@@ -1,11 +1,15 @@
 // Runs the real `tend` CLI (src/cli/index.ts through tsx, the same code the built binary runs) as a
 // child process and collects its output and exit code.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { NODE, ROOT } from '../helpers/index.js';
+import { killDetachedDaemon, killMarkedGroups, markedGroups } from '../helpers/daemon.js';
+import { cleanup, NODE, ROOT } from '../helpers/index.js';
 
 const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
 export const CLI = join(ROOT, 'src', 'cli', 'index.ts');
@@ -52,4 +56,17 @@ export function startCli(cwd: string, args: string[]): { output: () => string; s
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   return { output: () => out, stop: () => void child.kill('SIGTERM'), pid: child.pid };
+}
+
+/** `tend up -d --wait` in `root` (state in root/.tend); the daemon and every replica it marks are
+ *  killed after the test, whatever happens. */
+export async function upDetached(t: TestContext, root: string): Promise<{ daemon: number; state: string }> {
+  const state = join(root, '.tend');
+  const up = await runCli(root, ['up', '-d', '--wait']);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  markedGroups(state);
+  cleanup(t, () => killMarkedGroups(state));
+  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
+  cleanup(t, () => killDetachedDaemon(daemon, state));
+  return { daemon, state };
 }
