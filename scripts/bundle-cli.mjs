@@ -110,14 +110,14 @@ async function unlaidOut(file) {
  * Puts an sh line before tend.js's JavaScript, run when `tend` is run as a command (`npx tend`, a
  * global install, ./dist/bin/tend.js): it moves NODE_EXTRA_CA_CERTS aside before Node starts,
  * which the CLI puts back first thing (src/util/deferred-ca.ts says why), records the soft
- * open-files limit Node is about to raise (src/util/nofile.ts; read from /proc in a loop of the
- * shell's own, ~1 ms here, where `$(ulimit -Sn)` forked a subshell, ~1.6 ms), and runs the same
- * file with node. To JavaScript the line is a string and a comment; `node tend.js` runs it as before.
+ * open-files limit Node is about to raise (src/util/nofile.ts; read from /proc, quietly if it is
+ * not mounted, in a loop of the shell's own, ~1 ms here, where `$(ulimit -Sn)` forked a subshell,
+ * ~1.6 ms), and runs the same file with node. To JavaScript the line is a string and a comment; `node tend.js` runs it as before.
  */
 function launcher(file) {
   const text = readFileSync(file, 'utf8');
   if (!text.startsWith('#!')) throw new Error(`${file}: no #! line to replace`);
-  const nofile = `while read -r a b c d e; do [ "$a $b $c" = "Max open files" ] && export ${CALLER_NOFILE_VAR}="$d" && break; done < /proc/self/limits`;
+  const nofile = `while read -r a b c d e; do [ "$a $b $c" = "Max open files" ] && export ${CALLER_NOFILE_VAR}="$d" && break; done 2>/dev/null < /proc/self/limits`;
   const sh = `':' //; [ -n "\${NODE_EXTRA_CA_CERTS-}" ] && export ${DEFERRED_CA_VAR}="$NODE_EXTRA_CA_CERTS" && unset NODE_EXTRA_CA_CERTS; ${nofile}; exec node "$0" "$@"`;
   writeFileSync(file, `#!/bin/sh\n${sh}${text.slice(text.indexOf('\n'))}`);
   chmodSync(file, 0o755);
