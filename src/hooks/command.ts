@@ -60,6 +60,8 @@ export async function runCommandHook(action: CommandHookAction, event: TendEvent
   const tail = new Tail(HOOK_DEFAULTS.outputTail);
   const env: NodeJS.ProcessEnv = {
     ...baseEnv,
+    // Its working directory, as for a replica (spec/expand.ts), not tend's.
+    PWD: action.cwd,
     TEND_EVENT: json,
     TEND_EVENT_TYPE: event.type,
     ...(event.service !== undefined ? { TEND_SERVICE: event.service } : {}),

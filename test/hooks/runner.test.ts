@@ -25,15 +25,18 @@ function setup(t: import('node:test').TestContext, opts: { concurrency?: number;
 
 const crash = { type: 'replica.failed', service: 'web', replica: 2, pid: 4242, exit_code: 3, reason: 'crash loop' };
 
-test('a command hook gets the event as JSON in TEND_EVENT and on stdin, in its cwd', async (t) => {
+test('a command hook gets the event as JSON in TEND_EVENT and on stdin, in its cwd, which PWD names', async (t) => {
   const dir = tempDir(t);
   const { events, runner, failures } = setup(t);
-  runner.setHooks([commandHook('failed', ['sh', '-c', 'printf "%s" "$TEND_EVENT" > env.json; cat > stdin.json; pwd > cwd.txt'], dir)]);
+  // PWD read by a program that takes it as it is (sh would put a wrong one right itself).
+  const pwd = [process.execPath, '-e', 'require("fs").writeFileSync("pwd.txt", String(process.env.PWD))'];
+  runner.setHooks([commandHook('failed', ['sh', '-c', 'printf "%s" "$TEND_EVENT" > env.json; cat > stdin.json; pwd > cwd.txt'], dir), commandHook('failed', pwd, dir)]);
   const sent = (events as unknown as LooseEvents).emit(crash);
-  await waitFor(() => runner.stats.succeeded === 1, { what: 'hook ran' });
+  await waitFor(() => runner.stats.succeeded === 2, { what: 'hooks ran' });
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8')), sent);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'stdin.json'), 'utf8')), sent);
   assert.equal(readFileSync(join(dir, 'cwd.txt'), 'utf8').trim(), dir);
+  assert.equal(readFileSync(join(dir, 'pwd.txt'), 'utf8'), dir, 'not tend\'s own working directory');
   assert.equal(failures().length, 0);
 });
 
