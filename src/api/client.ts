@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { TendError } from '../errors.js';
 import { errorFromBody } from './errors-http.js';
 import type { InspectReport } from './inspect.js';
+import type { LogLine } from './log-stream.js';
 import type { PlanReport, ServiceStatus, StatusReport, TendEvent } from './types.js';
 import { socketAddress } from '../util/socket-path.js';
 import { displayPath } from '../util/working-dir.js';
@@ -111,6 +112,15 @@ export class ApiClient {
     if (query.timestamps) qs.set('timestamps', '1');
     if (query.json) qs.set('format', 'json');
     return this.open('GET', `/v1/logs${name === undefined ? '' : `/${encodeURIComponent(name)}`}?${qs}`);
+  }
+
+  /** The last `tail` lines of one replica's log, run separators included, oldest first. */
+  async logTail(name: string, replica: number, tail: number): Promise<LogLine[]> {
+    const text = await readText(await this.logs(name, { replica, tail, json: true }));
+    return text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as LogLine);
   }
 
   /** Past events, oldest first: the last `tail` (default 1000), or all after the id `since`. */

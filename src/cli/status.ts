@@ -1,10 +1,12 @@
 // `tend status [SVC] [-o json] [-w]`: the services as a table with the spec errors above them, or
-// one service's replicas; -w redraws every second until interrupted.
+// one service's replicas, and what a crashed one printed last; -w redraws every second until
+// interrupted.
 
 import type { ReplicaStatus, ServiceStatus, StatusReport } from '../api/types.js';
 import { TendError } from '../errors.js';
 import { delay, parseOutput, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
+import { lastOutput } from './last-output.js';
 import { age, bytes, cpu, specError, stateColour, table } from './format.js';
 import { paint, type Term } from './term.js';
 
@@ -28,7 +30,9 @@ export async function statusCommand(cli: Cli, service: string | undefined, opts:
   const render = async () => {
     if (service !== undefined) {
       const svc = await client.service(service);
-      return output === 'json' ? JSON.stringify(svc, null, 2) + '\n' : serviceView(cli.out, svc);
+      if (output === 'json') return JSON.stringify(svc, null, 2) + '\n';
+      const crashed = await lastOutput(client, cli.out, svc);
+      return serviceView(cli.out, svc) + (crashed === '' ? '' : `\n${crashed}`);
     }
     const full = await client.status();
     const report = { ...full, services: full.services.filter((s) => matchesLabels(s, selector)) };

@@ -17,6 +17,7 @@ import { displayPath, fromWorkingDir } from '../util/working-dir.js';
 import { delay, parseCount, parseDuration, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
+import { lastOutput } from './last-output.js';
 import { paint } from './term.js';
 
 export interface UpOptions {
@@ -233,7 +234,7 @@ async function waitConverged(cli: Cli, client: ApiClient, deadline: number, time
     }
     const verdict = stuck(status);
     if (verdict) {
-      cli.err.write(paint(cli.err, 'red', verdict) + '\n');
+      cli.err.write(paint(cli.err, 'red', verdict) + '\n' + (await crashOutput(client, cli, status)));
       return EXIT.FAILURE;
     }
     const restarts = status.services.reduce((n, svc) => n + svc.restarts, 0);
@@ -246,11 +247,17 @@ async function waitConverged(cli: Cli, client: ApiClient, deadline: number, time
     }
     if (Date.now() > deadline) {
       const pending = status.services.filter((s) => !doneOf(s)).map(progressOf);
-      cli.err.write(`timed out after ${timeoutText} waiting for: ${pending.join('; ') || 'convergence'}\n`);
+      cli.err.write(`timed out after ${timeoutText} waiting for: ${pending.join('; ') || 'convergence'}\n` + (await crashOutput(client, cli, status)));
       return EXIT.FAILURE;
     }
     await delay(POLL_MS);
   }
+}
+
+/** What the first crashed replica of each service not done printed last (last-output.ts). */
+async function crashOutput(client: ApiClient, cli: Cli, status: StatusReport): Promise<string> {
+  const blocks = await Promise.all(status.services.filter((s) => !doneOf(s)).map((s) => lastOutput(client, cli.err, s, 1)));
+  return blocks.join('');
 }
 
 /** `api 1/2 ready`, `worker waiting for db: healthy`, `migrate completed`. */

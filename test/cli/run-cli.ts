@@ -58,11 +58,11 @@ export function startCli(cwd: string, args: string[]): { output: () => string; s
   return { output: () => out, stop: () => void child.kill('SIGTERM'), pid: child.pid };
 }
 
-/** `tend up -d --wait` in `root` (state in root/.tend); the daemon and every replica it marks are
- *  killed after the test, whatever happens. */
-export async function upDetached(t: TestContext, root: string): Promise<{ daemon: number; state: string }> {
+/** `tend up -d --wait` (or `up -d` with `wait` false) in `root` (state in root/.tend); the daemon
+ *  and every replica it marks are killed after the test, whatever happens. */
+export async function upDetached(t: TestContext, root: string, { wait = true } = {}): Promise<{ daemon: number; state: string }> {
   const state = join(root, '.tend');
-  const up = await runCli(root, ['up', '-d', '--wait']);
+  const up = await runCli(root, ['up', '-d', ...(wait ? ['--wait'] : [])]);
   assert.equal(up.code, 0, up.stdout + up.stderr);
   markedGroups(state);
   cleanup(t, () => killMarkedGroups(state));
