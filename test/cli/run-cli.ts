@@ -3,13 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { killDetachedDaemon, killMarkedGroups, markedGroups } from '../helpers/daemon.js';
 import { cleanup, NODE, ROOT } from '../helpers/index.js';
+import { PID_NAME, readPidFile } from '../../src/state/pid-file.js';
 
 const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
 export const CLI = join(ROOT, 'src', 'cli', 'index.ts');
@@ -62,11 +62,18 @@ export function startCli(cwd: string, args: string[]): { output: () => string; s
  *  and every replica it marks are killed after the test, whatever happens. */
 export async function upDetached(t: TestContext, root: string, { wait = true } = {}): Promise<{ daemon: number; state: string }> {
   const state = join(root, '.tend');
-  const up = await runCli(root, ['up', '-d', ...(wait ? ['--wait'] : [])]);
+  let up: CliResult;
+  try {
+    up = await runCli(root, ['up', '-d', ...(wait ? ['--wait'] : [])]);
+  } finally {
+    // Also when `up` failed or did not finish: a daemon it started is killed all the same.
+    cleanup(t, () => killMarkedGroups(state));
+    const pid = readPidFile(join(state, PID_NAME))?.pid;
+    if (pid !== undefined) {
+      markedGroups(state);
+      cleanup(t, () => killDetachedDaemon(pid, state));
+    }
+  }
   assert.equal(up.code, 0, up.stdout + up.stderr);
-  markedGroups(state);
-  cleanup(t, () => killMarkedGroups(state));
-  const daemon = Number(readFileSync(join(state, 'tend.pid'), 'utf8').split('\n')[0]);
-  cleanup(t, () => killDetachedDaemon(daemon, state));
-  return { daemon, state };
+  return { daemon: readPidFile(join(state, PID_NAME))!.pid, state };
 }
