@@ -54,7 +54,7 @@ export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: strin
       what = `stop of ${name}`;
       check = heldStopped(t.service);
     }
-    const code = await waitForTarget(cli, what, check, timeoutMs, opts.timeout ?? '60s');
+    const code = await waitForTarget(cli, what, t.service, check, timeoutMs, opts.timeout ?? '60s');
     if (code !== EXIT.OK) return code;
   }
   return EXIT.OK;

@@ -55,7 +55,7 @@ export async function scaleCommand(cli: Cli, args: string[], opts: ScaleOptions)
   // The watcher would notice the edit within its settle time; asking saves that wait.
   await cli.client().reload();
   for (const a of assignments) {
-    const code = await waitForTarget(cli, `${a.service} at ${a.replicas} replicas`, scaledTo(a.service, a.replicas), timeoutMs, opts.timeout ?? '60s');
+    const code = await waitForTarget(cli, `${a.service} at ${a.replicas} replicas`, a.service, scaledTo(a.service, a.replicas), timeoutMs, opts.timeout ?? '60s');
     if (code !== EXIT.OK) return code;
   }
   return EXIT.OK;

@@ -5,6 +5,7 @@
 import type { ReplicaStatus, ServiceStatus, StatusReport } from '../api/types.js';
 import { delay, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
+import { lastOutput } from './last-output.js';
 
 const POLL_MS = 100;
 
@@ -19,7 +20,9 @@ export interface WaitVerdict {
 /** What a wait checks on each status report. */
 export type WaitCheck = (report: StatusReport) => WaitVerdict;
 
-export async function waitForTarget(cli: Cli, what: string, check: WaitCheck, timeoutMs: number, timeoutText: string): Promise<number> {
+/** Waits for `check` on `service`; when it fails or times out, also says what the service's first
+ *  crashed replica printed last (last-output.ts). */
+export async function waitForTarget(cli: Cli, what: string, service: string, check: WaitCheck, timeoutMs: number, timeoutText: string): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const shown = new Set<string>();
   let last: WaitVerdict | undefined;
@@ -42,15 +45,20 @@ export async function waitForTarget(cli: Cli, what: string, check: WaitCheck, ti
       return EXIT.OK;
     }
     if (last.failed) {
-      cli.err.write(`tend: ${what} cannot be reached: ${last.failed}\n`);
+      cli.err.write(`tend: ${what} cannot be reached: ${last.failed}\n${await crashOutput(cli, report, service)}`);
       return EXIT.FAILURE;
     }
     if (Date.now() > deadline) {
-      cli.err.write(`tend: timed out after ${timeoutText} waiting for ${what}\n`);
+      cli.err.write(`tend: timed out after ${timeoutText} waiting for ${what}\n${await crashOutput(cli, report, service)}`);
       return EXIT.FAILURE;
     }
     await delay(POLL_MS);
   }
+}
+
+function crashOutput(cli: Cli, report: StatusReport, service: string): Promise<string> {
+  const svc = report.services.find((s) => s.name === service);
+  return svc ? lastOutput(cli.client(), cli.err, svc, 1) : Promise.resolve('');
 }
 
 /** A service at `replicas` replicas, all of them ready (a job: completed), none leaving. */

@@ -27,7 +27,7 @@ test('lastRun: the lines of the last run that printed any', () => {
   for (const [what, lines, expected] of cases) assert.deepEqual(lastRun(lines).map((l) => l.line), expected, what);
 });
 
-test('a crash-looping service: `tend status SVC` and `tend up -d --wait` show what it printed last; a healthy one shows nothing more', { timeout: 120_000 }, async (t) => {
+test('a crash-looping service: `tend status SVC`, `tend restart --wait` and `tend up -d --wait` show what it printed last; a healthy one shows nothing more', { timeout: 120_000 }, async (t) => {
   const { root } = specDir(t, {
     'api.yaml': 'command: ["sh", "-c", "echo starting on 8080; echo Error: listen EADDRINUSE: address already in use 127.0.0.1:8080 >&2; exit 1"]\n',
     'ok.yaml': 'command: ["sleep", "1000"]\nstop_timeout: 2s\n',
@@ -45,6 +45,12 @@ test('a crash-looping service: `tend status SVC` and `tend up -d --wait` show wh
   assert.doesNotMatch(healthy.stdout, /last output/);
   const json = await runCli(root, ['status', 'api', '-o', 'json']);
   assert.doesNotThrow(() => JSON.parse(json.stdout), 'JSON stays JSON');
+
+  // So do restart, scale, start and stop with --wait when they give up.
+  const restart = await runCli(root, ['restart', 'api', '--wait', '--timeout', '2s']);
+  assert.equal(restart.code, 1);
+  assert.match(restart.stderr, /^tend: timed out after 2s waiting for restart of api\n/);
+  assert.ok(restart.stderr.endsWith(expected), restart.stderr);
 
   assert.equal((await runCli(root, ['down'])).code, 0);
   const again = await runCli(root, ['up', '-d', '--wait', '--timeout', '3s']);
