@@ -43,6 +43,7 @@ import { codeCacheUse } from './util/code-cache.js';
 import { lazyGc, MemoryReducer } from './util/memory-reducer.js';
 import { formatBytes } from './util/units.js';
 import { steadyNow } from './util/clock.js';
+import { noSuchService } from './spec/suggest.js';
 
 export interface DaemonOptions {
   /** The services directory (may be a symlink that is switched between releases). */
@@ -366,7 +367,7 @@ function makeControlPlane(
   const known = (service: string, index?: number) => {
     const spec = controller.desiredState.services.get(service);
     const instances = controller.select(service);
-    if (!spec && instances.length === 0) throw new TendError('API_NOT_FOUND', `no service named "${service}"`);
+    if (!spec && instances.length === 0) throw noSuchService(service, controller.desiredState.services.keys());
     if (index !== undefined && !instances.some((i) => i.index === index) && !(spec && index < spec.replicas)) {
       throw new TendError('API_NOT_FOUND', `service "${service}" has no replica ${index}`);
     }

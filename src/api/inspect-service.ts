@@ -7,14 +7,14 @@ import type { Controller } from '../reconcile/controller.js';
 import { expandReplica } from '../spec/expand.js';
 import { accountEnvOf } from '../runtime/user.js';
 import { IDENTITY_VARS, SPEC_HASH_VAR } from '../state/orphans.js';
-import { TendError } from '../errors.js';
 import { buildInspect, type InspectReport } from './inspect.js';
+import { noSuchService } from '../spec/suggest.js';
 
 export function inspectService(controller: Controller, service: string, index: number | undefined, reveal: boolean, allEnv = false): InspectReport {
   const desired = controller.desiredState.services.get(service);
   const instances = controller.select(service);
   const spec = desired ?? instances[0]?.spec;
-  if (!spec) throw new TendError('API_NOT_FOUND', `no service named "${service}"`);
+  if (!spec) throw noSuchService(service, controller.desiredState.services.keys());
   const indexes = new Set<number>(instances.map((i) => i.index));
   for (let n = 0; n < (desired?.replicas ?? 0); n++) indexes.add(n);
   const launches = [...indexes]

@@ -13,6 +13,7 @@ import { loadDirectory } from '../spec/load.js';
 import { replaceEditedFile } from '../util/atomic-write.js';
 import { lineDiff } from './line-diff.js';
 import type { ControlPlane } from './types.js';
+import { noSuchService } from '../spec/suggest.js';
 
 const MAX_REPLICAS = 100_000;
 
@@ -70,5 +71,5 @@ function fileOf(loaded: Awaited<ReturnType<typeof loadDirectory>>, service: stri
   const svc = loaded.services.find((s) => s.name === service);
   if (svc) return svc.file;
   for (const [file, names] of loaded.files) if (names.includes(service)) return file;
-  throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}`);
+  throw noSuchService(service, loaded.services.map((s) => s.name), dir);
 }

@@ -12,6 +12,7 @@ import { streamLogRecords } from './log-stream.js';
 import { DEFAULT_EVENT_HISTORY } from '../events.js';
 import { scaleService } from './scale.js';
 import type { ControlPlane, TendEvent } from './types.js';
+import { noSuchService } from '../spec/suggest.js';
 
 const MAX_BODY = 64 * 1024;
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -224,8 +225,9 @@ function inspect(url: URL, control: ControlPlane, name: string) {
 }
 
 function serviceStatus(control: ControlPlane, name: string) {
-  const svc = control.status().services.find((s) => s.name === name);
-  if (!svc) throw new TendError('API_NOT_FOUND', `no service "${name}"`);
+  const services = control.status().services;
+  const svc = services.find((s) => s.name === name);
+  if (!svc) throw noSuchService(name, services.map((s) => s.name));
   return svc;
 }
 

@@ -13,6 +13,7 @@ import { EXIT } from './exit-codes.js';
 import { canReadOffline, LOGS_DIR, noteOffline, offlineLogSources } from './offline.js';
 import { localTime } from './format.js';
 import { paint, replicaColour, type Term } from './term.js';
+import { noSuchService } from '../spec/suggest.js';
 
 export interface LogsOptions {
   follow?: boolean;
@@ -39,7 +40,7 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
       throw err;
     });
     const known = new Set(status?.services.map((s) => s.name));
-    if (status) for (const t of targets) if (!known.has(t.service)) throw new TendError('API_NOT_FOUND', `no service named "${t.service}"`);
+    if (status) for (const t of targets) if (!known.has(t.service)) throw noSuchService(t.service, known);
   }
   const query = {
     ...(one?.replica === undefined ? {} : { replica: one.replica }),

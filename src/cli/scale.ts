@@ -14,6 +14,7 @@ import { scaledTo, waitForTarget } from './wait.js';
 import { EXIT } from './exit-codes.js';
 import { specError } from './format.js';
 import { setReplicas } from '../spec/scale-edit.js';
+import { noSuchService } from '../spec/suggest.js';
 
 export interface ScaleOptions {
   dir?: string;
@@ -119,5 +120,5 @@ function fileOf(loaded: Awaited<ReturnType<typeof loadDirectory>>, service: stri
   if (loaded.problems.length > 0) {
     throw new TendError('SPEC_INVALID', `cannot scale "${service}": it is in no file that loads, and ${dir} has errors to fix first:${hints}`);
   }
-  throw new TendError('API_NOT_FOUND', `no service "${service}" in ${dir}`);
+  throw noSuchService(service, loaded.services.map((s) => s.name), dir);
 }

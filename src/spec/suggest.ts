@@ -1,5 +1,7 @@
 // "Did you mean" for misspelt keys and names: the closest candidate within a small edit distance.
 
+import { TendError } from '../errors.js';
+
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions, so that
 // `restrat` is one edit from `restart`.
 export function editDistance(a: string, b: string): number {
@@ -41,4 +43,10 @@ export function closest(word: string, candidates: Iterable<string>): string | un
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const c = closest(word, candidates);
   return c === undefined ? '' : `, did you mean "${c}"?`;
+}
+
+/** The error for a service name that is not one of `known`: `no service named "apii", did you mean
+ *  "api"?` (`where` names where it was looked for), as every command says it. */
+export function noSuchService(name: string, known: Iterable<string>, where = ''): TendError {
+  return new TendError('API_NOT_FOUND', `no service named "${name}"${where === '' ? '' : ` in ${where}`}${didYouMean(name, known)}`);
 }

@@ -172,7 +172,9 @@ test('GET /v1/status and /v1/services/:name answer with the report', async (t) =
   assert.equal(web.replicas[1]?.state, 'backoff');
   const missing = await call(socket, 'GET', '/v1/services/nope');
   assert.equal(missing.status, 404);
-  assert.deepEqual(errorOf(missing), { code: 'API_NOT_FOUND', message: 'no service "nope"' });
+  assert.deepEqual(errorOf(missing), { code: 'API_NOT_FOUND', message: 'no service named "nope"' });
+  const typo = await call(socket, 'GET', '/v1/services/wbe');
+  assert.deepEqual(errorOf(typo), { code: 'API_NOT_FOUND', message: 'no service named "wbe", did you mean "web"?' });
 });
 
 test('replica actions reach the control plane with replica and signal', async (t) => {

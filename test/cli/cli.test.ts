@@ -194,7 +194,10 @@ test('scale refuses an unknown service and a malformed assignment, writing nothi
   const dir = tempDir(t, { 'services.d/web.yaml': WEB });
   const unknown = await runCli(dir, ['scale', 'web=3', 'nope=1']);
   assert.equal(unknown.code, 4);
-  assert.match(unknown.stderr, /no service "nope"/);
+  assert.match(unknown.stderr, /no service named "nope" in \S+\/services\.d\n/);
+  const typo = await runCli(dir, ['scale', 'wbe=2']);
+  assert.equal(typo.code, 4);
+  assert.match(typo.stderr, /no service named "wbe" in \S+\/services\.d, did you mean "web"\?\n/);
   assert.equal(readFileSync(join(dir, 'services.d/web.yaml'), 'utf8'), WEB);
   const malformed = await runCli(dir, ['scale', 'web=-1']);
   assert.equal(malformed.code, 5);

@@ -195,6 +195,15 @@ test('tend end to end: up -d --wait, status, logs, plan, scale, replica operatio
     assert.deepEqual([0, 1].map((i) => replica(after, 'web', i)?.pid), pids);
   });
 
+  await t.test('a mistyped service name is told the closest one, by every command', async () => {
+    for (const args of [['status', 'wbe'], ['logs', 'wbe'], ['restart', 'wbe'], ['inspect', 'wbe'], ['logs', 'web', 'wbe'], ['scale', 'wbe=1']]) {
+      const r = await runCli(dir, args);
+      assert.equal(r.code, 4, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^tend: no service named "wbe"( in \S+)?, did you mean "web"\?\n$/, args.join(' '));
+    }
+    assert.equal((await runCli(dir, ['status', 'zzzzzz'])).stderr, 'tend: no service named "zzzzzz"\n', 'no guess when nothing is close');
+  });
+
   await t.test('down stops every replica and the daemon', async () => {
     const last = await status();
     const pids = last.services.flatMap((s) => s.replicas.map((r) => r.pid)).filter((p): p is number => p !== null);
