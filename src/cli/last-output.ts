@@ -17,7 +17,7 @@ const REPLICAS = 3;
 /** A line longer than this (a JSON log record) is cut. */
 const MAX_LINE = 300;
 
-export function crashedReplicas(svc: ServiceStatus): ReplicaStatus[] {
+function crashedReplicas(svc: ServiceStatus): ReplicaStatus[] {
   return svc.replicas.filter((r) => CRASHED.has(r.state));
 }
 

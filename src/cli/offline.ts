@@ -13,6 +13,7 @@ import type { TendEvent } from '../api/types.js';
 import { isGone } from '../api/client.js';
 import { TendError } from '../errors.js';
 import { DEFAULT_EVENT_HISTORY, readEventFiles } from '../events.js';
+import { didYouMean } from '../spec/suggest.js';
 import { displayPath } from '../util/working-dir.js';
 import type { Cli, Target } from './context.js';
 
@@ -39,12 +40,13 @@ export async function offlineEvents(stateDir: string, tail: number | undefined, 
 /** The log files of the targets (every one when none is given), each as the daemon names it. */
 export function offlineLogSources(stateDir: string, targets: Target[]): LogSource[] {
   const dir = join(stateDir, LOGS_DIR);
-  const services = targets.length > 0 ? [...new Set(targets.map((t) => t.service))] : readdirSync(dir).sort();
+  const present = readdirSync(dir).sort();
+  const services = targets.length > 0 ? [...new Set(targets.map((t) => t.service))] : present;
   const sources: LogSource[] = [];
   for (const service of services) {
     const indexes = replicaLogs(join(dir, service));
     if (indexes === undefined) {
-      if (targets.length > 0) throw new TendError('API_NOT_FOUND', `no logs of a service named "${service}" in ${displayPath(dir)}`);
+      if (targets.length > 0) throw new TendError('API_NOT_FOUND', `no logs of a service named "${service}" in ${displayPath(dir)}${didYouMean(service, present)}`);
       continue;
     }
     for (const index of indexes) {

@@ -37,6 +37,7 @@ test('after `tend down`, `tend logs` and `tend events` read the state directory:
   const unknown = await runCli(root, ['logs', 'nope']);
   assert.equal(unknown.code, 4);
   assert.equal(unknown.stderr, 'tend: no logs of a service named "nope" in .tend/logs\n');
+  assert.equal((await runCli(root, ['logs', 'dv'])).stderr, 'tend: no logs of a service named "dv" in .tend/logs, did you mean "db"?\n');
   const follow = await runCli(root, ['logs', '-f']);
   assert.equal(follow.code, 3, 'following needs a daemon');
   assert.match(follow.stderr, /^tend: no tend daemon on \.tend\/tend\.sock — start one with `tend up -d`\n$/);
