@@ -14,8 +14,9 @@
 // (setsid), stdin on /dev/null, stdout and stderr one O_APPEND descriptor on its log, every signal's
 // disposition at its default and none blocked, setgroups/setgid/setuid when a user is asked for
 // (with one difference: the user's supplementary groups, which libuv clears and cannot set), the
-// working directory, the caller's soft open-files limit when tend asks (Node cannot), then execvp with PATH looked up in the replica's own environment. An
-// error at any step after the fork comes back through a close-on-exec pipe, as libuv's does.
+// working directory, the caller's soft open-files limit when tend asks (Node cannot), then execvp
+// with PATH looked up in the replica's own environment. An error at any step after the fork comes
+// back through a close-on-exec pipe, as libuv's does.
 //
 // Input lines are JSON written by tend (JSON.stringify), so the parser below reads JSON, only as
 // much as those requests use: objects, arrays, strings (every escape), numbers, true/false/null.

@@ -112,7 +112,8 @@ async function unlaidOut(file) {
  * which the CLI puts back first thing (src/util/deferred-ca.ts says why), records the soft
  * open-files limit Node is about to raise (src/util/nofile.ts; read from /proc, quietly if it is
  * not mounted, in a loop of the shell's own, ~1 ms here, where `$(ulimit -Sn)` forked a subshell,
- * ~1.6 ms), and runs the same file with node. To JavaScript the line is a string and a comment; `node tend.js` runs it as before.
+ * ~1.6 ms), and runs the same file with node. To JavaScript the line is a string and a comment;
+ * `node tend.js` runs it as before.
  */
 function launcher(file) {
   const text = readFileSync(file, 'utf8');

@@ -42,11 +42,11 @@ export class Supervisor {
   /** The state directory's id, which every replica carries (state/orphans.ts). */
   readonly token: string;
   readonly events: EventLog;
+  /** The caller's open-files limit, when replicas would inherit a higher one (util/nofile.ts). */
+  private readonly nofile = replicaNofile();
   /** Replicas fork from small helper processes (runtime/spawn-helper.ts), the compiled one when the
    *  build made it; TEND_SPAWN_HELPER=node runs node's instead, TEND_SPAWN_HELPER=0 keeps every
    *  fork in the daemon itself. */
-  /** The caller's open-files limit, when replicas would inherit a higher one (util/nofile.ts). */
-  private readonly nofile = replicaNofile();
   readonly runtime = new ProcessRuntime({
     helper: process.env['TEND_SPAWN_HELPER'] !== '0',
     helperKind: process.env['TEND_SPAWN_HELPER'] === 'node' ? 'node' : 'auto',
