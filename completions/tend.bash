@@ -22,13 +22,13 @@ _tend() {
     --driver) COMPREPLY=($(compgen -W "raw_exec exec" -- "$cur")); return ;;
     --ports) COMPREPLY=($(compgen -W "dynamic index" -- "$cur")); return ;;
     --image) compopt -o nospace 2>/dev/null; COMPREPLY=($(compgen -W "$(ls services.d 2>/dev/null | sed -n 's/\.ya\?ml$/=/p')" -- "$cur")); return ;;
-    -u|--user) COMPREPLY=($(compgen -u -- "$cur")); return ;;
+    -u|--user) [[ "$verb" == exec ]] && { COMPREPLY=($(compgen -u -- "$cur")); return; } ;;
     --from) COMPREPLY=($(compgen -W "process-compose supervisord pm2 procfile zinit" -- "$cur")); return ;;
     --sort) COMPREPLY=($(compgen -W "cpu mem restarts name" -- "$cur")); return ;;
     -s|--signal) [[ "$verb" == top ]] && { COMPREPLY=($(compgen -W "cpu mem restarts name" -- "$cur")); return; }; COMPREPLY=($(compgen -W "SIGHUP SIGINT SIGTERM SIGKILL SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur")); return ;;
   esac
   if [[ -z "$verb" ]]; then
-    COMPREPLY=($(compgen -W "up down status top logs inspect exec scale restart pause resume kill stop start validate plan export import events history dashboard daemon-log notify completion --state-dir --client-timeout --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "up down status top logs inspect exec scale restart pause resume kill stop start validate plan export import events history dashboard daemon-log notify completion startup --state-dir --client-timeout --help --version" -- "$cur"))
     return
   fi
   local opts=""
@@ -52,6 +52,7 @@ _tend() {
     events) opts="-f --follow -n --lines -o --output" ;;
     history) opts="--since -o --output" ;;
     notify) opts="--ready --status --heartbeat --event --data" ;;
+    startup) opts="--user --name --install" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then
@@ -59,7 +60,7 @@ _tend() {
     return
   fi
   case "$verb" in
-    up|plan|validate) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    up|plan|validate|startup) COMPREPLY=($(compgen -f -- "$cur")) ;;
     import) COMPREPLY=($(compgen -f -- "$cur")) ;;
     export) if [[ "$prev" == export ]]; then COMPREPLY=($(compgen -W "nomad k8s" -- "$cur")); else COMPREPLY=($(compgen -d -- "$cur")); fi ;;
     status|logs|inspect|exec|restart|pause|resume|kill|stop|start|history) COMPREPLY=($(compgen -W "$(_tend_services)" -- "$cur")) ;;

@@ -266,6 +266,27 @@ Examples:
     )
     .action((target: string, opts) => run(async () => (await import('./history.js')).historyCommand(cli, target, opts)));
 
+  verb('startup')
+    ?.description('print (or --install) a systemd unit that runs `tend up DIR` at boot, as `pm2 startup` does')
+    .argument('[dir]', 'the services directory', 'services.d')
+    .option('--user', 'a unit of your own systemd (systemctl --user), not a system one')
+    .option('--name <name>', 'the unit\'s name (default: tend-<this directory\'s name>)')
+    .option('--install', 'write it to /etc/systemd/system (with --user: ~/.config/systemd/user) instead of printing it')
+    .addHelpText(
+      'after',
+      `
+The unit names every path absolutely, puts the directory of the node running this command first on
+PATH (systemd's own has no node installed by nvm or under /opt), runs tend as the user who asked
+(through sudo: who ran sudo), and gives systemd as long to stop it as tend's dependents-first stop
+can take. tend runs no systemctl itself: the next steps are printed.
+
+Examples:
+  tend startup | sudo tee /etc/systemd/system/tend-app.service
+  sudo tend startup --install && sudo systemctl enable --now tend-app
+  tend startup --user --install && systemctl --user enable --now tend-app`,
+    )
+    .action((dir: string, opts) => run(async () => (await import('./startup.js')).startupCommand(cli, dir, opts)));
+
   verb('dashboard')
     ?.description('print the URL of the web dashboard (with its token) and open it in a browser when one is available')
     .option('--no-open', 'only print the URL')

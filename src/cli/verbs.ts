@@ -4,7 +4,7 @@
 /** Every verb buildProgram declares (a test holds the two equal). */
 export const VERBS = [
   'up', 'down', 'status', 'top', 'logs', 'scale', 'restart', 'pause', 'resume', 'stop', 'start', 'kill', 'validate',
-  'plan', 'export', 'import', 'events', 'history', 'dashboard', 'notify', 'inspect', 'exec', 'daemon-log', 'completion',
+  'plan', 'export', 'import', 'events', 'history', 'startup', 'dashboard', 'notify', 'inspect', 'exec', 'daemon-log', 'completion',
 ] as const;
 
 /** Other names of a verb, as the tools users come from spell it: `docker compose ps`, `pm2 ls` and

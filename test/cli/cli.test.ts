@@ -29,7 +29,7 @@ test('--help lists every verb (exactly VERBS, which a command line naming one bu
   const dir = tempDir(t);
   const top = await runCli(dir, ['--help']);
   assert.equal(top.code, 0);
-  for (const verb of ['up', 'down', 'status', 'top', 'logs', 'inspect', 'exec', 'scale', 'restart', 'pause', 'resume', 'kill', 'stop', 'start', 'validate', 'plan', 'export', 'import', 'events', 'history', 'dashboard', 'daemon-log', 'notify', 'completion']) {
+  for (const verb of ['up', 'down', 'status', 'top', 'logs', 'inspect', 'exec', 'scale', 'restart', 'pause', 'resume', 'kill', 'stop', 'start', 'validate', 'plan', 'export', 'import', 'events', 'history', 'startup', 'dashboard', 'daemon-log', 'notify', 'completion']) {
     assert.match(top.stdout, new RegExp(`\\n  ${verb}[| ]`), verb);
   }
   const listed = [...(top.stdout.split('Commands:\n')[1]?.split('\n\n')[0] ?? '').matchAll(/^  ([a-z][a-z-]*)[| ]/gm)].map((m) => m[1]).filter((v) => v !== 'help');
