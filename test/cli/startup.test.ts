@@ -8,11 +8,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { quoteArg, stopTimeoutSec, systemdUnit, unitName } from '../../src/cli/startup.js';
 import { killMarkedGroups, markedGroups } from '../helpers/daemon.js';
-import { BUILT, cleanup, FIXTURE_BIN, isAlive, specDir, tempDir, waitFor } from '../helpers/index.js';
+import { BUILT, cleanup, isAlive, specDir, tempDir, waitFor } from '../helpers/index.js';
+import { startNotifyReceiver } from '../helpers/notify-receiver.js';
 import { service } from '../helpers/spec.js';
 
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
@@ -103,16 +103,7 @@ test('tend startup: the unit runs tend as systemd would, with node outside syste
 
   // As systemd starts it: nothing of this shell's environment, the unit's PATH, its directory.
   const receiverSocket = join(tempDir(t), 'notify');
-  const receiver = spawn('python3', [join(FIXTURE_BIN, 'notify-receiver.py'), receiverSocket], { stdio: ['ignore', 'pipe', 'inherit'] });
-  cleanup(t, () => receiver.kill('SIGKILL'));
-  const heard: { pid: number | null; text: string }[] = [];
-  let listening = false;
-  createInterface({ input: receiver.stdout! }).on('line', (line) => {
-    const m = JSON.parse(line) as { listening?: string; pid: number | null; text: string };
-    if (m.listening !== undefined) listening = true;
-    else heard.push(m);
-  });
-  await waitFor(() => listening, { what: 'the receiver bound' });
+  const heard = await startNotifyReceiver(t, receiverSocket);
   const daemon = spawn(args[0]!, args.slice(1), { cwd: field(unit, 'WorkingDirectory')[0]!, env: { PATH: path.slice('PATH='.length), NOTIFY_SOCKET: receiverSocket }, stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
   cleanup(t, () => {

@@ -5,13 +5,12 @@
 // activation's variables, so an sd_notify-aware replica spoke to systemd in tend's name.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { cleanup, fixture, FIXTURE_BIN, specDir, waitFor } from '../helpers/index.js';
+import { fixture, specDir, waitFor } from '../helpers/index.js';
 import { startDaemon } from '../helpers/daemon.js';
+import { startNotifyReceiver } from '../helpers/notify-receiver.js';
 
 function environOf(pid: number): Map<string, string> {
   const vars = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean);
@@ -24,16 +23,7 @@ test('under systemd Type=notify: READY=1, STATUS=, WATCHDOG=1 and STOPPING=1 fro
     'aware.yaml': 'command: ["sleep", "1000"]\nnotify: systemd\nstop_timeout: 2s\n',
   });
   const socket = join(root, 'systemd-notify');
-  const receiver = spawn('python3', [join(FIXTURE_BIN, 'notify-receiver.py'), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
-  cleanup(t, () => receiver.kill('SIGKILL'));
-  const heard: { pid: number | null; text: string }[] = [];
-  let listening = false;
-  createInterface({ input: receiver.stdout! }).on('line', (line) => {
-    const m = JSON.parse(line) as { listening?: string; pid: number | null; text: string };
-    if (m.listening !== undefined) listening = true;
-    else heard.push(m);
-  });
-  await waitFor(() => listening, { what: 'the receiver bound' });
+  const heard = await startNotifyReceiver(t, socket);
 
   const systemd = { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '400000', LISTEN_FDS: '1', LISTEN_PID: '1', LISTEN_FDNAMES: 'web' };
   const d = await startDaemon(t, dir, state, { env: systemd });
