@@ -37,7 +37,7 @@ _tend() {
     down) opts="--timeout" ;;
     status) opts="-o --output -w --watch -l --label" ;;
     top) opts="-s --sort --interval" ;;
-    logs) opts="-f --follow -n --lines -t --timestamps --since --until" ;;
+    logs) opts="-f --follow -n --lines -t --timestamps --since --until --no-prefix --no-log-prefix" ;;
     inspect) opts="--show-secrets -o --output" ;;
     exec) opts="-u --user" ;;
     scale) opts="--dir --commit --wait --timeout" ;;

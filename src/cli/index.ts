@@ -109,9 +109,11 @@ Examples:
     .option('-t, --timestamps', 'show when each line was written (UTC, to within 0.1 s; see docs/logs.md)')
     .option('--since <time>', 'lines written since a time (2026-11-30T19:00:00Z, "2026-11-30 19:00", 19:00) or a duration ago (10m, 2h, 1d)')
     .option('--until <time>', 'lines written before a time or a duration ago')
+    .option('--no-prefix', 'each line as the replica wrote it: no `svc/n |`, no run separators (for jq, grep)')
+    .addOption(new Option('--no-log-prefix', 'as --no-prefix (docker compose\'s name)').hideHelp())
     .addHelpText(
       'after',
-      '\nExamples:\n  tend logs                      every service, interleaved in time order\n  tend logs web -n 20\n  tend logs web/1 -f\n  tend logs api worker --since 10m -t\n\nA line `──── new run, started … ────` marks a restart of the replica (or a re-run job).',
+      '\nExamples:\n  tend logs                      every service, interleaved in time order\n  tend logs web -n 20\n  tend logs web/1 -f\n  tend logs api worker --since 10m -t\n  tend logs api --no-prefix | jq -c \'select(.level >= 50)\'\n\nA line `──── new run, started … ────` marks a restart of the replica (or a re-run job).',
     )
     .action((targets: string[], opts) => run(async () => (await import('./logs.js')).logsCommand(cli, targets, opts)));
 

@@ -17,6 +17,9 @@ import { noSuchService } from '../spec/suggest.js';
 
 export interface LogsOptions {
   follow?: boolean;
+  /** false with --no-prefix (or compose's --no-log-prefix): lines as written, no separators. */
+  prefix?: boolean;
+  logPrefix?: boolean;
   lines?: string;
   timestamps?: boolean;
   since?: string;
@@ -49,10 +52,11 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
     json: true,
   };
   const wanted = (l: LogLine) => targets.length <= 1 || targets.some((t) => matches(t, l));
+  const prefixed = opts.prefix !== false && opts.logPrefix !== false;
   // Waits for a slow reader (a pipe), so nothing piles up in memory and nothing is cut at exit.
   const print = async (lines: LogLine[]) => {
     let text = '';
-    for (const line of lines) if (wanted(line)) text += renderLogLine(cli.out, line, opts.timestamps ?? false) + '\n';
+    for (const line of lines) if (wanted(line) && (prefixed || !line.run)) text += (prefixed ? renderLogLine(cli.out, line, opts.timestamps ?? false) : bareLine(line, opts.timestamps ?? false)) + '\n';
     if (text !== '') {
       cli.out.write(text);
       await cli.out.flush();
@@ -127,6 +131,11 @@ export function renderLogLine(term: Pick<Term, 'color'>, l: LogLine, timestamps:
   const prefix = term.color ? paint(term, replicaColour(key), `${key} |`) : `${key} |`;
   if (l.run) return `${prefix} ${paint(term, 'dim', `──── new run, started ${localTime(Date.parse(l.ts))} ────`)}`;
   return `${prefix} ${timestamps ? `${l.ts} ` : ''}${l.line}`;
+}
+
+/** A line as the replica wrote it (--no-prefix), after its stamp with -t. */
+export function bareLine(l: LogLine, timestamps: boolean): string {
+  return timestamps ? `${l.ts} ${l.line}` : l.line;
 }
 
 /** `10m`, `2h`, `1d` ago, or a time: `2026-11-30T19:00:00Z`, `2026-11-30 19:00` (local), `19:00` (today, local). */

@@ -32,6 +32,10 @@ test('after `tend down`, `tend logs` and `tend events` read the state directory:
   const some = await runCli(root, ['logs', 'w/2', 'db']);
   assert.equal(some.code, 0, some.stderr);
   assert.deepEqual(lines(some.stdout).filter((l) => !l.includes('new run')).sort(), ['db/0 | db up', 'w/2 | w2 line 1', 'w/2 | w2 line 2', 'w/2 | w2 line 3']);
+  // As the replica wrote it, for jq or grep: no prefix, no run separator (--no-log-prefix as compose).
+  for (const flag of ['--no-prefix', '--no-log-prefix']) {
+    assert.equal((await runCli(root, ['logs', 'w/2', flag])).stdout, 'w2 line 1\nw2 line 2\nw2 line 3\n', flag);
+  }
   const tail = await runCli(root, ['logs', '-n', '1', 'w/0']);
   assert.deepEqual(lines(tail.stdout), ['w/0 | w0 line 3']);
   const unknown = await runCli(root, ['logs', 'nope']);
