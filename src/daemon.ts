@@ -29,7 +29,7 @@ import type { ServiceSpec } from './spec/types.js';
 import { sameProcess, startTimeToMs, zombieExit } from './runtime/proc.js';
 import { loadDirectory } from './spec/load.js';
 import { planAdoption, type Liveness } from './state/adoption.js';
-import { findMarkedGroups, readSupervisorId, supervisorId } from './state/orphans.js';
+import { findMarkedGroups, killTransient, readSupervisorId, scanMarked, supervisorId, TRANSIENT_VAR, transientMark } from './state/orphans.js';
 import { claimPidFile, PID_NAME, releasePidFile, SOCKET_NAME } from './state/pid-file.js';
 import { desiredOf, readState, snapshotState, StateText, writeState, type EscapedRecord, type KeyedReplica } from './state/state-file.js';
 import { StateWriter } from './state/state-writer.js';
@@ -122,7 +122,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (!existsSync(statePath)) sup.watchAndRead();
   let escaped: EscapedRecord[] = [];
   // ---- hooks and alerts (src/hooks): tend.yaml, hook runner, alert engine; all off the loop ----
-  const hooks = new Hooks({ events, controller, servicesDir: opts.dir, log, metrics });
+  // Hook commands carry this daemon's transient mark (state/orphans.ts TRANSIENT_VAR).
+  const hooks = new Hooks({ events, controller, servicesDir: opts.dir, log, metrics, env: { ...process.env, [TRANSIENT_VAR]: transientMark(sup.token) } });
   metrics.hookQueueLength = () => hooks.runner.stats.queued;
   await hooks.start();
   // ----
@@ -302,7 +303,9 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
       liveness.set(r.pgid, exit ? { kind: 'exited', exit } : { kind: 'exited' });
     }
   }
-  const marked = firstStart ? [] : findMarkedGroups(supervisorId(stateDir));
+  const scan = firstStart ? { groups: [], transient: [] } : scanMarked(supervisorId(stateDir));
+  killTransient(scan.transient, log);
+  const marked = scan.groups;
   if (!state && marked.length === 0) return undefined;
 
   // The specs in force: the persisted last good ones, with whatever loads cleanly now on top.

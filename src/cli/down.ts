@@ -9,7 +9,7 @@ import { TendError } from '../errors.js';
 import { sameProcess, startTimeToMs } from '../runtime/proc.js';
 import { ProcessRuntime } from '../runtime/process-runtime.js';
 import { planAdoption, type Liveness } from '../state/adoption.js';
-import { findMarkedGroups, readSupervisorId } from '../state/orphans.js';
+import { killTransient, readSupervisorId, scanMarked } from '../state/orphans.js';
 import { displayPath } from '../util/working-dir.js';
 import { PID_NAME, readPidFile } from '../state/pid-file.js';
 import { desiredOf, readState } from '../state/state-file.js';
@@ -78,7 +78,10 @@ async function stopLeftovers(stateDir: string, timeoutMs: number): Promise<Lefto
   const read = readState(join(stateDir, 'state.json'));
   const state = read.kind === 'ok' ? read.state : undefined;
   const token = readSupervisorId(stateDir);
-  const marked = token ? findMarkedGroups(token) : [];
+  const scan = token ? scanMarked(token) : { groups: [], transient: [] };
+  // A probe or hook command of the dead daemon, hung: nothing else would end it.
+  killTransient(scan.transient, { warn: () => {} });
+  const marked = scan.groups;
   const liveness = new Map<number, Liveness>();
   for (const r of state?.replicas ?? []) {
     liveness.set(r.pgid, sameProcess({ pid: r.pid, startTime: r.procStart }) ? { kind: 'alive' } : { kind: 'exited' });

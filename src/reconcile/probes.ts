@@ -5,7 +5,7 @@
 import { ProbeRunner } from '../health/probe-runner.js';
 import type { ProbeState } from '../health/types.js';
 import type { ProbeSpec, ReplicaLaunch } from '../spec/types.js';
-import { IDENTITY_VARS } from '../state/orphans.js';
+import { IDENTITY_VARS, SUPERVISOR_ID_VAR, TRANSIENT_VAR, transientMark } from '../state/orphans.js';
 
 type Kind = 'readiness' | 'liveness';
 
@@ -61,9 +61,12 @@ export class ProbeSet {
 }
 
 /** Where an exec probe runs: the replica's cwd and environment without tend's identity variables
- *  (a probe is never mistaken for the replica by a later tend), as the replica's user. */
+ *  (a probe is never mistaken for the replica by a later tend), marked as this daemon's transient
+ *  run instead (a later tend kills it if this one died), as the replica's user. */
 function probeContext(launch: ReplicaLaunch, user: string | undefined): { cwd: string; env: Record<string, string>; user?: string } {
   const env = { ...launch.env };
+  const token = env[SUPERVISOR_ID_VAR];
   for (const v of IDENTITY_VARS) delete env[v];
+  if (token !== undefined) env[TRANSIENT_VAR] = transientMark(token);
   return { cwd: launch.cwd, env, ...(user !== undefined ? { user } : {}) };
 }

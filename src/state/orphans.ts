@@ -25,6 +25,16 @@ export const SPEC_HASH_VAR = 'TEND_SPEC_HASH';
 export const STATE_DIR_VAR = 'TEND_STATE_DIR';
 /** The variables that make a process look like a replica: stripped from probes and hooks. */
 export const IDENTITY_VARS = [SUPERVISOR_ID_VAR, NONCE_VAR] as const;
+/** What an exec probe and a hook command carry instead: `<token>:<daemon pid>`. Each runs in a
+ *  group of its own and is killed at its timeout by the daemon that ran it; when that daemon dies
+ *  (SIGKILL, OOM), nothing would end a hung one (a `curl` with no timeout of its own, against the
+ *  very server it checks), so the next daemon on the state directory kills them (daemon.ts). */
+export const TRANSIENT_VAR = 'TEND_TRANSIENT_OF';
+
+/** The value of TRANSIENT_VAR for what this daemon runs. */
+export function transientMark(token: string): string {
+  return `${token}:${process.pid}`;
+}
 
 const ID_NAME = 'id';
 
@@ -89,8 +99,24 @@ export interface MarkedGroup {
 
 /** Live group leaders (pid === pgid) whose environment carries this state directory's token. */
 export function findMarkedGroups(token: string): MarkedGroup[] {
+  return scanMarked(token).groups;
+}
+
+/** A probe's or hook command's group, left by a daemon other than this one. */
+export interface TransientGroup {
+  pgid: number;
+  startTime: number;
+  /** The daemon that ran it. */
+  by: number;
+}
+
+/** One pass over /proc: the replicas' groups (findMarkedGroups) and the transient groups (a probe, a
+ *  hook command) that another daemon on this state directory ran. */
+export function scanMarked(token: string): { groups: MarkedGroup[]; transient: TransientGroup[] } {
   const marker = `${SUPERVISOR_ID_VAR}=${token}`;
+  const transientPrefix = `${TRANSIENT_VAR}=${token}:`;
   const found: MarkedGroup[] = [];
+  const transient: TransientGroup[] = [];
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
@@ -102,7 +128,11 @@ export function findMarkedGroups(token: string): MarkedGroup[] {
     } catch {
       continue; // gone, or not ours to read
     }
-    if (!env.includes(marker)) continue;
+    if (!env.includes(marker)) {
+      const by = Number(env.find((e) => e.startsWith(transientPrefix))?.slice(transientPrefix.length));
+      if (Number.isInteger(by) && by > 0 && by !== process.pid) transient.push({ pgid: pid, startTime: stat.startTime, by });
+      continue;
+    }
     const get = (key: string) => env.find((e) => e.startsWith(`${key}=`))?.slice(key.length + 1);
     const index = Number(get('TEND_REPLICA'));
     const group: MarkedGroup = { pgid: pid, startTime: stat.startTime };
@@ -117,7 +147,21 @@ export function findMarkedGroups(token: string): MarkedGroup[] {
     if (notifyToken) group.notifyToken = notifyToken;
     found.push(group);
   }
-  return found;
+  return { groups: found, transient };
+}
+
+/** Kills the groups of probes and hook commands that a daemon which died left running: nothing else
+ *  would end a hung one. Each is checked by its start time first (its pid may have been reused). */
+export function killTransient(groups: readonly TransientGroup[], log: { warn(msg: string): void }): void {
+  for (const g of groups) {
+    if (readProcStat(g.pgid)?.startTime !== g.startTime) continue;
+    try {
+      process.kill(-g.pgid, 'SIGKILL');
+      log.warn(`killed process group ${g.pgid}, an exec probe or hook command of the tend (pid ${g.by}) that died while it ran`);
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /** Group leaders other than `except` carrying a replica's spawn nonce: its descendants that left
