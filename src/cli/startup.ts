@@ -161,7 +161,7 @@ export async function startupCommand(cli: Cli, dirArg: string | undefined, opts:
   }
   const systemctl = scope === 'user' ? 'systemctl --user' : 'sudo systemctl';
   const next = [`  ${systemctl} daemon-reload`, `  ${systemctl} enable --now ${name}`, `  ${systemctl} status ${name}`];
-  if (scope === 'user') next.push(`  sudo loginctl enable-linger ${userInfo().username}    # to start it at boot, not at your first login`);
+  if (scope === 'user') next.push(`  sudo loginctl enable-linger ${myName()}    # to start it at boot, not at your first login`);
   if (!opts.install) {
     cli.out.write(unit);
     const target = join(unitDir(scope), `${name}.service`);
@@ -189,7 +189,17 @@ export async function startupCommand(cli: Cli, dirArg: string | undefined, opts:
 function runAs(): { runAs?: string } {
   const sudoUser = process.env['SUDO_USER'];
   if (process.getuid?.() === 0) return sudoUser !== undefined && sudoUser !== '' && sudoUser !== 'root' ? { runAs: sudoUser } : {};
-  return { runAs: userInfo().username };
+  return { runAs: myName() };
+}
+
+/** This user's name, or its uid where it has none (a container's uid with no passwd entry:
+ *  os.userInfo() throws); systemd's User= takes either. */
+function myName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? '');
+  }
 }
 
 function canNotify(): boolean {
