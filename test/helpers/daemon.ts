@@ -94,10 +94,12 @@ export function killAfter(t: TestContext, child: ChildProcess, stateDir: string)
   });
 }
 
-/** Kills every replica (and its group) that carries this state dir's marker, whatever the test
- *  left: call it from a cleanup, after markedGroups(stateDir) once saw the directory's token. */
+/** Kills every replica (and its group) that carries this state dir's marker, and every exec probe
+ *  and hook command its daemons ran (TEND_TRANSIENT_OF: one in flight when the test SIGKILLed the
+ *  daemon wrote into the test's directory as it was removed), whatever the test left: call it from
+ *  a cleanup, after markedGroups(stateDir) once saw the directory's token. */
 export function killMarkedGroups(stateDir: string): void {
-  for (const pid of markedGroups(stateDir)) {
+  for (const pid of [...markedGroups(stateDir), ...transientGroups(stateDir)]) {
     for (const target of [-pid, pid]) {
       try {
         process.kill(target, 'SIGKILL');
@@ -141,6 +143,21 @@ export function markedGroups(stateDir: string): number[] {
     }
   }
   return found;
+}
+
+/** Exec probes and hook commands that the daemons of this state dir ran (src/state/orphans.ts
+ *  TRANSIENT_VAR), found by the token markedGroups remembered. */
+export function transientGroups(stateDir: string): number[] {
+  const token = tokens.get(stateDir) ?? readSupervisorId(stateDir);
+  if (token === undefined) return [];
+  const needle = `TEND_TRANSIENT_OF=${token}:`;
+  return allPids().filter((pid) => {
+    try {
+      return isAlive(pid) && readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Zombie children of a process: what it failed to reap. */
