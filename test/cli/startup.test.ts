@@ -95,6 +95,10 @@ test('tend startup: the unit runs tend as systemd would, with node outside syste
   assert.deepEqual(field(unit, 'Type'), [canNotify ? 'notify' : 'exec']);
   assert.deepEqual(field(unit, 'WorkingDirectory'), [root]);
   assert.deepEqual(field(unit, 'User'), [], 'root asked, not through sudo: it runs as root');
+  if (process.getuid?.() === 0) {
+    const viaSudo = spawnSync(node, [BUILT, 'startup'], { cwd: root, env: { ...env, SUDO_USER: 'deploy' }, encoding: 'utf8' });
+    assert.deepEqual(field(viaSudo.stdout, 'User'), ['deploy'], '`sudo tend startup`: as the one who ran sudo');
+  }
   assert.deepEqual(field(unit, 'WantedBy'), ['multi-user.target']);
   const args = execArgs(field(unit, 'ExecStart')[0]!);
   assert.deepEqual(args, [BUILT, '--state-dir', state, 'up', join(root, 'services.d')]);
