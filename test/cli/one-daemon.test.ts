@@ -51,13 +51,15 @@ test('a second daemon on the same services.d is refused, whatever its state dire
 test('a replica that runs `tend up` for a project of its own is told that TEND_STATE_DIR, which tend set for it, chose its daemon\'s state directory, not to `tend down` it', { timeout: 120_000 }, async (t) => {
   // A CI runner supervised by tend, starting tend for the project it tests: both ways of `up`.
   const { root: inner, dir: innerDir } = specDir(t, { 'x.yaml': 'command: ["sleep", "1000"]\n' });
+  // The paths as arguments, not in the script: a checkout under a directory with a space in it.
   const script = [
-    `cd ${inner}`,
-    `${NODE} ${BUILT} up -d > up-d.out 2>&1; echo $? > up-d.code`,
-    `${NODE} ${BUILT} up > up.out 2>&1; echo $? > up.code`,
+    'cd "$3"',
+    '"$1" "$2" up -d > up-d.out 2>&1; echo $? > up-d.code',
+    '"$1" "$2" up > up.out 2>&1; echo $? > up.code',
     'exec sleep 1000',
   ].join('; ');
-  const { root, dir } = specDir(t, { 'ci.yaml': `command: ["sh", "-c", ${JSON.stringify(script)}]\nstop_timeout: 2s\n` });
+  const command = ['sh', '-c', script, 'sh', NODE, BUILT, inner];
+  const { root, dir } = specDir(t, { 'ci.yaml': `command: ${JSON.stringify(command)}\nstop_timeout: 2s\n` });
   const { daemon, state } = await upDetached(t, root);
   cleanup(t, () => killMarkedGroups(join(inner, '.tend')));
 
