@@ -262,8 +262,10 @@ export class ProcessRuntime implements Runtime {
 
     // A replica run as another user waits for the helpers too: only the compiled one can give it
     // the user's groups (libuv clears them), and one forked in process meanwhile would lack them;
-    // so does every replica when the caller's open-files limit is to be set (nofile.ts).
-    if (this.helpers.length > 0 && (this.waitForHelper || ids !== undefined || this.nofile !== undefined)) return this.helperReady().then(() => this.spawnWith(req, ids, onExit));
+    // so does every replica when the caller's open-files limit is to be set (nofile.ts), but only
+    // while none is up: once one is, this is every spawn of a cold start, and needs no promise.
+    const needsHelper = (ids !== undefined || this.nofile !== undefined) && this.helper() === undefined;
+    if (this.helpers.length > 0 && (this.waitForHelper || needsHelper)) return this.helperReady().then(() => this.spawnWith(req, ids, onExit));
     return this.spawnWith(req, ids, onExit);
   }
 
