@@ -34,6 +34,9 @@ const WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
 const DEFERRED_CA_VAR = 'TEND_DEFERRED_NODE_EXTRA_CA_CERTS';
 // As CALLER_NOFILE_VAR in src/util/nofile.ts (test/cli/launcher.test.ts holds them equal).
 const CALLER_NOFILE_VAR = 'TEND_CALLER_NOFILE';
+// As CALLER_NODE_OPTIONS_VAR and OWN_NODE_OPTIONS_VAR in src/util/node-options.ts (test/cli/launcher.test.ts holds them equal).
+const CALLER_NODE_OPTIONS_VAR = 'TEND_CALLER_NODE_OPTIONS';
+const OWN_NODE_OPTIONS_VAR = 'TEND_NODE_OPTIONS';
 const args = process.argv.slice(2);
 const outdir = resolve(args.find((a) => !a.startsWith('--')) ?? join(root, 'dist', 'bin'));
 const sourcemap = args.includes('--sourcemap');
@@ -109,7 +112,8 @@ async function unlaidOut(file) {
 /**
  * Puts an sh line before tend.js's JavaScript, run when `tend` is run as a command (`npx tend`, a
  * global install, ./dist/bin/tend.js): it moves NODE_EXTRA_CA_CERTS aside before Node starts,
- * which the CLI puts back first thing (src/util/deferred-ca.ts says why), records the soft
+ * which the CLI puts back first thing (src/util/deferred-ca.ts says why), does the same with
+ * NODE_OPTIONS, with TEND_NODE_OPTIONS in its place (src/util/node-options.ts), records the soft
  * open-files limit Node is about to raise (src/util/nofile.ts; read from /proc, quietly if it is
  * not mounted, in a loop of the shell's own, ~1 ms here, where `$(ulimit -Sn)` forked a subshell,
  * ~1.6 ms), and runs the same file with node. To JavaScript the line is a string and a comment;
@@ -119,7 +123,8 @@ function launcher(file) {
   const text = readFileSync(file, 'utf8');
   if (!text.startsWith('#!')) throw new Error(`${file}: no #! line to replace`);
   const nofile = `while read -r a b c d e; do [ "$a $b $c" = "Max open files" ] && export ${CALLER_NOFILE_VAR}="$d" && break; done 2>/dev/null < /proc/self/limits`;
-  const sh = `':' //; [ -n "\${NODE_EXTRA_CA_CERTS-}" ] && export ${DEFERRED_CA_VAR}="$NODE_EXTRA_CA_CERTS" && unset NODE_EXTRA_CA_CERTS; ${nofile}; exec node "$0" "$@"`;
+  const options = `[ -n "\${NODE_OPTIONS-}" ] && export ${CALLER_NODE_OPTIONS_VAR}="$NODE_OPTIONS" && unset NODE_OPTIONS; [ -n "\${${OWN_NODE_OPTIONS_VAR}-}" ] && export NODE_OPTIONS="$${OWN_NODE_OPTIONS_VAR}"`;
+  const sh = `':' //; [ -n "\${NODE_EXTRA_CA_CERTS-}" ] && export ${DEFERRED_CA_VAR}="$NODE_EXTRA_CA_CERTS" && unset NODE_EXTRA_CA_CERTS; ${options}; ${nofile}; exec node "$0" "$@"`;
   writeFileSync(file, `#!/bin/sh\n${sh}${text.slice(text.indexOf('\n'))}`);
   chmodSync(file, 0o755);
 }

@@ -12,6 +12,7 @@ import { busy, servicesHolder } from '../state/services-lock.js';
 import { leaveStateDirVar } from '../state/state-dir-var.js';
 import { realOrSelf } from '../spec/dir.js';
 import { deferExtraCa } from '../util/deferred-ca.js';
+import { nodeOptionsAside } from '../util/node-options.js';
 import { passCallerNofile } from '../util/nofile.js';
 import { displayPath, fromWorkingDir } from '../util/working-dir.js';
 import { delay, parseCount, parseDuration, type Cli } from './context.js';
@@ -140,9 +141,10 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
     ...(opts.http === undefined ? [] : ['--http', opts.http]),
     ...(opts.httpAllowRemote ? ['--http-allow-remote'] : []),
   ];
-  // The daemon is tend too: it starts as `tend` does, with NODE_EXTRA_CA_CERTS put off (deferred-ca.ts)
-  // and the caller's open-files limit, which this process, being Node, no longer has (nofile.ts).
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: passCallerNofile(deferExtraCa()) });
+  // The daemon is tend too: it starts as `tend` does, with NODE_EXTRA_CA_CERTS put off (deferred-ca.ts),
+  // NODE_OPTIONS set aside for the replicas (node-options.ts) and the caller's open-files limit,
+  // which this process, being Node, no longer has (nofile.ts).
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: passCallerNofile(nodeOptionsAside(deferExtraCa())) });
   closeSync(fd);
   let exited: number | null | undefined;
   child.once('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)));

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TendEvent } from '../api/types.js';
 import type { HookAction } from '../spec/hook-types.js';
+import { nodeOptionsAside } from '../util/node-options.js';
 import type { HookExecutor } from './executor.js';
 import type { HostReply, HostRequest } from './host.js';
 import type { HookOutcome } from './types.js';
@@ -88,7 +89,9 @@ export class HookHost implements HookExecutor {
 
   private host(): ChildProcess {
     if (this.child && this.child.connected) return this.child;
-    const child = fork(hostEntry(), [], { env: this.env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
+    // NODE_OPTIONS is the hook commands' (util/node-options.ts): the host puts it back for them.
+    const env = nodeOptionsAside(this.env, undefined);
+    const child = fork(hostEntry(), [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
     this.child = child;
     child.on('message', (m: HostReply) => this.settle(m.id, m.outcome));
     child.on('error', () => undefined);

@@ -6,6 +6,7 @@
 import { setPriority } from 'node:os';
 import type { TendEvent } from '../api/types.js';
 import type { HookAction } from '../spec/hook-types.js';
+import { restoreCallerNodeOptions } from '../util/node-options.js';
 import { HOOK_NICE } from './command.js';
 import { inProcessExecutor } from './executor.js';
 
@@ -21,6 +22,7 @@ export interface HostReply {
 }
 
 if (process.send) {
+  restoreCallerNodeOptions();
   try {
     setPriority(0, HOOK_NICE);
   } catch {

@@ -20,6 +20,7 @@ import { ok, startReceiver } from '../hooks/receivers.js';
 import { sameProcess } from '../../src/runtime/proc.js';
 import { PID_NAME, readPidFile } from '../../src/state/pid-file.js';
 import { DEFERRED_CA_VAR } from '../../src/util/deferred-ca.js';
+import { CALLER_NODE_OPTIONS_VAR, OWN_NODE_OPTIONS_VAR } from '../../src/util/node-options.js';
 import { CALLER_NOFILE_VAR } from '../../src/util/nofile.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'tend.js');
@@ -156,4 +157,41 @@ test('replicas get the open-files limit tend was started with, not the hard limi
     assert.equal(down.status, 0, down.stderr);
     assert.deepEqual(markedGroups(state), [], 'no replica left');
   }
+});
+
+test('NODE_OPTIONS exported for the services is theirs: tend\'s own Node starts without it, replicas, hook commands and webhooks work with it; TEND_NODE_OPTIONS is tend\'s', async (t) => {
+  assert.deepEqual([CALLER_NODE_OPTIONS_VAR, OWN_NODE_OPTIONS_VAR], ['TEND_CALLER_NODE_OPTIONS', 'TEND_NODE_OPTIONS'], 'as the launcher names them (scripts/bundle-cli.mjs)');
+  const receiver = await startReceiver(t, ok);
+  const root = tempDir(t);
+  // As OpenTelemetry's instructions have it: a preload relative to the program's directory, which
+  // is not where tend is run from.
+  writeFiles(root, {
+    'app/preload.cjs': `require('node:fs').writeFileSync(require('node:path').join(process.cwd(), 'preloaded'), 'yes');\n`,
+    'services.d/app.yaml': `command: ["node", "-e", "setInterval(() => {}, 1000)"]\ncwd: ../app\n`,
+    'tend.yaml': `on:\n  spec.loaded:\n    - command: ["sh", "-c", "env > ${root}/h.tmp && mv ${root}/h.tmp ${root}/hook.env"]\n    - url: "${receiver.url}"\n`,
+  });
+  const state = join(root, '.tend');
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '--require ./preload.cjs', TEND_NODE_OPTIONS: '--max-old-space-size=300' };
+  delete env['TEND_STATE_DIR'];
+  cleanup(t, () => killMarkedGroups(state));
+  const up = spawnSync(CLI, ['up', '-d', '--wait'], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(up.status, 0, up.stderr);
+  const daemon = readPidFile(join(state, PID_NAME))!;
+  markedGroups(state);
+  cleanup(t, () => void (sameProcess(daemon) && process.kill(daemon.pid, 'SIGKILL')));
+  const nodeOptions = (lines: string[]) => lines.filter((l) => /^(NODE_OPTIONS|TEND_CALLER_NODE_OPTIONS)=/.test(l));
+  assert.deepEqual(nodeOptions(startedWith(daemon.pid)).sort(), ['NODE_OPTIONS=--max-old-space-size=300', 'TEND_CALLER_NODE_OPTIONS=--require ./preload.cjs'], 'tend\'s own Node got TEND_NODE_OPTIONS');
+
+  const status = spawnSync(CLI, ['status', '-o', 'json'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(status.status, 0, status.stderr);
+  const replica = (JSON.parse(status.stdout) as { services: { replicas: { pid: number }[] }[] }).services[0]!.replicas[0]!.pid;
+  assert.deepEqual(nodeOptions(startedWith(replica)), ['NODE_OPTIONS=--require ./preload.cjs'], 'the replica gets NODE_OPTIONS as exported');
+  assert.equal(readFileSync(join(root, 'app', 'preloaded'), 'utf8'), 'yes', 'and its preload ran');
+
+  await waitFor(() => existsSync(join(root, 'hook.env')) && receiver.received.length > 0, { what: 'the hook command and the webhook', timeoutMs: 30_000 });
+  assert.deepEqual(nodeOptions(envFile(join(root, 'hook.env'))), ['NODE_OPTIONS=--require ./preload.cjs']);
+
+  const down = spawnSync(CLI, ['down'], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(down.status, 0, down.stderr);
+  assert.deepEqual(markedGroups(state), [], 'no replica left');
 });
