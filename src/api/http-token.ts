@@ -11,9 +11,21 @@ export const TOKEN_NAME = 'http.token';
 /** Where the daemon writes the address its TCP listener bound (`tend dashboard` reads it). */
 export const HTTP_INFO_NAME = 'http.json';
 
-export interface HttpInfo {
-  url: string;
-  pid: number;
+/** The listener of the daemon `pid`: the URL it serves, or why it could not listen (a port in use),
+ *  for `tend up -d --http` and `tend dashboard` to say so. */
+export type HttpInfo = { pid: number; url: string } | { pid: number; address: string; error: string };
+
+/** What `path` says, if it is an HttpInfo. */
+export function readHttpInfo(path: string): HttpInfo | undefined {
+  try {
+    const info = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    if (typeof info['pid'] !== 'number') return undefined;
+    if (typeof info['url'] === 'string') return { pid: info['pid'], url: info['url'] };
+    if (typeof info['address'] === 'string' && typeof info['error'] === 'string') return { pid: info['pid'], address: info['address'], error: info['error'] };
+    return undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The token in `stateDir`, created (O_EXCL, 0600) when there is none yet. */

@@ -100,91 +100,108 @@ async function handle(
   const method = req.method ?? 'GET';
   const route = `${method} /${segments.map((s, i) => (isParam(segments, i) ? ':name' : s)).join('/')}`;
 
-  switch (route) {
-    case 'GET /v1/status':
+  const run = ROUTES.get(route);
+  if (run) return run({ req, res, url, name: segments[2], action: segments[3], control, log, streams });
+  // A known path with another method: 405 and the methods it takes (RFC 9110 §15.5.6).
+  const path = route.slice(route.indexOf(' ') + 1);
+  const allowed = [...ROUTES.keys()].filter((r) => r.slice(r.indexOf(' ') + 1) === path).map((r) => r.slice(0, r.indexOf(' ')));
+  if (allowed.length > 0) {
+    throw new TendError('API_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; use ${allowed.join(' or ')}`, {
+      allow: allowed.join(', '),
+    });
+  }
+  throw new TendError('API_NOT_FOUND', `no route ${method} ${url.pathname}`);
+}
+
+interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** The segment after /v1/services/ or /v1/logs/ (percent-decoded): a service name. */
+  name: string | undefined;
+  /** The segment after it: restart, pause, stop, ... */
+  action: string | undefined;
+  control: ControlPlane;
+  log: ApiLogger;
+  streams: Set<() => void>;
+}
+
+const replicaRoute = (c: RouteContext) => replicaAction(c.req, c.res, c.control, serviceName(c.name), c.action as ReplicaAction);
+const holdRoute = async (c: RouteContext) => {
+  await readJson(c.req);
+  const name = serviceName(c.name);
+  c.control.hold(name, c.action === 'stop');
+  sendJson(c.res, 200, { ok: true, service: name, replica: null, action: c.action });
+};
+
+/** Every route the API answers, by `METHOD /path` with `:name` for a service; the Allow header of a
+ *  405 is read from the same table. */
+const ROUTES = new Map<string, (c: RouteContext) => Promise<void> | void>([
+  [
+    'GET /v1/status',
+    async ({ res, control }) => {
       await control.refreshUsage?.();
-      return sendJson(res, 200, control.status());
-    case 'GET /v1/services/:name': {
-      const name = serviceName(segments[2]);
+      sendJson(res, 200, control.status());
+    },
+  ],
+  [
+    'GET /v1/services/:name',
+    async ({ res, control, name }) => {
+      const service = serviceName(name);
       await control.refreshUsage?.();
-      return sendJson(res, 200, serviceStatus(control, name));
-    }
-    case 'POST /v1/services/:name/restart':
-    case 'POST /v1/services/:name/pause':
-    case 'POST /v1/services/:name/resume':
-    case 'POST /v1/services/:name/kill':
-      return replicaAction(req, res, control, serviceName(segments[2]), segments[3] as ReplicaAction);
-    case 'POST /v1/services/:name/stop':
-    case 'POST /v1/services/:name/start': {
-      await readJson(req);
-      const name = serviceName(segments[2]);
-      control.hold(name, segments[3] === 'stop');
-      return sendJson(res, 200, { ok: true, service: name, replica: null, action: segments[3] });
-    }
-    case 'POST /v1/services/:name/scale':
-      return sendJson(res, 200, await scaleService(control, serviceName(segments[2]), await readJson(req)));
-    case 'POST /v1/plan': {
+      sendJson(res, 200, serviceStatus(control, service));
+    },
+  ],
+  ['POST /v1/services/:name/restart', replicaRoute],
+  ['POST /v1/services/:name/pause', replicaRoute],
+  ['POST /v1/services/:name/resume', replicaRoute],
+  ['POST /v1/services/:name/kill', replicaRoute],
+  ['POST /v1/services/:name/stop', holdRoute],
+  ['POST /v1/services/:name/start', holdRoute],
+  ['POST /v1/services/:name/scale', async ({ req, res, control, name }) => sendJson(res, 200, await scaleService(control, serviceName(name), await readJson(req)))],
+  ['GET /v1/services/:name/inspect', ({ res, url, control, name }) => sendJson(res, 200, inspect(url, control, serviceName(name)))],
+  [
+    'POST /v1/plan',
+    async ({ req, res, control }) => {
       const body = await readJson(req);
       const { dir, switch: switchTo } = body as { dir?: unknown; switch?: unknown };
       if (typeof dir !== 'string' || !isAbsolute(dir)) {
         throw new TendError('API_BAD_REQUEST', `expected "dir" to be an absolute path, got ${JSON.stringify(dir)}`);
       }
-      return sendJson(res, 200, await control.plan(dir, { switchTo: switchTo === true }));
-    }
-    case 'POST /v1/reload':
+      sendJson(res, 200, await control.plan(dir, { switchTo: switchTo === true }));
+    },
+  ],
+  [
+    'POST /v1/reload',
+    async ({ req, res, control }) => {
       await readJson(req);
       control.reload();
-      return sendJson(res, 202, { ok: true });
-    case 'POST /v1/shutdown':
+      sendJson(res, 202, { ok: true });
+    },
+  ],
+  [
+    'POST /v1/shutdown',
+    async ({ req, res, control, log }) => {
       await readJson(req);
       // Answer first: the daemon stops everything and exits, and the client watches its pid go.
       res.once('finish', () => {
         control.shutdown().catch((err: unknown) => log.warn({ err }, 'shutdown failed'));
       });
-      return sendJson(res, 202, { ok: true });
-    case 'GET /v1/services/:name/inspect':
-      return sendJson(res, 200, inspect(url, control, serviceName(segments[2])));
-    case 'GET /v1/logs/:name':
-      return streamLogs(res, url, control, serviceName(segments[2]), streams);
-    case 'GET /v1/logs':
-      return streamLogs(res, url, control, undefined, streams);
-    case 'GET /v1/events':
-      return streamEvents(req, res, url, control, streams);
-    case 'GET /metrics': {
+      sendJson(res, 202, { ok: true });
+    },
+  ],
+  ['GET /v1/logs/:name', ({ res, url, control, name, streams }) => streamLogs(res, url, control, serviceName(name), streams)],
+  ['GET /v1/logs', ({ res, url, control, streams }) => streamLogs(res, url, control, undefined, streams)],
+  ['GET /v1/events', ({ req, res, url, control, streams }) => streamEvents(req, res, url, control, streams)],
+  [
+    'GET /metrics',
+    async ({ res, control }) => {
       const text = await control.metrics();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(text);
-      return;
-    }
-    default: {
-      // A known path with another method: 405 and the methods it takes (RFC 9110 §15.5.6).
-      const path = route.slice(route.indexOf(' ') + 1);
-      const allowed = ROUTES.filter((r) => r.slice(r.indexOf(' ') + 1) === path).map((r) => r.slice(0, r.indexOf(' ')));
-      if (allowed.length > 0) {
-        throw new TendError('API_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; use ${allowed.join(' or ')}`, {
-          allow: allowed.join(', '),
-        });
-      }
-      throw new TendError('API_NOT_FOUND', `no route ${method} ${url.pathname}`);
-    }
-  }
-}
-
-/** Every route `handle` answers, for the Allow header of a 405. */
-const ROUTES = [
-  'GET /v1/status',
-  'GET /v1/services/:name',
-  'POST /v1/services/:name/restart',
-  'POST /v1/services/:name/pause',
-  'POST /v1/services/:name/resume',
-  'POST /v1/services/:name/kill',
-  'POST /v1/plan',
-  'POST /v1/reload',
-  'POST /v1/shutdown',
-  'GET /v1/logs/:name',
-  'GET /v1/events',
-  'GET /metrics',
-];
+    },
+  ],
+]);
 
 /** The request target as a URL; only origin-form (`/path?query`) is served. `new URL('//x', base)`
  *  reads `//x` as a host, and `*` or an absolute URL is no path of ours: each is a 400, not a 500. */

@@ -96,7 +96,10 @@ export async function startTcpListener(opts: HttpListenOptions, control: Control
     }
     const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
     if (given === undefined || !tokenMatches(given, token)) {
-      limiter.failed(client, now);
+      // Only a wrong token is a guess. Any web page can make the browser send requests here, with
+      // no Authorization header (it cannot add one across origins without CORS approval); counted,
+      // they kept the real user at 429 for as long as that page stayed open.
+      if (req.headers.authorization !== undefined) limiter.failed(client, now);
       res.setHeader('www-authenticate', 'Bearer realm="tend"');
       const why = given === undefined ? 'this listener needs a bearer token' : 'wrong token';
       reply(res, 401, 'API_UNAUTHORIZED', `${why}: \`tend dashboard\` prints a URL that carries it`);
@@ -135,12 +138,18 @@ export async function startTcpListener(opts: HttpListenOptions, control: Control
 }
 
 // A browser sends Origin on every cross-origin request and on same-origin POSTs; tools (curl, the
-// CLI) send none. Sec-Fetch-Site catches browsers that would leave Origin out.
+// CLI) send none. Sec-Fetch-Site, which no page can set, is the browser's own verdict: behind a TLS
+// reverse proxy (docs/dashboard.md) the page's origin is https://, and the Host that reaches us may
+// be the proxy's upstream address (nginx's default), so only the host of an Origin is compared, and
+// only when the browser gave no verdict.
 function sameOrigin(req: IncomingMessage): boolean {
-  if (req.headers['sec-fetch-site'] === 'cross-site' || req.headers['sec-fetch-site'] === 'same-site') return false;
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'same-origin') return true;
+  if (site === 'cross-site' || site === 'same-site') return false;
   const origin = req.headers.origin;
   if (origin === undefined) return true;
-  return origin === `http://${req.headers.host ?? ''}`;
+  const host = /^https?:\/\/([^/]+)$/.exec(origin)?.[1];
+  return host !== undefined && host === req.headers.host;
 }
 
 function reply(res: ServerResponse, status: number, code: string, message: string): void {
@@ -161,7 +170,15 @@ export async function startTcpListenerOrLog(
     log.info(`dashboard and control API on ${listener.url} (\`tend dashboard\` prints the URL with its token)`);
     return listener;
   } catch (err) {
-    log.error({ err }, `cannot listen on ${opts.address}: ${(err as Error).message}`);
+    const error = (err as Error).message;
+    log.error({ err }, `cannot listen on ${opts.address}: ${error}`);
+    // For `tend up -d --http` and `tend dashboard`, which would otherwise not know why there is none.
+    const info: HttpInfo = { pid: process.pid, address: opts.address, error };
+    try {
+      writeFileAtomic(join(opts.stateDir, HTTP_INFO_NAME), JSON.stringify(info) + '\n', 0o600);
+    } catch {
+      /* the log says it */
+    }
     return undefined;
   }
 }

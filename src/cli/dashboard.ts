@@ -6,9 +6,9 @@
 // process's argv (as Jupyter does).
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { ensureToken, HTTP_INFO_NAME, type HttpInfo } from '../api/http-token.js';
+import { ensureToken, HTTP_INFO_NAME, readHttpInfo } from '../api/http-token.js';
 import { TendError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Cli } from './context.js';
@@ -22,11 +22,17 @@ export interface DashboardOptions {
 export async function dashboardCommand(cli: Cli, opts: DashboardOptions): Promise<number> {
   const stateDir = cli.stateDir();
   const status = await cli.client().status(); // DAEMON_UNREACHABLE (exit 3) when none runs
-  const info = readInfo(join(stateDir, HTTP_INFO_NAME));
+  const info = readHttpInfo(join(stateDir, HTTP_INFO_NAME));
   if (!info || info.pid !== status.pid) {
     throw new TendError(
       'DAEMON_UNREACHABLE',
       `the tend daemon (pid ${status.pid}) serves no dashboard; start it with \`tend up --http 127.0.0.1:7070\` (after \`tend down\`)`,
+    );
+  }
+  if ('error' in info) {
+    throw new TendError(
+      'DAEMON_UNREACHABLE',
+      `the tend daemon (pid ${status.pid}) serves no dashboard: it could not listen on ${info.address} when it started (${info.error}); free the address, then \`tend down && tend up -d --http ${info.address}\``,
     );
   }
   const url = `${info.url}#token=${ensureToken(stateDir)}`;
@@ -38,14 +44,6 @@ export async function dashboardCommand(cli: Cli, opts: DashboardOptions): Promis
   return EXIT.OK;
 }
 
-function readInfo(path: string): HttpInfo | undefined {
-  try {
-    const info = JSON.parse(readFileSync(path, 'utf8')) as Partial<HttpInfo>;
-    return typeof info.url === 'string' && typeof info.pid === 'number' ? (info as HttpInfo) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Starts a browser on a redirect file; the browser's name, or undefined when there is none. */
 function openBrowser(stateDir: string, url: string): string | undefined {

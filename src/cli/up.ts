@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ApiClient } from '../api/client.js';
 import type { StatusReport } from '../api/types.js';
 import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
+import { HTTP_INFO_NAME, readHttpInfo } from '../api/http-token.js';
 import { TendError } from '../errors.js';
 import { busy, servicesHolder } from '../state/services-lock.js';
 import { leaveStateDirVar } from '../state/state-dir-var.js';
@@ -68,8 +69,27 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
   }
   const deadline = Date.now() + timeoutMs;
   const started = await startDetached(cli, dir, opts, deadline);
+  if (started === EXIT.OK && http !== undefined) await warnNoListener(cli, deadline);
   if (started !== EXIT.OK || !opts.wait) return started;
   return waitConverged(cli, cli.client(), deadline, opts.timeout);
+}
+
+// The daemon binds --http once its API answers; an address in use leaves it running without a
+// listener (its services must not pay for it). Said here, rather than found out at `tend dashboard`.
+async function warnNoListener(cli: Cli, deadline: number): Promise<void> {
+  const pid = (await cli.client().status().catch(() => undefined))?.pid;
+  const path = join(cli.stateDir(), HTTP_INFO_NAME);
+  while (pid !== undefined) {
+    const info = readHttpInfo(path);
+    if (info?.pid === pid) {
+      if ('error' in info) {
+        cli.err.write(`tend: warning: no dashboard: cannot listen on ${info.address}: ${info.error}; the services run, with the Unix socket alone (free the address, then \`tend down && tend up -d --http ${info.address}\`)\n`);
+      }
+      return;
+    }
+    if (Date.now() > deadline) return;
+    await delay(POLL_MS);
+  }
 }
 
 // A daemon on a directory that does not exist would watch nothing: say so, unless asked to wait.

@@ -206,6 +206,12 @@ test('a wrong method on a known route is 405 with an Allow header', async (t) =>
     ['POST', '/v1/services/web', 'GET'],
     ['PUT', '/v1/services/web/restart', 'POST'],
     ['POST', '/v1/events', 'GET'],
+    ['GET', '/v1/services/web/scale', 'POST'],
+    ['GET', '/v1/services/web/stop', 'POST'],
+    ['GET', '/v1/services/web/start', 'POST'],
+    ['POST', '/v1/services/web/inspect', 'GET'],
+    ['POST', '/v1/logs', 'GET'],
+    ['DELETE', '/v1/logs/web', 'GET'],
   ] as const) {
     const r = await call(socket, method, path);
     assert.equal(r.status, 405, `${method} ${path}`);

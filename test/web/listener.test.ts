@@ -6,6 +6,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TOKEN_NAME } from '../../src/api/http-token.js';
@@ -64,6 +67,46 @@ test('a state-changing request from another origin is refused even with the toke
   // A tool without Origin (curl, scripts) is not a browser and is let through.
   const tool = await fetch(new URL('/v1/services/web/resume', d.url), { method: 'POST', headers: auth, body: '{}' });
   assert.equal(tool.status, 200);
+});
+
+test('behind a TLS reverse proxy the dashboard\'s own requests are let through: https Origin, Host passed on or rewritten to the upstream', async (t) => {
+  const { dir, state } = specDir(t, { 'web.yaml': WEB });
+  const d = await startHttpDaemon(t, dir, state);
+  const auth = { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' };
+  const upstream = new URL(d.url).host;
+  // node:http, not fetch: fetch sets Host itself.
+  const post = (action: string, headers: Record<string, string>) =>
+    new Promise<number | undefined>((resolve, reject) => {
+      const req = request(new URL(`/v1/services/web/${action}`, d.url), { method: 'POST', headers: { ...auth, ...headers } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+  // What a browser sends from https://tend.example.com, through a proxy that passes Host on
+  // (nginx `proxy_set_header Host $host`, Caddy) and one that sets the upstream's (nginx's default).
+  assert.equal(await post('pause', { host: 'tend.example.com', origin: 'https://tend.example.com', 'sec-fetch-site': 'same-origin' }), 200);
+  assert.equal(await post('resume', { host: upstream, origin: 'https://tend.example.com', 'sec-fetch-site': 'same-origin' }), 200);
+  // A browser too old for Sec-Fetch-Site: the Origin's host must still be the Host.
+  assert.equal(await post('pause', { host: 'tend.example.com', origin: 'https://tend.example.com' }), 200);
+  // Still refused: another site, whatever its scheme.
+  assert.equal(await post('resume', { host: 'tend.example.com', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }), 403);
+  assert.equal(await post('resume', { host: 'tend.example.com', origin: 'https://evil.example' }), 403);
+  assert.equal(await post('resume', { host: upstream, origin: 'https://evil.example' }), 403);
+});
+
+test('requests without any token (any web page can make a browser send them) are not guesses: they do not lock the user out', async (t) => {
+  const { dir, state } = specDir(t, { 'web.yaml': WEB });
+  const d = await startHttpDaemon(t, dir, state);
+  // What `fetch('http://127.0.0.1:PORT/x', { mode: 'no-cors' })` from any open tab sends: no
+  // Authorization header (a browser sends none across origins without CORS approval).
+  for (let i = 0; i < 30; i++) {
+    const r = await fetch(new URL(i % 2 ? '/favicon.ico' : '/v1/status', d.url), { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    assert.equal(r.status, 401, `request ${i}`);
+  }
+  const own = await fetch(new URL('/v1/status', d.url), { headers: { authorization: `Bearer ${d.token}` } });
+  assert.equal(own.status, 200, 'the dashboard\'s own request still answered');
 });
 
 test('failed attempts are rate-limited: after the burst a client gets 429 with Retry-After, then may try again', async (t) => {
@@ -177,6 +220,34 @@ test('up -d passes --http to the detached daemon; down closes the listener', asy
   const down = spawnSync(NODE, [CLI, '--state-dir', state, 'down'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(down.status, 0, down.stderr);
   await assert.rejects(fetch(new URL('/v1/status', base)));
+});
+
+test('up -d --http on a port in use: the services run, and up and tend dashboard say why there is no dashboard', async (t) => {
+  const { dir, state } = specDir(t, { 'web.yaml': WEB });
+  const reaper = processReaper(t);
+  const taken = createServer((_req, res) => res.end('someone else')).listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  cleanup(t, () => void taken.close());
+  const address = `127.0.0.1:${(taken.address() as AddressInfo).port}`;
+  cleanup(t, () => {
+    for (const g of markedGroups(state)) {
+      try {
+        process.kill(-g, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+  const up = spawnSync(NODE, [CLI, '--state-dir', state, 'up', dir, '-d', '--wait', '--http', address], { encoding: 'utf8', timeout: 60_000 });
+  reaper.track(Number(readFileSync(join(state, 'tend.pid'), 'utf8').split(/\s/)[0]));
+  assert.equal(up.status, 0, up.stderr);
+  assert.match(up.stdout, /converged/);
+  assert.match(up.stderr, new RegExp(`^tend: warning: no dashboard: cannot listen on ${address}: .*EADDRINUSE`, 'm'));
+  const dash = spawnSync(NODE, [CLI, '--state-dir', state, 'dashboard', '--no-open'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(dash.status, 3, dash.stderr);
+  assert.match(dash.stderr, new RegExp(`serves no dashboard: it could not listen on ${address} .*EADDRINUSE.*tend up -d --http ${address}`));
+  const down = spawnSync(NODE, [CLI, '--state-dir', state, 'down'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(down.status, 0, down.stderr);
 });
 
 test('tend.yaml can turn the listener on (`http:`) when `tend up` has no --http; a bad or remote address is a file:line error', async (t) => {
