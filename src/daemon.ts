@@ -337,7 +337,7 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
     controller.restoreExited({ service: x.service, index: x.index, pid: x.pid, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
   }
   for (const a of plan.adopt) {
-    const inst = { service: a.service, index: a.index, state: 'running' as const, spec: a.spec, ready: false, restarts: a.restarts, deaths: a.deaths, streak: a.streak, ...(a.nonce ? { nonce: a.nonce } : {}), ...(a.notify ? { notify: a.notify } : {}) };
+    const inst = { service: a.service, index: a.index, state: 'running' as const, spec: a.spec, ready: a.ready === true, restarts: a.restarts, deaths: a.deaths, streak: a.streak, ...(a.nonce ? { nonce: a.nonce } : {}), ...(a.notify ? { notify: a.notify } : {}) };
     if (!controller.adopt(inst, a.handle)) log.warn(`replica ${a.service}/${a.index} (pid ${a.handle.pid}) exited before it could be adopted`);
   }
   await Promise.all(stops);
@@ -515,7 +515,7 @@ function stateTextOf(text: StateText, controller: Controller, daemonPid: number,
       const { pid, pgid, procStart } = i;
       replicas.push({
         id: i.id,
-        parts: [i.service, i.index, pid, pgid, procStart, i.startedAt, i.restarts, i.deaths, i.streak, i.spec, i.nonce, i.notify],
+        parts: [i.service, i.index, pid, pgid, procStart, i.startedAt, i.restarts, i.deaths, i.streak, i.spec, i.nonce, i.notify, i.ready],
         record: () => ({
           service: i.service,
           index: i.index,
@@ -528,6 +528,7 @@ function stateTextOf(text: StateText, controller: Controller, daemonPid: number,
           streak: i.streak,
           spec: i.spec,
           ...(i.nonce ? { nonce: i.nonce } : {}),
+          ...(i.ready ? { ready: true as const } : {}),
           ...(i.notify?.token ? { notify: i.notify } : {}), // notify (DESIGN §9)
         }),
       });

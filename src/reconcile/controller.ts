@@ -291,7 +291,7 @@ export class Controller {
     if (!this.opts.runtime.adopt(handle, this.exitObserver(id))) return false;
     // notify: the same token (from the state file) and socket path, so that it carries on talking.
     const talk = this.opts.notify?.attach({ ...inst, id, pgid: handle.pgid });
-    this.put({ ...inst, id, state: 'starting', ready: false, ...(talk ? { notify: talk.notify } : {}) });
+    this.put({ ...inst, id, state: 'starting', ...(talk ? { notify: talk.notify } : {}) });
     this.logs.track(logPath(this.opts.logDir, inst.service, inst.index), inst.spec.logs);
     this.observe(id, { kind: 'spawned', handle, adopted: true });
     if (this.needsUsage(inst)) this.sampler.poke();

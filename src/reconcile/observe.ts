@@ -58,7 +58,7 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
   const same = (): Folded => ({ next: i, events: [] });
   switch (ev.kind) {
     case 'spawned': {
-      const next = tr.spawned(i, ev.handle);
+      const next = tr.spawned(i, ev.handle, ev.adopted);
       const events: EventBody[] = ev.adopted
         ? [{ type: 'replica.adopted', service: i.service, replica: i.index, pid: ev.handle.pid, reason: Reason.Adopted, message: 'taken over from an earlier tend' }]
         : [{ type: 'replica.started', service: i.service, replica: i.index, pid: ev.handle.pid }];

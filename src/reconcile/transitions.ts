@@ -8,17 +8,22 @@ import { describeExit, judgeCrash } from './backoff.js';
 import type { Instance } from './types.js';
 
 /** A process was spawned for the instance (or an earlier tend's was adopted). */
-export function spawned(i: Instance, h: ProcessHandle): Instance {
+export function spawned(i: Instance, h: ProcessHandle, adopted = false): Instance {
   // notify (DESIGN §9): readiness by READY, which may have come before the spawn returned (or,
   // for an adopted replica, under the previous tend: it is kept in the state file).
   const saidReady = readyByNotify(i) && i.notify?.ready === true;
-  const hasReadiness = i.spec.readiness !== undefined || (readyByNotify(i) && !saidReady);
+  // Adopted: in service if the previous tend last recorded it so (its probes go on from there).
+  // Taken as not ready, a rollout that tend was restarted into stopped every outdated replica at
+  // once, "not serving anyway", before the first probe could answer.
+  const wasReady = adopted && i.ready && !i.spec.oneshot;
+  const ready = saidReady || wasReady;
+  const hasReadiness = !ready && (i.spec.readiness !== undefined || readyByNotify(i));
   return {
     ...i,
     // Without a probe it runs at once but is ready only after STABLE_START_MS (plan.ts), and a job
     // is never "ready": its READY is its completion.
     state: hasReadiness ? 'starting' : 'running',
-    ready: saidReady,
+    ready,
     pid: h.pid,
     pgid: h.pgid,
     procStart: h.startTime,

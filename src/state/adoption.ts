@@ -52,6 +52,8 @@ export interface AdoptDecision extends Slot {
   nonce?: string;
   /** notify (DESIGN §9): its session, from the state file. */
   notify?: { token: string; ready: boolean };
+  /** Ready when the earlier tend last recorded it (state file); unknown, so not, without a record. */
+  ready?: true;
 }
 
 export interface ExitedDecision extends Slot {
@@ -81,17 +83,25 @@ export interface AdoptionPlan {
 
 export function planAdoption(input: AdoptionInput): AdoptionPlan {
   const plan: AdoptionPlan = { adopt: [], exited: [], completed: [], stop: [], escaped: [] };
+  // A slot may hold two processes of different specs: the old replica and its surge replacement,
+  // when tend was killed in the middle of a rollout (both are adopted, the rollout goes on). Two of
+  // the same spec are a duplicate. `taken` holds slot#hash of each process and record accounted for,
+  // `filled` the slots that have one.
   const taken = new Set<string>();
+  const filled = new Set<string>();
   const claimed = new Set<number>(); // pgids accounted for
   const nonces = new Map<string, ServiceSpec | undefined>(); // nonce → the replica's spec
   const handleOf = (pgid: number, startTime: number): ProcessHandle => ({ pid: pgid, pgid, startTime, startedAt: input.startedAt(startTime) });
   const state = input.state;
 
-  // 1 and 2: the records.
-  for (const r of state?.replicas ?? []) {
+  // 1 and 2: the records; those that run first, so that a slot's live process wins over its
+  // record of an exit, whichever came first in the file.
+  const records = (state?.replicas ?? []).map((r) => ({ r, live: input.liveness.get(r.pgid) ?? ({ kind: 'exited' } as Liveness) }));
+  records.sort((a, b) => Number(b.live.kind === 'alive') - Number(a.live.kind === 'alive'));
+  for (const { r, live } of records) {
     const spec = state ? specOf(state, r) : undefined;
-    const live = input.liveness.get(r.pgid) ?? { kind: 'exited' };
     const slot = `${r.service}/${r.index}`;
+    const key = `${slot}#${r.hash}`;
     // Times the last daemon recorded on its own clock (util/clock.ts), which runs ahead of the
     // wall clock after the wall clock was stepped back: none is later than now here, or a replica
     // would look younger than it is, and a death would stay in the restart window for longer.
@@ -101,14 +111,16 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
     if (live.kind === 'alive') {
       claimed.add(r.pgid);
       const handle = { pid: r.pid, pgid: r.pgid, startTime: r.procStart, startedAt: startedAt || input.startedAt(r.procStart) };
-      if (!input.adopt || !spec || taken.has(slot)) {
-        plan.stop.push({ handle, ...(spec ? { spec } : {}), why: !input.adopt ? '--no-adopt' : taken.has(slot) ? 'a second replica in its slot' : 'its spec is unknown' });
+      if (!input.adopt || !spec || taken.has(key)) {
+        plan.stop.push({ handle, ...(spec ? { spec } : {}), why: !input.adopt ? '--no-adopt' : taken.has(key) ? 'a second replica in its slot' : 'its spec is unknown' });
         continue;
       }
-      taken.add(slot);
-      plan.adopt.push({ service: r.service, index: r.index, spec, handle, ...(r.nonce ? { nonce: r.nonce } : {}), ...(r.notify ? { notify: r.notify } : {}), ...history });
-    } else if (spec && input.adopt && !taken.has(slot)) {
-      taken.add(slot);
+      taken.add(key);
+      filled.add(slot);
+      plan.adopt.push({ service: r.service, index: r.index, spec, handle, ...(r.nonce ? { nonce: r.nonce } : {}), ...(r.notify ? { notify: r.notify } : {}), ...(r.ready ? { ready: true } : {}), ...history });
+    } else if (spec && input.adopt && !filled.has(slot)) {
+      taken.add(key);
+      filled.add(slot);
       plan.exited.push({
         service: r.service,
         index: r.index,
@@ -126,8 +138,9 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
   for (const c of state?.completions ?? []) {
     const spec = state ? specOf(state, c) : undefined;
     const slot = `${c.service}/${c.index}`;
-    if (!spec || taken.has(slot)) continue;
-    taken.add(slot);
+    if (!spec || filled.has(slot)) continue;
+    taken.add(`${slot}#${c.hash}`);
+    filled.add(slot);
     plan.completed.push({ service: c.service, index: c.index, spec, exitedAt: c.exitedAt });
   }
 
@@ -151,13 +164,15 @@ export function planAdoption(input: AdoptionInput): AdoptionPlan {
     const handle = handleOf(g.pgid, g.startTime);
     const spec = g.service !== undefined ? input.specs.get(g.service) : undefined;
     const slot = `${g.service}/${g.index}`;
+    const key = `${slot}#${g.hash}`;
     const fits = spec !== undefined && g.index !== undefined && g.hash === spec.hash && g.index < spec.replicas;
-    if (!input.adopt || !fits || taken.has(slot)) {
-      const why = !input.adopt ? '--no-adopt' : taken.has(slot) ? 'a second replica in its slot' : 'nothing to adopt it as (its service or spec is no longer in force)';
+    if (!input.adopt || !fits || taken.has(key)) {
+      const why = !input.adopt ? '--no-adopt' : taken.has(key) ? 'a second replica in its slot' : 'nothing to adopt it as (its service or spec is no longer in force)';
       plan.stop.push({ handle, ...(spec ? { spec } : {}), why });
       continue;
     }
-    taken.add(slot);
+    taken.add(key);
+    filled.add(slot);
     if (g.nonce) nonces.set(g.nonce, spec);
     // notify: whether it said READY is not in its environment; a stream client says it again.
     const notify = g.notifyToken ? { notify: { token: g.notifyToken, ready: false } } : {};

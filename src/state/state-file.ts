@@ -26,6 +26,10 @@ export interface ReplicaRecord {
   /** Crash-loop history: exit times in the restart window, and the back-off exponent. */
   deaths?: number[];
   streak?: number;
+  /** Whether it was ready (in service) when this was written: a later tend takes it over as
+   *  ready, so that a rollout it carries on keeps its pace (its probes go on from there). Absent
+   *  when not ready, and in files of a tend before it was kept. */
+  ready?: true;
   /** notify (DESIGN §9): its token and whether it said READY, so that a later tend accepts the
    *  replica again, recreates its datagram socket at the same path and keeps it ready. */
   notify?: { token: string; ready: boolean };
@@ -204,6 +208,7 @@ export function readState(path: string, now = Date.now()): StateRead {
       }
       // notify: a malformed session is dropped, not the record (the replica is still adopted).
       if (r.notify !== undefined && (typeof r.notify?.token !== 'string' || r.notify.token === '' || typeof r.notify.ready !== 'boolean')) delete r.notify;
+      if (r.ready !== undefined && r.ready !== true) delete r.ready;
     }
     const completions = Array.isArray(raw.completions)
       ? raw.completions.filter((c) => typeof c?.service === 'string' && Number.isInteger(c.index) && typeof c.hash === 'string')

@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, specDir, waitFor } from '../helpers/index.js';
+import type { TendEvent } from '../../src/api/types.js';
+import { readState } from '../../src/state/state-file.js';
+import { isAlive, specDir, tempDir, waitFor } from '../helpers/index.js';
 import { markedGroups, runningPids, startDaemon, zombieChildren } from '../helpers/daemon.js';
 
 const sleeper = (over = '') => `command: ["sleep", "1000"]\nstop_timeout: 2s\n${over}`;
@@ -116,4 +118,88 @@ test('state.json is always whole JSON, even while replicas churn', async (t) => 
     assert.doesNotThrow(() => JSON.parse(text), 'state.json parses');
     await new Promise((r) => setImmediate(r));
   }
+});
+
+/** The fewest replicas in service at any point of `events`, from `serving` (the adopted, ready
+ *  ones): a replica leaves service when it is told to stop, a new one joins at its replica.ready. */
+function fewestServing(events: TendEvent[], serving: Set<number>): number {
+  const now = new Set(serving);
+  let fewest = now.size;
+  for (const e of events) {
+    const pid = (e as { pid?: number }).pid;
+    if (pid === undefined) continue;
+    if (e.type === 'replica.stopping' || e.type === 'replica.exited') now.delete(pid);
+    if (e.type === 'replica.ready') now.add(pid);
+    fewest = Math.min(fewest, now.size);
+  }
+  return fewest;
+}
+
+/** Waits until state.json records every replica of `pids` as ready (its writes are coalesced). */
+async function recordedReady(state: string, pids: number[]): Promise<void> {
+  await waitFor(
+    () => {
+      const s = readState(join(state, 'state.json'));
+      return s.kind === 'ok' && pids.every((pid) => s.state.replicas.some((r) => r.pid === pid && r.ready === true));
+    },
+    { what: 'state.json to record the replicas ready' },
+  );
+}
+
+test('a rolling update that tend restarts into keeps its pace: one replica out of service at a time, with or without a readiness probe', { timeout: 120_000 }, async (t) => {
+  for (const probe of ['', 'readiness: { exec: ["sh", "-c", "sleep 0.2"], interval: 500ms }\n']) {
+    const web = (v: number) => sleeper(`replicas: 4\nenv: { V: "${v}" }\nupdate: { strategy: rolling, max_unavailable: 1, max_surge: 0 }\n${probe}`);
+    const { dir, state } = specDir(t, { 'web.yaml': web(1) });
+    const d1 = await startDaemon(t, dir, state);
+    const before = runningPids(await d1.converged((s) => s.services[0]!.replicas.filter((r) => r.ready).length === 4));
+    await recordedReady(state, before);
+    d1.child.kill('SIGKILL');
+    await d1.exited;
+
+    // The deploy lands while tend is down (or tend is restarted in its middle: the same to the next daemon).
+    writeFileSync(join(dir, 'web.yaml'), web(2));
+    const d2 = await startDaemon(t, dir, state);
+    const after = runningPids(await d2.converged((s) => s.services[0]!.replicas.filter((r) => r.ready).length === 4 && runningPids(s).every((p) => !before.includes(p)), 60_000));
+    assert.equal(after.length, 4);
+    const events = await d2.api.eventHistory(1000);
+    const from = events.findIndex((e) => e.type === 'replica.adopted');
+    assert.ok(from >= 0, 'the replicas were adopted');
+    assert.equal(fewestServing(events.slice(from), new Set(before)), 3, `${probe ? 'with' : 'without'} a probe: never more than max_unavailable (1) out of service`);
+    await d2.api.shutdown();
+    await d2.exited;
+  }
+});
+
+test('tend killed in the middle of a surge rollout: the next one adopts the old replica and its replacement, and finishes with none out of service', { timeout: 120_000 }, async (t) => {
+  // A readiness probe that passes from the second check: each replacement takes ~1 s to be ready,
+  // time for the crash to come while one is on the way.
+  const marks = tempDir(t);
+  const mark = `${marks}/ready.$$TEND_REPLICA.$$V`;
+  const probe = `readiness: { exec: ["sh", "-c", "test -e ${mark} || { touch ${mark}; exit 1; }"], interval: 500ms, failure_threshold: 1 }\n`;
+  const web = (v: number) => sleeper(`replicas: 3\nenv: { V: "${v}" }\nupdate: { strategy: rolling, max_unavailable: 0, max_surge: 1 }\n${probe}`);
+  const { dir, state } = specDir(t, { 'web.yaml': web(1) });
+  const d1 = await startDaemon(t, dir, state);
+  const before = runningPids(await d1.converged((s) => s.services[0]!.replicas.filter((r) => r.ready).length === 3, 30_000));
+  await recordedReady(state, before);
+
+  writeFileSync(join(dir, 'web.yaml'), web(2));
+  // The surge replacement is on record beside the replica it replaces.
+  const surge = await waitFor(() => {
+    const s = readState(join(state, 'state.json'));
+    if (s.kind !== 'ok') return undefined;
+    return s.state.replicas.find((r) => !before.includes(r.pid) && s.state.replicas.some((o) => o.index === r.index && before.includes(o.pid)));
+  }, { what: 'a surge replica on record', timeoutMs: 30_000, intervalMs: 10 });
+  d1.child.kill('SIGKILL');
+  await d1.exited;
+
+  const d2 = await startDaemon(t, dir, state);
+  const after = runningPids(await d2.converged((s) => s.services[0]!.replicas.filter((r) => r.ready).length === 3 && runningPids(s).every((p) => !before.includes(p)), 60_000));
+  assert.ok(after.includes(surge.pid), `the surge replica ${surge.pid} was adopted and kept (${after.join(', ')})`);
+  const events = await d2.api.eventHistory(1000);
+  const from = events.findIndex((e) => e.type === 'replica.adopted');
+  const adopted = events.slice(from).filter((e) => e.type === 'replica.adopted').map((e) => (e as { pid: number }).pid);
+  assert.deepEqual(adopted.sort((a, b) => a - b), [...before, surge.pid].sort((a, b) => a - b), 'all four adopted');
+  assert.equal(fewestServing(events.slice(from), new Set(before)), 3, 'never fewer than 3 in service (max_unavailable: 0)');
+  await d2.api.shutdown();
+  await d2.exited;
 });

@@ -113,6 +113,26 @@ test('spawned: with readiness it is starting, not ready, until the probe passes'
   assert.deepEqual([i.state, i.ready], ['running', false], 'an unready replica is still running');
 });
 
+test('spawned, adopted: ready as the earlier tend recorded it, probe or not; never a job; a fresh spawn never', () => {
+  const probe = { readiness: { check: { kind: 'tcp' as const, host: '127.0.0.1', port: '1' }, intervalMs: 10, timeoutMs: 10, failureThreshold: 1, successThreshold: 1, startPeriodMs: 0 } };
+  const h = { pid: 5, pgid: 5, startTime: 7, startedAt: 100 };
+  const cases: [string, Instance, boolean, [string, boolean]][] = [
+    ['adopted, recorded ready, no probe', inst(spec('w'), 0, 'starting', { ready: true }), true, ['running', true]],
+    ['adopted, recorded ready, a readiness probe', inst(spec('w', probe), 0, 'starting', { ready: true }), true, ['running', true]],
+    ['adopted, not recorded ready, a readiness probe', inst(spec('w', probe), 0, 'starting', { ready: false }), true, ['starting', false]],
+    ['adopted, not recorded ready, no probe', inst(spec('w'), 0, 'starting', { ready: false }), true, ['running', false]],
+    ['adopted job, recorded ready', inst(spec('j', { oneshot: true }), 0, 'starting', { ready: true }), true, ['running', false]],
+    ['a new spawn of an instance that was ready', inst(spec('w', probe), 0, 'starting', { ready: true }), false, ['starting', false]],
+  ];
+  for (const [name, before, adopted, expected] of cases) {
+    const after = spawned(before, h, adopted);
+    assert.deepEqual([after.state, after.ready], expected, name);
+  }
+  // Taken over ready, a failing probe still takes it out of service.
+  const i = readinessChanged(spawned(inst(spec('w', probe), 0, 'starting', { ready: true }), h, true), { ...INITIAL_PROBE_STATE, status: 'failure' });
+  assert.deepEqual([i.state, i.ready], ['running', false]);
+});
+
 test('spawnFailed: a permanent error fails, a passing one backs off', () => {
   const base = inst(spec('w'), 0, 'starting', { pid: undefined });
   assert.equal(spawnFailed(base, 'command not found: "x" (ENOENT)', true, 0, JITTER_NONE).state, 'failed');

@@ -9,11 +9,13 @@ import { spec } from '../helpers/world.js';
 
 const W = spec('w', { replicas: 2 });
 const JOB = spec('job', { oneshot: true, restart: 'on-failure' });
+const W_OLD = spec('w', { replicas: 2, hash: 'w-v0' });
 const rec = (index: number, pid: number, nonce: string, over: Partial<{ restarts: number; deaths: number[]; streak: number }> = {}) => ({
   service: 'w', index, pid, pgid: pid, procStart: pid * 10, startedAt: 1, restarts: 0, nonce, spec: W, ...over,
 });
 const stateWith = (replicas: ReturnType<typeof rec>[], completions: { service: string; index: number; spec: typeof W; exitedAt: number }[] = []) =>
   snapshotState({ replicas, completions, desired: [W, JOB] }, 1);
+// (specOf finds a recorded replica's spec by its hash: W_OLD is in the file as the old replica's.)
 const mark = (pgid: number, nonce: string | undefined, over: Partial<MarkedGroup> = {}): MarkedGroup => ({
   pgid, startTime: pgid * 10, service: 'w', index: 0, hash: W.hash, ...(nonce ? { nonce } : {}), ...over,
 });
@@ -67,6 +69,22 @@ const cases: Record<string, { input: Partial<AdoptionInput>; expect: Partial<Ret
   '--no-adopt: every recorded and marked group is stopped': {
     input: { adopt: false, state: stateWith([rec(0, 100, 'n0')]), liveness: alive(100), marked: [mark(100, 'n0'), mark(250, 'n5', { index: 1 })] },
     expect: { adopt: [], stop: ['100: --no-adopt', '250: --no-adopt'] },
+  },
+  'a surge rollout cut by the crash: the old replica and its recorded replacement share the slot, both adopted': {
+    input: { state: stateWith([{ ...rec(0, 100, 'n0'), spec: W_OLD }, rec(0, 300, 'n9'), rec(1, 101, 'n1')]), liveness: alive(100, 300, 101) },
+    expect: { adopt: ['w/0@100', 'w/0@300', 'w/1@101'], stop: [] },
+  },
+  'a surge rollout cut by the crash before the replacement was recorded: found by its mark and adopted beside the old one': {
+    input: { state: stateWith([{ ...rec(0, 100, 'n0'), spec: W_OLD }]), liveness: alive(100), marked: [mark(100, 'n0', { hash: W_OLD.hash }), mark(300, 'n9')] },
+    expect: { adopt: ['w/0@100', 'w/0@300'], stop: [] },
+  },
+  'two recorded replicas of the same spec in one slot: the second is a duplicate and stopped': {
+    input: { state: stateWith([rec(0, 100, 'n0'), rec(0, 300, 'n9')]), liveness: alive(100, 300) },
+    expect: { adopt: ['w/0@100'], stop: ['300: a second replica in its slot'] },
+  },
+  'a replica that exited while tend was down, whose restart was not recorded yet: the restart is adopted, not run twice': {
+    input: { state: stateWith([rec(0, 100, 'n0')]), liveness: new Map([[100, { kind: 'exited' }]]), marked: [mark(300, 'n9')] },
+    expect: { adopt: [], exited: ['w/0 unknown'], stop: ['300: a second replica in its slot'] },
   },
   'a kept escaped process recorded at a clean shutdown stays escaped after it': {
     input: { state: { ...stateWith([]), escaped: [{ pgid: 400, startTime: 4000, nonce: 'n0' }] }, marked: [mark(400, 'n0')] },
