@@ -109,7 +109,7 @@ export class Supervisor {
       notify: hubSeam(this.notify, (id) => this.controller.instances.get(id)),
       // env files named by the specs are watched too; the set follows the last load.
       onLoaded: (load) => {
-        this.watcher.setExtraFiles(load.services.flatMap((s) => s.envFiles));
+        this.watcher.setExtraFiles(load.watch ?? load.services.flatMap((s) => s.envFiles));
         opts.onLoaded?.();
       },
     });

@@ -112,6 +112,8 @@ interface FileOutcome {
   /** The names each document lists under depends_on, valid or not: a broken file's are checked too. */
   deps: Map<string, string[]>;
   fingerprint: string[];
+  /** The env files it read, found or not (where they were read from). */
+  envPaths?: string[];
 }
 
 // True for the names a spec directory holds: `*.yaml` / `*.yml`, no dotfiles (editor lock files
@@ -125,6 +127,7 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
   const absDir = fromWorkingDir(dir);
   let realDir: string;
   let names: string[];
+  const linked: string[] = [];
   try {
     realDir = await realpath(absDir);
     const entries = await readdir(realDir, { withFileTypes: true });
@@ -133,10 +136,13 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
       if (!isSpecFileName(e.name) || e.isDirectory()) continue;
       // A symlink counts when it points at something other than a directory; a dangling one (a
       // release switch half done) is skipped. A FIFO or a device named *.yaml is listed, and
-      // reading it reports what it is, without blocking on it.
+      // reading it reports what it is, without blocking on it. Its target is watched: an edit
+      // there is no event in this directory.
       if (e.isSymbolicLink()) {
         const target = await stat(join(realDir, e.name)).catch(() => null);
         if (target === null || target.isDirectory()) continue;
+        const real = await realpath(join(realDir, e.name)).catch(() => null);
+        if (real !== null) linked.push(real);
       }
       names.push(e.name);
     }
@@ -149,16 +155,17 @@ export async function loadDirectory(dir: string, opts: LoadOptions = {}): Promis
       problems: [{ file: display, line: 1, column: 1, code: 'SPEC_INVALID', message: `cannot read the directory: ${errorMessage(err)}` }],
       files: opts.previous?.files ?? new Map(),
       fingerprint: createHash('sha256').update(`unreadable:${absDir}`).digest('hex'),
+      ...(opts.previous?.watch ? { watch: opts.previous.watch } : {}),
     };
   }
   names.sort();
   if (opts.resolveAs !== undefined) {
     const as = fromWorkingDir(opts.resolveAs);
     const refs = names.map((n) => ({ path: join(as, n), display: displayPath(dir, join(absDir, n)), realDir: as, readPath: join(realDir, n), readDir: realDir }));
-    return loadRefs(refs, opts, as);
+    return loadRefs(refs, opts, as, linked);
   }
   const refs = names.map((n) => ({ path: join(absDir, n), display: displayPath(dir, join(absDir, n)), realDir }));
-  return loadRefs(refs, opts, realDir);
+  return loadRefs(refs, opts, realDir, linked);
 }
 
 // Loads the given files as one set (for `tend validate FILE...`); each resolves paths against its
@@ -215,7 +222,7 @@ async function loadFileSafely(ref: FileRef, opts: FileOptions): Promise<FileOutc
   }
 }
 
-async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Promise<LoadResult> {
+async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string, linked: string[] = []): Promise<LoadResult> {
   const outcomes = await loadAll(refs, opts);
   const previous = opts.previous;
   const prevByFile = new Map<string, ServiceSpec[]>();
@@ -310,7 +317,10 @@ async function loadRefs(refs: FileRef[], opts: LoadOptions, realDir: string): Pr
   await nextTurn();
   const hash = createHash('sha256').update(`dir\0${realDir}\0`);
   for (const o of outcomes) for (const part of o.fingerprint) hash.update(part).update('\0');
-  return { services, problems, files, fingerprint: hash.digest('hex') };
+  const watch = new Set(linked);
+  for (const o of outcomes) for (const path of o.envPaths ?? []) watch.add(path);
+  for (const s of services) for (const path of s.envFiles) watch.add(path); // a broken file's last good ones
+  return { services, problems, files, fingerprint: hash.digest('hex'), watch: [...watch] };
 }
 
 // Every line of output must name its file: a control character in an echoed key, value or file
@@ -424,6 +434,7 @@ async function loadFile(ref: FileRef, opts: FileOptions): Promise<FileOutcome> {
   }
   // Each file stands alone: one bad document withholds the whole file.
   if (outcome.problems.length > 0) outcome.services = [];
+  if (envRead.length > 0) outcome.envPaths = envRead.map(([from]) => from);
   opts.cache?.set(ref.path, { context, text, env: envRead, outcome });
   return outcome;
 }

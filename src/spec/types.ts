@@ -126,4 +126,8 @@ export interface LoadResult {
   files: Map<string, string[]>;
   /** Fingerprint of the whole tree (sorted names + contents, env files included). */
   fingerprint: string;
+  /** Files the load read, or looked for, whose changes a watch on the directory does not see: the
+   *  env files every spec names (those of a broken file or a service held back included, found or
+   *  not) and the targets of spec files that are symlinks. The daemon watches them too. */
+  watch?: string[];
 }

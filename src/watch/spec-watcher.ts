@@ -9,8 +9,10 @@
 // The directory itself is watched with one plain `fs.watch` (inotify): the files are one level
 // deep, any event there asks for a reload, and the reload reads every file, so there is nothing for
 // chokidar to add. It cost ~2.5 ms per event (a stat before it reports a change, after which the
-// window started), and ~10 ms before the first replica (its initial scan of the directory).
-// chokidar watches the env files the specs name, which may live anywhere or not exist yet.
+// window started), and ~10 ms before the first replica (its initial scan of the directory). The
+// files a spec depends on elsewhere (env files, which may not exist yet, and the targets of spec
+// files that are symlinks) are watched the same way, by their directories (setExtraFiles); a
+// directory that does not exist yet is looked at every POLL_MS until it does.
 //
 // With no inotify watch to be had (ENOSPC: `fs.inotify.max_user_watches` used up by a busy
 // workstation's IDEs and file watchers), the directory and the env files are looked at every
@@ -25,15 +27,14 @@
 
 import { existsSync, readdirSync, realpathSync, statSync, watch as fsWatch, type FSWatcher as NodeFSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import { linksAbove } from '../util/path-links.js';
 
-// chokidar emits at most one `change` per path every 50 ms and *drops* the others (index.js,
-// `_throttle(EV.CHANGE, path, 50)`): a write to an env file inside that window is never reported.
-// Reading no sooner than this after the last reported event means such a write is already on disk
-// when we read.
-const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
-const MIN_SETTLE_MS = CHOKIDAR_CHANGE_THROTTLE_MS + 10;
+// The least settle window, and the quiet time before the read that starts early (onQuiet). It was
+// chokidar's: it reported at most one `change` per path every 50 ms and dropped the others, so a
+// read sooner after the last event could miss a write to an env file for good. inotify on the env
+// files' directories drops nothing, but the edit → running figures (bench/FINDINGS.md §15) were
+// measured with 60 ms and a lower value was not: kept until it is.
+const MIN_SETTLE_MS = 60;
 
 /** How often the tree is looked at while inotify cannot watch it. */
 export const POLL_MS = 1000;
@@ -52,10 +53,18 @@ export interface SpecWatcherOptions {
    *  event (see onQuiet). */
   onSettled: (generation: number) => void;
   /** Called once the tree has been quiet for MIN_SETTLE_MS while the window is still open: a read
-   *  started now sees every change reported so far (see CHOKIDAR_CHANGE_THROTTLE_MS). `generation`
+   *  started now sees every change reported so far (see MIN_SETTLE_MS). `generation`
    *  counts the events: the same number at onSettled means none came since (spec/preload.ts). */
   onQuiet?: (generation: number) => void;
   onError?: (err: unknown) => void;
+}
+
+/** A directory of extra files: the names in it to watch, and its watch while it has one. */
+interface ExtraDir {
+  names: Set<string>;
+  watch?: NodeFSWatcher;
+  /** Its inode when watched: another one means it was removed (and perhaps made again). */
+  ino?: number;
 }
 
 export class SpecWatcher {
@@ -63,8 +72,8 @@ export class SpecWatcher {
   private dirWatch?: NodeFSWatcher;
   /** The directories holding services.d and each symlink on the way to it (watchAround). */
   private aroundWatches?: NodeFSWatcher[];
-  /** The env files (setExtraFiles); made with the first one. */
-  private envWatch?: FSWatcher;
+  /** Directories holding extra files (setExtraFiles), each watched for their names. */
+  private readonly extraDirs = new Map<string, ExtraDir>();
   private realDir?: string;
   /** Inode of the watched directory: a directory removed and created again is a new one to watch. */
   private realIno?: number;
@@ -84,8 +93,8 @@ export class SpecWatcher {
   /** Looks at the tree while a watch could not be made (see the header); its last look. */
   private pollTimer?: NodeJS.Timeout;
   private lastLook = '';
-  /** An env file could not be watched: the looks go on. */
-  private envUnwatched = false;
+  /** A watch could not be made (said once until the watches are back). */
+  private unwatchable = false;
   private readonly settleMs: number;
   private readonly maxWaitMs: number;
   private readonly gitLockMaxMs: number;
@@ -178,10 +187,17 @@ export class SpecWatcher {
 
   /** A watch could not be made: look at the tree every POLL_MS until one can (said once). */
   private cannotWatch(err: unknown): void {
-    if (this.pollTimer !== undefined || this.closed) return;
+    if (this.unwatchable || this.closed) return;
+    this.unwatchable = true;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOSPC' ? 'ENOSPC: no inotify watch left, see fs.inotify.max_user_watches' : (code ?? (err as Error).message);
     this.opts.onError?.(Object.assign(new Error(`cannot watch ${this.dir} for changes (${why}); looking at it every ${POLL_MS / 1000} s instead`), { cause: err }));
+    this.startLooking();
+  }
+
+  /** Looks at the tree every POLL_MS (poll() stops once there is nothing left to look for). */
+  private startLooking(): void {
+    if (this.pollTimer !== undefined || this.closed) return;
     this.lastLook = this.look();
     this.pollTimer = setInterval(() => this.poll(), POLL_MS);
     this.pollTimer.unref();
@@ -189,18 +205,21 @@ export class SpecWatcher {
 
   private poll(): void {
     // Watches may be free again: tried before the look, so that a change made between the two is
-    // seen by one of them. The looks stop once the directory's and its parent's are back, unless
-    // an env file could not be watched (chokidar does not try again; a look is a stat).
+    // seen by one of them. The looks stop once every watch is back: the directory's, its parent's
+    // and those of the extra files' directories (a look is a readdir and a stat per file).
     if (this.dirWatch === undefined && this.realIno !== undefined) this.watchDir();
     if (this.aroundWatches === undefined) this.watchAround();
+    for (const [dir, entry] of this.extraDirs) if (entry.watch === undefined && existsSync(dir)) this.watchExtraDir(dir, entry);
     const now = this.look();
     if (now !== this.lastLook) {
       this.lastLook = now;
       this.poke();
     }
-    if (this.dirWatch !== undefined && this.aroundWatches !== undefined && !this.envUnwatched) {
+    const extraWatched = [...this.extraDirs.values()].every((e) => e.watch !== undefined);
+    if (this.dirWatch !== undefined && this.aroundWatches !== undefined && extraWatched) {
       clearInterval(this.pollTimer);
       this.pollTimer = undefined;
+      this.unwatchable = false;
     }
   }
 
@@ -222,25 +241,64 @@ export class SpecWatcher {
     return parts.join('\n');
   }
 
-  /** Watch these files too (env files referenced by specs); the set replaces the previous one. */
+  /** Watch these files too (env files and symlinked specs' targets, found or not: LoadResult.watch);
+   *  the set replaces the previous one. Each directory that holds some is watched once, for their
+   *  names: a file replaced (git writes a changed file anew), made (a service named it before it
+   *  existed) or removed is an event there, where a watch on the file itself (chokidar's) followed
+   *  the old inode and saw nothing after the first `git pull`. */
   setExtraFiles(paths: Iterable<string>): void {
-    const next = new Set(paths);
     if (this.closed) return;
-    const add = [...next].filter((p) => !this.extra.has(p));
-    const remove = [...this.extra].filter((p) => !next.has(p));
-    this.extra = next;
-    if (add.length > 0 && !this.envWatch) {
-      this.envWatch = watch(add, { ignoreInitial: true });
-      this.envWatch.on('all', () => this.poke());
-      this.envWatch.on('error', (err) => {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') return this.opts.onError?.(err);
-        this.envUnwatched = true;
-        this.cannotWatch(err);
-      });
-      return;
+    this.extra = new Set(paths);
+    const byDir = new Map<string, Set<string>>();
+    for (const p of this.extra) {
+      const names = byDir.get(dirname(p)) ?? new Set<string>();
+      names.add(basename(p));
+      byDir.set(dirname(p), names);
     }
-    if (add.length) this.envWatch?.add(add);
-    if (remove.length) this.envWatch?.unwatch(remove);
+    for (const [dir, entry] of this.extraDirs) {
+      if (byDir.has(dir)) continue;
+      entry.watch?.close();
+      this.extraDirs.delete(dir);
+    }
+    for (const [dir, names] of byDir) {
+      const entry = this.extraDirs.get(dir);
+      if (entry) entry.names = names;
+      else {
+        const made: ExtraDir = { names };
+        this.extraDirs.set(dir, made);
+        this.watchExtraDir(dir, made);
+      }
+    }
+  }
+
+  /** Watches a directory of extra files; while it cannot (it does not exist yet, or inotify has no
+   *  watch left) the looks (poll) cover it and try again. */
+  private watchExtraDir(dir: string, entry: ExtraDir): void {
+    entry.watch?.close();
+    entry.watch = undefined;
+    entry.ino = inodeOf(dir);
+    try {
+      const self = basename(dir);
+      const w = fsWatch(dir, { persistent: false }, (_event, file) => {
+        if (file === null || entry.names.has(file)) this.poke();
+        // The directory itself removed or moved (libuv names it by its own name then; ext4 may
+        // give a directory made again the inode of the one removed): its watch is dead, so watch
+        // what is there now.
+        if (entry.watch === w && (file === self || inodeOf(dir) !== entry.ino)) {
+          this.watchExtraDir(dir, entry);
+          this.poke();
+        }
+      });
+      w.on('error', () => {
+        w.close();
+        if (entry.watch === w) entry.watch = undefined;
+        this.startLooking();
+      });
+      entry.watch = w;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.startLooking();
+      else this.cannotWatch(err);
+    }
   }
 
   /** Something may have changed: (re)start the settle window. */
@@ -275,7 +333,7 @@ export class SpecWatcher {
     clearTimeout(this.quietTimer);
     for (const w of this.aroundWatches ?? []) w.close();
     this.dirWatch?.close();
-    await this.envWatch?.close();
+    for (const e of this.extraDirs.values()) e.watch?.close();
   }
 
   private settled(): void {

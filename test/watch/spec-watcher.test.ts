@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecWatcher } from '../../src/watch/spec-watcher.js';
-import { cleanup, tempDir, waitFor } from '../helpers/index.js';
+import { cleanup, tempDir, waitFor, writeFiles } from '../helpers/index.js';
 
 async function watching(t: TestContext, dir: string) {
   let settled = 0;
@@ -94,33 +94,54 @@ test('an editor\'s atomic save (a temp file renamed over the spec) wakes one rel
   assert.equal(w.settled(), 1, 'one save, one reload');
 });
 
-test('env files outside services.d wake a reload when written, made or removed; unwatched once dropped', async (t) => {
+test('env files outside services.d wake a reload when written, replaced, made or removed, their directory too; neighbours and dropped files do not', async (t) => {
   const root = tempDir(t);
   const dir = join(root, 'services.d');
   mkdirSync(dir);
   mkdirSync(join(root, 'env'));
   const env = join(root, 'env', 'web.env');
   const later = join(root, 'env', 'later.env'); // named by a spec before it exists
+  const gone = join(root, 'gone', 'x.env'); // in a directory that does not exist yet
   writeFileSync(env, 'A=1\n');
   const w = await watching(t, dir);
-  w.watcher.setExtraFiles([env, later]);
-  await waitFor(async () => {
-    // Watched once a write is seen (chokidar sets its watches up asynchronously).
-    writeFileSync(env, `A=${Date.now()}\n`);
-    await new Promise((r) => setTimeout(r, 150));
-    return w.settled() >= 1;
-  }, { what: 'the env file written' });
-  const n = w.settled();
-  writeFileSync(later, 'B=1\n');
-  await waitFor(() => w.settled() === n + 1, { what: 'the missing env file made' });
+  w.watcher.setExtraFiles([env, later, gone]);
+  // Each step: the change, then the settle it must cause. A neighbour written first must not add
+  // an event of its own: events of one directory arrive in order, so by the time the watched
+  // file's has come, the neighbour's would have too.
+  const step = async (what: string, change: () => void) => {
+    const [n, g] = [w.settled(), w.watcher.currentGeneration];
+    writeFileSync(join(root, 'env', 'neighbour.txt'), `${Date.now()}\n`);
+    change();
+    await waitFor(() => w.settled() > n, { what });
+    return w.watcher.currentGeneration - g;
+  };
+  assert.equal(await step('the env file written', () => writeFileSync(env, 'A=2\n')), 1);
+  // As `git pull` replaces a changed file: unlinked, then written anew (a watch on the file itself
+  // followed the old inode and never saw this one again).
   rmSync(env);
-  await waitFor(() => w.settled() === n + 2, { what: 'the env file removed' });
+  await waitFor(() => w.settled() > 0 && w.watcher.currentGeneration > 0, { what: 'the unlink' });
+  await step('the env file made again', () => writeFileSync(env, 'A=3\n'));
+  await step('the made-again file written', () => writeFileSync(env, 'A=4\n'));
+  await step('the missing env file made', () => writeFileSync(later, 'B=1\n'));
+  await step('a file in a directory made later', () => writeFiles(root, { 'gone/x.env': 'C=1\n' }));
+  await step('the env directory removed and made again', () => {
+    rmSync(join(root, 'env'), { recursive: true });
+    writeFiles(root, { 'env/web.env': 'A=5\n' });
+  });
+  await step('a file in the directory made again', () => writeFileSync(env, 'A=6\n'));
   w.watcher.setExtraFiles([]);
-  await new Promise((r) => setTimeout(r, 200));
-  const m = w.settled();
-  writeFileSync(later, 'B=2\n');
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(w.settled(), m, 'an env file no spec names any more does not wake a reload');
+  // A write in services.d (watched) is the sentinel: how many events it makes alone, then after
+  // a write to the file no spec names any more.
+  const sentinel = async (before: () => void) => {
+    const [n, g] = [w.settled(), w.watcher.currentGeneration];
+    before();
+    writeFileSync(join(dir, 'sentinel.yaml'), `# ${Date.now()}\n`);
+    await waitFor(() => w.settled() > n, { what: 'the sentinel' });
+    return w.watcher.currentGeneration - g;
+  };
+  await sentinel(() => undefined); // made: its events are not a write's
+  const alone = await sentinel(() => undefined);
+  assert.equal(await sentinel(() => writeFileSync(later, 'B=2\n')), alone, 'an env file no spec names any more does not wake a reload');
 });
 
 test('onQuiet comes 60 ms into a longer window, numbered; an event after it changes the number the window closes with', async (t) => {
