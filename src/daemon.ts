@@ -39,6 +39,7 @@ import { Supervisor } from './supervisor.js';
 import { takeServiceManager } from './service-manager.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
+import { SHUTDOWN_DRAIN_MS } from './hooks/runner.js';
 import { codeCacheUse } from './util/code-cache.js';
 import { lazyGc, MemoryReducer } from './util/memory-reducer.js';
 import { formatBytes } from './util/units.js';
@@ -160,12 +161,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let stopping: Promise<void> | undefined;
   let stopRequested!: () => void;
   const requested = new Promise<void>((r) => (stopRequested = r));
+  // A second Ctrl-C or SIGTERM: no more waiting, for the replicas' stop timeouts or the hooks.
+  let force = () => {};
+  const forced = new Promise<void>((resolve) => (force = resolve));
   const shutdown = (): Promise<void> => {
     stopRequested();
     stopping ??= (async () => {
       log.info('stopping all services, dependents first');
       manager?.stopping();
       await sup.shutdown();
+      // The hooks the stop itself set off (each replica's `stopped`, an alert resolved) run before
+      // tend exits, for a while: they were dropped with the queue, and what had started was
+      // reported failed. A second signal does not wait.
+      if (!(await hooks.drain(SHUTDOWN_DRAIN_MS, forced))) log.warn(`hooks still running or queued ${SHUTDOWN_DRAIN_MS / 1000} s after the last replica stopped: not waiting for them`);
     })();
     return stopping;
   };
@@ -181,6 +189,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     } else {
       log.warn(`${sig} again: killing every replica now`);
       controller.forceKill();
+      force();
     }
   };
   const onHup = () => {

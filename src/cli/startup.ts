@@ -16,6 +16,7 @@ import { homedir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TendError } from '../errors.js';
+import { SHUTDOWN_DRAIN_MS } from '../hooks/runner.js';
 import { loadDirectory } from '../spec/load.js';
 import type { ServiceSpec } from '../spec/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -50,8 +51,9 @@ export interface UnitInput {
 const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** systemd's DefaultTimeoutStopSec: the least a unit is given here. */
 const MIN_STOP_SEC = 90;
-/** What tend's stop takes besides the replicas' stop timeouts: signals, the last state write. */
-const STOP_MARGIN_SEC = 10;
+/** What tend's stop takes besides the replicas' stop timeouts: signals, the last state write,
+ *  and the hooks the stop set off. */
+const STOP_MARGIN_SEC = 10 + SHUTDOWN_DRAIN_MS / 1000;
 
 /** The unit file's text. */
 export function systemdUnit(u: UnitInput): string {

@@ -76,7 +76,7 @@ export class HookHost implements HookExecutor {
     this.child = undefined;
     // Runs in flight have their own timeouts and process groups; the host only carries them.
     if (c?.connected) c.disconnect();
-    for (const id of [...this.pending.keys()]) this.settle(id, failed('tend is stopping'));
+    for (const id of [...this.pending.keys()]) this.settle(id, failed('not finished when tend stopped: it goes on in the hook host until it ends or its timeout kills it, and its result is not known'));
   }
 
   private settle(id: number, outcome: HookOutcome): void {

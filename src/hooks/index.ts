@@ -82,6 +82,11 @@ export class Hooks {
     this.config.watch(() => void this.reloadConfig(), this.opts.watchIntervalMs);
   }
 
+  /** Lets the hook runs queued and in flight finish (see HookRunner.drain). */
+  drain(ms: number, cut?: Promise<unknown>): Promise<boolean> {
+    return this.runner.drain(ms, cut);
+  }
+
   stop(): void {
     this.unsubscribe?.();
     this.config.close();

@@ -49,6 +49,10 @@ interface Job {
   event: TendEvent;
 }
 
+/** How long tend's shutdown waits for the hooks it set off (each replica's `stopped`, an alert
+ *  resolved) before it exits: docs/hooks.md, "How hooks run". */
+export const SHUTDOWN_DRAIN_MS = 10_000;
+
 export class HookRunner {
   private hooks: readonly HookSpec[] = [];
   private readonly queue: Job[] = [];
@@ -88,11 +92,13 @@ export class HookRunner {
     this.unsubscribe ??= this.opts.events.subscribe((e) => this.onEvent(e));
   }
 
-  /** Stops listening; runs in flight finish on their own (each has a timeout). */
+  /** Stops listening. Runs still queued are reported as not run (one event); those in flight go
+   *  on in the hook host until they end or their timeout kills them, and are reported as not
+   *  finished. */
   stop(): void {
-    this.executor.close();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    const left = this.queue.length;
     this.queue.length = 0;
     this.stats.queued = 0;
     if (this.overflowTimer) {
@@ -100,12 +106,28 @@ export class HookRunner {
       this.overflowTimer = undefined;
       this.reportOverflow();
     }
+    if (left > 0) {
+      this.emitQuietly(true, { type: 'hook.failed', hook: 'queue', event: '*', message: `tend stopped with ${left} hook run${left === 1 ? '' : 's'} not started` });
+    }
+    this.executor.close();
   }
 
   /** Resolves once nothing is queued or running (tests and the benchmark). */
   idle(): Promise<void> {
     if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Lets what is queued and running finish, for at most `ms` or until `cut` settles: true when
+   *  nothing is left. tend's shutdown waits so, for the hooks the stop itself set off. */
+  async drain(ms: number, cut?: Promise<unknown>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([this.idle().then(() => true), late, ...(cut ? [cut.then(() => false)] : [])]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // Called synchronously inside EventLog.emit, i.e. inside the controller: match and enqueue only.

@@ -8,6 +8,7 @@ import { EventLog } from '../../src/events.js';
 import type { TendEvent } from '../../src/api/types.js';
 import { HookRunner, matches } from '../../src/hooks/runner.js';
 import { inProcessExecutor } from '../../src/hooks/executor.js';
+import { HookHost } from '../../src/hooks/host-client.js';
 import { cleanup, isAlive, processReaper, tempDir, waitFor } from '../helpers/index.js';
 import { commandHook, webhook } from './hooks.js';
 import { failThenOk, never, ok, startReceiver } from './receivers.js';
@@ -203,3 +204,37 @@ test('hooks on hook.failed run, but their own failures do not trigger them again
 
 /** Tests send hand-written events of any shape. */
 type LooseEvents = { emit(e: object): import("../../src/reconcile/events.js").TendEvent };
+
+test('drain: resolves true once what was queued has run; false at its deadline or when cut; stop then reports what was not started and what did not finish', async (t) => {
+  const events = new EventLog();
+  const seen: TendEvent[] = [];
+  events.subscribe((e) => seen.push(e));
+  // In the hook host, as the daemon runs them: stop() leaves a run in flight to it.
+  const runner = new HookRunner({ events, executor: new HookHost(), concurrency: 1 });
+  runner.start();
+  cleanup(t, () => runner.stop());
+  const failures = () => seen.filter((e) => e.type === 'hook.failed');
+  const dir = tempDir(t);
+  runner.setHooks([commandHook('failed', ['sh', '-c', `echo $TEND_REPLICA >> ${dir}/ran`], dir)]);
+  for (let i = 0; i < 3; i++) (events as unknown as LooseEvents).emit({ ...crash, replica: i });
+  assert.equal(await runner.drain(30_000), true);
+  assert.deepEqual(readFileSync(join(dir, 'ran'), 'utf8').trim().split('\n'), ['0', '1', '2']);
+
+  // A run that outlasts the drain; its group is killed after the test.
+  const pidFile = join(dir, 'slow.pid');
+  cleanup(t, () => {
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+    if (pid > 0 && isAlive(pid)) process.kill(-pid, 'SIGKILL');
+  });
+  runner.setHooks([commandHook('failed', ['sh', '-c', `echo $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile} && exec sleep 30`], dir, { timeoutMs: 60_000 })]);
+  for (let i = 0; i < 3; i++) (events as unknown as LooseEvents).emit({ ...crash, replica: i });
+  assert.equal(await runner.drain(100), false, 'the deadline');
+  assert.equal(await runner.drain(30_000, Promise.resolve()), false, 'cut (a second Ctrl-C)');
+  await waitFor(() => existsSync(pidFile), { what: 'the slow run started' });
+  runner.stop();
+  const reports = await waitFor(() => (failures().length === 2 ? failures() : undefined), { what: 'the two reports' });
+  assert.deepEqual(reports.map((e) => e.message).sort(), [
+    'hook on replica.failed: not finished when tend stopped: it goes on in the hook host until it ends or its timeout kills it, and its result is not known',
+    'tend stopped with 2 hook runs not started',
+  ].sort());
+});
