@@ -5,6 +5,7 @@ import type { TendEvent } from '../api/types.js';
 import { parseCount, parseOutput, whileGoneNotes, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { canReadOffline, EVENTS_FILE, noteOffline, offlineEvents } from './offline.js';
+import { whenReaderGone } from './reader-gone.js';
 import { paint, type Colour, type Term } from './term.js';
 
 export interface EventsOptions {
@@ -35,6 +36,7 @@ export async function eventsCommand(cli: Cli, opts: EventsOptions): Promise<numb
     return EXIT.OK;
   }
   const whileGone = whileGoneNotes(cli);
+  whenReaderGone(() => process.exit(EXIT.OK)); // `events -f | head -1` with no event to come
   for await (const e of client.events({ ...(tail === undefined ? {} : { tail }), ...(since === undefined ? {} : { since }), whileGone })) print(e);
   return EXIT.OK;
 }

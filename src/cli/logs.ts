@@ -12,6 +12,7 @@ import { PrintedLines } from './log-resume.js';
 import { EXIT } from './exit-codes.js';
 import { canReadOffline, LOGS_DIR, noteOffline, offlineLogSources } from './offline.js';
 import { localTime } from './format.js';
+import { whenReaderGone } from './reader-gone.js';
 import { paint, replicaColour, type Term } from './term.js';
 import { noSuchService } from '../spec/suggest.js';
 
@@ -62,6 +63,8 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
       await cli.out.flush();
     }
   };
+  // `logs -f api | grep -m1 listening` with nothing more to come from api.
+  if (opts.follow) whenReaderGone(() => process.exit(EXIT.OK));
   // Only a follow can be resumed; a history is printed as it comes.
   const printed = new PrintedLines();
   const notes = whileGoneNotes(cli);

@@ -164,6 +164,21 @@ test('a reader that leaves early (| head -c 100) is a clean exit 0', async (t) =
   assert.equal(r.stderr, '');
 });
 
+test('a follower whose reader left while nothing more was written ends: logs -f | grep -m1, events -f | head -1', { timeout: 60_000 }, async (t) => {
+  const root = tempDir(t);
+  const events = new EventLog();
+  const { logDir } = await daemon(t, root, events);
+  writeFileSync(join(logDir, 'svc-0.log'), 'booting\ni am ready\n');
+  events.emit({ type: 'spec.loaded', services: 1, message: 'loaded' } as never);
+  // The service says nothing more, and no event comes: only the reader's going away can end them.
+  const logs = await pipeline(t, root, ['logs', '-f', 'svc-0'], 'grep -m1 "i am ready"');
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /svc-0\/0 \| i am ready/);
+  const first = await pipeline(t, root, ['events', '-f'], 'head -1');
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /spec\.loaded/);
+});
+
 /** A socket that accepts connections and never answers: a wedged daemon. */
 async function silentDaemon(t: TestContext, root: string): Promise<string> {
   const stateDir = join(root, '.tend');
