@@ -21,6 +21,8 @@ import { TendError, errorMessage } from './errors.js';
 import { previewChanges } from './reconcile/preview.js';
 import { assertDirectory, realOrSelf } from './spec/dir.js';
 import { Controller } from './reconcile/controller.js';
+import { noProcess, type ProcessVerb } from './reconcile/no-process.js';
+import { isLive } from './reconcile/plan.js';
 import { buildStatus } from './api/status.js';
 import { logPath } from './runtime/logs.js';
 import { inspectService } from './api/inspect-service.js';
@@ -384,23 +386,33 @@ function makeControlPlane(
       throw new TendError('API_NOT_FOUND', `service "${service}" has no replica ${index}`);
     }
   };
+  // pause, resume and kill need a process: aimed at none, they say why instead of "done".
+  const live = (verb: ProcessVerb, service: string, index: number | undefined) => {
+    known(service, index);
+    const replicas = controller.select(service, index).map((i) => ({ state: i.state, live: i.pid !== undefined && isLive(i) }));
+    const why = noProcess(verb, index === undefined ? service : `${service}/${index}`, service, controller.holds.has(service), replicas);
+    if (why !== undefined) throw new TendError('NOT_RUNNING', why);
+  };
   return {
     status,
     refreshUsage: () => controller.refreshUsage(),
     restart(service, index) {
       known(service, index);
+      const released = controller.holds.has(service);
+      if (released) controller.hold(service, false);
       controller.restart(service, index);
+      return { released };
     },
     pause(service, index) {
-      known(service, index);
+      live('pause', service, index);
       controller.pause(service, index);
     },
     resume(service, index) {
-      known(service, index);
+      live('resume', service, index);
       controller.resume(service, index);
     },
     kill(service, index, signal) {
-      known(service, index);
+      live('kill', service, index);
       controller.kill(service, index, signal);
     },
     hold(service, on) {

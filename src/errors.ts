@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'NOT_ROOT'
   | 'FILE_NOT_WRITABLE' // a file tend edits for the user (scale) that this user may not replace
   | 'CWD_GONE' // the working directory was removed, and a path the user gave is relative to it
+  | 'NOT_RUNNING' // pause, resume or kill aimed at a service or replica with no process (stopped, failed)
   | 'INTERNAL';
 
 export class TendError extends Error {

@@ -18,6 +18,8 @@ export interface ActionResult {
   service: string;
   replica: number | null;
   action: string;
+  /** restart: the service was held by `tend stop`, and the hold was lifted to start it. */
+  released?: true;
 }
 
 export interface LogsQuery {

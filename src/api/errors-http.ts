@@ -24,6 +24,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   NOT_ROOT: 403,
   FILE_NOT_WRITABLE: 403,
   CWD_GONE: 500,
+  NOT_RUNNING: 409,
   INTERNAL: 500,
 };
 

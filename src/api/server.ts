@@ -261,9 +261,10 @@ async function replicaAction(
     throw new TendError('API_BAD_REQUEST', `expected "replica" to be an integer >= 0, got ${JSON.stringify(replica)}`);
   }
   const index = replica as number | undefined;
+  let released = false;
   switch (action) {
     case 'restart':
-      control.restart(name, index);
+      released = control.restart(name, index)?.released === true;
       break;
     case 'pause':
       control.pause(name, index);
@@ -275,7 +276,7 @@ async function replicaAction(
       control.kill(name, index, signalOf(body.signal ?? 'SIGTERM'));
       break;
   }
-  sendJson(res, 200, { ok: true, service: name, replica: index ?? null, action });
+  sendJson(res, 200, { ok: true, service: name, replica: index ?? null, action, ...(released ? { released: true } : {}) });
 }
 
 /** A signal as the CLI and the spec take it: `HUP`, `SIGHUP` or `1` (a number or digits). */

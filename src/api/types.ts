@@ -107,8 +107,9 @@ export interface ControlPlane {
   /** Samples CPU and memory now unless a sample is recent; resolves once the figures are in (the
    *  scan yields to the daemon's other work as it goes). */
   refreshUsage?(): Promise<void>;
-  /** `index` undefined means every replica of the service. */
-  restart(service: string, index?: number): void;
+  /** `index` undefined means every replica of the service. A service `tend stop` holds is started
+   *  again (the hold lifted, as compose and PM2 restart a stopped one): `released` says so. */
+  restart(service: string, index?: number): { released: boolean } | void;
   pause(service: string, index?: number): void;
   resume(service: string, index?: number): void;
   kill(service: string, index: number | undefined, signal: NodeJS.Signals): void;

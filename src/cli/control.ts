@@ -1,9 +1,12 @@
 // `tend restart|pause|resume SVC[/N] ...` and `tend kill SVC[/N] [-s SIG]`: operations on running
 // replicas through the API (they change no desired state).
 
+import type { StatusReport } from '../api/types.js';
 import { TendError } from '../errors.js';
+import { noProcess } from '../reconcile/no-process.js';
+import { noSuchService } from '../spec/suggest.js';
 import { parseSignal } from '../util/signals.js';
-import { parseDuration, parseTarget, type Cli } from './context.js';
+import { parseDuration, parseTarget, type Cli, type Target } from './context.js';
 import { heldStopped, released, restartedSince, startTimes, waitForTarget, type WaitCheck } from './wait.js';
 import { EXIT } from './exit-codes.js';
 
@@ -26,7 +29,8 @@ export interface WaitOptions {
   timeout?: string;
 }
 
-/** Sends one operation to each target in turn; the first error stops the rest. */
+/** Checks every target against the daemon's status first (a typo among several does nothing, as
+ *  `docker compose stop web wbe` does nothing), then sends one operation to each in turn. */
 export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: string[], signalArg?: string, opts: WaitOptions = {}): Promise<number> {
   const parsed = targets.map(parseTarget);
   if (verb === 'stop' || verb === 'start') {
@@ -36,13 +40,15 @@ export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: strin
   const signal = verb === 'kill' ? signalName(signalArg ?? 'SIGTERM') : undefined;
   const timeoutMs = parseDuration(opts.timeout ?? '60s', '--timeout');
   const client = cli.client();
-  const before = opts.wait ? await client.status() : undefined;
+  const before = await client.status();
+  for (const t of parsed) checkTarget(before, verb, t);
   for (const t of parsed) {
-    await client.act(verb, t.service, { replica: t.replica, signal });
+    const done = await client.act(verb, t.service, { replica: t.replica, signal });
     const what = t.replica === undefined ? t.service : `${t.service}/${t.replica}`;
-    cli.out.write(`${DONE[verb]} ${what}${signal ? ` (${signal})` : ''}\n`);
+    const note = done.released ? ' (it was stopped by `tend stop`: started again)' : '';
+    cli.out.write(`${DONE[verb]} ${what}${signal ? ` (${signal})` : ''}${note}\n`);
   }
-  if (!before) return EXIT.OK;
+  if (!opts.wait) return EXIT.OK;
   for (const t of parsed) {
     const name = t.replica === undefined ? t.service : `${t.service}/${t.replica}`;
     let what = `restart of ${name}`;
@@ -58,6 +64,20 @@ export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: strin
     if (code !== EXIT.OK) return code;
   }
   return EXIT.OK;
+}
+
+/** A target the daemon would refuse, refused before anything is done: an unknown service or
+ *  replica (as the daemon's `known`), or one with no process for pause, resume or kill. */
+function checkTarget(status: StatusReport, verb: ReplicaVerb, t: Target): void {
+  const service = status.services.find((s) => s.name === t.service);
+  if (!service) throw noSuchService(t.service, status.services.map((s) => s.name));
+  if (t.replica !== undefined && t.replica >= service.replicas_desired && !service.replicas.some((r) => r.index === t.replica)) {
+    throw new TendError('API_NOT_FOUND', `service "${t.service}" has no replica ${t.replica}`);
+  }
+  if (verb !== 'pause' && verb !== 'resume' && verb !== 'kill') return;
+  const replicas = service.replicas.filter((r) => t.replica === undefined || r.index === t.replica).map((r) => ({ state: r.state, live: r.pid !== null }));
+  const why = noProcess(verb, t.replica === undefined ? t.service : `${t.service}/${t.replica}`, t.service, service.held, replicas);
+  if (why !== undefined) throw new TendError('NOT_RUNNING', why);
 }
 
 /** `HUP`, `sighup`, `SIGHUP` and `1` all mean SIGHUP. */

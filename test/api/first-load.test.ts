@@ -1,4 +1,4 @@
-// A script runs `tend up -d && tend pause web`: the daemon's socket answering must mean it knows
+// A script runs `tend up -d && tend restart web`: the daemon's socket answering must mean it knows
 // its services. The API used to answer before the first read of services.d was over, so a command
 // that named a service in a large directory got "unknown service" (404) for a file that was there.
 
@@ -13,9 +13,10 @@ test('the first answer of the socket already knows every service in the director
   for (let i = 0; i < 1000; i++) files[`svc-${i}.yaml`] = `command: ["sleep", "1000"]\nreplicas: 0\n`;
   const { dir, state } = specDir(t, files);
   const d = await startDaemon(t, dir, state);
-  // The very next request after the socket first answered.
-  const paused = await d.api.act('pause', 'svc-999');
-  assert.equal(paused.service, 'svc-999');
+  // The very next request after the socket first answered: known (not 404), and with no replica
+  // there is nothing to pause.
+  await assert.rejects(d.api.act('pause', 'svc-999'), { code: 'NOT_RUNNING', message: 'svc-999 has no running process to pause: it has no replicas' });
+  assert.equal((await d.api.act('restart', 'svc-999')).service, 'svc-999');
   const s = await d.api.status();
   assert.equal(s.services.length, 1000);
   await d.api.shutdown();
