@@ -446,16 +446,27 @@ async function main(): Promise<number> {
   return code;
 }
 
-// A reader that goes away (`tend logs -f | head`) is not an error.
+// A reader that goes away (`tend logs -f | head`) is not an error. Output that cannot be written
+// (a full disk, `> /dev/full`, a file system gone read-only) is: `ls` says so and exits 2; tend
+// exited 0 with the output lost.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(EXIT.OK);
+  cannotWrite(err);
 });
+
+function cannotWrite(err: NodeJS.ErrnoException): never {
+  process.stderr.write(`tend: cannot write the output: ${err.message}\n`);
+  process.exit(EXIT.FAILURE);
+}
 
 // Exit only once stdout and stderr have been handed to the OS: process.exit drops whatever a pipe
 // has not taken yet (a slow `| less`, `| wc -c` got the first 64 KiB of `status -o json`). So for a
 // daemon's log, for at most a second (its reader may have stopped reading).
 async function exit(code: number): Promise<never> {
   await Promise.all([flushed(process.stdout), flushed(process.stderr), drainLogs(1000)]);
+  // A write to a file fails at once, and the stream may be done with it before its error event.
+  const failed = (process.stdout as { errored?: NodeJS.ErrnoException | null }).errored;
+  if (failed && failed.code !== 'EPIPE') cannotWrite(failed);
   process.exit(code);
 }
 

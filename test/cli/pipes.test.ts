@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -177,6 +178,25 @@ test('a follower whose reader left while nothing more was written ends: logs -f 
   const first = await pipeline(t, root, ['events', '-f'], 'head -1');
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /spec\.loaded/);
+});
+
+test('output that cannot be written (a full disk: > /dev/full) is an error, as for ls, not a silent exit 0', async (t) => {
+  const root = tempDir(t);
+  const events = new EventLog();
+  const { logDir } = await daemon(t, root, events);
+  writeFileSync(join(logDir, 'svc-0.log'), 'a line\n');
+  events.emit({ type: 'spec.loaded', services: 1, message: 'loaded' } as never);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['TEND_STATE_DIR'];
+  for (const args of [['status', '-o', 'json'], ['logs', 'svc-0'], ['events']]) {
+    // Not spawnSync: the daemon answering it runs in this process.
+    const child = spawn('sh', ['-c', '"$@" > /dev/full', 'sh', NODE, BUILT_CLI, ...args], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 1, `${args.join(' ')}: ${stderr}`);
+    assert.match(stderr, /^tend: cannot write the output: ENOSPC/, args.join(' '));
+  }
 });
 
 /** A socket that accepts connections and never answers: a wedged daemon. */
