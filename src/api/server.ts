@@ -203,6 +203,9 @@ const ROUTES = new Map<string, (c: RouteContext) => Promise<void> | void>([
   ],
 ]);
 
+/** Every route, `METHOD /path` as in ROUTES: docs/cli.md's Control API table is checked against it. */
+export const API_ROUTES: readonly string[] = [...ROUTES.keys()];
+
 /** The request target as a URL; only origin-form (`/path?query`) is served. `new URL('//x', base)`
  *  reads `//x` as a host, and `*` or an absolute URL is no path of ours: each is a 400, not a 500. */
 function requestUrl(target: string | undefined): URL {

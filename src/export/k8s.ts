@@ -20,6 +20,7 @@ import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { ProbeSpec, ServiceSpec } from '../spec/types.js';
 import { formatDuration } from '../spec/units.js';
+import { k8sPortNames } from './port-names.js';
 import { ReportBuilder, type ConversionReport, type ExportError, type Rule } from './report.js';
 import { LOOPBACK, translate, type VarValue } from './vars.js';
 
@@ -61,7 +62,7 @@ export const K8S_RULES = {
   envFile: { field: 'env_file', status: 'converted', when: '', how: 'its entries are merged under env and exported with it: export again after changing the file' },
   replicas: { field: 'replicas', status: 'converted', when: 'a Deployment', how: 'spec.replicas' },
   replicasJob: { field: 'replicas', status: 'converted', when: 'a Job', how: 'completions = parallelism = replicas, completionMode Indexed' },
-  ports: { field: 'ports', status: 'approximated', when: '', how: 'every pod gets NAME = the base port and declares it as a containerPort (pods have their own IP, so replicas need no distinct ports); a Service named after the service balances over the ready pods' },
+  ports: { field: 'ports', status: 'approximated', when: '', how: 'every pod gets NAME = the base port and declares it as a containerPort (pods have their own IP, so replicas need no distinct ports); a Service named after the service balances over the ready pods. Ports are named NAME in lower case with - for _; a port name is at most 15 characters and unique in a container and a Service, so a longer name is shortened and one that clashes numbered (-2, -3), as the report says' },
   dependsWait: { field: 'depends_on', status: 'approximated', when: 'on a service with ports', how: 'an init container await-DEP (the wait image) retries `nc -z DEP PORT` every 2 s: a Service only routes to ready pods, so started and healthy both wait for a ready pod' },
   dependsNoService: { field: 'depends_on', status: 'dropped', when: 'on a service without ports', how: 'it has no Service an init container could wait for; Kubernetes starts pods in no order, so the program must retry its connections' },
   dependsOneshot: { field: 'depends_on', status: 'approximated', when: 'on a oneshot', how: 'the oneshot runs as an init container after the waits, so it completes before this service starts, once per pod' },
@@ -235,13 +236,15 @@ function workload(ctx: Ctx, s: ServiceSpec): K8sObject {
 function serviceObject(ctx: Ctx, s: ServiceSpec): K8sObject {
   const { labels } = labelsOf(s);
   const name = k8sName(s.name);
+  const names = k8sPortNames(Object.keys(s.ports));
   const service: IService & K8sObject = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: serviceName(s.name), labels: { ...labels, [NAME_LABEL]: name } },
     spec: {
       selector: { [NAME_LABEL]: name },
-      ports: Object.entries(s.ports).map(([k, base]) => ({ name: portName(k), port: base, targetPort: portName(k), protocol: 'TCP' as const })),
+      // The container's port names (the same function of the same names), so targetPort finds them.
+      ports: Object.entries(s.ports).map(([k, base]) => ({ name: names.get(k)!.name, port: base, targetPort: names.get(k)!.name, protocol: 'TCP' as const })),
     },
   };
   return service;
@@ -337,8 +340,13 @@ function containerOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'de
     env,
   };
   if (Object.keys(s.ports).length > 0) {
-    container.ports = Object.entries(s.ports).map(([k, base]) => ({ name: portName(k), containerPort: base, protocol: 'TCP' }));
-    add(R.ports, Object.entries(s.ports).map(([k, v]) => `${k}=${v}`).join(', '));
+    const names = k8sPortNames(Object.keys(s.ports));
+    container.ports = Object.entries(s.ports).map(([k, base]) => ({ name: names.get(k)!.name, containerPort: base, protocol: 'TCP' }));
+    const renamed = (k: string) => {
+      const n = names.get(k)!;
+      return n.note ? ` as port ${n.name} (${n.note})` : '';
+    };
+    add(R.ports, Object.entries(s.ports).map(([k, v]) => `${k}=${v}${renamed(k)}`).join(', '));
   }
 
   const limits: Record<string, string> = {};
@@ -487,12 +495,6 @@ export function k8sName(name: string): string {
 function serviceName(name: string): string {
   const n = k8sName(name);
   return /^[a-z]/.test(n) ? n : `s-${n}`;
-}
-
-// Port names: at most 15 lowercase letters, digits and single "-", with a letter.
-function portName(name: string): string {
-  const n = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 15).replace(/-+$/, '');
-  return /[a-z]/.test(n) ? n : `p-${n}`.slice(0, 15);
 }
 
 // Bytes as a Kubernetes quantity: Mi or Ki when exact, else plain bytes.

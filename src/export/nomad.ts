@@ -11,6 +11,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ProbeSpec, ServiceSpec } from '../spec/types.js';
 import { formatDuration } from '../spec/units.js';
+import { NomadPortLabels } from './port-names.js';
 import { ReportBuilder, type ConversionReport, type ExportError, type Rule } from './report.js';
 import { LOOPBACK, translate, type VarValue } from './vars.js';
 
@@ -112,7 +113,7 @@ export const NOMAD_RULES = {
   envLoopback: { field: 'env', status: 'approximated', when: 'a value names 127.0.0.1 or localhost', how: 'exported as written, but other services may run on other nodes: reach them through the Nomad service catalog (a template with nomadService) instead of the loopback address' },
   envFile: { field: 'env_file', status: 'converted', when: '', how: 'its entries are merged under env and exported with it: export again after changing the file' },
   replicas: { field: 'replicas', status: 'converted', when: '', how: 'TaskGroup.Count; TEND_REPLICA is ${NOMAD_ALLOC_INDEX}, 0 to Count-1 like tend\'s index' },
-  portsDynamic: { field: 'ports', status: 'approximated', when: '', how: 'a dynamic port per name in the group\'s network (label: the name in lower case) and NAME = ${NOMAD_PORT_label}: Nomad picks a free port for each allocation instead of base + index (Nomad cannot add to ${NOMAD_ALLOC_INDEX}); find replicas through the Nomad service of the same name' },
+  portsDynamic: { field: 'ports', status: 'approximated', when: '', how: 'a dynamic port per name in the group\'s network (label: the name in lower case, numbered _2, _3 where two names meet in lower case, as the report says: labels are unique in a group; a prestart task\'s port of the same name is the same port) and NAME = ${NOMAD_PORT_label}: Nomad picks a free port for each allocation instead of base + index (Nomad cannot add to ${NOMAD_ALLOC_INDEX}); find replicas through the Nomad service of the same name' },
   portsStatic: { field: 'ports', status: 'converted', when: '--ports index, replicas ≤ 1', how: 'a reserved (static) port = the base, and NAME = ${NOMAD_PORT_label}: the same port as under tend; Nomad places the allocation where that port is free' },
   portsIndex: { field: 'ports', status: 'approximated', when: '--ports index, replicas > 1', how: 'NAME = base + NOMAD_ALLOC_INDEX, computed by a /bin/sh wrapper that then execs the command (Nomad\'s env cannot add), with the env entries and arguments that use it: tend\'s numbering, but Nomad does not reserve these ports (raw_exec shares the host\'s network) and checks cannot use them' },
   dependsWait: { field: 'depends_on', status: 'approximated', when: 'on a long-running service', how: 'a prestart task await-DEP polls `nomad service info DEP` every 2 s through the task API socket until DEP is registered; `healthy` waits only for registration (Nomad registers a service when its allocation runs, before its checks pass); the nomad CLI must be on the clients\' PATH' },
@@ -197,36 +198,42 @@ interface Ctx {
   embedded: Set<string>;
 }
 
-/** What a service's task looks like, and the ports its group must offer. */
+/** What a service's task looks like; its ports are added to the group's `NomadPortLabels`. */
 interface TaskParts {
   task: NomadTask;
-  dynamicPorts: string[];
-  reservedPorts: { Label: string; Value: number }[];
+  /** The group's label of each of its `ports:` names that has one. */
+  portLabels: Map<string, string>;
 }
 
 function serviceGroup(ctx: Ctx, s: ServiceSpec): NomadTaskGroup {
-  const parts = taskOf(ctx, s, { report: true, kind: 'service' });
+  // The main task's ports are labelled first, so they keep their names; a prestart task's port
+  // that meets one of them is renamed, and said on the dependency's row.
+  const ports = new NomadPortLabels();
+  const parts = taskOf(ctx, s, { report: true, kind: 'service' }, ports);
   const tasks: NomadTask[] = [];
   // Dependencies first: prestart tasks run before the main task starts.
   for (const [dep, condition] of Object.entries(s.dependsOn)) {
     const d = ctx.byName.get(dep);
     if (d?.oneshot) {
-      const inner = taskOf(ctx, d, { report: false, kind: 'prestart' });
+      const inner = taskOf(ctx, d, { report: false, kind: 'prestart' }, ports);
       tasks.push({ ...inner.task, Lifecycle: { Hook: 'prestart', Sidecar: false } });
-      parts.reservedPorts.push(...inner.reservedPorts.filter((p) => !parts.reservedPorts.some((q) => q.Label === p.Label)));
-      for (const l of inner.dynamicPorts) if (!parts.dynamicPorts.includes(l)) parts.dynamicPorts.push(l);
-      ctx.report.add(s.name, R.dependsOneshot, `${dep}: ${condition}`);
+      const renamed = [...inner.portLabels]
+        .map(([name, l]) => ({ name, l, note: ports.note(l, portLabel(name), d.name) }))
+        .filter((x) => x.note)
+        .map((x) => `its ${x.name} is label ${x.l} in this group: ${x.note}`);
+      ctx.report.add(s.name, R.dependsOneshot, `${dep}: ${condition}${renamed.length > 0 ? ` (${renamed.join('; ')})` : ''}`);
     } else {
       tasks.push(awaitTask(ctx, dep));
       ctx.report.add(s.name, R.dependsWait, `${dep}: ${condition}`);
     }
   }
   tasks.push(parts.task);
-  return groupOf(ctx, s, parts, tasks, 'service');
+  return groupOf(ctx, s, ports, tasks, 'service');
 }
 
 function batchGroup(ctx: Ctx, s: ServiceSpec): NomadTaskGroup {
-  const parts = taskOf(ctx, s, { report: true, kind: 'batch' });
+  const ports = new NomadPortLabels();
+  const parts = taskOf(ctx, s, { report: true, kind: 'batch' }, ports);
   const tasks: NomadTask[] = [];
   for (const [dep, condition] of Object.entries(s.dependsOn)) {
     if (ctx.byName.get(dep)?.oneshot) {
@@ -237,12 +244,12 @@ function batchGroup(ctx: Ctx, s: ServiceSpec): NomadTaskGroup {
     ctx.report.add(s.name, R.dependsWait, `${dep}: ${condition}`);
   }
   tasks.push(parts.task);
-  return groupOf(ctx, s, parts, tasks, 'batch');
+  return groupOf(ctx, s, ports, tasks, 'batch');
 }
 
 // A oneshot run inside other groups: its fields are reported once, under its own name.
 function reportEmbeddedOneshot(ctx: Ctx, s: ServiceSpec): void {
-  taskOf(ctx, s, { report: true, kind: 'prestart' });
+  taskOf(ctx, s, { report: true, kind: 'prestart' }, new NomadPortLabels());
   for (const [dep, condition] of Object.entries(s.dependsOn)) {
     if (ctx.byName.get(dep)?.oneshot) ctx.report.add(s.name, R.dependsBetweenOneshots, `${dep}: ${condition}`);
     else ctx.report.add(s.name, R.dependsWait, `${dep}: ${condition} (waited for in a /bin/sh loop before the command)`);
@@ -254,7 +261,7 @@ function reportEmbeddedOneshot(ctx: Ctx, s: ServiceSpec): void {
   reportRestart(ctx, s, 'prestart');
 }
 
-function groupOf(ctx: Ctx, s: ServiceSpec, parts: TaskParts, tasks: NomadTask[], kind: 'service' | 'batch'): NomadTaskGroup {
+function groupOf(ctx: Ctx, s: ServiceSpec, ports: NomadPortLabels, tasks: NomadTask[], kind: 'service' | 'batch'): NomadTaskGroup {
   const restart = restartPolicy(s);
   const group: NomadTaskGroup = {
     Name: s.name,
@@ -290,8 +297,8 @@ function groupOf(ctx: Ctx, s: ServiceSpec, parts: TaskParts, tasks: NomadTask[],
     } else report(ctx, s, R.maxRuntimeService, formatDuration(s.limits.maxRuntimeMs));
   }
   const network: NonNullable<NomadTaskGroup['Networks']>[number] = {};
-  if (parts.dynamicPorts.length > 0) network.DynamicPorts = parts.dynamicPorts.map((Label) => ({ Label }));
-  if (parts.reservedPorts.length > 0) network.ReservedPorts = parts.reservedPorts;
+  if (ports.dynamicPorts.length > 0) network.DynamicPorts = ports.dynamicPorts;
+  if (ports.reservedPorts.length > 0) network.ReservedPorts = ports.reservedPorts;
   if (network.DynamicPorts || network.ReservedPorts) group.Networks = [network];
   return group;
 }
@@ -327,21 +334,25 @@ function report(ctx: Ctx, s: ServiceSpec, rule: Rule, detail?: string): void {
   ctx.report.add(s.name, rule, detail);
 }
 
-// Builds the task of `s`: command, env, stop, resources, logs, checks.
-function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service' | 'batch' | 'prestart' }): TaskParts {
+// Builds the task of `s`: command, env, stop, resources, logs, checks. Its ports are labelled in
+// `ports`, the group's.
+function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service' | 'batch' | 'prestart' }, ports: NomadPortLabels): TaskParts {
   const add = (rule: Rule, detail?: string) => {
     if (how.report) ctx.report.add(s.name, rule, detail);
   };
   const driver = ctx.opts.driver;
-  const dynamicPorts: string[] = [];
-  const reservedPorts: { Label: string; Value: number }[] = [];
-  const label = (port: string) => port.toLowerCase();
   const portNames = Object.keys(s.ports);
   const mode: NomadPorts = ctx.opts.ports ?? 'dynamic';
   // --ports index with several replicas: ports are base + index, computed by a shell wrapper.
   const shellPorts = mode === 'index' && s.replicas > 1 && portNames.length > 0;
-  if (mode === 'dynamic') for (const p of portNames) dynamicPorts.push(label(p));
-  else if (!shellPorts) for (const p of portNames) reservedPorts.push({ Label: label(p), Value: s.ports[p]! });
+  const portLabels = new Map<string, string>();
+  if (mode === 'dynamic') for (const p of portNames) portLabels.set(p, ports.dynamic(p, portLabel(p), s.name));
+  else if (!shellPorts) for (const p of portNames) portLabels.set(p, ports.reserved(s.ports[p]!, portLabel(p), s.name, p));
+  const label = (port: string) => portLabels.get(port)!;
+  const renamed = (port: string) => {
+    const note = ports.note(label(port), portLabel(port), s.name);
+    return note ? ` (${note})` : '';
+  };
   const hostVars = new Map<string, string[]>();
   const noteHost = (field: string, names: string[]) => {
     if (names.length > 0) hostVars.set(field, [...(hostVars.get(field) ?? []), ...names]);
@@ -447,9 +458,9 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
   if (usesReplicas) add(R.envReplicas);
   if (s.envFiles.length > 0) add(R.envFile, s.envFiles.length === 1 ? '1 file' : `${s.envFiles.length} files`);
   if (portNames.length > 0) {
-    if (mode === 'dynamic') add(R.portsDynamic, Object.entries(s.ports).map(([k, v]) => `${k} (base ${v}) → \${NOMAD_PORT_${label(k)}}`).join(', '));
+    if (mode === 'dynamic') add(R.portsDynamic, Object.entries(s.ports).map(([k, v]) => `${k} (base ${v}) → \${NOMAD_PORT_${label(k)}}${renamed(k)}`).join(', '));
     else if (shellPorts) add(R.portsIndex, Object.entries(s.ports).map(([k, v]) => `${k} = ${v} + NOMAD_ALLOC_INDEX`).join(', '));
-    else add(R.portsStatic, Object.entries(s.ports).map(([k, v]) => `${k} = ${v}`).join(', '));
+    else add(R.portsStatic, Object.entries(s.ports).map(([k, v]) => `${k} = ${v}${renamed(k) && ` → \${NOMAD_PORT_${label(k)}}${renamed(k)}`}`).join(', '));
   }
   add(R.stopSignal, s.stopSignal);
   add(s.stopTimeoutMs > MAX_KILL_TIMEOUT_MS ? R.stopTimeoutCapped : R.stopTimeout, formatDuration(s.stopTimeoutMs));
@@ -479,12 +490,12 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
       add(kind === 'readiness' ? R.probeExec : R.livenessExec);
       return;
     }
-    const target = probeTarget(p, (t) => x(kind, t), s.ports, label, mode === 'dynamic' ? 'dynamic' : shellPorts ? 'none' : 'static');
+    const reserve = (value: number, preferred: string) => ports.reserved(value, preferred, s.name);
+    const target = probeTarget(p, (t) => x(kind, t), s.ports, portLabels, reserve);
     if (target.computed) {
       add({ ...R.probeIndexPort, field: kind }, `port ${target.computed}`);
       return;
     }
-    if (target.reserved && !reservedPorts.some((r) => r.Label === target.reserved!.Label)) reservedPorts.push(target.reserved);
     if (!target.portLabel) {
       add({ ...R.probeNoPort, field: kind }, p.check.kind === 'http' ? p.check.url : p.check.port);
       return;
@@ -509,7 +520,7 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
   };
   probe('readiness', s.readiness);
   probe('liveness', s.liveness);
-  const servicePort = mode === 'dynamic' ? dynamicPorts[0] : shellPorts || portNames.length === 0 ? undefined : label(portNames[0]!);
+  const servicePort = shellPorts || portNames.length === 0 ? undefined : label(portNames[0]!);
   if (checks.length > 0 || portNames.length > 0) {
     task.Services = [
       {
@@ -522,21 +533,26 @@ function taskOf(ctx: Ctx, s: ServiceSpec, how: { report: boolean; kind: 'service
     ];
   }
   for (const [field, names] of hostVars) add({ ...R.hostVar, field }, [...new Set(names)].map((n) => `\${${n}}`).join(', '));
-  return { task, dynamicPorts, reservedPorts };
+  return { task, portLabels };
+}
+
+// The label a `ports:` name asks for: Nomad's labels and ${NOMAD_PORT_label} read better in lower case.
+function portLabel(name: string): string {
+  return name.toLowerCase();
 }
 
 interface ProbeTarget {
   portLabel?: string;
   /** The probe's port is a `ports:` name computed per allocation (no label to check). */
   computed?: string;
-  reserved?: { Label: string; Value: number };
   path?: string;
   protocol?: 'http' | 'https';
 }
 
 // Where an http or tcp probe points, as a port label of the group's network: a `ports:` name is
-// its dynamic port; a fixed number becomes a reserved (static) port.
-function probeTarget(p: ProbeSpec, x: (t: string) => string, ports: Record<string, number>, label: (p: string) => string, portMode: 'dynamic' | 'static' | 'none'): ProbeTarget {
+// its port's label (`labels`; it has none when the wrapper computes it); a fixed number is
+// reserved (static) through `reserve`.
+function probeTarget(p: ProbeSpec, x: (t: string) => string, ports: Record<string, number>, labels: Map<string, string>, reserve: (value: number, preferred: string) => string): ProbeTarget {
   let portText: string;
   let path: string | undefined;
   let protocol: 'http' | 'https' | undefined;
@@ -550,12 +566,12 @@ function probeTarget(p: ProbeSpec, x: (t: string) => string, ports: Record<strin
   } else if (p.check.kind === 'tcp') portText = p.check.port;
   else return {};
   const named = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(portText);
-  if (named && named[1]! in ports) return portMode === 'none' ? { computed: named[1]! } : { portLabel: label(named[1]!), path, protocol };
-  const value = x(portText);
-  if (/^\d+$/.test(value)) {
-    const l = named ? label(named[1]!) : `port_${value}`;
-    return { portLabel: l, reserved: { Label: l, Value: Number(value) }, path, protocol };
+  if (named && named[1]! in ports) {
+    const l = labels.get(named[1]!);
+    return l === undefined ? { computed: named[1]! } : { portLabel: l, path, protocol };
   }
+  const value = x(portText);
+  if (/^\d+$/.test(value)) return { portLabel: reserve(Number(value), named ? portLabel(named[1]!) : `port_${value}`), path, protocol };
   return {};
 }
 

@@ -14,11 +14,14 @@ const PM2_ONLY = 'PM2 / Keymetrics specific: nothing to do for tend';
 
 export const PM2_MAPPING: readonly MappingRow[] = [
   row('name', 'converted', 'the file name (service name)', 'lowercased, other characters than a-z 0-9 _ - become "-"; without a name, the script\'s file name as PM2 does'),
-  row('script', 'converted', 'command (argv)', 'run by its interpreter'),
-  row('interpreter', 'converted', 'command[0]', '"none" runs the script directly'),
-  row('interpreter=by-extension', 'converted', 'command[0]', 'chosen from the extension as PM2 does (.js node, .py python, .sh bash, .rb ruby, .php php, .pl perl, .coffee coffee, .ls lsc, .ts/.tsx bun)', 'absent, known extension'),
+  row('script', 'converted', 'command (argv)', 'run by its interpreter', 'an interpreter'),
+  row('script=direct', 'converted', 'command (argv)', 'run directly: the script is command[0]', 'no interpreter'),
+  row('interpreter', 'converted', 'command[0]: the interpreter', 'the program that runs the script', 'a program'),
+  row('interpreter=none', 'converted', 'command: the script itself', '"none" runs the script directly', 'none'),
+  row('interpreter=by-extension', 'converted', 'command[0]: the interpreter', 'chosen from the extension as PM2 does (.js node, .py python, .sh bash, .rb ruby, .php php, .pl perl, .coffee coffee, .ls lsc, .ts/.tsx bun)', 'absent, known extension'),
   row('interpreter=direct', 'approximated', 'command: the script itself', 'PM2 runs a file with no known extension with node unless it is a binary; tend runs it directly (it needs a #! line)', 'absent, other extension'),
-  row('interpreter_args', 'converted', 'command, after the interpreter', ''),
+  row('interpreter_args', 'converted', 'command, after the interpreter', '', 'an interpreter'),
+  row('interpreter_args=unused', 'dropped', '', 'no interpreter runs the script (interpreter "none", or a file run directly), so they have nowhere to go', 'no interpreter'),
   row('args', 'converted', 'command, after the script', 'a string is split into words'),
   row('cwd', 'converted', 'cwd', 'relative to the ecosystem file'),
   row('cwd=absent', 'approximated', 'cwd: the directory of the ecosystem file', 'PM2 uses the directory `pm2 start` runs in', 'absent'),
@@ -29,11 +32,12 @@ export const PM2_MAPPING: readonly MappingRow[] = [
   row('instances=cpus', 'approximated', 'replicas: the CPUs of this machine', '"max", 0 or -1 (one less) are counted on the machine that imports', 'max, 0, -1'),
   row('exec_mode=fork', 'converted', 'one process per replica', '', 'fork'),
   row('exec_mode=cluster', 'approximated', 'one process per replica', 'PM2\'s cluster mode shares one listening port among instances through Node\'s cluster module; tend runs separate processes, so give each its own port (ports:, port, increment_var)', 'cluster'),
-  row('instance_var', 'converted', 'env NODE_APP_INSTANCE: ${TEND_REPLICA}', 'the instance number, under the name PM2 would use (default NODE_APP_INSTANCE)', 'always'),
+  row('instance_var', 'converted', 'env (the instance_var name): ${TEND_REPLICA}', 'the instance number, under the name PM2 would use (default NODE_APP_INSTANCE)', 'always'),
   row('increment_var', 'converted', 'ports', 'the variable (from env) grows by one per instance, as tend\'s ports do'),
   row('increment_var=missing', 'dropped', '', 'the variable has no numeric value in env', 'not in env'),
   row('port', 'converted', 'ports: { PORT }', 'PM2 injects PORT; with several instances tend gives replica i PORT + i'),
   row('autorestart=true', 'converted', 'restart: always', 'PM2 restarts on any exit, exit 0 included (its default)', 'true or absent'),
+  row('autorestart=true-stop-codes', 'converted', 'restart: on-failure', 'PM2 restarts on any exit but those of stop_exit_codes (see there)', 'true or absent, with stop_exit_codes'),
   row('autorestart=false', 'converted', 'restart: never', '', 'false'),
   row('stop_exit_codes', 'converted', 'restart: on-failure', 'exit 0 stops the restarts', '[0]'),
   row('stop_exit_codes=other', 'approximated', 'restart: on-failure', 'tend\'s on-failure treats only exit 0 as success', 'other codes'),
@@ -178,7 +182,7 @@ export function convertPm2(path: string, reader: SourceReader, opts: ImportOptio
     const sourceName = typeof app.name === 'string' ? app.name : basename(script, extname(script));
     const svc = serviceName(sourceName);
     const entry = `${file} apps[${i}] ${sourceName}`;
-    const add = (key: string, more: { field?: string; detail?: string } = {}) => rec.add(entry, svc, key, more);
+    const add = (key: string, more: { field?: string; detail?: string; to?: string } = {}) => rec.add(entry, svc, key, more);
     const spec: Record<string, unknown> = {};
     add('name', { ...(app.name === undefined ? { detail: `absent: "${sourceName}"` } : {}), ...(svc !== sourceName ? { detail: `"${sourceName}" → "${svc}"` } : {}) });
 
@@ -197,16 +201,23 @@ export function convertPm2(path: string, reader: SourceReader, opts: ImportOptio
     };
     const ext = extname(script);
     let interpreter: string | undefined = typeof app.interpreter === 'string' ? app.interpreter : INTERPRETERS[ext];
-    if (app.interpreter !== undefined) add('interpreter', { detail: String(app.interpreter) });
-    else if (interpreter) add('interpreter=by-extension', { field: 'interpreter', detail: `${ext}: ${interpreter}` });
+    if (interpreter === 'none') {
+      interpreter = undefined;
+      add('interpreter=none', { field: 'interpreter' });
+    } else if (app.interpreter !== undefined) add('interpreter', { to: `command[0]: ${String(app.interpreter)}` });
+    else if (interpreter) add('interpreter=by-extension', { field: 'interpreter', to: `command[0]: ${interpreter}`, detail: ext });
     else add('interpreter=direct', { field: 'interpreter' });
-    if (interpreter === 'none') interpreter = undefined;
     const interpArgs = words(app.interpreter_args, 'interpreter_args');
-    if (app.interpreter_args !== undefined) add('interpreter_args');
+    if (app.interpreter_args !== undefined) {
+      const detail = interpArgs.join(' ');
+      if (interpreter) add('interpreter_args', { to: `command, after ${interpreter}`, detail });
+      else add('interpreter_args=unused', { field: 'interpreter_args', detail });
+    }
     const args = words(app.args, 'args');
     if (app.args !== undefined) add('args');
     spec.command = [...(interpreter ? [interpreter, ...interpArgs] : []), script, ...args].map((w) => w.replace(/\$/g, '$$$$'));
-    add('script');
+    if (interpreter) add('script', { detail: interpreter });
+    else add('script=direct', { field: 'script' });
 
     const env: Record<string, string> = {};
     const putEnv = (v: unknown) => {
@@ -237,7 +248,7 @@ export function convertPm2(path: string, reader: SourceReader, opts: ImportOptio
     else if (mode !== undefined) add('exec_mode=fork', { field: 'exec_mode' });
     const instanceVar = typeof app.instance_var === 'string' ? app.instance_var : 'NODE_APP_INSTANCE';
     env[instanceVar] = '${TEND_REPLICA}';
-    add('instance_var', app.instance_var === undefined ? { detail: 'absent: NODE_APP_INSTANCE' } : {});
+    add('instance_var', { to: `env ${instanceVar}: \${TEND_REPLICA}`, ...(app.instance_var === undefined ? { detail: 'absent: NODE_APP_INSTANCE' } : {}) });
     const ports: Record<string, number> = {};
     // PM2 writes `port` into env.PORT, which increment_var may then count up from.
     if (app.port !== undefined) env.PORT = String(app.port);
@@ -263,8 +274,10 @@ export function convertPm2(path: string, reader: SourceReader, opts: ImportOptio
     } else if (app.autostart !== undefined) add('autostart');
 
     const restart = app.autorestart === false ? 'never' : 'always';
-    add(restart === 'never' ? 'autorestart=false' : 'autorestart=true', { field: 'autorestart' });
     spec.restart = restart;
+    // stop_exit_codes turn PM2's restart-on-any-exit into on-failure: the autorestart row says it too.
+    const stopCodes = restart === 'always' && app.stop_exit_codes !== undefined;
+    add(restart === 'never' ? 'autorestart=false' : stopCodes ? 'autorestart=true-stop-codes' : 'autorestart=true', { field: 'autorestart' });
     if (app.stop_exit_codes !== undefined) {
       const codes = (Array.isArray(app.stop_exit_codes) ? app.stop_exit_codes : [app.stop_exit_codes]).map(Number);
       if (restart === 'always') spec.restart = 'on-failure';

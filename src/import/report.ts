@@ -20,8 +20,10 @@ export class Recorder {
     this.rows = new Map(table.map((r) => [r.key, r]));
   }
 
-  /** Records field `key` of `entry` (converted into `service`); `detail` says what it was here. */
-  add(entry: string, service: string, key: string, opts: { field?: string; detail?: string } = {}): void {
+  /** Records field `key` of `entry` (converted into `service`); `detail` says what it was here,
+   *  `to` what it became here, when the row can only say it in general (`env (the instance_var
+   *  name)` is `env INSTANCE_ID` for this app). */
+  add(entry: string, service: string, key: string, opts: { field?: string; detail?: string; to?: string } = {}): void {
     const r = this.rows.get(key);
     // A key missing from the table is a bug in the converter, never the user's input.
     if (!r) throw new TendError('INTERNAL', `import: no mapping row "${key}"`);
@@ -30,7 +32,7 @@ export class Recorder {
       service,
       field: opts.field ?? r.field,
       outcome: r.outcome,
-      to: r.to,
+      to: opts.to ?? r.to,
       note: opts.detail ? `${r.note} (${opts.detail})` : r.note,
       key,
     });

@@ -8,6 +8,7 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import type { SpecProblem } from '../errors.js';
 import { parseIni, type IniOption, type IniSection } from './ini.js';
 import { Recorder, row } from './report.js';
+import { planEnvRefs, type EnvRefPlan } from './supervisord-env.js';
 import type { ImportOptions, ImportResult, ImportedService, MappingRow, SourceReader } from './types.js';
 import { duration, escapeDollars, serviceName, shellSplit, signalName } from './util.js';
 
@@ -58,6 +59,9 @@ export const SUPERVISORD_MAPPING: readonly MappingRow[] = [
   row('stderr_syslog', 'dropped', '', LOGS),
   row('serverurl', 'dropped', '', 'no supervisorctl protocol in tend'),
   row('ENV_x', 'approximated', '${x}', 'supervisord expands %(ENV_x)s from its environment when it loads the file; tend expands ${x} from its environment when it starts the replica'),
+  row('ENV_x=ordered', 'approximated', '${x}', 'supervisord expands %(ENV_x)s from its own environment when it loads the file, never from the program\'s; this program\'s environment= also sets x, so the entries that use ${x} are written before it in env: tend expands env in order, so there ${x} is still tend\'s own x when the replica starts', 'environment= sets x, used in environment='),
+  row('ENV_x=bridged', 'approximated', '${SUPERVISORD_ENV_x}', 'supervisord expands %(ENV_x)s from its own environment when it loads the file, never from the program\'s; this program\'s environment= also sets x, which ${x} would mean here (command and directory expand against the replica\'s final environment; two entries that use each other cannot both come first): env starts with SUPERVISORD_ENV_x: ${x}, tend\'s own x when the replica starts, and the program sees that variable too', 'environment= sets x, used in command, directory, or entries that use each other'),
+  row('ENV_x=account', 'approximated', '${x}', 'with user=, tend sets x to that user\'s (from /etc/passwd) before it expands anything, so ${x} is the user\'s, where supervisord\'s %(ENV_x)s is its own environment\'s (root\'s when it runs as root: supervisord does not change HOME, USER, LOGNAME or SHELL)', 'HOME, USER, LOGNAME, SHELL with user='),
   row('[group:x]', 'approximated', 'labels.group', 'tend has no groups; the group is kept as a label of each program'),
   row('[group:x] priority', 'dropped', '', 'order programs by their own priority'),
   row('[eventlistener:x]', 'dropped', '', 'tend has no event listeners: it is not converted (tend events -f or hooks can replace it)'),
@@ -303,14 +307,24 @@ export function convertSupervisord(path: string, reader: SourceReader, opts: Imp
 
     // Expansion: `num` is a process number, or 'replica' for ${TEND_REPLICA}. Placeholders keep
     // ${...} out of the word splitting and the $-escaping until the very end.
+    // An %(ENV_X)s placeholder is written once the program's env is known (see supervisord-env.ts):
+    // `where` is the option it is in, `plan` says how each one is written.
     let needsExplode = false;
-    const placeholders: string[] = [];
-    let currentSvc = '';
-    const ph = (text: string) => {
-      placeholders.push(text);
+    const placeholders: (string | { env: string })[] = [];
+    let plan: EnvRefPlan | undefined;
+    const ph = (p: string | { env: string }) => {
+      placeholders.push(p);
       return `__tendph${placeholders.length - 1}__`;
     };
-    const unph = (s: string) => escapeDollars(s).replace(/__tendph(\d+)__/g, (_, i: string) => placeholders[Number(i)]!);
+    const PH = /__tendph(\d+)__/g;
+    const envRefsIn = (text: string) => [...text.matchAll(PH)].map((m) => placeholders[Number(m[1])]!).flatMap((p) => (typeof p === 'string' ? [] : [p.env]));
+    const unph = (s: string, where: string) =>
+      escapeDollars(s).replace(PH, (_, i: string) => {
+        const p = placeholders[Number(i)]!;
+        if (typeof p === 'string') return p;
+        const way = plan?.way(where, p.env);
+        return `\${${way?.kind === 'bridged' ? way.bridge : p.env}}`;
+      });
     const expand = (opt: IniOption, num: number | 'replica'): string | undefined => {
       const r = pyFormat(opt.value, (name, plain, format) => {
         switch (name) {
@@ -329,10 +343,7 @@ export function convertSupervisord(path: string, reader: SourceReader, opts: Imp
             if (!plain || start !== 0) needsExplode = true;
             return ph('${TEND_REPLICA}');
           default:
-            if (name.startsWith('ENV_')) {
-              rec.add(entry, currentSvc, 'ENV_x', { field: `%(${name})s` });
-              return ph(`\${${name.slice(4)}}`);
-            }
+            if (name.startsWith('ENV_')) return ph({ env: name.slice(4) });
             return undefined;
         }
       });
@@ -351,10 +362,10 @@ export function convertSupervisord(path: string, reader: SourceReader, opts: Imp
 
     for (const num of instances) {
       placeholders.length = 0;
+      plan = undefined;
       const sourceName = num === 'replica' ? program : (pyFormat(processName, (n, _p, f) => (n === 'process_num' ? f(num) : n === 'program_name' ? f(program) : n === 'group_name' ? f(group) : undefined)) as { text?: string }).text ?? `${program}_${num}`;
       const svc = serviceName(sourceName);
-      currentSvc = svc;
-      const add = (key: string, more: { field?: string; detail?: string } = {}) => rec.add(entry, svc, key, more);
+      const add = (key: string, more: { field?: string; detail?: string; to?: string } = {}) => rec.add(entry, svc, key, more);
       const spec: Record<string, unknown> = {};
       add('[program:x]', { field: `[program:${program}]`, ...(svc === sourceName ? {} : { detail: `"${sourceName}" → "${svc}"` }) });
       const cmdText = expand(command, num);
@@ -364,27 +375,63 @@ export function convertSupervisord(path: string, reader: SourceReader, opts: Imp
         problem(file, command.line, command.column + (Array.isArray(words) ? 0 : words.offset), `command: ${Array.isArray(words) ? 'empty' : words.error}`);
         continue;
       }
-      spec.command = words.map(unph);
-      add('command');
       const dirOpt = o.get('directory');
+      const dirText = dirOpt ? expand(dirOpt, num) : undefined;
+      // The program's env: [supervisord] environment (written as it is), then its own (with
+      // placeholders), a key of both keeping its first place as in supervisord's dict update.
+      const envOpt = o.get('environment');
+      const env = new Map<string, { text: string } | { raw: string }>(Object.entries(globalEnv).map(([k, v]) => [k, { text: v }]));
+      if (envOpt) {
+        const text = expand(envOpt, num);
+        const pairs = text === undefined ? undefined : keyValuePairs(text);
+        if (text !== undefined && !pairs) problem(file, envOpt.line, envOpt.column, `environment: expected KEY=VALUE pairs separated by commas (quote values with other characters than letters, digits and _/.+-():), got "${envOpt.value}"`);
+        if (pairs) for (const [k, v] of Object.entries(pairs)) env.set(k, { raw: v });
+      }
+      const refsOf = (k: string) => {
+        const v = env.get(k)!;
+        return 'raw' in v ? envRefsIn(v.raw) : [];
+      };
+      const fieldRefs = [
+        ...envRefsIn(cmdText).map((name) => ({ where: 'command', name })),
+        ...(dirText === undefined ? [] : envRefsIn(dirText).map((name) => ({ where: 'directory', name }))),
+      ];
+      plan = planEnvRefs([...env.keys()].map((key) => ({ key, refs: refsOf(key) })), fieldRefs);
+
+      spec.command = words.map((w) => unph(w, 'command'));
+      add('command');
       if (dirOpt) {
-        const d = expand(dirOpt, num);
-        if (d !== undefined) spec.cwd = unph(resolve(dirname(file), d));
+        // A directory that starts with %(ENV_X)s is absolute once expanded: resolving the
+        // placeholder against the file's directory made `/etc/supervisor/${HOME}`.
+        if (dirText !== undefined) spec.cwd = unph(/^__tendph\d+__/.test(dirText) ? dirText : resolve(dirname(file), dirText), 'directory');
         add('directory');
       } else {
         spec.cwd = dirname(path);
         add('directory=absent', { field: 'directory' });
       }
-      const envOpt = o.get('environment');
-      let env: Record<string, string> = { ...globalEnv };
-      if (envOpt) {
-        const text = expand(envOpt, num);
-        const pairs = text === undefined ? undefined : keyValuePairs(text);
-        if (text !== undefined && !pairs) problem(file, envOpt.line, envOpt.column, `environment: expected KEY=VALUE pairs separated by commas (quote values with other characters than letters, digits and _/.+-():), got "${envOpt.value}"`);
-        if (pairs) env = { ...env, ...Object.fromEntries(Object.entries(pairs).map(([k, v]) => [k, unph(v)])) };
-        add('environment');
+      const bridges = plan.bridges;
+      const written = (k: string) => {
+        if (bridges.has(k)) return `\${${bridges.get(k)}}`;
+        const v = env.get(k)!;
+        return 'text' in v ? v.text : unph(v.raw, k);
+      };
+      if (plan.order.length > 0) spec.env = Object.fromEntries(plan.order.map((k) => [k, written(k)]));
+      if (envOpt) add('environment');
+      // One row per %(ENV_X)s and place it is used in, saying what ${X} is there.
+      const runAs = o.get('user')?.value.trim();
+      const seen = new Set<string>();
+      const uses = [...fieldRefs, ...[...env.keys()].flatMap((k) => refsOf(k).map((name) => ({ where: k, name })))];
+      for (const { where, name } of uses) {
+        if (seen.has(`${where}\0${name}`)) continue;
+        seen.add(`${where}\0${name}`);
+        const way = plan.way(where, name);
+        const field = `%(ENV_${name})s`;
+        const to = way.kind === 'bridged' ? `\${${way.bridge}}` : `\${${name}}`;
+        const own = env.has(name) ? `, not this program's ${name}=${written(name)}` : '';
+        if (runAs && ['HOME', 'USER', 'LOGNAME', 'SHELL'].includes(name)) add('ENV_x=account', { field, to, detail: `user ${runAs}: ${to} in ${where} is ${runAs}'s ${name}${own}` });
+        else if (way.kind === 'ordered') add('ENV_x=ordered', { field, to, detail: `${where} is written before ${name}: its ${to} is tend's ${name}${own}` });
+        else if (way.kind === 'bridged') add('ENV_x=bridged', { field, to, detail: `in ${where}: ${to} is tend's ${name}${own}` });
+        else add('ENV_x', { field });
       }
-      if (Object.keys(env).length > 0) spec.env = env;
 
       if (num === 'replica') {
         spec.replicas = numprocs;

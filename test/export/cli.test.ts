@@ -123,3 +123,32 @@ test('bash completion offers export, its targets and its options', () => {
   assert.equal(complete('tend', 'export', 'nomad', '--report', ''), 'table json none');
   assert.equal(complete('tend', 'export', 'k8s', '--driver', ''), 'raw_exec exec');
 });
+
+// Kubernetes' IANA_SVC_NAME: at most 15 lowercase letters, digits and "-", with a letter, no "-" at
+// either end or twice in a row (validation.IsValidPortName).
+const IANA_SVC_NAME = /^(?=.*[a-z])(?!-)(?!.*--)[a-z0-9-]{1,15}(?<!-)$/;
+
+test('export k8s gives two long port names that share their first 15 characters distinct valid names, says so, and the Service targets them', async (t) => {
+  const dir = tempDir(t, { 'services.d/app.yaml': 'command: ["app"]\nports: { PROMETHEUS_METRICS_PORT: 9100, PROMETHEUS_METRICS_PORT_TLS: 9200 }\n' });
+  const r = await runCli(dir, ['export', 'k8s', '--image', 'app=x', '-o', 'k8s.yaml']);
+  assert.equal(r.code, 0, r.stderr);
+  const docs = parseAllDocuments(readFileSync(join(dir, 'k8s.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
+  for (const d of docs) assert.deepEqual(k8sProblems(d), [], d.kind);
+  const deployment = docs.find((d) => d.kind === 'Deployment')!;
+  const service = docs.find((d) => d.kind === 'Service')!;
+  const containerPorts = deployment.spec.template.spec.containers[0].ports as { name: string; containerPort: number }[];
+  const servicePorts = service.spec.ports as { name: string; port: number; targetPort: string }[];
+  // kubernetes-models checks each name's pattern, not that names are unique within a container or a Service.
+  for (const names of [containerPorts.map((p) => p.name), servicePorts.map((p) => p.name)]) {
+    assert.equal(new Set(names).size, names.length, `unique: ${names.join(', ')}`);
+    for (const n of names) assert.match(n, IANA_SVC_NAME);
+  }
+  // Each Service port targets the container port of the same number, by its name.
+  for (const sp of servicePorts) assert.equal(containerPorts.find((c) => c.name === sp.targetPort)?.containerPort, sp.port, sp.name);
+  // The report says which names were changed, and to what.
+  const row = r.stderr.split('\n').find((l) => /^app +ports +/.test(l)) ?? '';
+  for (const [env, port] of [['PROMETHEUS_METRICS_PORT', 9100], ['PROMETHEUS_METRICS_PORT_TLS', 9200]] as const) {
+    const named = containerPorts.find((c) => c.containerPort === port)!.name;
+    assert.ok(row.includes(`${env}=${port} as port ${named} (`), `the report names ${env}'s port ${named}: ${row}`);
+  }
+});

@@ -216,3 +216,43 @@ test('a directory of oneshots only is one batch job under the job ID', async (t)
   assert.equal(out.jobs[0]!.Job.TaskGroups[1]!.MaxRunDuration, 60_000_000_000);
   assert.ok(out.report.rows.filter((r) => r.field === 'oneshot').every((r) => r.how === NOMAD_RULES.oneshotBatch.how && r.detail === 'job demo'));
 });
+
+// The port label of `${NOMAD_PORT_label}` in an env value, and the port the group gives it.
+function portOf(g: NomadJob['TaskGroups'][number], envValue: string): { Label: string; Value?: number } {
+  const label = /^\$\{NOMAD_PORT_(\w+)\}$/.exec(envValue)?.[1];
+  const net = g.Networks?.[0] ?? {};
+  const p = [...(net.DynamicPorts ?? []), ...(net.ReservedPorts ?? [])].find((x) => x.Label === label);
+  assert.ok(p, `${envValue} names a port of group ${g.Name}`);
+  return p;
+}
+
+test('ports whose lower-case labels meet (PORT and port, PORT_9000 and a probe on 9000) get distinct labels, and the report names them', async (t) => {
+  const { result } = await loadSpecs(t, {
+    'w.yaml': 'command: [node]\nports: { PORT: 8080, port: 8090, PORT_9000: 8100 }\nreadiness:\n  tcp: { port: 9000 }\nliveness:\n  tcp: { port: "${port}" }\n',
+  });
+  const out = exportNomad(result.services, OPTS);
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  const g = out.jobs[0]!.Job.TaskGroups[0]!;
+  const env = g.Tasks[0]!.Env;
+  const labels = ['PORT', 'port', 'PORT_9000'].map((k) => portOf(g, env[k]!).Label);
+  assert.equal(new Set(labels).size, 3, labels.join(', '));
+  const checks = g.Tasks[0]!.Services![0]!.Checks;
+  assert.deepEqual(g.Networks![0]!.ReservedPorts!.find((p) => p.Label === checks[0]!.PortLabel)?.Value, 9000, 'readiness checks port 9000');
+  assert.equal(checks[1]!.PortLabel, labels[1], 'liveness checks the port of ${port}');
+  const row = out.report.rows.find((r) => r.field === 'ports')!;
+  assert.match(row.detail!, new RegExp(`port \\(base 8090\\) → \\$\\{NOMAD_PORT_${labels[1]}\\} \\(label port is taken by PORT\\)`));
+});
+
+test('--ports index: a prestart oneshot keeps its own static port when the service has one of the same name', async (t) => {
+  const { result } = await loadSpecs(t, {
+    'api.yaml': 'command: [node]\nports: { PORT: 8080 }\ndepends_on: [migrate]\n',
+    'migrate.yaml': 'command: [node, migrate.mjs]\noneshot: true\nports: { PORT: 5000 }\n',
+  });
+  const out = exportNomad(result.services, { ...OPTS, ports: 'index' });
+  for (const j of out.jobs) assert.deepEqual(nomadProblems(j), []);
+  const g = group(out.jobs[0]!.Job, 'api');
+  assert.equal(portOf(g, task(out.jobs[0]!.Job, 'api', 'api').Env.PORT!).Value, 8080);
+  assert.equal(portOf(g, task(out.jobs[0]!.Job, 'api', 'migrate').Env.PORT!).Value, 5000, 'under tend, migrate listens on 5000');
+  const dep = out.report.rows.find((r) => r.service === 'api' && r.field === 'depends_on')!;
+  assert.match(dep.detail!, /^migrate: started \(its PORT is label port_2 in this group: label port is taken by api's PORT\)$/);
+});

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { waitFor } from '../helpers/index.js';
+import { tempDir, waitFor } from '../helpers/index.js';
+import type { FieldReport } from '../../src/import/types.js';
 import { runningPids } from '../helpers/daemon.js';
 import {
   assertNothingWritten, assertReportComplete, assertValid, convertFixture, environOf, field, fixtureCopy, readSpecs, service,
@@ -107,6 +108,41 @@ test('a .js ecosystem is never run; bad YAML and unknown keys: file:line:col, no
   assert.equal(r3.code, 1);
   assert.match(r3.stderr, /^ecosystem\.config\.json:6:7: unknown key "instance" in app "api"$/m);
   assertNothingWritten(join(unknown, 'services.d'));
+});
+
+test('each report row says what was done for that app: its interpreter, its instance_var, its restart', async (t) => {
+  const apps = [
+    { name: 'py', script: 'worker.py', interpreter: 'python3', interpreter_args: '-u', instance_var: 'INSTANCE_ID', stop_exit_codes: [0] },
+    { name: 'bin', script: './server', interpreter: 'none', interpreter_args: '--inspect' },
+  ];
+  const dir = tempDir(t, { 'ecosystem.json': JSON.stringify({ apps }) });
+  const r = await tendImport(dir, ['ecosystem.json', '--report', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { fields: FieldReport[] };
+  const specs = readSpecs(join(dir, 'services.d'));
+  const row = (svc: string, f: string) => {
+    const x = field(report.fields, svc, f);
+    return `${x.outcome} | ${x.to} | ${x.note}`;
+  };
+
+  // py: python3 runs the script, with -u; the instance number is INSTANCE_ID, as written.
+  assert.deepEqual(specs.get('py')!.spec.command, ['python3', '-u', 'worker.py']);
+  assert.equal((specs.get('py')!.spec.env as Record<string, string>).INSTANCE_ID, '${TEND_REPLICA}');
+  assert.doesNotMatch(row('py', 'interpreter'), /none|directly/);
+  assert.match(row('py', 'interpreter'), /^converted \| command\[0\]: python3 \| /);
+  assert.match(row('py', 'interpreter_args'), /^converted \| command, after python3 \| .*-u/);
+  assert.match(row('py', 'script'), /^converted \| command \(argv\) \| run by its interpreter \(python3\)$/);
+  assert.match(row('py', 'instance_var'), /^converted \| env INSTANCE_ID: \$\{TEND_REPLICA\} \| /);
+  // stop_exit_codes [0] makes PM2's restart-on-any-exit restart only on failure: both rows say so.
+  assert.equal(specs.get('py')!.spec.restart, 'on-failure');
+  assert.match(row('py', 'autorestart'), /^converted \| restart: on-failure \| /);
+
+  // bin: "none" runs the script itself, and interpreter_args have nothing to go to.
+  assert.deepEqual(specs.get('bin')!.spec.command, ['./server']);
+  assert.match(row('bin', 'interpreter'), /^converted \| command: the script itself \| "none" runs the script directly$/);
+  assert.match(row('bin', 'interpreter_args'), /^dropped \|  \| .*--inspect/);
+  assert.match(row('bin', 'script'), /^converted \| command \(argv\) \| run directly/);
+  assert.match(row('bin', 'instance_var'), /^converted \| env NODE_APP_INSTANCE: \$\{TEND_REPLICA\} \| .*absent/);
 });
 
 test('imported PM2 apps run: instances as replicas, restart on any exit (0 too), autorestart false stays down', { timeout: 90_000 }, async (t) => {

@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { waitFor } from '../helpers/index.js';
+import { tempDir, waitFor } from '../helpers/index.js';
+import type { FieldReport } from '../../src/import/types.js';
+import { loadDirectory } from '../../src/spec/load.js';
+import { expandReplica } from '../../src/spec/expand.js';
+import { SUPERVISORD_MAPPING } from '../../src/import/supervisord.js';
 import { runningPids } from '../helpers/daemon.js';
 import {
   assertNothingWritten, assertReportComplete, assertValid, convertFixture, environOf, eventsWith, field, fixtureCopy, readSpecs,
@@ -106,6 +110,52 @@ test('bad INI, unknown keys and an include loop: file:line:col, nothing written'
     assert.match(r.stderr, /nothing written/);
     assertNothingWritten(join(dir, 'services.d'));
   }
+});
+
+// supervisord expands %(ENV_X)s once, from its own environment, when it loads the file; the
+// program's environment= never feeds it. tend's ${X} would take an X that environment= sets.
+test('%(ENV_X)s means supervisord\'s environment even where the program\'s environment= sets X, and the report says how', async (t) => {
+  const conf = [
+    '[program:app]',
+    'command=/bin/echo --home %(ENV_HOME)s',
+    'directory=%(ENV_HOME)s',
+    'environment=HOME="/app",SECRET_PATH="%(ENV_HOME)s/secret",PATH="/app/bin:%(ENV_PATH)s"',
+    '[program:swap]',
+    'command=/bin/true',
+    'environment=A="%(ENV_B)s",B="%(ENV_A)s"',
+    '[program:www]',
+    'command=/bin/echo %(ENV_HOME)s',
+    'user=nobody',
+    '',
+  ].join('\n');
+  const dir = tempDir(t, { 'supervisord.conf': conf });
+  const r = await tendImport(dir, ['supervisord.conf', '--report', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const loaded = await loadDirectory(join(dir, 'services.d'));
+  assert.deepEqual(loaded.problems, []);
+  // The environment supervisord (here: tend) runs in.
+  const outer = { HOME: '/root', PATH: '/usr/bin', A: 'outer-a', B: 'outer-b' };
+  const launch = (name: string) => expandReplica(loaded.services.find((s) => s.name === name)!, 0, outer);
+
+  const app = launch('app');
+  assert.equal(app.env.SECRET_PATH, '/root/secret', 'supervisord gives /root/secret, not /app/secret');
+  assert.equal(app.env.HOME, '/app');
+  assert.equal(app.env.PATH, '/app/bin:/usr/bin');
+  assert.deepEqual(app.argv, ['/bin/echo', '--home', '/root']);
+  assert.equal(app.cwd, '/root');
+  const swap = launch('swap');
+  assert.deepEqual([swap.env.A, swap.env.B], ['outer-b', 'outer-a']);
+
+  const report = JSON.parse(r.stdout) as { fields: FieldReport[] };
+  const rows = (svc: string) => report.fields.filter((f) => f.service === svc && f.field === '%(ENV_HOME)s');
+  const notes = rows('app').map((f) => `${f.outcome} | ${f.to} | ${f.note}`).join('\n');
+  assert.match(notes, /^approximated \| \$\{HOME\} \| .*written before it in env.*\(SECRET_PATH is written before HOME: its \$\{HOME\} is tend's HOME, not this program's HOME=\/app\)$/m);
+  assert.match(notes, /^approximated \| \$\{SUPERVISORD_ENV_HOME\} \| .*env starts with SUPERVISORD_ENV_x: \$\{x\}.*\(in command: \$\{SUPERVISORD_ENV_HOME\} is tend's HOME, not this program's HOME=\/app\)$/m);
+  assert.match(notes, /^approximated \| \$\{SUPERVISORD_ENV_HOME\} \| .*\(in directory: \$\{SUPERVISORD_ENV_HOME\} is tend's HOME, not this program's HOME=\/app\)$/m);
+  assert.equal(rows('app').length, 3, 'one row per place HOME is used');
+  assert.match(rows('www').map((f) => f.note).join('\n'), /with user=, tend sets x to that user's .*\(user nobody: \$\{HOME\} in command is nobody's HOME\)$/m);
+  // PATH="/app/bin:%(ENV_PATH)s" uses itself: tend's PATH is the one there when it is expanded, the plain row.
+  assert.equal(report.fields.find((f) => f.service === 'app' && f.field === '%(ENV_PATH)s')?.note, SUPERVISORD_MAPPING.find((m) => m.key === 'ENV_x')!.note);
 });
 
 test('imported supervisord programs run in priority order with numprocs replicas and supervisord\'s restart rules', { timeout: 90_000 }, async (t) => {
