@@ -98,6 +98,8 @@ interface Entry {
   staleSaid: boolean;
   readyDeadline?: number;
   ready: boolean;
+  /** Being stopped (disarm()): what it says is heard, but no deadline is armed again. */
+  disarmed?: boolean;
 }
 
 export const STREAM_SOCKET_NAME = 'notify.sock';
@@ -248,6 +250,19 @@ export class NotifyHub {
     if (this.timed.size === 0) this.setSweep(0);
   }
 
+  /** The replica is being stopped: no watchdog or start-up deadline is judged any more (its stop
+   *  is under way), but its token and sockets stay until unregister(), so that it can say
+   *  STOPPING=1 and STATUS= while it drains, as under systemd. */
+  disarm(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.watchdogMs = undefined;
+    e.lastBeat = undefined;
+    e.readyDeadline = undefined;
+    e.disarmed = true;
+    this.timed.delete(e);
+  }
+
   /** Resolves once everything the replica's environment points at is listening: await it before
    *  the spawn, or a sender that speaks at once (systemd-notify in a start script) finds no socket. */
   bound(id: string): Promise<void> {
@@ -322,6 +337,7 @@ export class NotifyHub {
         if (e.readyDeadline !== undefined) e.readyDeadline = Math.max(e.readyDeadline, now + m.ms);
         return;
       case 'watchdogPeriod':
+        if (e.disarmed) return;
         e.watchdogMs = m.ms;
         e.lastBeat = now;
         e.staleSaid = false;

@@ -21,7 +21,10 @@ export interface NotifySeam {
    *  everything they point at listens (await it before the spawn, or a sender that speaks at
    *  once finds no socket). */
   attach(inst: Readonly<Instance>): { notify: NotifyState; env: Record<string, string>; bound?: Promise<void> };
-  /** Its process is gone or being stopped: its token stops working, its datagram socket goes. */
+  /** It is being stopped: its deadlines (watchdog, start-up) are disarmed, but it may still talk
+   *  (STOPPING=1, STATUS= from its SIGTERM handler) until its process group is gone. */
+  quiet(id: string): void;
+  /** Its process group is gone: its token stops working, its datagram socket goes. */
   detach(id: string): void;
 }
 
@@ -49,6 +52,7 @@ export function hubSeam(hub: NotifyHub, lookup: (id: string) => Readonly<Instanc
       const bound = n?.systemd ? hub.bound(inst.id) : undefined;
       return { notify, env, ...(bound ? { bound } : {}) };
     },
+    quiet: (id) => hub.disarm(id),
     detach: (id) => hub.unregister(id),
   };
 }

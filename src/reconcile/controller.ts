@@ -418,8 +418,12 @@ export class Controller {
     const isUp = isLive(after) && after.state !== 'stopping';
     if (!isUp && wasLive) {
       this.probes.stop(after.id);
-      this.opts.notify?.detach(after.id); // notify: its token and sockets go with its probes
+      this.opts.notify?.quiet(after.id); // notify: no watchdog or start-up deadline while it stops
     }
+    // notify: a replica being stopped may still say STOPPING=1 and STATUS= while it drains (its
+    // SIGTERM handler); systemd keeps the socket until the service is gone. Its token and sockets
+    // go once its process group has (the stop's end), or with a process that never ran.
+    if (isLive(before) && !isLive(after)) this.opts.notify?.detach(after.id);
     if (before.pid !== undefined && after.pid === undefined) {
       this.launches.delete(after.id);
       if (before.state !== 'stopping') {
