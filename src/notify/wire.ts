@@ -12,6 +12,9 @@ import { NotifyHub, type NotifyHubOptions, type NotifyRegistration } from './hub
 export interface NotifyState {
   token: string;
   ready: boolean;
+  /** The watchdog period the replica set itself (WATCHDOG_USEC=), in place of the spec's: a
+   *  later tend that adopts it must not judge it by the spec's shorter one. */
+  watchdogMs?: number;
 }
 
 /** What the controller asks of notify: nothing else of the hub reaches the engine. */
@@ -42,7 +45,8 @@ export function hubSeam(hub: NotifyHub, lookup: (id: string) => Readonly<Instanc
         token: notify.token,
         ...(inst.pgid !== undefined ? { pgid: inst.pgid } : {}),
         systemd: n?.systemd === true,
-        ...(n?.watchdogMs !== undefined ? { watchdogMs: n.watchdogMs } : {}),
+        // Its own period (WATCHDOG_USEC=, said to an earlier tend) wins over the spec's.
+        ...((notify.watchdogMs ?? n?.watchdogMs) !== undefined ? { watchdogMs: notify.watchdogMs ?? n?.watchdogMs } : {}),
         ...(n?.readyTimeoutMs !== undefined ? { readyTimeoutMs: n.readyTimeoutMs } : {}),
         alreadyReady: notify.ready,
         events: () => (lookup(inst.id) ?? inst).spec.notify?.events,
@@ -74,9 +78,11 @@ export function notifyHandlers(report: (id: string, ev: NotifyReport) => void): 
           return report(id, { kind: 'notify-state', reason: 'NotifyReloading', message: 'RELOADING' });
         case 'errno':
           return report(id, { kind: 'notify-state', reason: 'NotifyErrno', message: `ERRNO=${m.errno}` });
+        case 'watchdogPeriod':
+          // The hub times it; the period is kept with the replica, for a tend that adopts it later.
+          return report(id, { kind: 'watchdog-period', ms: m.ms });
         case 'heartbeat':
         case 'extendTimeout':
-        case 'watchdogPeriod':
           return; // the hub's own deadlines: nothing changes in the replica's state
         default:
           return assertNever(m);
