@@ -100,6 +100,8 @@ interface Entry {
   ready: boolean;
   /** Being stopped (disarm()): what it says is heard, but no deadline is armed again. */
   disarmed?: boolean;
+  /** Paused (SIGSTOP by `tend pause`) since this time: it cannot speak, so it is not judged. */
+  pausedAt?: number;
 }
 
 export const STREAM_SOCKET_NAME = 'notify.sock';
@@ -263,6 +265,26 @@ export class NotifyHub {
     this.timed.delete(e);
   }
 
+  /** The replica was SIGSTOPped (`tend pause`): its silence from now on is not its own, so its
+   *  deadlines are not judged until resume(). */
+  pause(id: string): void {
+    const e = this.entries.get(id);
+    if (e && e.pausedAt === undefined) e.pausedAt = performance.now();
+  }
+
+  /** It runs again (SIGCONT): its watchdog period starts afresh from now, as at its start, and a
+   *  stale said while it was paused (which the engine ignores) is forgotten, so that a replica
+   *  that stays silent is found stale again. Its start-up deadline moves by the time it was paused. */
+  resume(id: string): void {
+    const e = this.entries.get(id);
+    if (!e || e.pausedAt === undefined) return;
+    const now = performance.now();
+    if (e.readyDeadline !== undefined) e.readyDeadline += now - e.pausedAt;
+    e.pausedAt = undefined;
+    if (e.lastBeat !== undefined) e.lastBeat = now;
+    e.staleSaid = false;
+  }
+
   /** Resolves once everything the replica's environment points at is listening: await it before
    *  the spawn, or a sender that speaks at once (systemd-notify in a start script) finds no socket. */
   bound(id: string): Promise<void> {
@@ -412,6 +434,10 @@ export class NotifyHub {
       if (heldUp > 0) {
         if (e.lastBeat !== undefined) e.lastBeat += heldUp;
         if (e.readyDeadline !== undefined) e.readyDeadline += heldUp;
+      }
+      if (e.pausedAt !== undefined) {
+        shortest = Math.min(shortest, periodOf(e));
+        continue;
       }
       if (e.readyDeadline !== undefined && now >= e.readyDeadline) {
         e.readyDeadline = undefined;

@@ -24,6 +24,10 @@ export interface NotifySeam {
    *  everything they point at listens (await it before the spawn, or a sender that speaks at
    *  once finds no socket). */
   attach(inst: Readonly<Instance>): { notify: NotifyState; env: Record<string, string>; bound?: Promise<void> };
+  /** `tend pause` stopped it (SIGSTOP): its silence is not judged meanwhile. */
+  pause(id: string): void;
+  /** `tend resume` (SIGCONT): its watchdog period starts afresh. */
+  resume(id: string): void;
   /** It is being stopped: its deadlines (watchdog, start-up) are disarmed, but it may still talk
    *  (STOPPING=1, STATUS= from its SIGTERM handler) until its process group is gone. */
   quiet(id: string): void;
@@ -56,6 +60,8 @@ export function hubSeam(hub: NotifyHub, lookup: (id: string) => Readonly<Instanc
       const bound = n?.systemd ? hub.bound(inst.id) : undefined;
       return { notify, env, ...(bound ? { bound } : {}) };
     },
+    pause: (id) => hub.pause(id),
+    resume: (id) => hub.resume(id),
     quiet: (id) => hub.disarm(id),
     detach: (id) => hub.unregister(id),
   };

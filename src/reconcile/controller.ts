@@ -424,6 +424,9 @@ export class Controller {
     // SIGTERM handler); systemd keeps the socket until the service is gone. Its token and sockets
     // go once its process group has (the stop's end), or with a process that never ran.
     if (isLive(before) && !isLive(after)) this.opts.notify?.detach(after.id);
+    // notify: a paused replica cannot speak; its watchdog starts afresh once it runs again.
+    if (after.state === 'paused' && before.state !== 'paused') this.opts.notify?.pause(after.id);
+    if (before.state === 'paused' && isUp) this.opts.notify?.resume(after.id);
     if (before.pid !== undefined && after.pid === undefined) {
       this.launches.delete(after.id);
       if (before.state !== 'stopping') {
