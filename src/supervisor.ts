@@ -91,6 +91,7 @@ export class Supervisor {
         else opts.onNotifyReady?.();
       }),
       onError: (id, message) => opts.log.warn(`${id}: ${message}`),
+      onMalformed: (id, detail) => opts.log.warn(`${id}: notify: ignored a malformed assignment (${detail}); the rest of its message was heard. Later ones are only counted (tend_notify_dropped_total{reason="malformed"})`),
     });
     this.source = new DirectorySource(opts.dir, opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {});
     this.preload = new SpecPreload(this.source);

@@ -68,6 +68,10 @@ export interface NotifyHubOptions {
   onTimeout?: (id: string, kind: TimeoutKind, silentMs: number) => void;
   /** An attributed message was refused in a way its replica's log should show (an invalid event). */
   onRejected?: (id: string, reason: DropReason, detail: string, name?: string) => void;
+  /** A datagram assignment that tend cannot use, ignored while the rest of its datagram is heard:
+   *  said once per replica (its program is likely to say it again), every one counted as
+   *  `malformed`. A stream client is answered with the error instead. */
+  onMalformed?: (id: string, detail: string) => void;
   /** A replica's datagram socket could not be set up (addon missing, path too long). */
   onError?: (id: string, message: string) => void;
   /** Per replica: sustained messages per second, and burst. */
@@ -100,6 +104,8 @@ interface Entry {
   ready: boolean;
   /** Being stopped (disarm()): what it says is heard, but no deadline is armed again. */
   disarmed?: boolean;
+  /** A malformed assignment of its datagrams was said to onMalformed (once: the counter counts all). */
+  malformedSaid?: boolean;
   /** Paused (SIGSTOP by `tend pause`) since this time: it cannot speak, so it is not judged. */
   pausedAt?: number;
 }
@@ -618,7 +624,14 @@ export class NotifyHub {
     if (!this.limiter.take(e.bucket)) return this.drop('rate_limited');
     if (buf.length > MAX_DATAGRAM_BYTES) return this.drop('datagram_too_long');
     const p = parseSdNotify(buf.toString('utf8'));
-    if (!p.ok) return this.drop(p.reason);
+    // A bad assignment is refused alone; what else the datagram says is delivered.
+    for (const detail of p.refused) {
+      this.drop('malformed');
+      if (!e.malformedSaid) {
+        e.malformedSaid = true;
+        this.opts.onMalformed?.(e.reg.id, detail);
+      }
+    }
     this.deliver(e, p.messages);
   }
 
