@@ -223,7 +223,8 @@ function exitEvents(before: Instance, after: Instance, exit: Omit<ExitStatus, 'a
       break;
     case 'backoff': {
       const at = after.nextStartAt ?? steadyNow();
-      const delay = Math.max(0, at - (exit.at ?? at));
+      // Whole milliseconds: the jittered delay on a fractional clock read "93.343017578125 ms".
+      const delay = Math.max(0, Math.round(at - (exit.at ?? at)));
       events.push({ type: 'replica.backoff', ...base, reason: before.restartReason ?? exitReason, message: `${message}; restarting in ${delay} ms`, next_start_at: new Date(wallTime(at)).toISOString() });
       break;
     }
