@@ -100,7 +100,14 @@ interface Entry {
   lastBeat?: number;
   watchdogMs?: number;
   staleSaid: boolean;
+  /** Start-up: waiting for READY until readyDeadline (undefined: not waiting), computed by
+   *  startupDeadline() from when the wait began, the timeout (the spec's, which applies live),
+   *  time added while tend was held up or the replica paused, and EXTEND_TIMEOUT_USEC=. */
   readyDeadline?: number;
+  readySince?: number;
+  readyTimeoutMs?: number;
+  readyAdded: number;
+  extendedUntil?: number;
   ready: boolean;
   /** Being stopped (disarm()): what it says is heard, but no deadline is armed again. */
   disarmed?: boolean;
@@ -213,10 +220,14 @@ export class NotifyHub {
     if (this.entries.has(reg.id)) this.unregister(reg.id);
     this.ensureDir();
     const now = performance.now();
-    const e: Entry = { reg, bucket: this.limiter.fresh(), staleSaid: false, ready: reg.alreadyReady === true };
+    const e: Entry = { reg, bucket: this.limiter.fresh(), staleSaid: false, ready: reg.alreadyReady === true, readyAdded: 0 };
     if (reg.watchdogMs && (e.ready || !reg.readyTimeoutMs)) e.lastBeat = now;
     if (reg.watchdogMs) e.watchdogMs = reg.watchdogMs;
-    if (reg.readyTimeoutMs && !e.ready) e.readyDeadline = now + reg.readyTimeoutMs;
+    if (reg.readyTimeoutMs && !e.ready) {
+      e.readySince = now;
+      e.readyTimeoutMs = reg.readyTimeoutMs;
+      e.readyDeadline = startupDeadline(e);
+    }
     this.entries.set(reg.id, e);
     this.byToken.set(reg.token, reg.id);
     this.counts.replicas = this.entries.size;
@@ -285,7 +296,7 @@ export class NotifyHub {
     const e = this.entries.get(id);
     if (!e || e.pausedAt === undefined) return;
     const now = performance.now();
-    if (e.readyDeadline !== undefined) e.readyDeadline += now - e.pausedAt;
+    if (e.readyDeadline !== undefined) moveStartup(e, now - e.pausedAt);
     e.pausedAt = undefined;
     if (e.lastBeat !== undefined) e.lastBeat = now;
     e.staleSaid = false;
@@ -362,7 +373,10 @@ export class NotifyHub {
         if (e.watchdogMs && e.lastBeat === undefined) e.lastBeat = now;
         return;
       case 'extendTimeout':
-        if (e.readyDeadline !== undefined) e.readyDeadline = Math.max(e.readyDeadline, now + m.ms);
+        if (e.readyDeadline !== undefined) {
+          e.extendedUntil = Math.max(e.extendedUntil ?? 0, now + m.ms);
+          e.readyDeadline = startupDeadline(e);
+        }
         return;
       case 'watchdogPeriod':
         if (e.disarmed) return;
@@ -439,15 +453,17 @@ export class NotifyHub {
     for (const e of [...this.timed]) {
       if (heldUp > 0) {
         if (e.lastBeat !== undefined) e.lastBeat += heldUp;
-        if (e.readyDeadline !== undefined) e.readyDeadline += heldUp;
+        if (e.readyDeadline !== undefined) moveStartup(e, heldUp);
       }
       if (e.pausedAt !== undefined) {
         shortest = Math.min(shortest, periodOf(e));
         continue;
       }
       if (e.readyDeadline !== undefined && now >= e.readyDeadline) {
+        // How long tend waited: the timeout as extended (EXTEND_TIMEOUT_USEC=), not as configured.
+        const waited = Math.round(e.readyDeadline - (e.readySince ?? e.readyDeadline));
         e.readyDeadline = undefined;
-        this.opts.onTimeout?.(e.reg.id, 'ready', Math.round(e.reg.readyTimeoutMs ?? 0));
+        this.opts.onTimeout?.(e.reg.id, 'ready', waited);
       }
       if (e.watchdogMs && e.lastBeat !== undefined && !e.staleSaid && now - e.lastBeat >= e.watchdogMs) {
         e.staleSaid = true;
@@ -671,8 +687,22 @@ function removeFile(path: string): void {
 function periodOf(e: Entry): number {
   let p = Infinity;
   if (e.watchdogMs) p = e.watchdogMs;
-  if (e.readyDeadline !== undefined && e.reg.readyTimeoutMs) p = Math.min(p, e.reg.readyTimeoutMs);
+  if (e.readyDeadline !== undefined && e.readyTimeoutMs) p = Math.min(p, e.readyTimeoutMs);
   return p;
+}
+
+/** When the wait for READY ends: its timeout from when it began, plus the time it was not judged
+ *  (tend held up, the replica paused), or later if the replica asked (EXTEND_TIMEOUT_USEC=). */
+function startupDeadline(e: Entry): number {
+  const base = (e.readySince ?? 0) + (e.readyTimeoutMs ?? 0) + e.readyAdded;
+  return Math.max(base, e.extendedUntil ?? base);
+}
+
+/** Time that does not count against the start-up timeout (tend held up, the replica paused). */
+function moveStartup(e: Entry, ms: number): void {
+  e.readyAdded += ms;
+  if (e.extendedUntil !== undefined) e.extendedUntil += ms;
+  e.readyDeadline = startupDeadline(e);
 }
 
 /** A tenth of the period, between 50 ms and 1 s. */

@@ -17,7 +17,7 @@ interface Harness {
   hub: NotifyHub;
   dir: string;
   got: { id: string; m: NotifyMessage }[];
-  timeouts: { id: string; kind: TimeoutKind }[];
+  timeouts: { id: string; kind: TimeoutKind; ms: number }[];
   rejected: { id: string; reason: DropReason; detail: string }[];
   malformed: { id: string; detail: string }[];
   register(id: string, extra?: Partial<NotifyRegistration>): Record<string, string>;
@@ -33,7 +33,7 @@ async function startHub(t: TestContext, opts: { ratePerSec?: number; burst?: num
   const hub = new NotifyHub({
     dir,
     onMessage: (id, m) => got.push({ id, m }),
-    onTimeout: (id, kind) => timeouts.push({ id, kind }),
+    onTimeout: (id, kind, ms) => timeouts.push({ id, kind, ms }),
     onRejected: (id, reason, detail) => rejected.push({ id, reason, detail }),
     onMalformed: (id, detail) => malformed.push({ id, detail }),
     onError: (id, message) => assert.fail(`${id}: ${message}`),
@@ -313,4 +313,18 @@ test('the client reconnects to a new hub at the same path and says ready and its
   });
   c.stdin!.write('event anything {}\n');
   await waitFor(() => second.rejected.some((r) => r.id === 'k#9' && r.reason === 'unknown_event'), { what: 'a later message' });
+});
+
+test('start-up timeout: EXTEND_TIMEOUT_USEC= extends it, and the timeout says how long tend waited', async (t) => {
+  const h = await startHub(t);
+  const env = h.register('x#1', { systemd: true, readyTimeoutMs: 300 });
+  await h.hub.bound('x#1');
+  const sent = performance.now();
+  const child = run(t, [SYSTEMD_NOTIFY, 'EXTEND_TIMEOUT_USEC=1500000'], env);
+  assert.equal(await child.done, 0);
+  await waitFor(() => h.of('x#1', 'extendTimeout').length === 1, { what: 'the extension heard' });
+  const timeout = await waitFor(() => h.timeouts.find((x) => x.id === 'x#1' && x.kind === 'ready'), { what: 'start-up timeout', timeoutMs: 5000 });
+  assert.ok(performance.now() - sent >= 1400, 'not before the extension ran out');
+  // About 1.5 s after the registration, not the configured 300 ms; whole milliseconds.
+  assert.ok(timeout.ms >= 1500 && timeout.ms < 3000 && Number.isInteger(timeout.ms), `waited ${timeout.ms} ms`);
 });
