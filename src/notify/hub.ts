@@ -282,6 +282,23 @@ export class NotifyHub {
     this.timed.delete(e);
   }
 
+  /** The spec's start-up timeout changed (it applies live): a replica waiting for READY waits
+   *  that long from when it began (an extension it asked for still holds); a timeout already
+   *  passed fires at the next sweep. Undefined: it no longer waits. A replica not waiting (ready,
+   *  or registered without a timeout) is not made to wait. */
+  retime(id: string, readyTimeoutMs: number | undefined): void {
+    const e = this.entries.get(id);
+    if (!e || e.readyDeadline === undefined || e.readyTimeoutMs === readyTimeoutMs) return;
+    if (readyTimeoutMs === undefined) {
+      e.readyDeadline = undefined;
+      return;
+    }
+    e.readyTimeoutMs = readyTimeoutMs;
+    // Not earlier than now: the timeout then says how long it actually waited.
+    e.readyDeadline = Math.max(startupDeadline(e), performance.now());
+    this.timeIfNeeded(e);
+  }
+
   /** The replica was SIGSTOPped (`tend pause`): its silence from now on is not its own, so its
    *  deadlines are not judged until resume(). */
   pause(id: string): void {

@@ -24,6 +24,8 @@ export interface NotifySeam {
    *  everything they point at listens (await it before the spawn, or a sender that speaks at
    *  once finds no socket). */
   attach(inst: Readonly<Instance>): { notify: NotifyState; env: Record<string, string>; bound?: Promise<void> };
+  /** Its spec changed live: a replica waiting for READY takes the new start-up timeout. */
+  respec(inst: Readonly<Instance>): void;
   /** `tend pause` stopped it (SIGSTOP): its silence is not judged meanwhile. */
   pause(id: string): void;
   /** `tend resume` (SIGCONT): its watchdog period starts afresh. */
@@ -60,6 +62,7 @@ export function hubSeam(hub: NotifyHub, lookup: (id: string) => Readonly<Instanc
       const bound = n?.systemd ? hub.bound(inst.id) : undefined;
       return { notify, env, ...(bound ? { bound } : {}) };
     },
+    respec: (inst) => hub.retime(inst.id, inst.spec.notify?.readyTimeoutMs),
     pause: (id) => hub.pause(id),
     resume: (id) => hub.resume(id),
     quiet: (id) => hub.disarm(id),

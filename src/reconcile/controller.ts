@@ -683,6 +683,8 @@ export class Controller {
         ? { ...i, spec, state: 'running', ready: !spec.oneshot, readiness: undefined }
         : { ...i, spec };
       this.put(next);
+      // notify: the start-up timeout applies live, to a replica already waiting for READY.
+      if (next.spec.notify?.readyTimeoutMs !== i.spec.notify?.readyTimeoutMs && i.state !== 'stopping' && isLive(i)) this.opts.notify?.respec(next);
       let changed = probesChanged.get(i.spec);
       if (changed === undefined) probesChanged.set(i.spec, (changed = !sameProbes(i.spec, spec)));
       if (!changed) continue;

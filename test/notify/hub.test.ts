@@ -328,3 +328,22 @@ test('start-up timeout: EXTEND_TIMEOUT_USEC= extends it, and the timeout says ho
   // About 1.5 s after the registration, not the configured 300 ms; whole milliseconds.
   assert.ok(timeout.ms >= 1500 && timeout.ms < 3000 && Number.isInteger(timeout.ms), `waited ${timeout.ms} ms`);
 });
+
+test('start-up timeout applies live: lowered, it ends the wait from its start; raised, it spares the replica', async (t) => {
+  const h = await startHub(t);
+  h.register('low#1', { readyTimeoutMs: 60_000 });
+  h.register('high#1', { readyTimeoutMs: 300 });
+  h.register('ready#1', { readyTimeoutMs: 60_000 });
+  const began = performance.now();
+  h.hub.retime('low#1', 400);
+  h.hub.retime('high#1', 60_000);
+  const low = await waitFor(() => h.timeouts.find((x) => x.id === 'low#1'), { what: 'the lowered timeout', timeoutMs: 5000 });
+  assert.ok(performance.now() - began >= 390, 'not before 400 ms from the start');
+  assert.ok(low.ms >= 400 && low.ms < 2000, `waited ${low.ms} ms`);
+  // Lowered below what it already waited: it ends at once, saying how long it did wait.
+  await waitFor(() => performance.now() - began >= 700, { what: '700 ms', intervalMs: 20 });
+  h.hub.retime('ready#1', 100);
+  const late = await waitFor(() => h.timeouts.find((x) => x.id === 'ready#1'), { what: 'the late-lowered timeout', timeoutMs: 5000 });
+  assert.ok(late.ms >= 700, `waited ${late.ms} ms, not the 100 ms configured`);
+  assert.deepEqual(h.timeouts.filter((x) => x.id === 'high#1'), [], 'the raised one is still waiting');
+});
