@@ -347,3 +347,20 @@ test('start-up timeout applies live: lowered, it ends the wait from its start; r
   assert.ok(late.ms >= 700, `waited ${late.ms} ms, not the 100 ms configured`);
   assert.deepEqual(h.timeouts.filter((x) => x.id === 'high#1'), [], 'the raised one is still waiting');
 });
+
+test('watchdog of a paused replica: not judged while paused; after resume its period starts afresh', async (t) => {
+  const h = await startHub(t);
+  h.register('p#1', { watchdogMs: 300 });
+  h.hub.pause('p#1');
+  const paused = performance.now();
+  await waitFor(() => performance.now() - paused >= 800, { what: '800 ms paused', intervalMs: 20 });
+  assert.deepEqual(h.timeouts, [], 'not stale while paused');
+  h.hub.resume('p#1');
+  const resumed = performance.now();
+  await waitFor(() => h.timeouts.some((x) => x.id === 'p#1' && x.kind === 'watchdog'), { what: 'stale after the resume', timeoutMs: 3000 });
+  assert.ok(performance.now() - resumed >= 290, 'a whole period after the resume');
+  // Paused and resumed again after it was said stale: it can be said stale again.
+  h.hub.pause('p#1');
+  h.hub.resume('p#1');
+  await waitFor(() => h.timeouts.filter((x) => x.id === 'p#1').length === 2, { what: 'stale again', timeoutMs: 3000 });
+});
