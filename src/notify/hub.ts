@@ -284,15 +284,13 @@ export class NotifyHub {
 
   /** The spec's start-up timeout changed (it applies live): a replica waiting for READY waits
    *  that long from when it began (an extension it asked for still holds); a timeout already
-   *  passed fires at the next sweep. Undefined: it no longer waits. A replica not waiting (ready,
-   *  or registered without a timeout) is not made to wait. */
+   *  passed fires at the next sweep. A replica not waiting (ready, or registered without a
+   *  timeout) is not made to wait. Undefined (`readiness: { notify: true }` removed) keeps the
+   *  deadline it has: nothing else would take the replica out of `starting`, and its restart
+   *  starts it by the new spec. */
   retime(id: string, readyTimeoutMs: number | undefined): void {
     const e = this.entries.get(id);
-    if (!e || e.readyDeadline === undefined || e.readyTimeoutMs === readyTimeoutMs) return;
-    if (readyTimeoutMs === undefined) {
-      e.readyDeadline = undefined;
-      return;
-    }
+    if (!e || e.readyDeadline === undefined || readyTimeoutMs === undefined || e.readyTimeoutMs === readyTimeoutMs) return;
     e.readyTimeoutMs = readyTimeoutMs;
     // Not earlier than now: the timeout then says how long it actually waited.
     e.readyDeadline = Math.max(startupDeadline(e), performance.now());
