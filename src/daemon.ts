@@ -38,6 +38,7 @@ import { StateWriter } from './state/state-writer.js';
 import { keepStateDir } from './state/state-dir-keeper.js';
 import { lockServicesDir } from './state/services-lock.js';
 import { Supervisor } from './supervisor.js';
+import { MAX_STATUS_CHARS } from './notify/protocol.js';
 import { takeServiceManager } from './service-manager.js';
 import type { EventLog } from './events.js';
 import { Hooks, withHooks } from './hooks/index.js';
@@ -104,7 +105,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     // most 50 ms later): rendering 5000 records took ~8 ms, by which a new replica's start was
     // known later (bench/edit-timeline.ts).
     onLoaded: () => setImmediate(() => sup.runtime.afterSpawns(persist, 50)),
-    onNotifyReady: () => persistNow(), // notify (DESIGN §9): READY is said once; it must survive a crash
+    onNotifyReady: () => persistNow(), // notify (DESIGN §9): READY (and WATCHDOG_USEC=) is said once; it must survive a crash
     onChange: () => {
       changes++;
       // Coalesce: a burst of 1000 spawns writes the state file a few times, not 1000. A replica
@@ -348,7 +349,20 @@ async function takeOver(stateDir: string, statePath: string, sup: Supervisor, ad
     controller.restoreExited({ service: x.service, index: x.index, pid: x.pid, spec: x.spec, restarts: x.restarts, deaths: x.deaths, streak: x.streak, startedAt: x.startedAt }, exit);
   }
   for (const a of plan.adopt) {
-    const inst = { service: a.service, index: a.index, state: 'running' as const, spec: a.spec, ready: a.ready === true, restarts: a.restarts, deaths: a.deaths, streak: a.streak, ...(a.nonce ? { nonce: a.nonce } : {}), ...(a.notify ? { notify: a.notify } : {}) };
+    const { status, ...notify } = a.notify ?? { token: '', ready: false };
+    const inst = {
+      service: a.service,
+      index: a.index,
+      state: 'running' as const,
+      spec: a.spec,
+      ready: a.ready === true,
+      restarts: a.restarts,
+      deaths: a.deaths,
+      streak: a.streak,
+      ...(a.nonce ? { nonce: a.nonce } : {}),
+      ...(a.notify ? { notify } : {}),
+      ...(status !== undefined ? { statusText: status.slice(0, MAX_STATUS_CHARS) } : {}),
+    };
     if (!controller.adopt(inst, a.handle)) log.warn(`replica ${a.service}/${a.index} (pid ${a.handle.pid}) exited before it could be adopted`);
   }
   await Promise.all(stops);
@@ -536,7 +550,7 @@ function stateTextOf(text: StateText, controller: Controller, daemonPid: number,
       const { pid, pgid, procStart } = i;
       replicas.push({
         id: i.id,
-        parts: [i.service, i.index, pid, pgid, procStart, i.startedAt, i.restarts, i.deaths, i.streak, i.spec, i.nonce, i.notify, i.ready],
+        parts: [i.service, i.index, pid, pgid, procStart, i.startedAt, i.restarts, i.deaths, i.streak, i.spec, i.nonce, i.notify, i.ready, i.statusText],
         record: () => ({
           service: i.service,
           index: i.index,
@@ -550,7 +564,8 @@ function stateTextOf(text: StateText, controller: Controller, daemonPid: number,
           spec: i.spec,
           ...(i.nonce ? { nonce: i.nonce } : {}),
           ...(i.ready ? { ready: true as const } : {}),
-          ...(i.notify?.token ? { notify: i.notify } : {}), // notify (DESIGN §9)
+          // notify (DESIGN §9): the session, and the last STATUS (a datagram sender may say it once).
+          ...(i.notify?.token ? { notify: { ...i.notify, ...(i.statusText !== undefined ? { status: i.statusText } : {}) } } : {}),
         }),
       });
     } else if (i.state === 'completed') {

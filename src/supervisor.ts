@@ -32,8 +32,9 @@ export interface SupervisorOptions {
   onChange?: () => void;
   /** The specs in force changed (the state file records them at once). */
   onLoaded?: () => void;
-  /** notify (DESIGN §9): a replica said READY for the first time; a restart of tend must not lose
-   *  that (a datagram sender says it once), so the state file records it at once too. */
+  /** notify (DESIGN §9): a replica said READY for the first time, or set its own watchdog period;
+   *  a restart of tend must not lose that (a datagram sender says it once), so the state file
+   *  records it at once too. */
   onNotifyReady?: () => void;
 }
 
@@ -76,10 +77,13 @@ export class Supervisor {
     this.notify = new NotifyHub({
       dir: join(this.stateDir, 'notify'),
       ...notifyHandlers((id, ev) => {
-        const said = this.controller.instances.get(id)?.notify?.ready;
+        const before = this.controller.instances.get(id)?.notify;
         this.controller.report(id, ev);
         const now = this.controller.instances.get(id);
-        if (said || !now?.notify?.ready) return;
+        // Its own watchdog period is said once too: a tend that adopts it by the spec's shorter one
+        // would call it stale.
+        if (now?.pid !== undefined && now.notify?.watchdogMs !== before?.watchdogMs) opts.onNotifyReady?.();
+        if (before?.ready || !now?.notify?.ready) return;
         // Said before the spawn returned: the state file can record it only with the pid (a
         // record without one adopts nothing), so at the first change that brings the pid. Left
         // to the coalesced write, a kill -9 in those ~250 ms lost READY (test/notify/e2e.test.ts).
@@ -87,6 +91,7 @@ export class Supervisor {
         else opts.onNotifyReady?.();
       }),
       onError: (id, message) => opts.log.warn(`${id}: ${message}`),
+      onMalformed: (id, detail) => opts.log.warn(`${id}: notify: ignored a malformed assignment (${detail}); the rest of its message was heard. Later ones are only counted (tend_notify_dropped_total{reason="malformed"})`),
     });
     this.source = new DirectorySource(opts.dir, opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {});
     this.preload = new SpecPreload(this.source);

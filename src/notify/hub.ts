@@ -68,6 +68,10 @@ export interface NotifyHubOptions {
   onTimeout?: (id: string, kind: TimeoutKind, silentMs: number) => void;
   /** An attributed message was refused in a way its replica's log should show (an invalid event). */
   onRejected?: (id: string, reason: DropReason, detail: string, name?: string) => void;
+  /** A datagram assignment that tend cannot use, ignored while the rest of its datagram is heard:
+   *  said once per replica (its program is likely to say it again), every one counted as
+   *  `malformed`. A stream client is answered with the error instead. */
+  onMalformed?: (id: string, detail: string) => void;
   /** A replica's datagram socket could not be set up (addon missing, path too long). */
   onError?: (id: string, message: string) => void;
   /** Per replica: sustained messages per second, and burst. */
@@ -96,8 +100,21 @@ interface Entry {
   lastBeat?: number;
   watchdogMs?: number;
   staleSaid: boolean;
+  /** Start-up: waiting for READY until readyDeadline (undefined: not waiting), computed by
+   *  startupDeadline() from when the wait began, the timeout (the spec's, which applies live),
+   *  time added while tend was held up or the replica paused, and EXTEND_TIMEOUT_USEC=. */
   readyDeadline?: number;
+  readySince?: number;
+  readyTimeoutMs?: number;
+  readyAdded: number;
+  extendedUntil?: number;
   ready: boolean;
+  /** Being stopped (disarm()): what it says is heard, but no deadline is armed again. */
+  disarmed?: boolean;
+  /** A malformed assignment of its datagrams was said to onMalformed (once: the counter counts all). */
+  malformedSaid?: boolean;
+  /** Paused (SIGSTOP by `tend pause`) since this time: it cannot speak, so it is not judged. */
+  pausedAt?: number;
 }
 
 export const STREAM_SOCKET_NAME = 'notify.sock';
@@ -203,10 +220,14 @@ export class NotifyHub {
     if (this.entries.has(reg.id)) this.unregister(reg.id);
     this.ensureDir();
     const now = performance.now();
-    const e: Entry = { reg, bucket: this.limiter.fresh(), staleSaid: false, ready: reg.alreadyReady === true };
+    const e: Entry = { reg, bucket: this.limiter.fresh(), staleSaid: false, ready: reg.alreadyReady === true, readyAdded: 0 };
     if (reg.watchdogMs && (e.ready || !reg.readyTimeoutMs)) e.lastBeat = now;
     if (reg.watchdogMs) e.watchdogMs = reg.watchdogMs;
-    if (reg.readyTimeoutMs && !e.ready) e.readyDeadline = now + reg.readyTimeoutMs;
+    if (reg.readyTimeoutMs && !e.ready) {
+      e.readySince = now;
+      e.readyTimeoutMs = reg.readyTimeoutMs;
+      e.readyDeadline = startupDeadline(e);
+    }
     this.entries.set(reg.id, e);
     this.byToken.set(reg.token, reg.id);
     this.counts.replicas = this.entries.size;
@@ -246,6 +267,54 @@ export class NotifyHub {
     this.timed.delete(e);
     // A sweep faster than still needed is harmless; the next sweep finds the right pace again.
     if (this.timed.size === 0) this.setSweep(0);
+  }
+
+  /** The replica is being stopped: no watchdog or start-up deadline is judged any more (its stop
+   *  is under way), but its token and sockets stay until unregister(), so that it can say
+   *  STOPPING=1 and STATUS= while it drains, as under systemd. */
+  disarm(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.watchdogMs = undefined;
+    e.lastBeat = undefined;
+    e.readyDeadline = undefined;
+    e.disarmed = true;
+    this.timed.delete(e);
+  }
+
+  /** The spec's start-up timeout changed (it applies live): a replica waiting for READY waits
+   *  that long from when it began (an extension it asked for still holds); a timeout already
+   *  passed fires at the next sweep. A replica not waiting (ready, or registered without a
+   *  timeout) is not made to wait. Undefined (`readiness: { notify: true }` removed) keeps the
+   *  deadline it has: nothing else would take the replica out of `starting`, and its restart
+   *  starts it by the new spec. */
+  retime(id: string, readyTimeoutMs: number | undefined): void {
+    const e = this.entries.get(id);
+    if (!e || e.readyDeadline === undefined || readyTimeoutMs === undefined || e.readyTimeoutMs === readyTimeoutMs) return;
+    e.readyTimeoutMs = readyTimeoutMs;
+    // Not earlier than now: the timeout then says how long it actually waited.
+    e.readyDeadline = Math.max(startupDeadline(e), performance.now());
+    this.timeIfNeeded(e);
+  }
+
+  /** The replica was SIGSTOPped (`tend pause`): its silence from now on is not its own, so its
+   *  deadlines are not judged until resume(). */
+  pause(id: string): void {
+    const e = this.entries.get(id);
+    if (e && e.pausedAt === undefined) e.pausedAt = performance.now();
+  }
+
+  /** It runs again (SIGCONT): its watchdog period starts afresh from now, as at its start, and a
+   *  stale said while it was paused (which the engine ignores) is forgotten, so that a replica
+   *  that stays silent is found stale again. Its start-up deadline moves by the time it was paused. */
+  resume(id: string): void {
+    const e = this.entries.get(id);
+    if (!e || e.pausedAt === undefined) return;
+    const now = performance.now();
+    if (e.readyDeadline !== undefined) moveStartup(e, now - e.pausedAt);
+    e.pausedAt = undefined;
+    if (e.lastBeat !== undefined) e.lastBeat = now;
+    e.staleSaid = false;
   }
 
   /** Resolves once everything the replica's environment points at is listening: await it before
@@ -319,9 +388,13 @@ export class NotifyHub {
         if (e.watchdogMs && e.lastBeat === undefined) e.lastBeat = now;
         return;
       case 'extendTimeout':
-        if (e.readyDeadline !== undefined) e.readyDeadline = Math.max(e.readyDeadline, now + m.ms);
+        if (e.readyDeadline !== undefined) {
+          e.extendedUntil = Math.max(e.extendedUntil ?? 0, now + m.ms);
+          e.readyDeadline = startupDeadline(e);
+        }
         return;
       case 'watchdogPeriod':
+        if (e.disarmed) return;
         e.watchdogMs = m.ms;
         e.lastBeat = now;
         e.staleSaid = false;
@@ -395,11 +468,17 @@ export class NotifyHub {
     for (const e of [...this.timed]) {
       if (heldUp > 0) {
         if (e.lastBeat !== undefined) e.lastBeat += heldUp;
-        if (e.readyDeadline !== undefined) e.readyDeadline += heldUp;
+        if (e.readyDeadline !== undefined) moveStartup(e, heldUp);
+      }
+      if (e.pausedAt !== undefined) {
+        shortest = Math.min(shortest, periodOf(e));
+        continue;
       }
       if (e.readyDeadline !== undefined && now >= e.readyDeadline) {
+        // How long tend waited: the timeout as extended (EXTEND_TIMEOUT_USEC=), not as configured.
+        const waited = Math.round(e.readyDeadline - (e.readySince ?? e.readyDeadline));
         e.readyDeadline = undefined;
-        this.opts.onTimeout?.(e.reg.id, 'ready', Math.round(e.reg.readyTimeoutMs ?? 0));
+        this.opts.onTimeout?.(e.reg.id, 'ready', waited);
       }
       if (e.watchdogMs && e.lastBeat !== undefined && !e.staleSaid && now - e.lastBeat >= e.watchdogMs) {
         e.staleSaid = true;
@@ -576,7 +655,14 @@ export class NotifyHub {
     if (!this.limiter.take(e.bucket)) return this.drop('rate_limited');
     if (buf.length > MAX_DATAGRAM_BYTES) return this.drop('datagram_too_long');
     const p = parseSdNotify(buf.toString('utf8'));
-    if (!p.ok) return this.drop(p.reason);
+    // A bad assignment is refused alone; what else the datagram says is delivered.
+    for (const detail of p.refused) {
+      this.drop('malformed');
+      if (!e.malformedSaid) {
+        e.malformedSaid = true;
+        this.opts.onMalformed?.(e.reg.id, detail);
+      }
+    }
     this.deliver(e, p.messages);
   }
 
@@ -616,8 +702,22 @@ function removeFile(path: string): void {
 function periodOf(e: Entry): number {
   let p = Infinity;
   if (e.watchdogMs) p = e.watchdogMs;
-  if (e.readyDeadline !== undefined && e.reg.readyTimeoutMs) p = Math.min(p, e.reg.readyTimeoutMs);
+  if (e.readyDeadline !== undefined && e.readyTimeoutMs) p = Math.min(p, e.readyTimeoutMs);
   return p;
+}
+
+/** When the wait for READY ends: its timeout from when it began, plus the time it was not judged
+ *  (tend held up, the replica paused), or later if the replica asked (EXTEND_TIMEOUT_USEC=). */
+function startupDeadline(e: Entry): number {
+  const base = (e.readySince ?? 0) + (e.readyTimeoutMs ?? 0) + e.readyAdded;
+  return Math.max(base, e.extendedUntil ?? base);
+}
+
+/** Time that does not count against the start-up timeout (tend held up, the replica paused). */
+function moveStartup(e: Entry, ms: number): void {
+  e.readyAdded += ms;
+  if (e.extendedUntil !== undefined) e.extendedUntil += ms;
+  e.readyDeadline = startupDeadline(e);
 }
 
 /** A tenth of the period, between 50 ms and 1 s. */

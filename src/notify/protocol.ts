@@ -49,20 +49,30 @@ export const MAX_DATAGRAM_BYTES = 4096;
 /** STATUS texts are cut to this many characters (they go into every status report). */
 export const MAX_STATUS_CHARS = 512;
 
-export type Parsed = { ok: true; messages: NotifyMessage[] } | { ok: false; reason: DropReason; detail: string };
+/** A datagram's assignments: those understood, and a detail for each refused (all `malformed`). */
+export interface SdParsed {
+  messages: NotifyMessage[];
+  refused: string[];
+}
 
 /**
  * One sd_notify datagram: newline-separated VAR=VALUE assignments. Unknown variables (MAINPID,
  * FDSTORE, BARRIER, …) are ignored as systemd ignores what it does not use; BARRIER=1 needs no
  * answer because the sender waits only for its fd to be closed, which the kernel does when the
- * datagram is read without taking the fd.
+ * datagram is read without taking the fd. A line that is not an assignment, or a value tend
+ * cannot use, is refused alone, as systemd ignores a bad field and acts on the rest: refusing the
+ * whole datagram lost the READY=1 beside it, and the replica was restarted for want of it.
  */
-export function parseSdNotify(text: string): Parsed {
+export function parseSdNotify(text: string): SdParsed {
   const messages: NotifyMessage[] = [];
+  const refused: string[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const eq = line.indexOf('=');
-    if (eq <= 0) return { ok: false, reason: 'malformed', detail: `not VAR=VALUE: ${clip(line)}` };
+    if (eq <= 0) {
+      refused.push(`not VAR=VALUE: ${clip(line)}`);
+      continue;
+    }
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
     switch (key) {
@@ -83,14 +93,18 @@ export function parseSdNotify(text: string): Parsed {
         break;
       case 'ERRNO': {
         const n = Number(value);
-        if (!Number.isInteger(n) || n < 0) return { ok: false, reason: 'malformed', detail: `ERRNO=${clip(value)}` };
-        messages.push({ kind: 'errno', errno: n });
+        if (value === '' || !Number.isInteger(n) || n < 0) refused.push(`ERRNO=${clip(value)}`);
+        else messages.push({ kind: 'errno', errno: n });
         break;
       }
       case 'EXTEND_TIMEOUT_USEC':
       case 'WATCHDOG_USEC': {
+        // WATCHDOG_USEC=0 is refused too: a period of 0 would turn off the watchdog the spec asks for.
         const us = Number(value);
-        if (!Number.isInteger(us) || us <= 0) return { ok: false, reason: 'malformed', detail: `${key}=${clip(value)}` };
+        if (value === '' || !Number.isInteger(us) || us <= 0) {
+          refused.push(`${key}=${clip(value)}`);
+          break;
+        }
         const ms = Math.ceil(us / 1000);
         messages.push(key === 'WATCHDOG_USEC' ? { kind: 'watchdogPeriod', ms } : { kind: 'extendTimeout', ms });
         break;
@@ -99,7 +113,7 @@ export function parseSdNotify(text: string): Parsed {
         break;
     }
   }
-  return { ok: true, messages };
+  return { messages, refused };
 }
 
 /** A line of tend's stream protocol, after `hello`. */

@@ -12,6 +12,9 @@ import { NotifyHub, type NotifyHubOptions, type NotifyRegistration } from './hub
 export interface NotifyState {
   token: string;
   ready: boolean;
+  /** The watchdog period the replica set itself (WATCHDOG_USEC=), in place of the spec's: a
+   *  later tend that adopts it must not judge it by the spec's shorter one. */
+  watchdogMs?: number;
 }
 
 /** What the controller asks of notify: nothing else of the hub reaches the engine. */
@@ -21,7 +24,16 @@ export interface NotifySeam {
    *  everything they point at listens (await it before the spawn, or a sender that speaks at
    *  once finds no socket). */
   attach(inst: Readonly<Instance>): { notify: NotifyState; env: Record<string, string>; bound?: Promise<void> };
-  /** Its process is gone or being stopped: its token stops working, its datagram socket goes. */
+  /** Its spec changed live: a replica waiting for READY takes the new start-up timeout. */
+  respec(inst: Readonly<Instance>): void;
+  /** `tend pause` stopped it (SIGSTOP): its silence is not judged meanwhile. */
+  pause(id: string): void;
+  /** `tend resume` (SIGCONT): its watchdog period starts afresh. */
+  resume(id: string): void;
+  /** It is being stopped: its deadlines (watchdog, start-up) are disarmed, but it may still talk
+   *  (STOPPING=1, STATUS= from its SIGTERM handler) until its process group is gone. */
+  quiet(id: string): void;
+  /** Its process group is gone: its token stops working, its datagram socket goes. */
   detach(id: string): void;
 }
 
@@ -39,7 +51,8 @@ export function hubSeam(hub: NotifyHub, lookup: (id: string) => Readonly<Instanc
         token: notify.token,
         ...(inst.pgid !== undefined ? { pgid: inst.pgid } : {}),
         systemd: n?.systemd === true,
-        ...(n?.watchdogMs !== undefined ? { watchdogMs: n.watchdogMs } : {}),
+        // Its own period (WATCHDOG_USEC=, said to an earlier tend) wins over the spec's.
+        ...((notify.watchdogMs ?? n?.watchdogMs) !== undefined ? { watchdogMs: notify.watchdogMs ?? n?.watchdogMs } : {}),
         ...(n?.readyTimeoutMs !== undefined ? { readyTimeoutMs: n.readyTimeoutMs } : {}),
         alreadyReady: notify.ready,
         events: () => (lookup(inst.id) ?? inst).spec.notify?.events,
@@ -49,6 +62,10 @@ export function hubSeam(hub: NotifyHub, lookup: (id: string) => Readonly<Instanc
       const bound = n?.systemd ? hub.bound(inst.id) : undefined;
       return { notify, env, ...(bound ? { bound } : {}) };
     },
+    respec: (inst) => hub.retime(inst.id, inst.spec.notify?.readyTimeoutMs),
+    pause: (id) => hub.pause(id),
+    resume: (id) => hub.resume(id),
+    quiet: (id) => hub.disarm(id),
     detach: (id) => hub.unregister(id),
   };
 }
@@ -70,9 +87,11 @@ export function notifyHandlers(report: (id: string, ev: NotifyReport) => void): 
           return report(id, { kind: 'notify-state', reason: 'NotifyReloading', message: 'RELOADING' });
         case 'errno':
           return report(id, { kind: 'notify-state', reason: 'NotifyErrno', message: `ERRNO=${m.errno}` });
+        case 'watchdogPeriod':
+          // The hub times it; the period is kept with the replica, for a tend that adopts it later.
+          return report(id, { kind: 'watchdog-period', ms: m.ms });
         case 'heartbeat':
         case 'extendTimeout':
-        case 'watchdogPeriod':
           return; // the hub's own deadlines: nothing changes in the replica's state
         default:
           return assertNever(m);

@@ -418,8 +418,15 @@ export class Controller {
     const isUp = isLive(after) && after.state !== 'stopping';
     if (!isUp && wasLive) {
       this.probes.stop(after.id);
-      this.opts.notify?.detach(after.id); // notify: its token and sockets go with its probes
+      this.opts.notify?.quiet(after.id); // notify: no watchdog or start-up deadline while it stops
     }
+    // notify: a replica being stopped may still say STOPPING=1 and STATUS= while it drains (its
+    // SIGTERM handler); systemd keeps the socket until the service is gone. Its token and sockets
+    // go once its process group has (the stop's end), or with a process that never ran.
+    if (isLive(before) && !isLive(after)) this.opts.notify?.detach(after.id);
+    // notify: a paused replica cannot speak; its watchdog starts afresh once it runs again.
+    if (after.state === 'paused' && before.state !== 'paused') this.opts.notify?.pause(after.id);
+    if (before.state === 'paused' && isUp) this.opts.notify?.resume(after.id);
     if (before.pid !== undefined && after.pid === undefined) {
       this.launches.delete(after.id);
       if (before.state !== 'stopping') {
@@ -676,6 +683,8 @@ export class Controller {
         ? { ...i, spec, state: 'running', ready: !spec.oneshot, readiness: undefined }
         : { ...i, spec };
       this.put(next);
+      // notify: the start-up timeout applies live, to a replica already waiting for READY.
+      if (next.spec.notify?.readyTimeoutMs !== i.spec.notify?.readyTimeoutMs && i.state !== 'stopping' && isLive(i)) this.opts.notify?.respec(next);
       let changed = probesChanged.get(i.spec);
       if (changed === undefined) probesChanged.set(i.spec, (changed = !sameProbes(i.spec, spec)));
       if (!changed) continue;

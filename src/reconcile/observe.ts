@@ -43,7 +43,9 @@ export type NotifyReport =
   | { kind: 'ready-timeout'; message: string }
   | { kind: 'notify-event'; name: string; data: unknown }
   | { kind: 'notify-event-invalid'; name: string; reason: 'EventUnknown' | 'EventInvalid'; message: string }
-  | { kind: 'notify-state'; reason: 'NotifyStopping' | 'NotifyReloading' | 'NotifyErrno'; message: string };
+  | { kind: 'notify-state'; reason: 'NotifyStopping' | 'NotifyReloading' | 'NotifyErrno'; message: string }
+  /** WATCHDOG_USEC= from the replica: its own watchdog period (the hub times it). */
+  | { kind: 'watchdog-period'; ms: number };
 
 export interface Folded {
   next: Instance;
@@ -109,7 +111,7 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
     case 'notify-ready': {
       // Remembered (and persisted) whatever the spec says; it is the readiness signal only with
       // `readiness: { notify: true }`. Said before the spawn returned, `spawned` applies it.
-      const remembered: Instance = i.notify?.ready ? i : { ...i, notify: { token: i.notify?.token ?? '', ready: true } };
+      const remembered: Instance = i.notify?.ready ? i : { ...i, notify: { ...i.notify, token: i.notify?.token ?? '', ready: true } };
       const becomesReady = tr.readyByNotify(i) && i.pid !== undefined && (i.state === 'starting' || (i.state === 'running' && !i.ready));
       if (!becomesReady) return { next: remembered, events: [] };
       return { next: { ...remembered, state: 'running', ready: true }, events: [{ type: 'replica.ready', ...who, reason: Reason.NotifyReady, message: 'the replica reported READY' }] };
@@ -139,6 +141,10 @@ export function fold(i: Instance, ev: Observed, now: number, jitter: number): Fo
       return { next: i, events: [{ type: 'replica.event.invalid', ...who, name: ev.name, reason: ev.reason, message: ev.message }] };
     case 'notify-state':
       return { next: i, events: [{ type: 'replica.status', ...who, reason: ev.reason, message: ev.message }] };
+    case 'watchdog-period':
+      // Kept (and persisted) with its session, so that a tend that adopts it times it the same way.
+      if (i.notify?.watchdogMs === ev.ms) return same();
+      return { next: { ...i, notify: { token: i.notify?.token ?? '', ready: i.notify?.ready ?? false, watchdogMs: ev.ms } }, events: [] };
     case 'probe':
       return foldProbe(i, ev.probe, ev.state, who);
     case 'usage':
@@ -217,7 +223,8 @@ function exitEvents(before: Instance, after: Instance, exit: Omit<ExitStatus, 'a
       break;
     case 'backoff': {
       const at = after.nextStartAt ?? steadyNow();
-      const delay = Math.max(0, at - (exit.at ?? at));
+      // Whole milliseconds: the jittered delay on a fractional clock read "93.343017578125 ms".
+      const delay = Math.max(0, Math.round(at - (exit.at ?? at)));
       events.push({ type: 'replica.backoff', ...base, reason: before.restartReason ?? exitReason, message: `${message}; restarting in ${delay} ms`, next_start_at: new Date(wallTime(at)).toISOString() });
       break;
     }

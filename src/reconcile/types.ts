@@ -63,9 +63,10 @@ export interface Instance {
   pendingExit?: ExitStatus;
   /** Last STATUS text the replica reported (notify). */
   statusText?: string;
-  /** notify (DESIGN §9): its secret token and whether it said READY; persisted in the state file
-   *  so that a later tend accepts the same token and its datagram socket returns at the same path. */
-  notify?: { token: string; ready: boolean };
+  /** notify (DESIGN §9): its secret token, whether it said READY and the watchdog period it set
+   *  itself; persisted in the state file so that a later tend accepts the same token, its
+   *  datagram socket returns at the same path, and it is timed as before. */
+  notify?: { token: string; ready: boolean; watchdogMs?: number };
   /** The last CPU and memory sample, and how many samples in a row were over a limit. */
   usage?: { cpu: number; memory: number; processes: number; memoryOver: number; cpuOver: number };
   /** A manual restart: replace it by the update strategy, like a spec change. */

@@ -16,7 +16,7 @@
 import type { ServiceSpec } from '../spec/types.js';
 import type { ExitStatus, ProcessHandle } from '../runtime/types.js';
 import { oldestPerNonce, type MarkedGroup } from './orphans.js';
-import { specOf, type StateFile } from './state-file.js';
+import { specOf, type NotifyRecord, type StateFile } from './state-file.js';
 
 /** How a recorded replica's process looks now. */
 export type Liveness =
@@ -51,7 +51,7 @@ export interface AdoptDecision extends Slot {
   handle: ProcessHandle;
   nonce?: string;
   /** notify (DESIGN §9): its session, from the state file. */
-  notify?: { token: string; ready: boolean };
+  notify?: NotifyRecord;
   /** Ready when the earlier tend last recorded it (state file); unknown, so not, without a record. */
   ready?: true;
 }

@@ -32,7 +32,19 @@ export interface ReplicaRecord {
   ready?: true;
   /** notify (DESIGN §9): its token and whether it said READY, so that a later tend accepts the
    *  replica again, recreates its datagram socket at the same path and keeps it ready. */
-  notify?: { token: string; ready: boolean };
+  notify?: NotifyRecord;
+}
+
+/** A replica's notify session as kept in the state file. A datagram sender says READY, its own
+ *  watchdog period and often its STATUS once: a later tend cannot ask again. */
+export interface NotifyRecord {
+  token: string;
+  ready: boolean;
+  /** The watchdog period it set itself (WATCHDOG_USEC=), when it did. */
+  watchdogMs?: number;
+  /** Its last STATUS text (at most MAX_STATUS_CHARS, as tend keeps it). Written with the
+   *  coalesced writes, not at once: a status said in the last ~250 ms before a crash may be lost. */
+  status?: string;
 }
 
 /** A oneshot replica that exited 0 with this spec. */
@@ -208,6 +220,8 @@ export function readState(path: string, now = Date.now()): StateRead {
       }
       // notify: a malformed session is dropped, not the record (the replica is still adopted).
       if (r.notify !== undefined && (typeof r.notify?.token !== 'string' || r.notify.token === '' || typeof r.notify.ready !== 'boolean')) delete r.notify;
+      if (r.notify?.watchdogMs !== undefined && !(Number.isInteger(r.notify.watchdogMs) && r.notify.watchdogMs > 0)) delete r.notify.watchdogMs;
+      if (r.notify?.status !== undefined && typeof r.notify.status !== 'string') delete r.notify.status;
       if (r.ready !== undefined && r.ready !== true) delete r.ready;
     }
     const completions = Array.isArray(raw.completions)

@@ -17,8 +17,9 @@ interface Harness {
   hub: NotifyHub;
   dir: string;
   got: { id: string; m: NotifyMessage }[];
-  timeouts: { id: string; kind: TimeoutKind }[];
+  timeouts: { id: string; kind: TimeoutKind; ms: number }[];
   rejected: { id: string; reason: DropReason; detail: string }[];
+  malformed: { id: string; detail: string }[];
   register(id: string, extra?: Partial<NotifyRegistration>): Record<string, string>;
   of(id: string, kind?: NotifyMessage['kind']): NotifyMessage[];
 }
@@ -28,11 +29,13 @@ async function startHub(t: TestContext, opts: { ratePerSec?: number; burst?: num
   const got: Harness['got'] = [];
   const timeouts: Harness['timeouts'] = [];
   const rejected: Harness['rejected'] = [];
+  const malformed: Harness['malformed'] = [];
   const hub = new NotifyHub({
     dir,
     onMessage: (id, m) => got.push({ id, m }),
-    onTimeout: (id, kind) => timeouts.push({ id, kind }),
+    onTimeout: (id, kind, ms) => timeouts.push({ id, kind, ms }),
     onRejected: (id, reason, detail) => rejected.push({ id, reason, detail }),
+    onMalformed: (id, detail) => malformed.push({ id, detail }),
     onError: (id, message) => assert.fail(`${id}: ${message}`),
     ...(opts.ratePerSec ? { ratePerSec: opts.ratePerSec } : {}),
     ...(opts.burst ? { burst: opts.burst } : {}),
@@ -46,6 +49,7 @@ async function startHub(t: TestContext, opts: { ratePerSec?: number; burst?: num
     got,
     timeouts,
     rejected,
+    malformed,
     register: (id, extra = {}) =>
       hub.register({ id, service: extra.service ?? service, index: extra.index ?? Number(index), token: NotifyHub.newToken(), ...extra }),
     of: (id, kind) => got.filter((g) => g.id === id && (kind === undefined || g.m.kind === kind)).map((g) => g.m),
@@ -127,17 +131,21 @@ test("Python's socket module as a third-party sd_notify sender; unknown variable
     's.sendto(b"STOPPING=1\\nERRNO=5", p)',
     's.sendto(b"not an assignment", p)',
     's.sendto(b"X" * 5000, p)',
+    // A bad line loses only itself (as under systemd): the READY and STATUS beside it are heard.
+    's.sendto(b"READY=1\\nERRNO=abc\\nSTATUS=after a bad line", p)',
   ].join('\n');
   const py = run(t, ['python3', '-c', script], env);
   assert.equal(await py.done, 0);
-  await waitFor(() => h.of('py#1', 'errno').length === 1, { what: 'ERRNO' });
+  await waitFor(() => h.of('py#1', 'status').length === 2, { what: 'the last STATUS' });
   assert.deepEqual(
     h.of('py#1').map((m) => m.kind),
-    ['ready', 'status', 'reloading', 'stopping', 'errno'],
+    ['ready', 'status', 'reloading', 'stopping', 'errno', 'ready', 'status'],
   );
-  await waitFor(() => h.hub.counters().dropped.datagram_too_long === 1 && h.hub.counters().dropped.malformed === 1, {
+  await waitFor(() => h.hub.counters().dropped.datagram_too_long === 1 && h.hub.counters().dropped.malformed === 2, {
     what: 'the bad datagrams counted',
   });
+  // Said to the replica's log once (the counter counts every one).
+  assert.deepEqual(h.malformed, [{ id: 'py#1', detail: 'not VAR=VALUE: not an assignment' }]);
 });
 
 test('a datagram socket is removed with its replica; the path comes back with the same token; replicas inherit no socket', async (t) => {
@@ -305,4 +313,54 @@ test('the client reconnects to a new hub at the same path and says ready and its
   });
   c.stdin!.write('event anything {}\n');
   await waitFor(() => second.rejected.some((r) => r.id === 'k#9' && r.reason === 'unknown_event'), { what: 'a later message' });
+});
+
+test('start-up timeout: EXTEND_TIMEOUT_USEC= extends it, and the timeout says how long tend waited', async (t) => {
+  const h = await startHub(t);
+  const env = h.register('x#1', { systemd: true, readyTimeoutMs: 300 });
+  await h.hub.bound('x#1');
+  const sent = performance.now();
+  const child = run(t, [SYSTEMD_NOTIFY, 'EXTEND_TIMEOUT_USEC=1500000'], env);
+  assert.equal(await child.done, 0);
+  await waitFor(() => h.of('x#1', 'extendTimeout').length === 1, { what: 'the extension heard' });
+  const timeout = await waitFor(() => h.timeouts.find((x) => x.id === 'x#1' && x.kind === 'ready'), { what: 'start-up timeout', timeoutMs: 5000 });
+  assert.ok(performance.now() - sent >= 1400, 'not before the extension ran out');
+  // About 1.5 s after the registration, not the configured 300 ms; whole milliseconds.
+  assert.ok(timeout.ms >= 1500 && timeout.ms < 3000 && Number.isInteger(timeout.ms), `waited ${timeout.ms} ms`);
+});
+
+test('start-up timeout applies live: lowered, it ends the wait from its start; raised, it spares the replica', async (t) => {
+  const h = await startHub(t);
+  h.register('low#1', { readyTimeoutMs: 60_000 });
+  h.register('high#1', { readyTimeoutMs: 300 });
+  h.register('ready#1', { readyTimeoutMs: 60_000 });
+  const began = performance.now();
+  h.hub.retime('low#1', 400);
+  h.hub.retime('high#1', 60_000);
+  const low = await waitFor(() => h.timeouts.find((x) => x.id === 'low#1'), { what: 'the lowered timeout', timeoutMs: 5000 });
+  assert.ok(performance.now() - began >= 390, 'not before 400 ms from the start');
+  assert.ok(low.ms >= 400 && low.ms < 2000, `waited ${low.ms} ms`);
+  // Lowered below what it already waited: it ends at once, saying how long it did wait.
+  await waitFor(() => performance.now() - began >= 700, { what: '700 ms', intervalMs: 20 });
+  h.hub.retime('ready#1', 100);
+  const late = await waitFor(() => h.timeouts.find((x) => x.id === 'ready#1'), { what: 'the late-lowered timeout', timeoutMs: 5000 });
+  assert.ok(late.ms >= 700, `waited ${late.ms} ms, not the 100 ms configured`);
+  assert.deepEqual(h.timeouts.filter((x) => x.id === 'high#1'), [], 'the raised one is still waiting');
+});
+
+test('watchdog of a paused replica: not judged while paused; after resume its period starts afresh', async (t) => {
+  const h = await startHub(t);
+  h.register('p#1', { watchdogMs: 300 });
+  h.hub.pause('p#1');
+  const paused = performance.now();
+  await waitFor(() => performance.now() - paused >= 800, { what: '800 ms paused', intervalMs: 20 });
+  assert.deepEqual(h.timeouts, [], 'not stale while paused');
+  h.hub.resume('p#1');
+  const resumed = performance.now();
+  await waitFor(() => h.timeouts.some((x) => x.id === 'p#1' && x.kind === 'watchdog'), { what: 'stale after the resume', timeoutMs: 3000 });
+  assert.ok(performance.now() - resumed >= 290, 'a whole period after the resume');
+  // Paused and resumed again after it was said stale: it can be said stale again.
+  h.hub.pause('p#1');
+  h.hub.resume('p#1');
+  await waitFor(() => h.timeouts.filter((x) => x.id === 'p#1').length === 2, { what: 'stale again', timeoutMs: 3000 });
 });

@@ -4,23 +4,29 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { parseSdNotify, parseStreamLine } from '../../src/notify/protocol.js';
 
-test('sd_notify datagrams: every variable tend uses, unknown ones ignored, bad values refused', () => {
+test('sd_notify datagrams: every variable tend uses, unknown ones ignored, bad assignments refused one by one', () => {
+  const ready = { kind: 'ready' } as const;
   const cases: [string, ReturnType<typeof parseSdNotify>][] = [
-    ['READY=1\nSTATUS=up and running', { ok: true, messages: [{ kind: 'ready' }, { kind: 'status', text: 'up and running' }] }],
-    ['WATCHDOG=1', { ok: true, messages: [{ kind: 'heartbeat' }] }],
-    ['WATCHDOG=trigger', { ok: true, messages: [] }],
-    ['STOPPING=1\nRELOADING=1\nERRNO=2', { ok: true, messages: [{ kind: 'stopping' }, { kind: 'reloading' }, { kind: 'errno', errno: 2 }] }],
-    ['EXTEND_TIMEOUT_USEC=1500', { ok: true, messages: [{ kind: 'extendTimeout', ms: 2 }] }],
-    ['WATCHDOG_USEC=30000000', { ok: true, messages: [{ kind: 'watchdogPeriod', ms: 30_000 }] }],
-    ['MAINPID=42\nBARRIER=1\nFDSTORE=1\n', { ok: true, messages: [] }],
-    ['STATUS=a=b', { ok: true, messages: [{ kind: 'status', text: 'a=b' }] }],
-    ['READY', { ok: false, reason: 'malformed', detail: 'not VAR=VALUE: READY' }],
-    ['ERRNO=-1', { ok: false, reason: 'malformed', detail: 'ERRNO=-1' }],
-    ['EXTEND_TIMEOUT_USEC=soon', { ok: false, reason: 'malformed', detail: 'EXTEND_TIMEOUT_USEC=soon' }],
+    ['READY=1\nSTATUS=up and running', { messages: [ready, { kind: 'status', text: 'up and running' }], refused: [] }],
+    ['WATCHDOG=1', { messages: [{ kind: 'heartbeat' }], refused: [] }],
+    ['WATCHDOG=trigger', { messages: [], refused: [] }],
+    ['STOPPING=1\nRELOADING=1\nERRNO=2', { messages: [{ kind: 'stopping' }, { kind: 'reloading' }, { kind: 'errno', errno: 2 }], refused: [] }],
+    ['EXTEND_TIMEOUT_USEC=1500', { messages: [{ kind: 'extendTimeout', ms: 2 }], refused: [] }],
+    ['WATCHDOG_USEC=30000000', { messages: [{ kind: 'watchdogPeriod', ms: 30_000 }], refused: [] }],
+    ['MAINPID=42\nBARRIER=1\nFDSTORE=1\n', { messages: [], refused: [] }],
+    ['STATUS=a=b', { messages: [{ kind: 'status', text: 'a=b' }], refused: [] }],
+    ['READY', { messages: [], refused: ['not VAR=VALUE: READY'] }],
+    ['ERRNO=-1', { messages: [], refused: ['ERRNO=-1'] }],
+    ['EXTEND_TIMEOUT_USEC=soon', { messages: [], refused: ['EXTEND_TIMEOUT_USEC=soon'] }],
+    // As systemd does, a bad assignment is ignored alone: the READY beside it stands.
+    ['READY=1\nWATCHDOG_USEC=0', { messages: [ready], refused: ['WATCHDOG_USEC=0'] }],
+    ['READY=1\nERRNO=abc', { messages: [ready], refused: ['ERRNO=abc'] }],
+    ['junk\nREADY=1\nSTATUS=up', { messages: [ready, { kind: 'status', text: 'up' }], refused: ['not VAR=VALUE: junk'] }],
+    ['ERRNO=x\nWATCHDOG=1\n=1', { messages: [{ kind: 'heartbeat' }], refused: ['ERRNO=x', 'not VAR=VALUE: =1'] }],
   ];
   for (const [input, want] of cases) assert.deepEqual(parseSdNotify(input), want, JSON.stringify(input));
   const long = parseSdNotify(`STATUS=${'x'.repeat(2000)}`);
-  assert.ok(long.ok && long.messages[0]!.kind === 'status' && long.messages[0]!.text.length === 512, 'STATUS is cut to 512 characters');
+  assert.ok(long.messages[0]!.kind === 'status' && long.messages[0]!.text.length === 512, 'STATUS is cut to 512 characters');
 });
 
 test('stream lines: hello, ping and messages parse; anything else is malformed with a reason', () => {

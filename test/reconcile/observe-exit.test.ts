@@ -64,3 +64,11 @@ for (const [name, c] of Object.entries(cases)) {
     else assert.match(got, c.expect);
   });
 }
+
+test('exit: the back-off message gives whole milliseconds (a jittered delay and a fractional clock)', () => {
+  for (const [at, jitter] of [[2000.123, 0.37], [2000, 0.5], [1999.999, 0.9999]] as const) {
+    const r = fold(inst(web, 0, 'running'), { kind: 'exited', exit: { code: 1, signal: null, at } }, at, jitter);
+    const backoff = r.events.find((e) => e.type === 'replica.backoff');
+    assert.match(String(backoff?.message), /; restarting in \d+ ms$/, `at ${at}, jitter ${jitter}: ${backoff?.message}`);
+  }
+});

@@ -17,7 +17,7 @@ const handle = { pid: 4242, pgid: 4242, startTime: 7, startedAt: 1 };
 
 const run = (i: Instance, ev: Observed) => fold(i, ev, 1000, 0.5);
 const summary = (r: ReturnType<typeof run>) =>
-  `${r.next.state} ready=${r.next.ready} said=${r.next.notify?.ready ?? false}${r.next.restartRequested ? ` restart=${r.next.restartReason}` : ''} | ${r.events.map((e) => `${e.type}${'reason' in e && e.reason ? `(${e.reason})` : ''}`).join(' ')}`;
+  `${r.next.state} ready=${r.next.ready} said=${r.next.notify?.ready ?? false}${r.next.notify?.watchdogMs ? ` watchdog=${r.next.notify.watchdogMs}` : ''}${r.next.restartRequested ? ` restart=${r.next.restartReason}` : ''} | ${r.events.map((e) => `${e.type}${'reason' in e && e.reason ? `(${e.reason})` : ''}`).join(' ')}`;
 
 const cases: Record<string, { i: () => Instance; ev: Observed; expect: string }> = {
   'READY makes a starting replica running and ready (readiness: notify)': {
@@ -100,6 +100,16 @@ const cases: Record<string, { i: () => Instance; ev: Observed; expect: string }>
     ev: { kind: 'notify-state', reason: 'NotifyStopping', message: 'STOPPING' },
     expect: 'running ready=true said=false | replica.status(NotifyStopping)',
   },
+  'WATCHDOG_USEC= from the replica is kept with its session, silently': {
+    i: () => inst(plain, 0, 'running', { notify: { token: 't', ready: false } }),
+    ev: { kind: 'watchdog-period', ms: 8000 },
+    expect: 'running ready=true said=false watchdog=8000 | ',
+  },
+  '... and READY after it keeps the period': {
+    i: () => inst(byNotify, 0, 'starting', { ready: false, notify: { token: 't', ready: false, watchdogMs: 8000 } }),
+    ev: { kind: 'notify-ready' },
+    expect: 'running ready=true said=true watchdog=8000 | replica.ready(NotifyReady)',
+  },
   'resume of a notify replica that had said READY: ready again': {
     i: () => inst(byNotify, 0, 'paused', { ready: false, notify: { token: 't', ready: true } }),
     ev: { kind: 'resumed' },
@@ -139,6 +149,7 @@ test("the hub's callbacks become reports: every sd_notify and stream message kin
   // The hub's own deadlines: nothing for the engine.
   h.onMessage('a#1', { kind: 'heartbeat' });
   h.onMessage('a#1', { kind: 'extendTimeout', ms: 1000 });
+  // Its own watchdog period: the hub times it, the engine keeps it with the replica.
   h.onMessage('a#1', { kind: 'watchdogPeriod', ms: 1000 });
   h.onTimeout!('a#1', 'watchdog', 812);
   h.onTimeout!('a#1', 'ready', 300);
@@ -153,6 +164,7 @@ test("the hub's callbacks become reports: every sd_notify and stream message kin
       ['a#1', { kind: 'notify-state', reason: 'NotifyStopping', message: 'STOPPING' }],
       ['a#1', { kind: 'notify-state', reason: 'NotifyReloading', message: 'RELOADING' }],
       ['a#1', { kind: 'notify-state', reason: 'NotifyErrno', message: 'ERRNO=5' }],
+      ['a#1', { kind: 'watchdog-period', ms: 1000 }],
       ['a#1', { kind: 'stale', message: 'watchdog: no heartbeat for 812 ms' }],
       ['a#1', { kind: 'ready-timeout', message: 'readiness: no READY within 300 ms' }],
       ['a#1', { kind: 'notify-event-invalid', name: 'nope', reason: 'EventUnknown', message: 'unknown event "nope" (declared: progress)' }],

@@ -118,7 +118,7 @@ test('adoption: times recorded ahead of now (the last daemon ran on after a step
 });
 
 test('notify: the session is kept from the state file, or read from the environment when the file missed the replica', () => {
-  const withSession = { ...rec(0, 100, 'n0'), notify: { token: 'tok-recorded', ready: true } };
+  const withSession = { ...rec(0, 100, 'n0'), notify: { token: 'tok-recorded', ready: true, watchdogMs: 8000, status: 'serving' } };
   const recorded = planAdoption({
     state: snapshotState({ replicas: [withSession], completions: [], desired: [W] }, 1),
     marked: [mark(100, 'n0', { notifyToken: 'tok-recorded' })],
@@ -128,7 +128,8 @@ test('notify: the session is kept from the state file, or read from the environm
     startedAt: (t) => t,
     now: 5000,
   });
-  assert.deepEqual(recorded.adopt.map((a) => a.notify), [{ token: 'tok-recorded', ready: true }]);
+  // With the watchdog period it set itself and its last STATUS (a datagram sender says them once).
+  assert.deepEqual(recorded.adopt.map((a) => a.notify), [{ token: 'tok-recorded', ready: true, watchdogMs: 8000, status: 'serving' }]);
   // Spawned after the last write of state.json: its token is in its environment; whether it said
   // READY is not, so it is not assumed.
   const byEnv = planAdoption({ marked: [mark(200, 'n1', { notifyToken: 'tok-env' }), mark(250, 'n2', { index: 1 })], liveness: new Map(), specs: new Map([['w', W]]), adopt: true, startedAt: (t) => t, now: 5000 });
