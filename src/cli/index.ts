@@ -11,7 +11,7 @@ import type { ReplicaVerb } from './control.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { drainLogs } from '../log/drain.js';
 import { flushed, paint, termOf } from './term.js';
-import { ALIASES, verbOf, type VERBS } from './verbs.js';
+import { ALIASES, execArgs, verbOf, type VERBS } from './verbs.js';
 
 // Each verb's module is loaded when it runs: `tend status` need not load the YAML loader, ajv or
 // the daemon (measured: the eager graph made `tend --version` take ~200 ms).
@@ -439,7 +439,7 @@ async function main(): Promise<number> {
     verbOf(process.argv.slice(2)),
   );
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync([...process.argv.slice(0, 2), ...execArgs(process.argv.slice(2))]);
   } catch (err) {
     return report(cli, err);
   }

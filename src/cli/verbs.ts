@@ -31,3 +31,26 @@ export function verbOf(args: readonly string[]): string | undefined {
   }
   return undefined;
 }
+
+/** Options before `tend exec`'s target that take a value (its own, and the global ones). */
+const EXEC_VALUE_OPTIONS = new Set(['-u', '--user', '--state-dir', '--client-timeout']);
+
+/**
+ * `tend exec web ls -l` as `docker compose exec web ls -l` is typed: everything after the target is
+ * the command's, options included, so a `--` is put after the target when there is none. Without
+ * it, commander took `-l` for an unknown option of tend's, `env -u PATH` for tend's `--user`, and
+ * `echo --help` printed tend's help. Options of tend's own go before the target.
+ */
+export function execArgs(args: readonly string[]): string[] {
+  const verb = args.findIndex((a, i) => a === 'exec' && verbOf(args.slice(0, i + 1)) === 'exec');
+  if (verb < 0) return [...args];
+  for (let i = verb + 1; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--') return [...args];
+    if (EXEC_VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith('-') || a === '-') {
+      return args[i + 1] === '--' ? [...args] : [...args.slice(0, i + 1), '--', ...args.slice(i + 1)];
+    }
+  }
+  return [...args];
+}

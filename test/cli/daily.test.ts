@@ -105,6 +105,16 @@ test('status columns, inspect, exec, restart --wait, scale --wait --commit, daem
     const missing = await runCli(dir, ['exec', 'web/0', '--', 'no-such-command-xyz']);
     assert.equal(missing.code, 127);
     assert.match(missing.stderr, /^tend: command not found: no-such-command-xyz/);
+    // As `docker compose exec web ls -l` is typed: no `--`; what follows the target is the command's.
+    for (const [args, out] of [
+      [['exec', 'web', 'sh', '-c', 'echo hi $TEND_REPLICA'], 'hi 0\n'],
+      [['exec', 'web/1', 'echo', '--help', '-u', 'x'], '--help -u x\n'],
+      [['--state-dir', join(dir, '.tend'), 'exec', 'web/1', 'env', '-u', 'DB_PASSWORD', 'sh', '-c', 'echo ${DB_PASSWORD:-none}'], 'none\n'],
+    ] as const) {
+      const r = await runCli(dir, [...args]);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, out, args.join(' '));
+    }
   });
 
   await t.test('restart --wait returns once the replicas run again, ready', async () => {

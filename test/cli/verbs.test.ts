@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { VERBS, verbOf } from '../../src/cli/verbs.js';
+import { execArgs, VERBS, verbOf } from '../../src/cli/verbs.js';
 import { tempDir } from '../helpers/index.js';
 import { runCli } from './run-cli.js';
 
@@ -66,4 +66,20 @@ test('compose\'s and PM2\'s names run the same verb: tend ps, ls, list (status),
   }
   const monit = await runCli(dir, ['monit', '--help']);
   assert.match(monit.stdout, /^Usage: tend top\|monit /);
+});
+
+test('execArgs: a `--` after exec\'s target, unless one is there; options before the target are tend\'s', () => {
+  const table: [string[], string[]][] = [
+    [['exec', 'web', 'ls', '-l'], ['exec', 'web', '--', 'ls', '-l']],
+    [['exec', '-u', 'root', 'web/1', 'id', '-u'], ['exec', '-u', 'root', 'web/1', '--', 'id', '-u']],
+    [['exec', '--user=root', 'web', 'echo', '--help'], ['exec', '--user=root', 'web', '--', 'echo', '--help']],
+    [['--state-dir', 's', 'exec', 'web', 'env'], ['--state-dir', 's', 'exec', 'web', '--', 'env']],
+    [['exec', 'web', '--', 'env'], ['exec', 'web', '--', 'env']],
+    [['exec', '--', 'web', 'env'], ['exec', '--', 'web', 'env']],
+    [['exec', '--help'], ['exec', '--help']],
+    [['exec'], ['exec']],
+    [['logs', 'exec', '-f'], ['logs', 'exec', '-f']],
+    [['status'], ['status']],
+  ];
+  for (const [args, want] of table) assert.deepEqual(execArgs(args), want, args.join(' '));
 });
