@@ -173,7 +173,7 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
   for (;;) {
     if (exited !== undefined) {
       const why = daemonOutput(logPath, logStart) || `the daemon exited with code ${exited}${silence(stateDir)}`;
-      cli.err.write(`tend daemon did not start:\n${why}\nsee ${displayPath(logPath)}\n`);
+      cli.err.write(`tend: the daemon did not start:\n${why}\nsee ${displayPath(logPath)}\n`);
       return exited === EXIT.CONFLICT ? EXIT.CONFLICT : EXIT.FAILURE;
     }
     const up = await client.status().then(
@@ -185,7 +185,7 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
       return EXIT.OK;
     }
     if (Date.now() > deadline) {
-      cli.err.write(`tend daemon (pid ${child.pid}) did not answer on ${displayPath(client.socketPath)} in time; see ${displayPath(logPath)}\n`);
+      cli.err.write(`tend: the daemon (pid ${child.pid}) did not answer on ${displayPath(client.socketPath)} in time; see ${displayPath(logPath)}\n`);
       return EXIT.FAILURE;
     }
     await delay(POLL_MS);
@@ -244,7 +244,7 @@ async function waitConverged(cli: Cli, client: ApiClient, deadline: number, time
     try {
       status = await client.status();
     } catch (err) {
-      cli.err.write(`the daemon went away while waiting: ${(err as Error).message}\n`);
+      cli.err.write(`tend: the daemon went away while waiting: ${(err as Error).message}\n`);
       return EXIT.FAILURE;
     }
     for (const svc of status.services) {
@@ -256,7 +256,8 @@ async function waitConverged(cli: Cli, client: ApiClient, deadline: number, time
     }
     const verdict = stuck(status);
     if (verdict) {
-      cli.err.write(paint(cli.err, 'red', verdict) + '\n' + (await crashOutput(client, cli, status)));
+      // The reasons follow on lines of their own, as `docker compose up --wait` lists its containers.
+      cli.err.write(`tend: ${paint(cli.err, 'red', verdict)}\n` + (await crashOutput(client, cli, status)));
       return EXIT.FAILURE;
     }
     const restarts = status.services.reduce((n, svc) => n + svc.restarts, 0);
@@ -269,7 +270,7 @@ async function waitConverged(cli: Cli, client: ApiClient, deadline: number, time
     }
     if (Date.now() > deadline) {
       const pending = status.services.filter((s) => !doneOf(s)).map(progressOf);
-      cli.err.write(`timed out after ${timeoutText} waiting for: ${pending.join('; ') || 'convergence'}\n` + (await crashOutput(client, cli, status)));
+      cli.err.write(`tend: timed out after ${timeoutText} waiting for: ${pending.join('; ') || 'convergence'}\n` + (await crashOutput(client, cli, status)));
       return EXIT.FAILURE;
     }
     await delay(POLL_MS);

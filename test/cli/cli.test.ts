@@ -174,7 +174,7 @@ test('a full disk at start: up -d says the disk is full, up names the file it co
   const state = join(mnt, 'state');
   const detached = await runCli(dir, ['--state-dir', state, 'up', '-d', 'services.d']);
   assert.equal(detached.code, 1, detached.stderr);
-  assert.match(detached.stderr, /^tend daemon did not start:\nthe daemon exited with code 1, and wrote nothing: the file system of \S+ is full \(no space left on device\)\n/);
+  assert.match(detached.stderr, /^tend: the daemon did not start:\nthe daemon exited with code 1, and wrote nothing: the file system of \S+ is full \(no space left on device\)\n/);
   assert.equal(existsSync(join(state, 'tend.pid')), false);
   const foreground = await runCli(dir, ['--state-dir', state, 'up', 'services.d']);
   assert.equal(foreground.code, 1, foreground.stderr);

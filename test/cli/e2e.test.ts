@@ -228,7 +228,7 @@ test('up -d --wait exits 1 with the reason when a service fails, and down still 
   const up = await runCli(dir, ['up', '-d', '--wait', '--timeout', '30s']);
   reaper.track(Number(readFileSync(join(dir, '.tend', 'tend.pid'), 'utf8').split('\n')[0]), true);
   assert.equal(up.code, 1, up.stdout + up.stderr);
-  assert.match(up.stderr, /^crash failed \(crash\/0: .+\)$/m);
+  assert.match(up.stderr, /^tend: crash failed \(crash\/0: .+\)$/m);
   const down = await runCli(dir, ['down']);
   assert.equal(down.code, 0, down.stderr);
 });

@@ -58,7 +58,7 @@ test('a crash-looping service: `tend status SVC`, `tend restart --wait` and `ten
   cleanup(t, () => killDetachedDaemon(second, state));
   markedGroups(state);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /^timed out after 3s waiting for: api 0\/1 ready \(backoff\)\n/);
+  assert.match(again.stderr, /^tend: timed out after 3s waiting for: api 0\/1 ready \(backoff\)\n/);
   assert.ok(again.stderr.endsWith(expected), again.stderr);
   assert.equal((await runCli(root, ['down'])).code, 0);
 });
