@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TendEvent } from '../api/types.js';
 import { TendError } from '../errors.js';
-import { parseDuration, parseOutput, parseTarget, type Cli } from './context.js';
+import { noSuchService } from '../spec/suggest.js';
+import { parseOutput, parseTarget, type Cli } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { table } from './format.js';
 import { paint, type Colour, type Term } from './term.js';
+import { parseTime } from './time-arg.js';
 
 export interface HistoryOptions {
   since?: string;
@@ -42,15 +44,25 @@ export const HISTORY_TYPES: Record<string, { what: string; colour?: Colour }> = 
 
 export const DEFAULT_SINCE = '24h';
 
+/** A service name as events.jsonl writes it (a name has no quote or backslash in it). */
+const SERVICE_FIELD = /"service":"([^"\\]*)"/;
+
 /** Prints the history of a service (or one replica). */
 export async function historyCommand(cli: Cli, target: string, opts: HistoryOptions): Promise<number> {
   const output = parseOutput(opts.output);
   const { service, replica } = parseTarget(target);
-  const since = sinceTime(opts.since ?? DEFAULT_SINCE);
+  const since = parseTime(opts.since ?? DEFAULT_SINCE, '--since', Date.now());
   const dir = cli.stateDir();
   const files = [join(dir, 'events.jsonl.1'), join(dir, 'events.jsonl')].filter((f) => existsSync(f));
   if (files.length === 0) throw new TendError('API_NOT_FOUND', `no event history in ${dir} (events.jsonl is written by a running tend; see --state-dir)`);
-  const events = await readHistory(files, service, replica, since);
+  const { events, services, replicas } = await readHistory(files, service, replica, since);
+  // Never heard of, in all the history kept: a typo (or another state directory), said as every
+  // command says it; there was "no history for wbe since 24h" and exit 0.
+  if (!services.has(service)) throw noSuchService(service, services, 'the event history');
+  if (replica !== undefined && !replicas.has(replica)) {
+    const seen = [...replicas].sort((a, b) => a - b).map((i) => `${service}/${i}`);
+    throw new TendError('API_NOT_FOUND', `the event history has no replica ${replica} of ${service} (it has ${seen.join(', ')})`);
+  }
   if (output === 'json') {
     cli.out.write(JSON.stringify({ service, replica: replica ?? null, since: new Date(since).toISOString(), events }, null, 2) + '\n');
     return EXIT.OK;
@@ -59,39 +71,45 @@ export async function historyCommand(cli: Cli, target: string, opts: HistoryOpti
   return EXIT.OK;
 }
 
-// `--since 1h` (a duration back from now) or an ISO time.
-function sinceTime(arg: string): number {
-  if (/^\d{4}-\d\d-\d\d/.test(arg)) {
-    const t = Date.parse(arg);
-    if (Number.isNaN(t)) throw new TendError('API_BAD_REQUEST', `expected --since to be a duration such as 1h or an ISO time, got "${arg}"`);
-    return t;
-  }
-  return Date.now() - parseDuration(arg, '--since');
-}
-
-/** The history events of `service` (and `replica`) since `since`, oldest first, from the files in order. */
-export async function readHistory(files: string[], service: string, replica: number | undefined, since: number): Promise<TendEvent[]> {
+/** What the history files hold for `service` (and `replica`) since `since`, oldest first, from the
+ *  files in order; and every service, and every replica of `service`, they name at all. */
+export async function readHistory(
+  files: string[],
+  service: string,
+  replica: number | undefined,
+  since: number,
+): Promise<{ events: TendEvent[]; services: Set<string>; replicas: Set<number> }> {
   const needle = `"service":${JSON.stringify(service)}`;
-  const out: TendEvent[] = [];
+  const events: TendEvent[] = [];
+  const services = new Set<string>();
+  const replicas = new Set<number>();
   for (const file of files) {
     const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
     for await (const line of lines) {
-      // Most lines are other services': skip them before parsing.
-      if (!line.includes(needle)) continue;
+      // Most lines are other services': their name is all that is read of them.
+      if (!line.includes(needle)) {
+        const other = SERVICE_FIELD.exec(line)?.[1];
+        if (other !== undefined) services.add(other);
+        continue;
+      }
       let e: TendEvent;
       try {
         e = JSON.parse(line) as TendEvent;
       } catch {
         continue; // a line cut short by a crash or a full disk
       }
-      if (e.service !== service || !(e.type in HISTORY_TYPES)) continue;
+      if (e.service === undefined) continue;
+      services.add(e.service);
+      if (e.service !== service) continue;
+      if (e.replica !== undefined) replicas.add(e.replica);
+      if (!(e.type in HISTORY_TYPES)) continue;
       if (replica !== undefined && e.replica !== undefined && e.replica !== replica) continue;
       const t = Date.parse(e.ts);
       if (Number.isNaN(t) || t < since) continue;
-      out.push(e);
+      events.push(e);
     }
   }
-  return out;
+  return { events, services, replicas };
 }
 
 /** The table, and a one-line summary under it. */

@@ -52,12 +52,25 @@ test('history reads the rotated file first, filters by replica and --since, and 
   const events = (JSON.parse(r.stdout) as { events: TendEvent[] }).events;
   assert.deepEqual(events.map((e) => [e.type, e.replica, e.exit_code ?? null]), [['replica.exited', 1, 2], ['replica.unhealthy', 1, null]]);
 
-  const none = await runCli(root, ['--state-dir', state, 'history', 'db']);
-  assert.equal(none.code, 0);
-  assert.equal(none.stdout, 'no history for db since 24h\n');
+  // A service the history has never heard of is a typo, answered as every command answers it.
+  const typo = await runCli(root, ['--state-dir', state, 'history', 'wbe']);
+  assert.equal(typo.code, 4, typo.stderr);
+  assert.equal(typo.stderr, 'tend: no service named "wbe" in the event history, did you mean "web"?\n');
+  const noReplica = await runCli(root, ['--state-dir', state, 'history', 'web/7']);
+  assert.equal(noReplica.code, 4, noReplica.stderr);
+  assert.equal(noReplica.stderr, 'tend: the event history has no replica 7 of web (it has web/0, web/1)\n');
+  // Known, and quiet since: nothing to show is no error.
+  const quiet = await runCli(root, ['--state-dir', state, 'history', 'webx', '--since', '10m']);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.stdout, 'no history for webx since 10m\n');
+  // --since as `tend logs` takes it: days, a clock time today.
+  for (const since of ['1d', '00:00']) {
+    const r2 = await runCli(root, ['--state-dir', state, 'history', 'web/1', '--since', since, '-o', 'json']);
+    assert.equal(r2.code, 0, `${since}: ${r2.stderr}`);
+  }
   const bad = await runCli(root, ['--state-dir', state, 'history', 'web', '--since', 'yesterday']);
   assert.equal(bad.code, 5);
-  assert.match(bad.stderr, /--since to be a duration/);
+  assert.match(bad.stderr, /--since to be a duration ago/);
   const empty = await runCli(root, ['--state-dir', join(root, 'nowhere'), 'history', 'web']);
   assert.equal(empty.code, 4);
   assert.match(empty.stderr, /no event history in/);
