@@ -68,7 +68,10 @@ export async function readHistory(path: string, opts: HistoryOptions = {}): Prom
       if (gen > start.gen) continue; // older than where the tail starts (gens run oldest = highest first)
       const file = generationPath(path, gen);
       const limit = gen === 0 ? liveSize : Infinity;
-      for await (const r of readGeneration(file, gen === start.gen ? start.offset : 0, limit)) {
+      // With a tail, the lines are counted (as `docker compose logs --tail` counts them): a run mark
+      // where the tail starts would come before every line shown, and is left out.
+      const from = gen === start.gen ? start.offset : 0;
+      for await (const r of readGeneration(file, from, limit, opts.tail !== undefined && gen === start.gen)) {
         // Stamps never go backwards within a replica, whatever an index says.
         last = Math.max(last, r.at);
         const rec = { ...r, at: last };
@@ -82,13 +85,13 @@ export async function readHistory(path: string, opts: HistoryOptions = {}): Prom
 }
 
 /** The lines of one generation from byte `from` to `limit`, stamped from its index; run marks
- *  from the index become run records at their place. */
-async function* readGeneration(file: string, from: number, limit: number): AsyncGenerator<LogRecord> {
+ *  from the index become run records at their place (past `from` only, when `afterFrom`). */
+async function* readGeneration(file: string, from: number, limit: number, afterFrom = false): AsyncGenerator<LogRecord> {
   const st = await statOrNull(file);
   if (!st) return;
   const index = readIndex(file);
   const times = index.filter((r) => r.kind === 't');
-  const runs = index.filter((r) => r.kind === 'r' && r.offset >= from);
+  const runs = index.filter((r) => r.kind === 'r' && (afterFrom ? r.offset > from : r.offset >= from));
   // Bytes no index record covers yet (the last second's, or from before tend kept one): the
   // file's modification time is when the last of them was written.
   const fallback = st.mtimeMs;

@@ -106,6 +106,7 @@ Examples:
     .argument('[targets...]', 'SERVICE or SERVICE/INDEX (default: every service)')
     .option('-f, --follow', 'keep printing new lines (across log rotation, and replicas that start later)')
     .option('-n, --lines <count>', 'only the last COUNT lines of each replica')
+    .addOption(new Option('--tail <count>', 'as -n (docker compose\'s name)').hideHelp())
     .option('-t, --timestamps', 'show when each line was written (UTC, to within 0.1 s; see docs/logs.md)')
     .option('--since <time>', 'lines written since a time (2026-11-30T19:00:00Z, "2026-11-30 19:00", 19:00) or a duration ago (10m, 2h, 1d)')
     .option('--until <time>', 'lines written before a time or a duration ago')

@@ -23,6 +23,8 @@ export interface LogsOptions {
   prefix?: boolean;
   logPrefix?: boolean;
   lines?: string;
+  /** --tail, docker compose's name for -n. */
+  tail?: string;
   timestamps?: boolean;
   since?: string;
   until?: string;
@@ -32,7 +34,8 @@ export interface LogsOptions {
  *  that went away without stopping, killed or crashed, is waited for and followed on). */
 export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOptions, now = Date.now()): Promise<number> {
   const targets = targetArgs.map(parseTarget);
-  const tail = opts.lines === undefined ? undefined : parseCount(opts.lines, '-n');
+  const lines = opts.lines ?? opts.tail;
+  const tail = lines === undefined ? undefined : parseCount(lines, opts.lines === undefined ? '--tail' : '-n');
   const since = opts.since === undefined ? undefined : parseTime(opts.since, '--since', now);
   const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until', now);
   const client = cli.client();

@@ -33,6 +33,10 @@ interface Assignment {
 /** Edits each service's file; all assignments are checked before any file is written. */
 export async function scaleCommand(cli: Cli, args: string[], opts: ScaleOptions): Promise<number> {
   const assignments = args.map(parseAssignment);
+  for (const a of assignments) {
+    const same = assignments.filter((b) => b.service === a.service);
+    if (same.length > 1) throw new TendError('API_BAD_REQUEST', `${a.service} is given twice (${same.map((b) => `${b.service}=${b.replicas}`).join(', ')}): which count?`);
+  }
   const dir = await specDirectory(cli, opts.dir);
   const loaded = await loadDirectory(dir);
 

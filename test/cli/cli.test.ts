@@ -202,6 +202,10 @@ test('scale refuses an unknown service and a malformed assignment, writing nothi
   const malformed = await runCli(dir, ['scale', 'web=-1']);
   assert.equal(malformed.code, 5);
   assert.match(malformed.stderr, /expected SERVICE=COUNT/);
+  const twice = await runCli(dir, ['scale', 'web=2', 'web=4']);
+  assert.equal(twice.code, 5, twice.stdout + twice.stderr);
+  assert.equal(twice.stderr, 'tend: web is given twice (web=2, web=4): which count?\n');
+  assert.equal(readFileSync(join(dir, 'services.d/web.yaml'), 'utf8'), WEB);
 });
 
 test('scale on a file that does not parse says the files are broken (exit 1), not that the service is unknown', async (t) => {

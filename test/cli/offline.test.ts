@@ -38,6 +38,9 @@ test('after `tend down`, `tend logs` and `tend events` read the state directory:
   }
   const tail = await runCli(root, ['logs', '-n', '1', 'w/0']);
   assert.deepEqual(lines(tail.stdout), ['w/0 | w0 line 3']);
+  // -n counts lines, as compose's --tail (also accepted) does: db's one line, without the mark of
+  // the run it began.
+  for (const flag of ['-n', '--tail']) assert.deepEqual(lines((await runCli(root, ['logs', flag, '1', 'db'])).stdout), ['db/0 | db up'], flag);
   const unknown = await runCli(root, ['logs', 'nope']);
   assert.equal(unknown.code, 4);
   assert.equal(unknown.stderr, 'tend: no logs of a service named "nope" in .tend/logs\n');

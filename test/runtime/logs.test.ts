@@ -163,10 +163,16 @@ test('history: lines stamped from the index, in order, with a run record where a
   // --since after everything: nothing; -n 1: the last line only.
   const later = await readHistory(log, { book, since: Date.now() + 60_000 });
   assert.equal((await later.records.next()).done, true);
-  const tail = await readHistory(log, { book, tail: 1 });
-  const last: string[] = [];
-  for await (const r of tail.records) if (!r.run) last.push(r.text);
-  assert.deepEqual(last, ['second run']);
+  // -n counts lines, as `docker compose logs --tail` does: a run mark before the first line shown
+  // is not one of them, and is left out; one between two lines shown stays.
+  const tailed = async (n: number) => {
+    const out: string[] = [];
+    for await (const r of (await readHistory(log, { book, tail: n })).records) out.push(r.run ? '--run--' : r.text);
+    return out;
+  };
+  assert.deepEqual(await tailed(1), ['second run']);
+  assert.deepEqual(await tailed(2), ['first run 2', '--run--', 'second run']);
+  assert.deepEqual(await tailed(3), ['first run 1', 'first run 2', '--run--', 'second run']);
 });
 
 test('an untracked log is forgotten once its window ends: its last bytes indexed from the watch; a new run in time keeps it watched', async (t) => {
