@@ -10,7 +10,9 @@ export const SHORT_EVENT_NAMES = {
   exited: ['replica.exited'],
   failed: ['replica.failed'],
   backoff: ['replica.backoff'],
-  restarted: ['replica.restarting'],
+  // A replica started again by tend (after an exit, a failed probe, a limit) or asked for with
+  // `tend restart` (service.restarting: the request; its replicas are then replaced).
+  restarted: ['replica.restarting', 'service.restarting'],
   unhealthy: ['replica.unhealthy'],
   limit: ['replica.limit'],
   stale: ['replica.stale'],
@@ -20,8 +22,9 @@ export const SHORT_EVENT_NAMES = {
   alert: ['alert.firing', 'alert.resolved'],
 } as const satisfies Record<string, readonly string[]>;
 
-/** Every event type a hook can name in full (`replica.failed`). Those without a service (spec.*,
- *  state.corrupt) only reach daemon-wide hooks. */
+/** Every event type a hook can name in full (`replica.failed`): every type tend emits (a test
+ *  holds this equal to the event catalogue, src/reconcile/events.ts). Those without a service
+ *  (spec.*, state.corrupt) only reach daemon-wide hooks. */
 export const HOOKABLE_EVENT_TYPES = [
   'replica.adopted',
   'replica.starting',
@@ -41,8 +44,13 @@ export const HOOKABLE_EVENT_TYPES = [
   'replica.paused',
   'replica.resumed',
   'replica.signalled',
+  'replica.status',
+  'replica.event',
+  'replica.event.invalid',
   'service.restarting',
   'service.scaled',
+  'service.held',
+  'service.released',
   'spec.loaded',
   'spec.invalid',
   'state.corrupt',

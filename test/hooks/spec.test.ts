@@ -6,11 +6,17 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { loadSpecs } from '../helpers/spec.js';
 import { serviceSchema } from '../../src/spec/schema.js';
-import { HOOK_KEYS, ALERT_NAMES } from '../../src/spec/hook-events.js';
+import { HOOK_KEYS, ALERT_NAMES, HOOKABLE_EVENT_TYPES, selectorOf } from '../../src/spec/hook-events.js';
+import { EVENT_CATALOGUE } from '../../src/reconcile/events.js';
 import { sleepService, startSupervisor } from '../helpers/supervisor.js';
 import { specDir } from '../helpers/index.js';
 
 const BASE = 'command: [node, server.js]\n';
+
+test('every event type tend emits can be hooked by its full name (events.md passes them all to hooks); `restarted` covers `tend restart`', () => {
+  assert.deepEqual([...HOOKABLE_EVENT_TYPES].sort(), Object.keys(EVENT_CATALOGUE).sort());
+  assert.deepEqual(selectorOf('restarted')?.types, ['replica.restarting', 'service.restarting']);
+});
 
 test('the schema accepts exactly the names of the hook-name table', () => {
   const props = (serviceSchema().properties as Record<string, { properties: Record<string, unknown> }>);
@@ -44,7 +50,7 @@ alerts:
   assert.deepEqual(page!.services, ['web']);
   assert.deepEqual(slack!.action, { kind: 'webhook', url: '${SLACK_WEBHOOK_URL}', headers: {}, timeoutMs: 5000, retries: 3, retryDelayMs: 500 });
   assert.deepEqual(logger!.action, { kind: 'command', command: ['/bin/sh', '-c', 'logger -t tend restarted'], cwd: dir, timeoutMs: 10_000 });
-  assert.deepEqual(logger!.selector.types, ['replica.restarting']);
+  assert.deepEqual(logger!.selector.types, ['replica.restarting', 'service.restarting']);
   assert.deepEqual(crash!.selector, { types: ['alert.firing', 'alert.resolved'], alert: 'crash_loop' });
   assert.deepEqual(web.alerts, {
     restart_rate: { max: 5, windowMs: 600_000 },
