@@ -37,7 +37,7 @@ _tend() {
     down) opts="--timeout" ;;
     status) opts="-o --output -w --watch -l --label" ;;
     top) opts="-s --sort --interval" ;;
-    logs) opts="-f --follow -n --lines -t --timestamps --since --until --no-prefix --no-log-prefix" ;;
+    logs) opts="-f --follow -n --lines --tail -t --timestamps --since --until --no-prefix --no-log-prefix" ;;
     inspect) opts="--show-secrets -o --output" ;;
     exec) opts="-u --user" ;;
     scale) opts="--dir --commit --wait --timeout" ;;
@@ -49,7 +49,7 @@ _tend() {
     plan) opts="--exit-code --switch -o --output" ;;
     export) opts="-o --output --strict --report --driver --job --ports --image --namespace --wait-image" ;;
     import) opts="--from -o --output --dry-run --force --strict --report --env" ;;
-    events) opts="-f --follow -n --lines -o --output" ;;
+    events) opts="-f --follow -n --lines --since -o --output" ;;
     history) opts="--since -o --output" ;;
     notify) opts="--ready --status --heartbeat --event --data" ;;
     startup) opts="--user --name --install" ;;

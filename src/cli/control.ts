@@ -41,6 +41,13 @@ export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: strin
   const timeoutMs = parseDuration(opts.timeout ?? '60s', '--timeout');
   const client = cli.client();
   const before = await client.status();
+  // No target: every service, as `docker compose restart` (and stop, kill, ...) with none does;
+  // for pause, resume and kill, every one that has a process to act on.
+  if (parsed.length === 0) {
+    const all = before.services.filter((s) => (verb !== 'pause' && verb !== 'resume' && verb !== 'kill') || s.replicas.some((r) => r.pid !== null));
+    if (all.length === 0) throw new TendError('NOT_RUNNING', verb === 'stop' || verb === 'start' || verb === 'restart' ? `no services in ${before.source}` : `no service has a running process to ${verb === 'kill' ? 'signal' : verb}`);
+    parsed.push(...all.map((s) => ({ service: s.name })));
+  }
   for (const t of parsed) checkTarget(before, verb, t);
   for (const t of parsed) {
     const done = await client.act(verb, t.service, { replica: t.replica, signal });

@@ -141,7 +141,7 @@ Examples:
   for (const [name, description, example] of replicaVerbs) {
     const cmd = verb(name)
       ?.description(description)
-      .argument('<targets...>', 'SERVICE or SERVICE/INDEX');
+      .argument('[targets...]', 'SERVICE or SERVICE/INDEX (default: every service, as docker compose does)');
     if (cmd === undefined) continue;
     const waits = name === 'restart' || name === 'start' || name === 'stop';
     if (waits) {
@@ -158,7 +158,7 @@ Examples:
 
   verb('kill')
     ?.description('send a signal to replicas')
-    .argument('<targets...>', 'SERVICE or SERVICE/INDEX')
+    .argument('[targets...]', 'SERVICE or SERVICE/INDEX (default: every service that has a process)')
     .option('-s, --signal <signal>', 'signal name or number', 'SIGTERM')
     .addHelpText('after', '\nExamples:\n  tend kill web -s HUP        reload every web replica\n  tend kill worker/3 -s KILL')
     .action((targets: string[], opts: { signal: string }) => run(async () => (await import('./control.js')).replicaCommand(cli, 'kill', targets, opts.signal)));

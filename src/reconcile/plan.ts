@@ -98,7 +98,11 @@ export function planKey(name: string, desired: DesiredState, byService: ByServic
   let wakeAt: number | undefined;
   const wake = (t: number) => (wakeAt = wakeAt === undefined ? t : Math.min(wakeAt, t));
   if (desired.held?.has(name)) {
-    // `tend stop`: like a scale to 0 that the files do not see; lifted by `tend start`.
+    // `tend stop`: like a scale to 0 that the files do not see; lifted by `tend start`. Held with
+    // its dependents (`tend stop`, every service), it waits for theirs to go, as compose stops;
+    // a dependent that is not held runs on.
+    const held = [...desired.held].filter((n) => desired.services.has(n));
+    if (!dependentsGone(name, held, byService)) return { actions };
     for (const i of insts) {
       if (i.state === 'stopping') continue;
       if (isLive(i)) actions.push({ kind: 'stop', id: i.id, intent: 'hold', reason: Reason.Held, message: 'stopped by `tend stop`' });
@@ -291,12 +295,7 @@ function replaceReason(old: Inst, spec: ServiceSpec): { reason: Reason; message:
  *  that is also leaving depends on it (dependents first). */
 function planLeaving(name: string, desired: DesiredState, byService: ByService): Action[] {
   const wanted = (n: string) => !desired.shuttingDown && desired.services.has(n);
-  const hasLive = (n: string) => (byService.get(n) ?? []).some(isLive);
-  const dependsOn = (svc: string, dep: string) => (byService.get(svc) ?? []).some((i) => isLive(i) && Object.hasOwn(i.spec.dependsOn, dep));
-  const leaving = [...byService.keys()].filter((n) => !wanted(n));
-  let mayStop = !leaving.some((other) => other !== name && hasLive(other) && dependsOn(other, name));
-  // A dependency cycle among leaving services would wait for ever: then stop them all at once.
-  if (!mayStop && !leaving.some((n) => !leaving.some((other) => other !== n && hasLive(other) && dependsOn(other, n)))) mayStop = true;
+  const mayStop = dependentsGone(name, [...byService.keys()].filter((n) => !wanted(n)), byService);
   const actions: Action[] = [];
   for (const i of byService.get(name) ?? []) {
     if (i.state === 'stopping') continue;
@@ -308,6 +307,16 @@ function planLeaving(name: string, desired: DesiredState, byService: ByService):
     }
   }
   return actions;
+}
+
+/** Whether `name`, stopping together with the services `going` (removed, at shutdown, held), may
+ *  stop now: none of them that depends on it has a process left. */
+function dependentsGone(name: string, going: readonly string[], byService: ByService): boolean {
+  const hasLive = (n: string) => (byService.get(n) ?? []).some(isLive);
+  const dependsOn = (svc: string, dep: string) => (byService.get(svc) ?? []).some((i) => isLive(i) && Object.hasOwn(i.spec.dependsOn, dep));
+  if (!going.some((other) => other !== name && hasLive(other) && dependsOn(other, name))) return true;
+  // A dependency cycle among them would wait for ever: then they all stop at once.
+  return !going.some((n) => !going.some((other) => other !== n && hasLive(other) && dependsOn(other, n)));
 }
 
 /** The first dependency condition that does not hold, as `db: healthy`, or undefined. */

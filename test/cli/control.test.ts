@@ -53,3 +53,36 @@ test('verbs aimed at a stopped service: restart starts it again (as compose and 
   }, { what: 'web running again' });
   assert.ok(s.services.find((x) => x.name === 'web')!.replicas.every((r) => r.pid !== null));
 });
+
+test('no target means every service, as docker compose has it: stop holds them all, dependents first; start lifts every hold; restart restarts all', { timeout: 120_000 }, async (t) => {
+  const root = tempDir(t);
+  writeFiles(root, {
+    'services.d/db.yaml': SLEEP,
+    'services.d/api.yaml': `${SLEEP}depends_on: [db]\n`,
+    'services.d/lone.yaml': SLEEP,
+  });
+  await upDetached(t, root);
+  const stop = await runCli(root, ['stop', '--wait']);
+  assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+  const held = await status(root);
+  assert.deepEqual(held.services.map((s) => [s.name, s.held, s.replicas.filter((r) => r.pid !== null).length]), [['api', true, 0], ['db', true, 0], ['lone', true, 0]]);
+  // api depends on db: it was told to stop first, and db only once api was gone.
+  const events = (await runCli(root, ['events', '-o', 'json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; service?: string; id: number });
+  const at = (type: string, service: string) => events.find((e) => e.type === type && e.service === service)!.id;
+  assert.ok(at('replica.stopped', 'api') < at('replica.stopping', 'db'), 'api stopped before db was asked to stop');
+  const kill = await runCli(root, ['kill']);
+  assert.equal(kill.code, 1);
+  assert.equal(kill.stderr, 'tend: no service has a running process to signal\n');
+
+  const start = await runCli(root, ['start', '--wait']);
+  assert.equal(start.code, 0, start.stdout + start.stderr);
+  const before = await status(root);
+  assert.ok(before.services.every((s) => !s.held && s.ready === 1));
+  const restart = await runCli(root, ['restart', '--wait']);
+  assert.equal(restart.code, 0, restart.stdout + restart.stderr);
+  const after = await status(root);
+  for (const s of after.services) {
+    const old = before.services.find((x) => x.name === s.name)!.replicas[0]!.pid;
+    assert.notEqual(s.replicas[0]!.pid, old, `${s.name} restarted`);
+  }
+});

@@ -346,6 +346,22 @@ test('plan: a hold (`tend stop`) stops the service\'s replicas and starts none; 
   assert.deepEqual(plan(desired([web]), observed(stopped), 0).actions.map(render), ['start web/0 (replaced)', 'start web/1 (replaced)', 'start web/2 (replaced)']);
 });
 
+test('plan: holds on a service and its dependents stop the dependents first (as compose stops); a dependent not held keeps running', () => {
+  const w = spec('w', { dependsOn: { db: 'started' } });
+  const both = { ...desired([db, w]), held: new Set(['db', 'w']) };
+  const live = [inst(db, 0, 'running'), inst(w, 0, 'running')];
+  assert.deepEqual(plan(both, observed(live), 0).actions.map(render), ['stop w/0 hold'], 'db waits for w');
+  assert.deepEqual(plan(both, observed([live[0]!, { ...live[1]!, state: 'stopping' as const }]), 0).actions.map(render), [], 'still while w stops');
+  assert.deepEqual(plan(both, observed([live[0]!, { ...live[1]!, state: 'stopped' as const, pid: undefined }]), 0).actions.map(render), ['stop db/0 hold']);
+  const dbOnly = { ...desired([db, w]), held: new Set(['db']) };
+  assert.deepEqual(plan(dbOnly, observed(live), 0).actions.map(render), ['stop db/0 hold'], 'w is not held: it runs on, db stops');
+  // Held services that depend on each other: all stop at once rather than wait for ever.
+  const a = spec('a', { dependsOn: { b: 'started' } });
+  const b = spec('b', { dependsOn: { a: 'started' } });
+  const cycle = { ...desired([a, b]), held: new Set(['a', 'b']) };
+  assert.deepEqual(plan(cycle, observed([inst(a, 0, 'running'), inst(b, 0, 'running')]), 0).actions.map(render).sort(), ['stop a/0 hold', 'stop b/0 hold']);
+});
+
 test('plan: planKey of one service reads only its own instances and its dependencies\'', () => {
   const w = spec('w', { dependsOn: { db: 'started' } });
   const seen: string[] = [];
