@@ -53,7 +53,10 @@ export async function replicaCommand(cli: Cli, verb: ReplicaVerb, targets: strin
     const done = await client.act(verb, t.service, { replica: t.replica, signal });
     const what = t.replica === undefined ? t.service : `${t.service}/${t.replica}`;
     const note = done.released ? ' (it was stopped by `tend stop`: started again)' : '';
-    cli.out.write(`${DONE[verb]} ${what}${signal ? ` (${signal})` : ''}${note}\n`);
+    // `tend start web` when nothing held web: said, not "started (hold lifted)".
+    const held = before.services.find((s) => s.name === t.service)?.held;
+    const line = verb === 'start' && held === false ? `${what} was not stopped by \`tend stop\`: nothing to start` : `${DONE[verb]} ${what}${signal ? ` (${signal})` : ''}${note}`;
+    cli.out.write(`${line}\n`);
   }
   if (!opts.wait) return EXIT.OK;
   for (const t of parsed) {

@@ -36,7 +36,10 @@ export async function statusCommand(cli: Cli, service: string | undefined, opts:
     }
     const full = await client.status();
     const report = { ...full, services: full.services.filter((s) => matchesLabels(s, selector)) };
-    return output === 'json' ? JSON.stringify(report, null, 2) + '\n' : statusView(cli.out, report);
+    if (output === 'json') return JSON.stringify(report, null, 2) + '\n';
+    // Services there are, none with these labels: not "no services in services.d".
+    const none = full.services.length > 0 ? `no service with the label${selector.length === 1 ? '' : 's'} ${(opts.label ?? []).join(', ')} (of ${full.services.length} in ${full.source})` : undefined;
+    return statusView(cli.out, report, Date.now(), none);
   };
   if (!opts.watch) {
     cli.out.write(await render());
@@ -51,7 +54,7 @@ export async function statusCommand(cli: Cli, service: string | undefined, opts:
 }
 
 /** The services table, with the spec errors above it. */
-export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now = Date.now()): string {
+export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now = Date.now(), empty = `no services in ${report.source}`): string {
   let text = '';
   for (const e of report.errors) text += paint(term, 'red', `error: ${specError(e)}`) + '\n';
   if (report.errors.length > 0) text += '\n';
@@ -59,7 +62,7 @@ export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now 
   const alerts = report.alerts ?? [];
   for (const a of alerts) text += paint(term, 'red', `alert: ${a.alert} ${a.service}/${a.replica} (for ${age(a.since, now)}): ${a.summary}`) + '\n';
   if (alerts.length > 0) text += '\n';
-  if (report.services.length === 0) return text + `no services in ${report.source}\n`;
+  if (report.services.length === 0) return text + `${empty}\n`;
   const withText = report.services.some((s) => s.replicas.some((r) => statusText(r) !== ''));
   const withLabels = report.services.some((s) => Object.keys(s.labels ?? {}).length > 0);
   const withPorts = report.services.some((s) => Object.keys(s.ports ?? {}).length > 0);
@@ -84,7 +87,9 @@ export function statusView(term: Pick<Term, 'color'>, report: StatusReport, now 
 
 /** One service's replicas. */
 export function serviceView(term: Pick<Term, 'color'>, svc: ServiceStatus, now = Date.now()): string {
-  const head = `${svc.name}: ${svc.ready}/${svc.replicas_desired} ready, ${stateText(svc)} (${svc.file})\n`;
+  // A job is never "ready": it completes (the services table counts it so too).
+  const count = svc.oneshot ? `${svc.replicas.filter((r) => r.state === 'completed').length}/${svc.replicas_desired} completed` : `${svc.ready}/${svc.replicas_desired} ready`;
+  const head = `${svc.name}: ${count}, ${stateText(svc)} (${svc.file})\n`;
   if (svc.replicas.length === 0) return head + 'no replicas\n';
   const withText = svc.replicas.some((r) => statusText(r) !== '');
   const ports = Object.entries(svc.ports ?? {});
@@ -97,7 +102,7 @@ export function serviceView(term: Pick<Term, 'color'>, svc: ServiceStatus, now =
         String(r.index),
         { text: r.state, colour: stateColour(r.state) },
         r.pid === null ? '-' : String(r.pid),
-        r.ready ? 'yes' : 'no',
+        svc.oneshot ? '-' : r.ready ? 'yes' : 'no',
         String(r.restarts),
         age(r.started_at, now),
         ...(ports.length > 0 ? [ports.map(([name, base]) => `${name}=${base + r.index}`).join(',')] : []),

@@ -1,4 +1,4 @@
-// Output for the CLI: colours only on a terminal and never with NO_COLOR (no-color.org), and a
+// Output for the CLI: colours only on a terminal, never with NO_COLOR (no-color.org) or TERM=dumb, and a
 // writer commands print through so they never touch process.stdout directly.
 
 export interface Term {
@@ -20,7 +20,8 @@ export function termOf(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = proc
     write: (text) => void stream.write(text),
     flush: () => flushed(stream),
     isTTY,
-    color: isTTY && (env['NO_COLOR'] ?? '') === '',
+    // TERM=dumb: a terminal that cannot show escape sequences (Emacs' shell, some CI consoles).
+    color: isTTY && (env['NO_COLOR'] ?? '') === '' && env['TERM'] !== 'dumb',
     get columns() {
       return isTTY ? stream.columns : 0;
     },

@@ -78,6 +78,9 @@ test('no target means every service, as docker compose has it: stop holds them a
   assert.equal(start.code, 0, start.stdout + start.stderr);
   const before = await status(root);
   assert.ok(before.services.every((s) => !s.held && s.ready === 1));
+  const again = await runCli(root, ['start', 'db']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, 'db was not stopped by `tend stop`: nothing to start\n');
   const restart = await runCli(root, ['restart', '--wait']);
   assert.equal(restart.code, 0, restart.stdout + restart.stderr);
   const after = await status(root);

@@ -62,6 +62,8 @@ test('status columns, inspect, exec, restart --wait, scale --wait --commit, daem
     assert.doesNotMatch(front.stdout, /^worker\s/m);
     const has = await runCli(dir, ['status', '-l', 'team']);
     assert.doesNotMatch(has.stdout, /^worker\s/m);
+    const none = await runCli(dir, ['status', '-l', 'tier=nope']);
+    assert.match(none.stdout, /^no service with the label tier=nope \(of 2 in \S+\)$/m, 'there are services, none with the label');
     const one = await runCli(dir, ['status', 'web']);
     assert.match(one.stdout, /^INDEX\s+STATE\s+PID\s+READY\s+RESTARTS\s+AGE\s+PORTS\s+REASON$/m);
     assert.match(one.stdout, /^1\s+running\s+\d+\s+yes\s+0\s+\S+\s+http=18081/m);
