@@ -9,6 +9,7 @@
 
 import dc from 'node:diagnostics_channel';
 import type { ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { execa } from 'execa';
 import { errorMessage } from '../errors.js';
@@ -67,6 +68,12 @@ export async function runCommandHook(action: CommandHookAction, event: TendEvent
     ...(event.service !== undefined ? { TEND_SERVICE: event.service } : {}),
     ...(event.replica !== undefined ? { TEND_REPLICA: String(event.replica) } : {}),
   };
+  // Node says `spawn true ENOENT` for a working directory that is not there, blaming the program.
+  const cwd = statSync(action.cwd, { throwIfNoEntry: false });
+  if (cwd === undefined || !cwd.isDirectory()) {
+    const what = cwd === undefined ? 'does not exist' : 'is not a directory';
+    return { ok: false, attempts: 1, exitCode: null, output: '', timedOut: false, reason: `could not start: its working directory ${action.cwd} ${what}` };
+  }
   const [file, ...args] = action.command;
   const started = capturingChildren(() =>
     execa(file!, args, {

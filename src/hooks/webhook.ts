@@ -4,7 +4,7 @@
 
 import { errorMessage } from '../errors.js';
 import type { TendEvent } from '../api/types.js';
-import { interpolate } from '../spec/template.js';
+import { interpolate, unsetVariables } from '../spec/template.js';
 import type { WebhookAction } from '../spec/hook-types.js';
 import type { HookOutcome } from './types.js';
 import { HOOK_DEFAULTS } from '../spec/hook-types.js';
@@ -31,6 +31,15 @@ export async function runWebhook(
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms).unref?.()),
 ): Promise<HookOutcome> {
   const lookup = (name: string) => env[name];
+  // A secret that is not in tend's environment (a unit without its EnvironmentFile=) would go out
+  // as `Authorization: Bearer ` and come back a 401, or post to a path with a hole in it.
+  const unset = [
+    ...unsetVariables(action.url, lookup).map((v) => `\${${v}} in its url`),
+    ...Object.entries(action.headers).flatMap(([k, v]) => unsetVariables(v, lookup).map((name) => `\${${name}} in its ${k} header`)),
+  ];
+  if (unset.length > 0) {
+    return { ok: false, attempts: 0, exitCode: null, output: '', timedOut: false, reason: `not sent: ${unset.join(', ')} ${unset.length === 1 ? 'is' : 'are'} not set in tend's environment (\`\${NAME:-default}\` gives a default)` };
+  }
   const url = interpolate(action.url, lookup);
   if (!/^https?:\/\//i.test(url)) {
     return { ok: false, attempts: 0, exitCode: null, output: '', timedOut: false, reason: `url ${JSON.stringify(redact(url))} is not an http:// or https:// URL after expanding variables` };

@@ -84,6 +84,29 @@ export function templateError(text: string): string | undefined {
   }
 }
 
+/** The variables `text` takes a value from that are unset, with no default to stand in. */
+export function unsetVariables(text: string, lookup: (name: string) => string | undefined): string[] {
+  if (!text.includes('$')) return [];
+  let parts: Part[];
+  try {
+    parts = parseTemplate(text);
+  } catch (err) {
+    if (err instanceof TemplateError) return [];
+    throw err;
+  }
+  const unset: string[] = [];
+  const walk = (list: Part[]) => {
+    for (const p of list) {
+      if (typeof p === 'string') continue;
+      const v = lookup(p.name);
+      if (p.fallback !== undefined && (v === undefined || v === '')) walk(p.fallback);
+      else if (v === undefined) unset.push(p.name);
+    }
+  };
+  walk(parts);
+  return unset;
+}
+
 function render(parts: Part[], lookup: (name: string) => string | undefined): string {
   let out = '';
   for (const p of parts) {

@@ -97,6 +97,15 @@ test('a command that does not exist is a reported failure, not a crash', async (
   assert.equal(f!.exit_code ?? null, null); // a field that does not apply is left out of the event
 });
 
+test('a hook whose working directory is not there says so, not that its program is missing', async (t) => {
+  const dir = tempDir(t);
+  const { events, runner, failures } = setup(t);
+  runner.setHooks([commandHook('failed', ['true'], join(dir, 'gone'))]);
+  (events as unknown as LooseEvents).emit(crash);
+  const [f] = await waitFor(() => (failures().length === 1 ? failures() : undefined), { what: 'hook.failed' });
+  assert.equal(f!.message, `hook on replica.failed: could not start: its working directory ${join(dir, 'gone')} does not exist`);
+});
+
 test('a hanging command hook is killed at its timeout with its whole process group', async (t) => {
   const dir = tempDir(t);
   const reaper = processReaper(t);
@@ -126,6 +135,23 @@ test('a webhook posts a Slack-style body with the event, and headers from the en
   assert.equal(got.headers.authorization, 'Bearer s3cret');
   assert.equal(got.headers['content-type'], 'application/json');
   assert.deepEqual(got.body, { text: '[tend] web/2: replica.failed (exit code 3) — crash loop', event: sent });
+});
+
+test('a webhook whose secret is not in tend\'s environment is not sent, and the report names the variable; a default stands in', async (t) => {
+  const r = await startReceiver(t, ok);
+  const events = new EventLog();
+  const seen: TendEvent[] = [];
+  events.subscribe((e) => seen.push(e));
+  const env: NodeJS.ProcessEnv = { ...process.env, HOOK_URL: r.url };
+  delete env['HOOK_TOKEN'];
+  const runner = new HookRunner({ events, executor: inProcessExecutor(env) });
+  runner.start();
+  cleanup(t, () => runner.stop());
+  runner.setHooks([webhook('failed', '${HOOK_URL}', { headers: { authorization: 'Bearer ${HOOK_TOKEN}' } }), webhook('failed', '${HOOK_URL}', { headers: { 'x-team': '${HOOK_TEAM:-ops}' } })]);
+  (events as unknown as LooseEvents).emit(crash);
+  const [f] = await waitFor(() => { const x = seen.filter((e) => e.type === 'hook.failed'); return x.length === 1 && runner.stats.succeeded === 1 ? x : undefined; }, { what: 'one refused, one sent' });
+  assert.equal(f!.message, "hook on replica.failed: not sent: ${HOOK_TOKEN} in its authorization header is not set in tend's environment (`${NAME:-default}` gives a default)");
+  assert.deepEqual(r.received.map((x) => x.headers['x-team']), ['ops']);
 });
 
 test('a receiver that returns 500 then 200: retried with back-off, and not reported', async (t) => {
