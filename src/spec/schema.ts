@@ -43,6 +43,7 @@ const EXPECTATIONS: Record<string, string> = {
   duration: DURATION_HINT,
   size: SIZE_HINT,
   signal: 'a signal name such as SIGTERM',
+  event_name: 'an event name (letters, digits, "_", ".", ":" and "-", starting with a letter or digit, at most 64 characters)',
 };
 let expectationsByText: Map<string, string> | undefined;
 
@@ -102,6 +103,7 @@ function expectation(node: unknown): string {
   const known = knownExpectation(node);
   if (known) return known;
   const s = (node ?? {}) as SchemaNode;
+  if (s.const !== undefined) return JSON.stringify(s.const);
   if (Array.isArray(s.enum)) return `one of ${s.enum.map((e) => JSON.stringify(e)).join(', ')}`;
   const types = ([] as unknown[]).concat(s.type ?? []);
   if (types.length === 1) {

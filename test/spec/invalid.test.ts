@@ -37,6 +37,8 @@ const cases: Record<string, Case> = {
     files: web('frobnicate: 1\n'),
     expect: ['web.yaml:2:1: unknown key "frobnicate" (expected one of: name, command, cwd, env, env_file, replicas, ports, depends_on, readiness, liveness, restart, backoff, max_restarts, restart_window, stop_signal, stop_timeout, stop_escaped, oneshot, update, limits, logs, user, labels, on, alerts, notify, watchdog, events, metadata)'],
   },
+  'readiness notify: false (a constant, said as what it must be)': { files: web('readiness: { notify: false }\n'), expect: ['web.yaml:2:22: readiness.notify must be true, got false'] },
+  'a typed event name with a space': { files: web('events:\n  "bad name!": {}\n'), expect: ['web.yaml:3:3: key "bad name!" in events must be an event name (letters, digits, "_", ".", ":" and "-", starting with a letter or digit, at most 64 characters)'] },
   'a misspelt nested key': { files: web('backoff: { inital: 1s }\n'), expect: ['web.yaml:2:12: unknown key "inital" in backoff, did you mean "initial"?'] },
   'no command': { files: { 'web.yaml': 'replicas: 2\n' }, expect: ['web.yaml:1:1: a service needs a "command" key'] },
   'an empty string command': { files: { 'web.yaml': 'command: ""\n' }, expect: ['web.yaml:1:10: command must not be empty'] },
