@@ -47,9 +47,9 @@ test('a command line naming a verb gets that verb as before: its help, its usage
   const bad = await runCli(dir, ['--client-timeout', '1s', 'scale', '--bogus']);
   assert.equal(bad.code, 5);
   assert.equal(bad.stderr, "tend: unknown option '--bogus'; see tend scale --help\n");
-  const missing = await runCli(dir, ['kill']);
+  const missing = await runCli(dir, ['exec']);
   assert.equal(missing.code, 5);
-  assert.match(missing.stderr, /^tend: missing required argument 'targets'; see tend kill --help\n$/);
+  assert.match(missing.stderr, /^tend: missing required argument 'target'; see tend exec --help\n$/);
 });
 
 test('compose\'s and PM2\'s names run the same verb: tend ps, ls, list (status), monit (top), describe (inspect)', async (t) => {
