@@ -4,6 +4,8 @@
 // run of a replica (a restart, a re-run job) gets a separator line. With no daemon running, the
 // history is read from the log files (offline.ts).
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { streamLogRecords, type LogLine } from '../api/log-stream.js';
 import { TendError } from '../errors.js';
 import { displayPath } from '../util/working-dir.js';
@@ -79,8 +81,16 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
     try {
       res = await client.logs(one?.service, { ...query, ...from });
     } catch (err) {
+      const range = { ...from, ...(until === undefined ? {} : { until }) };
+      // A service no spec file names any more (removed, renamed) left its logs: the post-mortem
+      // its removal often follows reads them (docs/logs.md, "What stays on disk").
+      if (one !== undefined && !opts.follow && err instanceof TendError && err.code === 'API_NOT_FOUND' && hasLogs(cli.stateDir(), one.service)) {
+        cli.err.write(`tend: ${one.service} is in no spec file now; read what it left in ${displayPath(join(cli.stateDir(), LOGS_DIR))}\n`);
+        await printOffline(cli, targets, range, print, false);
+        return EXIT.OK;
+      }
       if (!offline(err)) throw err;
-      await printOffline(cli, targets, { ...from, ...(until === undefined ? {} : { until }) }, print);
+      await printOffline(cli, targets, range, print);
       return EXIT.OK;
     }
     let partial = '';
@@ -110,9 +120,9 @@ export async function logsCommand(cli: Cli, targetArgs: string[], opts: LogsOpti
 }
 
 /** The history from the log files, merged in time order as the daemon merges them. */
-async function printOffline(cli: Cli, targets: Target[], range: { tail?: number; since?: number; until?: number }, print: (lines: LogLine[]) => Promise<void>): Promise<void> {
+async function printOffline(cli: Cli, targets: Target[], range: { tail?: number; since?: number; until?: number }, print: (lines: LogLine[]) => Promise<void>, note = true): Promise<void> {
   const sources = offlineLogSources(cli.stateDir(), targets);
-  noteOffline(cli, LOGS_DIR);
+  if (note) noteOffline(cli, LOGS_DIR);
   await streamLogRecords(
     {
       ...range,
@@ -126,6 +136,10 @@ async function printOffline(cli: Cli, targets: Target[], range: { tail?: number;
     },
     async () => {},
   );
+}
+
+function hasLogs(stateDir: string, service: string): boolean {
+  return existsSync(join(stateDir, LOGS_DIR, service));
 }
 
 function matches(t: Target, l: LogLine): boolean {

@@ -4,6 +4,8 @@
 // read the files as the daemon serves them (src/cli/offline.ts), and say so on stderr.
 
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { isAlive, specDir, tempDir, waitFor } from '../helpers/index.js';
 import { runCli, upDetached } from './run-cli.js';
@@ -78,4 +80,23 @@ test('after tend was killed, `tend logs` reads what its replicas wrote; with no 
   assert.match(none.stderr, /no tend daemon on .*start one with `tend up -d`/);
   const noEvents = await runCli(empty, ['events']);
   assert.equal(noEvents.code, 3);
+});
+
+test('with the daemon running, `tend logs` of a service whose file was removed reads what it left in the state directory', { timeout: 120_000 }, async (t) => {
+  const { root, dir } = specDir(t, {
+    'old.yaml': 'command: ["sh", "-c", "echo old says goodbye; exec sleep 1000"]\nstop_timeout: 2s\n',
+    'db.yaml': 'command: ["sleep", "1000"]\nstop_timeout: 2s\n',
+  });
+  await upDetached(t, root);
+  await waitFor(async () => (await runCli(root, ['logs', 'old'])).stdout.includes('old says goodbye'), { what: 'old\'s output' });
+  rmSync(join(dir, 'old.yaml'));
+  await waitFor(async () => !(await runCli(root, ['status'])).stdout.includes('old'), { what: 'old removed' });
+  const r = await runCli(root, ['logs', 'old']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout).filter((l) => !l.includes('new run')), ['old/0 | old says goodbye']);
+  assert.equal(r.stderr, 'tend: old is in no spec file now; read what it left in .tend/logs\n');
+  // A name that never had logs is still a typo.
+  const typo = await runCli(root, ['logs', 'dbb']);
+  assert.equal(typo.code, 4);
+  assert.match(typo.stderr, /did you mean "db"\?/);
 });
