@@ -475,8 +475,10 @@ export class NotifyHub {
         continue;
       }
       if (e.readyDeadline !== undefined && now >= e.readyDeadline) {
-        // How long tend waited: the timeout as extended (EXTEND_TIMEOUT_USEC=), not as configured.
-        const waited = Math.round(e.readyDeadline - (e.readySince ?? e.readyDeadline));
+        // How long tend waited: the timeout as extended (EXTEND_TIMEOUT_USEC=), not as configured;
+        // time that did not count (tend held up, the replica paused) is not in it either, or a
+        // loaded machine read "no READY within 354 ms" for a timeout of 300.
+        const waited = Math.round(e.readyDeadline - (e.readySince ?? e.readyDeadline) - e.readyAdded);
         e.readyDeadline = undefined;
         this.opts.onTimeout?.(e.reg.id, 'ready', waited);
       }
