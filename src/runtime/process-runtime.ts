@@ -122,6 +122,8 @@ export class ProcessRuntime implements Runtime {
   private helpersQueued = false;
   private closed = false;
   private readonly waitForHelper: boolean;
+  /** tend is PID 1 of its pid namespace (a container's init). */
+  private readonly isInit = process.pid === 1;
   private readonly nofile: number | undefined;
   private readonly adopted = new Map<number, Adopted>();
   private adoptTimer: NodeJS.Timeout | undefined;
@@ -264,7 +266,11 @@ export class ProcessRuntime implements Runtime {
     // the user's groups (libuv clears them), and one forked in process meanwhile would lack them;
     // so does every replica when the caller's open-files limit is to be set (nofile.ts), but only
     // while none is up: once one is, this is every spawn of a cold start, and needs no promise.
-    const needsHelper = (ids !== undefined || this.nofile !== undefined) && this.helper() === undefined;
+    // So does every replica of a tend that is PID 1 (a container's init): a replica forked in
+    // process has tend for its nearest reaper, and the orphans it leaves (a daemonising child,
+    // `(worker &)`) went to tend, which reaps only its own children: zombies without end. The
+    // compiled helper is a subreaper and reaps them (test/runtime/orphans.test.ts).
+    const needsHelper = (ids !== undefined || this.nofile !== undefined || this.isInit) && this.helper() === undefined;
     if (this.helpers.length > 0 && (this.waitForHelper || needsHelper)) return this.helperReady().then(() => this.spawnWith(req, ids, onExit));
     return this.spawnWith(req, ids, onExit);
   }
