@@ -559,6 +559,11 @@ export class Controller {
     };
   }
 
+  /** Services queued for a reconcile, now or for later (a loop with none is quiet: tests). */
+  get queued(): number {
+    return this.queue.pending;
+  }
+
   private until(cond: () => boolean): Promise<void> {
     if (cond()) return Promise.resolve();
     return new Promise((resolve) => {

@@ -43,6 +43,11 @@ export class WorkQueue {
     return this.ready.size;
   }
 
+  /** Keys queued now or for later. */
+  get pending(): number {
+    return this.ready.size + this.later.size;
+  }
+
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;

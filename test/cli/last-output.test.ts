@@ -58,7 +58,8 @@ test('a crash-looping service: `tend status SVC`, `tend restart --wait` and `ten
   cleanup(t, () => killDetachedDaemon(second, state));
   markedGroups(state);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /^tend: timed out after 3s waiting for: api 0\/1 ready \(backoff\)\n/);
+  // ok, started at the same time, may still be starting on a loaded machine: it is listed then.
+  assert.match(again.stderr, /^tend: timed out after 3s waiting for: api 0\/1 ready \(backoff\)(; ok 0\/1 ready \(starting\))?\n/);
   assert.ok(again.stderr.endsWith(expected), again.stderr);
   assert.equal((await runCli(root, ['down'])).code, 0);
 });

@@ -91,6 +91,9 @@ test('engine: a crash reconciles its own service (and its dependents), not the f
   // Every replica's stable-start timer must have fired first: each one is a reconcile of its own
   // service, and on a slow machine they land after s7's.
   await waitFor(() => services.every((s) => e.c.select(s.name)[0]?.ready), { what: 'all ready (stable start)', timeoutMs: 10_000 });
+  // And every reconcile those set off has run (on a loaded machine one of s27 came after the
+  // crash): the loop is quiet.
+  await waitFor(() => e.c.queued === 0, { what: 'a quiet loop', timeoutMs: 10_000 });
   await new Promise((r) => setImmediate(r));
   e.reconciled.length = 0;
   const victim = e.running('s7')[0]!;
