@@ -143,26 +143,29 @@ function planService(spec: ServiceSpec, insts: readonly Inst[], gate: Gate, now:
     }
   }
 
-  // Rolling-update budgets, counted over the wanted slots.
+  // Rolling-update budgets, counted over the wanted slots. A replica in back-off holds its place
+  // in the surge: it comes back when its back-off ends.
   let available = 0;
   let live = 0;
+  const occupies = (i: Inst) => isLive(i) || i.state === 'backoff';
   for (let index = 0; index < spec.replicas; index++) {
     const head = heads[index];
     if (head === undefined) continue;
     const list = crowded.get(index);
     if (list === undefined) {
-      if (isLive(head)) live++;
+      if (occupies(head)) live++;
       if (isAvailable(head)) available++;
       continue;
     }
     let slotAvailable = false;
     for (const i of list) {
-      if (isLive(i)) live++;
+      if (occupies(i)) live++;
       if (isAvailable(i)) slotAvailable = true;
     }
     if (slotAvailable) available++;
   }
   let unavailableBudget = available - (spec.replicas - spec.update.maxUnavailable);
+  const halted = insts.some((i) => i.state === 'failed' && !isOutdated(i, spec));
   let surgeBudget = spec.update.maxSurge - Math.max(0, live - spec.replicas);
 
   for (let index = 0; index < spec.replicas; index++) {
@@ -256,7 +259,10 @@ function planService(spec: ServiceSpec, insts: readonly Inst[], gate: Gate, now:
     // Rollout of the live outdated instances of this slot (current ones need nothing).
     if (gate.blocked || !gate.canStart) continue;
     for (const old of outdated.filter((i) => isLive(i) && i.state !== 'stopping' && !i.restartRequested)) {
-      const successor = current.find((i) => isLive(i) && i.state !== 'stopping');
+      // A successor that crashed is still the successor: it backs off and comes back, or gives up
+      // (failed). Taken for none, a surge rollout to a crashing version started a new one on every
+      // pass, each with no crash behind it: no back-off, never failed, ~60 spawns a second.
+      const successor = current.find((i) => (isLive(i) && i.state !== 'stopping') || i.state === 'backoff' || i.state === 'failed');
       const stop = () => actions.push({ kind: 'stop', id: old.id, intent: 'replace', ...replaceReason(old, spec) });
       if (spec.update.strategy === 'recreate') {
         stop();
@@ -266,7 +272,10 @@ function planService(spec: ServiceSpec, insts: readonly Inst[], gate: Gate, now:
         // Not serving anyway: replacing it costs no availability.
         if (!successor) stop();
       } else if (successor) {
-        // Its surge replacement is on the way; wait for it to be ready.
+        // Its surge replacement is on the way (or backing off); wait for it to be ready.
+      } else if (halted) {
+        // The new version failed in another slot (a crash loop): the rollout stops there, and the
+        // old replicas serve on until the spec changes again or `tend restart` retries it.
       } else if (surgeBudget > 0) {
         surgeBudget--;
         start(Reason.Surge, 'surge: spec changed');

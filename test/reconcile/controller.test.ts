@@ -79,6 +79,28 @@ update: { strategy: rolling, max_unavailable: 1 }
   for (const [i, pid] of after) assert.notEqual(pid, before.get(i), `api/${i} was replaced`);
 });
 
+test('a surge rollout to a version that crashes: one surge replica backs off and fails; the old replicas serve on', async (t) => {
+  const spec = (command: string) => `command: ${command}
+replicas: 3
+stop_timeout: 2s
+backoff: { initial: 20ms, max: 40ms }
+max_restarts: 3
+restart_window: 1m
+update: { strategy: rolling, max_surge: 1, max_unavailable: 0 }
+`;
+  const { dir, state } = specDir(t, { 'web.yaml': spec('["sleep", "1000"]') });
+  const s = await startSupervisor(t, dir, state);
+  const before = await s.waitReady('web', 3);
+  writeFileSync(join(dir, 'web.yaml'), spec('["sh", "-c", "exit 1"]'));
+  const failed = await s.waitFor(() => s.sup.controller.select('web').find((i) => i.state === 'failed'), 'the new version failed', 20_000);
+  assert.equal(failed.index, 0);
+  const old = new Set(before.values());
+  const starts = s.events.filter((e) => e.type === 'replica.started' && e.service === 'web' && !old.has(e.pid!));
+  // Once and 3 restarts, each after its back-off: it thrashed, a new surge on every pass (~60 a second).
+  assert.equal(starts.length, 4, `${starts.length} starts of the new version`);
+  assert.deepEqual(new Map(s.live('web').filter((i) => i.state === 'running').map((i) => [i.index, i.pid])), before, 'the old replicas serve on, all three');
+});
+
 test('invalid YAML over a running service keeps its processes and reports the error; fixing it applies', async (t) => {
   const { dir, state } = specDir(t, { 'db.yaml': sleepService('replicas: 2\nenv: { A: "1" }\n') });
   const s = await startSupervisor(t, dir, state);

@@ -140,6 +140,29 @@ const cases: Record<string, Case> = {
     },
     actions: [],
   },
+  'rolling update with surge: a surge replica that crashed backs off in its slot; no other surge starts meanwhile': {
+    world: () => {
+      const s = { ...web2, update: { strategy: 'rolling' as const, maxUnavailable: 0, maxSurge: 1 } };
+      return { d: desired([s]), o: observed([...runningSet(web), inst(s, 0, 'backoff', { pid: undefined, nextStartAt: 5000 })]) };
+    },
+    // It thrashed: a new surge every pass (a crash each, no back-off built up, never failed).
+    actions: [],
+    wakeAt: 5000,
+  },
+  'rolling update with surge: its back-off over, the crashed surge replica restarts (and only it)': {
+    world: () => {
+      const s = { ...web2, update: { strategy: 'rolling' as const, maxUnavailable: 0, maxSurge: 1 } };
+      return { d: desired([s]), o: observed([...runningSet(web), inst(s, 0, 'backoff', { pid: undefined, nextStartAt: 0 })]) };
+    },
+    actions: ['start web/0 (restart after an exit) continues web-v2'],
+  },
+  'rolling update with surge: a new version that failed (crash loop) halts the rollout; the old replicas serve on': {
+    world: () => {
+      const s = { ...web2, update: { strategy: 'rolling' as const, maxUnavailable: 0, maxSurge: 1 } };
+      return { d: desired([s]), o: observed([...runningSet(web), inst(s, 0, 'failed', { pid: undefined })]) };
+    },
+    actions: [],
+  },
   'an outdated replica that is not ready is replaced at once, without spending the budget': {
     world: () => ({ d: desired([web2]), o: observed([inst(web, 0, 'starting'), inst(web, 1, 'running'), inst(web, 2, 'running')]) }),
     // web/1 may not go too: with web/0 down already, it would leave 1 ready < replicas - max_unavailable.
