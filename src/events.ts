@@ -27,6 +27,9 @@ export interface EventLogOptions<R = TendEvent> {
 /** The events a history without `tail` or `since` holds (`tend events`, `GET /v1/events`). */
 export const DEFAULT_EVENT_HISTORY = 1000;
 
+/** How often a file that could not be written is tried again. */
+const RETRY_MS = 1000;
+
 /** How far back from the end of events.jsonl the last id is looked for at start-up. */
 const LAST_ID_WINDOW = 1024 * 1024;
 
@@ -39,6 +42,10 @@ export class EventLog {
   private readonly ending = new Set<Promise<void>>();
   private bytes = 0;
   private nextId: number;
+  /** The last event known to be in the file (its write succeeded). */
+  private written: number;
+  /** While the file cannot be written (a full disk): when to try it again. */
+  private retryAt = 0;
   private readonly maxBytes: number;
   private readonly keep: number;
 
@@ -46,6 +53,7 @@ export class EventLog {
     this.maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
     this.keep = opts.keep ?? 2000;
     this.nextId = opts.path ? lastIdOnDisk(opts.path) + 1 : 1;
+    this.written = this.nextId - 1;
     if (opts.path) this.open(opts.path);
   }
 
@@ -60,10 +68,16 @@ export class EventLog {
     // Trimmed back to `keep` once it holds twice as many: one splice per `keep` events. Trimmed on
     // every event, it moved the whole ring each time (stopping 5000 replicas spent 170 ms here).
     if (this.ring.length >= 2 * this.keep) this.ring.splice(0, this.ring.length - this.keep);
+    // The file was given up (a write failed: a full disk): tried again at most once a second, with
+    // the events it missed first, from memory. It was given up for good, and a restart then
+    // numbered events from what the file held: ids already seen, given to other events.
+    if (!this.stream && this.opts.path && Date.now() >= this.retryAt) {
+      this.retryAt = Date.now() + RETRY_MS;
+      this.open(this.opts.path);
+      for (const missed of this.ring) if ((missed.id ?? 0) > this.written && missed !== e) this.write(missed);
+    }
     if (this.stream) {
-      const line = JSON.stringify(e) + '\n';
-      this.bytes += Buffer.byteLength(line);
-      this.stream.write(line);
+      this.write(e);
       if (this.bytes > this.maxBytes && this.opts.path) this.rotate(this.opts.path);
     }
     this.opts.onEvent?.(e);
@@ -75,6 +89,17 @@ export class EventLog {
       }
     }
     return e;
+  }
+
+  private write(e: TendEvent): void {
+    const stream = this.stream;
+    if (!stream) return;
+    const line = JSON.stringify(e) + '\n';
+    this.bytes += Buffer.byteLength(line);
+    const id = e.id ?? 0;
+    stream.write(line, (err) => {
+      if (!err) this.written = Math.max(this.written, id);
+    });
   }
 
   /** The id the last recorded event got (0 before the first ever). */
@@ -120,6 +145,11 @@ export class EventLog {
   }
 
   async close(): Promise<void> {
+    // What a full disk kept out of the file goes in now, if it can.
+    if (!this.stream && this.opts.path) {
+      this.open(this.opts.path);
+      for (const missed of this.ring) if ((missed.id ?? 0) > this.written) this.write(missed);
+    }
     const s = this.stream;
     this.stream = undefined;
     if (s) await new Promise<void>((resolve) => s.end(resolve));
@@ -146,18 +176,29 @@ export class EventLog {
     // Opened here, synchronously: a stream that opened its file later would write to whatever the
     // path names by then, and a rotation during a burst would rename a file not yet created.
     let fd: number;
+    let torn = false;
     try {
-      fd = openSync(path, 'a');
+      fd = openSync(path, 'a+');
       this.bytes = fstatSync(fd).size;
+      // A line cut short (a full disk, a crash mid-write) is ended first, or the next event would
+      // be glued to it and unreadable.
+      if (this.bytes > 0) {
+        const last = Buffer.alloc(1);
+        readSync(fd, last, 0, 1, this.bytes - 1);
+        torn = last[0] !== 0x0a;
+      }
     } catch {
       return; // no state dir: events stay in memory
     }
     const stream = createWriteStream(path, { fd });
     this.stream = stream;
-    // A full disk or a removed state dir must not bring the daemon down: events stay in memory.
+    // A full disk or a removed state dir must not bring the daemon down: events stay in memory,
+    // and the file is tried again (emit).
     stream.on('error', () => {
       if (this.stream === stream) this.stream = undefined;
+      this.retryAt = Date.now() + RETRY_MS;
     });
+    if (torn) stream.write('\n');
   }
 
   private rotate(path: string): void {
@@ -219,6 +260,9 @@ function lastIdIn(file: string): number {
  *  Read by the daemon for history that left its memory, and by `tend events` when no daemon runs. */
 export async function readEventFiles(path: string, limit: number, since?: number, before?: number): Promise<{ push(e: TendEvent): void; items(): TendEvent[] }> {
   const kept = new Tail<TendEvent>(limit);
+  // Ids only grow through the files: one not above the last is a line written again after a
+  // failed write (a full disk), already kept.
+  let lastId = 0;
   for (const file of [`${path}.1`, path]) {
     await readLines(file, (line) => {
       let e: TendEvent;
@@ -234,6 +278,8 @@ export async function readEventFiles(path: string, limit: number, since?: number
         if (since === undefined) kept.push(e);
         return;
       }
+      if (id <= lastId) return;
+      lastId = id;
       if (since !== undefined && id <= since) return;
       if (before !== undefined && id >= before) return;
       kept.push(e);

@@ -127,8 +127,31 @@ test('a full disk under the state directory: tend keeps supervising and answerin
   const d = await startDaemon(t, dir, state);
   // The chatty job fills the disk with its log; everything tend writes after that fails (ENOSPC).
   await waitFor(() => Number(execFileSync('df', ['--output=avail', state], { encoding: 'utf8' }).split('\n')[1]) === 0, { what: 'disk full', timeoutMs: 20_000 });
-  writeFileSync(join(dir, 'calm.yaml'), sleepService('replicas: 2'));
+  // Enough events (two or three a replica) to need new pages of events.jsonl, which a full
+  // tmpfs refuses: less fits in the page the file ends in.
+  writeFileSync(join(dir, 'calm.yaml'), sleepService('replicas: 20'));
   // (The chatty job itself dies of ENOSPC and stays failed, so the whole status never converges.)
-  await waitFor(async () => runningPids(await d.status(), 'calm').length === 2, { what: 'calm scaled to 2', timeoutMs: 20_000 });
+  await waitFor(async () => runningPids(await d.status(), 'calm').length === 20, { what: 'calm scaled to 20', timeoutMs: 20_000 });
   assert.equal(d.child.exitCode, null, 'tend is still running');
+
+  // Space comes back: the events of the full spell reach events.jsonl after all, and the next
+  // ones too (the file was given up at the first ENOSPC for good; a restart then numbered events
+  // from what the file held, giving ids already seen to other events).
+  rmSync(join(state, 'logs', 'chatty'), { recursive: true, force: true });
+  const victim = runningPids(await d.status(), 'calm')[0]!;
+  process.kill(victim, 'SIGKILL');
+  const last = await waitFor(async () => (await d.api.eventHistory(50)).findLast((e) => e.type === 'replica.started' && e.service === 'calm' && e.pid !== victim && (e.id ?? 0) > 0), { what: 'calm restarted' });
+  const lastId = last.id!;
+  const onDisk = () => readFileSync(join(state, 'events.jsonl'), 'utf8').split('\n').flatMap((l) => { try { return [JSON.parse(l) as { id: number }]; } catch { return []; } });
+  await waitFor(() => onDisk().some((e) => e.id === lastId), { what: 'the new events in events.jsonl', timeoutMs: 10_000 });
+  const ids = onDisk().map((e) => e.id);
+  const held = (await d.api.eventHistory(5000)).map((e) => e.id!);
+  const upTo = Math.min(ids.at(-1)!, held.at(-1)!);
+  assert.ok(upTo >= lastId);
+  assert.deepEqual(ids.filter((id) => id >= held[0]! && id <= upTo), held.filter((id) => id <= upTo), 'every event the daemon holds is in the file, in order');
+  await d.api.shutdown();
+  await d.exited;
+  const again = await startDaemon(t, dir, state);
+  const next = (await again.api.eventHistory(5)).at(-1)!;
+  assert.ok(next.id! > lastId, `ids go on after a restart (${next.id} after ${lastId})`);
 });
