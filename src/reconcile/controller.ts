@@ -650,7 +650,8 @@ export class Controller {
     const services = this.pendingLive;
     if (!services) return;
     this.pendingLive = undefined;
-    for (const name of this.applyLiveChanges(services)) this.enqueue(name);
+    // changed(): a replica made ready by a probe removed live can let dependents start.
+    for (const name of this.applyLiveChanges(services)) this.changed(name);
   }
 
   private setDesired(services: Map<string, ServiceSpec>, blocked: ReadonlyMap<string, string>): void {
@@ -688,6 +689,9 @@ export class Controller {
         ? { ...i, spec, state: 'running', ready: !spec.oneshot, readiness: undefined }
         : { ...i, spec };
       this.put(next);
+      if (next.ready && !i.ready) {
+        this.opts.emit({ type: 'replica.ready', service: i.service, replica: i.index, ...(i.pid !== undefined ? { pid: i.pid } : {}), reason: Reason.SpecChanged, message: 'readiness probe removed: ready at once' });
+      }
       // notify: the start-up timeout applies live, to a replica already waiting for READY.
       if (next.spec.notify?.readyTimeoutMs !== i.spec.notify?.readyTimeoutMs && i.state !== 'stopping' && isLive(i)) this.opts.notify?.respec(next);
       let changed = probesChanged.get(i.spec);

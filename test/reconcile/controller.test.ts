@@ -101,6 +101,18 @@ update: { strategy: rolling, max_surge: 1, max_unavailable: 0 }
   assert.deepEqual(new Map(s.live('web').filter((i) => i.state === 'running').map((i) => [i.index, i.pid])), before, 'the old replicas serve on, all three');
 });
 
+test('a readiness probe removed live makes its replicas ready at once, said as replica.ready, and their dependents start', async (t) => {
+  const { dir, state } = specDir(t, {
+    'db.yaml': sleepService('readiness: { exec: ["false"], interval: 100ms }\n'),
+    'api.yaml': sleepService('depends_on: { db: healthy }\n'),
+  });
+  const s = await startSupervisor(t, dir, state);
+  await s.waitFor(() => s.live('db').length === 1 || undefined, 'db running, not ready');
+  writeFileSync(join(dir, 'db.yaml'), sleepService());
+  await s.waitFor(() => s.live('api').some((i) => i.state === 'running') || undefined, 'api started', 10_000);
+  assert.ok(s.events.some((e) => e.type === 'replica.ready' && e.service === 'db'), 'db\'s readiness was said');
+});
+
 test('invalid YAML over a running service keeps its processes and reports the error; fixing it applies', async (t) => {
   const { dir, state } = specDir(t, { 'db.yaml': sleepService('replicas: 2\nenv: { A: "1" }\n') });
   const s = await startSupervisor(t, dir, state);
