@@ -7,7 +7,6 @@
 // Like a spec file: validated with file:line:col errors, and a broken file keeps its last good
 // version in force. A missing file means no daemon-wide hooks and the default alerts.
 
-import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { displayPath, fromWorkingDir } from '../util/working-dir.js';
@@ -19,6 +18,8 @@ import type { AlertRulesSpec, HookSpec } from '../spec/hook-types.js';
 import { HOOK_DEFAULTS } from '../spec/hook-types.js';
 import { didYouMean } from '../spec/suggest.js';
 import { isLoopbackHost, parseHttpAddress } from '../api/http-address.js';
+import { MAX_FILE_BYTES } from '../spec/load.js';
+import { readRegularFile } from '../spec/read-file.js';
 
 export const CONFIG_NAME = 'tend.yaml';
 const TOP_KEYS = ['on', 'alerts', 'hooks', 'http'];
@@ -143,16 +144,17 @@ export class ConfigFile {
 
   /** Reads the file again; resolves true when what is in force or the problems changed. */
   async load(): Promise<boolean> {
+    // Read as a spec file is: never waiting on a FIFO (the daemon hung in its open() before its
+    // socket was bound, and nothing could stop it) and bounded, with what it is said if it is not
+    // a regular file.
+    const read = await readRegularFile(this.path, MAX_FILE_BYTES);
     let text: string | null;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      text = (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : '';
-      if (text === '') {
-        this.lastText = undefined;
-        this.current = [{ file: this.display, line: 1, column: 1, code: 'SPEC_PARSE', message: `cannot read the file: ${errorMessage(err)}` }];
-        return true;
-      }
+    if (read.ok) text = read.text;
+    else if (read.missing) text = null;
+    else {
+      this.lastText = undefined;
+      this.current = [{ file: this.display, line: 1, column: 1, code: read.code, message: read.code === 'SPEC_TOO_LARGE' ? `file ${read.reason}` : `the file ${read.reason}` }];
+      return true;
     }
     if (text === this.lastText) return false;
     this.lastText = text;

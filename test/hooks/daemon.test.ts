@@ -4,6 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { specDir, waitFor } from '../helpers/index.js';
@@ -73,4 +74,17 @@ test('a broken tend.yaml is reported with file:line in status; its last good hoo
   // The last good tend.yaml is in force: scaling still reaches the webhook.
   writeFileSync(join(dir, 'w.yaml'), 'command: ["sleep", "1000"]\nreplicas: 2\n');
   await waitFor(() => r.received.some((x) => (x.body as { event: TendEvent }).event.type === 'service.scaled'), { what: 'scaled webhook', timeoutMs: 30_000 });
+});
+
+test('a FIFO (or a device) where tend.yaml should be is reported like a spec file, never waited on: the daemon answers and runs the services', { timeout: 60_000 }, async (t) => {
+  const { root, dir, state } = specDir(t, { 'w.yaml': 'command: ["sleep", "1000"]\n' });
+  const fifo = join(root, 'tend.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // The daemon hung in open() of the FIFO before its socket was bound: nothing could reach or stop it.
+  const d = await startDaemon(t, dir, state, { env: { TEND_CONFIG: fifo } });
+  const s = await waitFor(async () => {
+    const r = await d.status();
+    return r.services[0]?.ready === 1 && r.errors.length > 0 ? r : undefined;
+  }, { what: 'w ready, tend.yaml reported' });
+  assert.deepEqual(s.errors.map((e) => `${e.file}: ${e.message}`), [`${fifo}: the file is a FIFO (named pipe), not a regular file`]);
 });
