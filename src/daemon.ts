@@ -500,7 +500,7 @@ function startProgress(controller: Controller, log: Logger, changes: () => numbe
 }
 
 async function makeLogger(opts: DaemonOptions): Promise<Logger> {
-  const level = opts.logLevel ?? process.env.TEND_LOG_LEVEL ?? 'info';
+  const level = opts.logLevel || process.env.TEND_LOG_LEVEL || 'info';
   // A full disk under the log drops and counts lines instead of stopping supervision (log/daemon-log.ts).
   return createDaemonLogger({ level, pretty: !opts.detached && isatty(1) });
 }

@@ -40,8 +40,10 @@ export function makeCli(
   };
   const stateDir = () => locate().dir;
   const client = () => {
-    const raw = clientTimeoutOption() ?? process.env['TEND_CLIENT_TIMEOUT'];
-    const timeoutMs = raw === undefined || raw === '' ? undefined : parseDuration(raw, '--client-timeout');
+    const given = clientTimeoutOption();
+    const raw = given ?? process.env['TEND_CLIENT_TIMEOUT'];
+    // Named as the user gave it: an exported TEND_CLIENT_TIMEOUT=5 is not a --client-timeout typed.
+    const timeoutMs = raw === undefined || raw === '' ? undefined : parseDuration(raw, given === undefined ? 'TEND_CLIENT_TIMEOUT' : '--client-timeout');
     return new ApiClient(join(stateDir(), SOCKET_NAME), timeoutMs === undefined ? {} : { timeoutMs });
   };
   return { out, err, stateDir, searchedIn: () => locate().searched, client };

@@ -50,6 +50,7 @@ export async function upCommand(cli: Cli, dirArg: string | undefined, opts: UpOp
   const timeoutMs = parseDuration(opts.timeout, '--timeout');
   if (opts.wait && !opts.detach) throw new TendError('API_BAD_REQUEST', '--wait needs -d (in the foreground, tend runs until stopped)');
   const http = httpOption(opts);
+  checkLogLevel(opts.logLevel);
   if (!opts.waitForDir && !opts.detachedChild && !checkDirectory(dir, cli.stateDir())) {
     cli.err.write(`tend: ${displayPath(dir)} does not exist (yet): keeping what the previous daemon ran from its last good specs, and loading the directory when it appears\n`);
   }
@@ -225,7 +226,8 @@ function daemonOutput(path: string, from: number): string {
           return [l];
         }
       });
-    return lines.slice(-5).join('\n');
+    // A crash's stack trace: its first lines say what it was, its last where; the middle is Node's.
+    return (lines.length > 6 ? [...lines.slice(0, 3), '…', ...lines.slice(-2)] : lines).join('\n');
   } finally {
     closeSync(fd);
   }
@@ -315,6 +317,18 @@ function stuck(status: StatusReport): string | undefined {
     reasons.push(`${svc.name} failed${why ? ` (${why})` : ''}`);
   }
   return reasons.length > 0 ? reasons.join('\n') : undefined;
+}
+
+/** The levels of the daemon's log (pino's). */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+// A level pino does not know crashed the daemon as it made its logger: an "internal error" in the
+// foreground, a stack trace's tail from `up -d`. Checked before anything starts, as a usage error.
+function checkLogLevel(option: string | undefined): void {
+  const level = option ?? process.env['TEND_LOG_LEVEL'];
+  if (level === undefined || level === '' || LOG_LEVELS.includes(level)) return;
+  const name = option === undefined ? 'TEND_LOG_LEVEL' : '--log-level';
+  throw new TendError('API_BAD_REQUEST', `expected ${name} to be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
 }
 
 // --http is checked here, before anything starts: a typo or a remote address without

@@ -261,3 +261,21 @@ test('completion prints the committed scripts', async (t) => {
     assert.match(r.stdout, shell === 'bash' ? /complete -F _tend tend/ : /^#compdef tend/);
   }
 });
+
+test('a log level pino does not know, or a malformed exported variable, is a usage error that names what the user set', async (t) => {
+  const dir = tempDir(t, { 'services.d/web.yaml': 'command: ["sleep", "1000"]\n' });
+  // Both crashed the daemon as it made its logger: "internal error" (exit 70), or from up -d the
+  // last lines of a stack trace without its message.
+  for (const [args, env, message] of [
+    [['up', '-d'], { TEND_LOG_LEVEL: 'bogus' }, 'tend: expected TEND_LOG_LEVEL to be one of trace, debug, info, warn, error, fatal, silent, got "bogus"\n'],
+    [['up', '--log-level', 'warning'], {}, 'tend: expected --log-level to be one of trace, debug, info, warn, error, fatal, silent, got "warning"\n'],
+  ] as const) {
+    const r = await runCli(dir, [...args], { env: { ...env } });
+    assert.equal(r.code, 5, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, message);
+  }
+  assert.equal(existsSync(join(dir, '.tend', 'tend.pid')), false, 'no daemon started');
+  const timeout = await runCli(dir, ['status'], { env: { TEND_CLIENT_TIMEOUT: '5' } });
+  assert.equal(timeout.code, 5);
+  assert.match(timeout.stderr, /^tend: expected TEND_CLIENT_TIMEOUT to be a duration/);
+});
