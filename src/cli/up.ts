@@ -168,12 +168,17 @@ async function startDetached(cli: Cli, dir: string, opts: UpOptions, deadline: n
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: passCallerNofile(nodeOptionsAside(deferExtraCa())) });
   closeSync(fd);
   let exited: number | null | undefined;
-  child.once('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)));
+  let killedBy: NodeJS.Signals | null = null;
+  child.once('exit', (code, signal) => {
+    exited = code ?? (signal ? 128 : 1);
+    killedBy = signal;
+  });
   child.unref();
 
   for (;;) {
     if (exited !== undefined) {
-      const why = daemonOutput(logPath, logStart) || `the daemon exited with code ${exited}${silence(stateDir)}`;
+      const ended = killedBy === null ? `exited with code ${exited}` : `was killed by ${killedBy}`;
+      const why = daemonOutput(logPath, logStart) || `the daemon ${ended}${silence(stateDir)}`;
       cli.err.write(`tend: the daemon did not start:\n${why}\nsee ${displayPath(logPath)}\n`);
       return exited === EXIT.CONFLICT ? EXIT.CONFLICT : EXIT.FAILURE;
     }
