@@ -9,7 +9,7 @@
 //      --no-adopt); when state.json is corrupt, groups carrying our marker are found and stopped;
 //   3. watcher, controller, API; then every change converges through the controller's loop.
 
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { Logger } from 'pino';
 import { isatty } from 'node:tty';
@@ -501,8 +501,22 @@ function startProgress(controller: Controller, log: Logger, changes: () => numbe
 
 async function makeLogger(opts: DaemonOptions): Promise<Logger> {
   const level = opts.logLevel || process.env.TEND_LOG_LEVEL || 'info';
+  // A foreground `tend up | head -1` whose reader went away runs on (Node ignores SIGPIPE), and
+  // its lines were lost for good; from then on they go to tend.log, as after a terminal's SIGHUP.
+  let log: Logger | undefined;
+  const path = join(resolve(opts.stateDir), 'tend.log');
+  const onBroken = () => {
+    try {
+      const fd = openSync(path, 'a', 0o600);
+      setImmediate(() => log?.warn(`the output of tend went away (its pipe's reader exited): tend runs on and logs to ${path}; stop it with \`tend down\``));
+      return fd;
+    } catch {
+      return undefined;
+    }
+  };
   // A full disk under the log drops and counts lines instead of stopping supervision (log/daemon-log.ts).
-  return createDaemonLogger({ level, pretty: !opts.detached && isatty(1) });
+  log = await createDaemonLogger({ level, pretty: !opts.detached && isatty(1), ...(opts.detached ? {} : { writer: { onBroken } }) });
+  return log;
 }
 
 function logEvent(log: Logger, e: TendEvent): void {

@@ -40,6 +40,9 @@ export interface LogWriterOptions {
   /** Called once a write succeeds after lines were dropped (a failure, or writes that fell behind),
    *  with how many were and why. */
   onRecovered?: (droppedLines: number, error: string) => void;
+  /** The reader of the pipe written to went away (EPIPE), for good: a descriptor to write to from
+   *  now on (the lines not written yet go there), or undefined to keep trying. */
+  onBroken?: () => number | undefined;
 }
 
 /** The at most this many bytes handed to one write(2). One write is in flight at a time, and its
@@ -179,6 +182,14 @@ export class BoundedLogWriter {
 
   private failed(err: NodeJS.ErrnoException): void {
     const code = err.code ?? 'EIO';
+    if (code === 'EPIPE') {
+      const fd = this.opts.onBroken?.();
+      if (fd !== undefined) {
+        this.reopen(fd);
+        setImmediate(() => this.kick());
+        return;
+      }
+    }
     loss.failedWrites++;
     loss.lastError = code;
     this.failedWith = code;
